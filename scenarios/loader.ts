@@ -1,0 +1,291 @@
+/**
+ * Scenario files: parsing, validation and the built-in library (PRACTICES 11: scenarios are data,
+ * validated before use). A scenario is YAML (or JSON, which YAML parses too) matching
+ * `schemas/scenario.schema.json`, plus the semantic rules no schema can state (end after start,
+ * changes inside their span, no overlapping spans of one signal type, ...). Every problem is
+ * reported at once, each as `source:line:column: /json/pointer: message`, the position taken from
+ * the YAML node of the offending field (or of its parent when the field is missing).
+ *
+ * Invariants: a scenario returned by this module passed every check, has its defaults filled in
+ * (`description` '', `loop` false, empty `signals`/`engagement`/`quality`) and is deeply frozen.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { SCENARIOS_DIR } from '../server/paths.js';
+import type { Scenario, ScriptedEngagement, ScriptedQuality, ScriptedSignal } from '../server/types/generated.js';
+import { validateScenarioObject, type Diagnostic, type ValidationResult } from '../server/validation.js';
+
+/** The built-in scenario the server uses when none is named. */
+export const DEFAULT_SCENARIO_NAME = 'conversation';
+
+/** A scenario after validation, with defaults filled in. Deeply frozen at run time. */
+export interface ResolvedScenario extends Scenario {
+  description: string;
+  loop: boolean;
+  signals: ScriptedSignal[];
+  engagement: ScriptedEngagement[];
+  quality: ScriptedQuality[];
+}
+
+/** One problem in a scenario. `line`/`column` are 1-based, null when the scenario did not come from text. */
+export interface ScenarioProblem {
+  source: string;
+  line: number | null;
+  column: number | null;
+  /** JSON pointer of the offending field, '' for the whole document or a syntax error. */
+  path: string;
+  message: string;
+}
+
+/** Thrown for an unreadable or invalid scenario; the message lists every problem, one per line. */
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    message: string,
+    readonly source: string,
+    readonly problems: readonly ScenarioProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+function formatProblem(p: ScenarioProblem): string {
+  const where = p.line === null ? p.source : `${p.source}:${p.line}:${p.column ?? 1}`;
+  return p.path === '' ? `${where}: ${p.message}` : `${where}: ${p.path}: ${p.message}`;
+}
+
+function fail(source: string, problems: ScenarioProblem[]): never {
+  const sorted = [...problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  const count = sorted.length === 1 ? '1 problem' : `${sorted.length} problems`;
+  throw new ScenarioError(`invalid scenario ${source} (${count}):\n${sorted.map(formatProblem).join('\n')}`, source, sorted);
+}
+
+// ---- Semantic checks -----------------------------------------------------------------------------
+
+/** Rules beyond the schema. Assumes `s` already matches the schema. */
+function semanticProblems(s: Scenario): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const duration = s.duration;
+  const withinDuration = (path: string, value: number, inclusive: boolean): void => {
+    if (duration !== undefined && (inclusive ? value > duration : value >= duration)) {
+      problems.push({ path, message: `must be ${inclusive ? 'at most' : 'less than'} duration (${duration}), got ${value}` });
+    }
+  };
+
+  if (s.loop === true && duration === undefined) {
+    problems.push({ path: '/loop', message: 'loop: true requires "duration" (the length of one repetition)' });
+  }
+
+  const signals = s.signals ?? [];
+  signals.forEach((signal, i) => {
+    const at = `/signals/${i}`;
+    if (!(signal.end > signal.start)) problems.push({ path: `${at}/end`, message: `must be greater than start (${signal.start}), got ${signal.end}` });
+    withinDuration(`${at}/start`, signal.start, false);
+    withinDuration(`${at}/end`, signal.end, true);
+    let previousAt = -Infinity;
+    (signal.changes ?? []).forEach((change, j) => {
+      const path = `${at}/changes/${j}/at`;
+      if (change.at < signal.start || change.at >= signal.end) {
+        problems.push({ path, message: `must be within the signal's span [${signal.start}, ${signal.end}), got ${change.at}` });
+      } else if (change.at <= previousAt) {
+        problems.push({ path, message: `must be greater than the previous change's at (${previousAt}), got ${change.at}` });
+      } else {
+        previousAt = change.at;
+      }
+      if (change.probability === undefined && change.rationale === undefined) {
+        problems.push({ path: `${at}/changes/${j}`, message: 'changes nothing: give "probability" and/or "rationale"' });
+      }
+    });
+    // Half-open spans [start, end): one span may start where the previous one ended.
+    for (let k = 0; k < i; k++) {
+      const other = signals[k]!;
+      if (other.type === signal.type && signal.start < other.end && other.start < signal.end) {
+        problems.push({
+          path: `${at}/start`,
+          message: `${signal.type} [${signal.start}, ${signal.end}) overlaps /signals/${k} [${other.start}, ${other.end}); spans of one signal type must not overlap`,
+        });
+        break;
+      }
+    }
+  });
+
+  const engagement = s.engagement ?? [];
+  engagement.forEach((entry, i) => {
+    const previous = engagement[i - 1];
+    if (previous !== undefined && !(entry.start > previous.start)) {
+      problems.push({ path: `/engagement/${i}/start`, message: `must be greater than the previous entry's start (${previous.start}), got ${entry.start}; entries are sorted by start` });
+    }
+    withinDuration(`/engagement/${i}/start`, entry.start, false);
+  });
+
+  (s.quality ?? []).forEach((period, i) => {
+    if (!(period.end > period.start)) problems.push({ path: `/quality/${i}/end`, message: `must be greater than start (${period.start}), got ${period.end}` });
+    withinDuration(`/quality/${i}/start`, period.start, false);
+    withinDuration(`/quality/${i}/end`, period.end, true);
+  });
+  return problems;
+}
+
+/** Schema and semantic checks of an in-memory scenario (e.g. one built by a test). */
+export function validateScenario(value: unknown): ValidationResult {
+  const schema = validateScenarioObject(value);
+  if (!schema.ok) return schema;
+  const semantic = semanticProblems(value as Scenario);
+  return semantic.length === 0 ? { ok: true } : { ok: false, errors: semantic };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function resolved(s: Scenario): ResolvedScenario {
+  return deepFreeze({
+    ...structuredClone(s),
+    description: s.description ?? '',
+    loop: s.loop ?? false,
+    signals: structuredClone(s.signals ?? []),
+    engagement: structuredClone(s.engagement ?? []),
+    quality: structuredClone(s.quality ?? []),
+  });
+}
+
+/** Validates an in-memory scenario object; throws `ScenarioError` (without positions) when invalid. */
+export function scenarioFromObject(value: unknown, source = '<scenario object>'): ResolvedScenario {
+  const result = validateScenario(value);
+  if (!result.ok) fail(source, result.errors.map((d) => ({ source, line: null, column: null, ...d })));
+  return resolved(value as Scenario);
+}
+
+// ---- Parsing text --------------------------------------------------------------------------------
+
+interface Position {
+  line: number;
+  column: number;
+}
+
+/**
+ * Where the field at `pointer` is written: the value of a scalar field (its key with `atKey`, or
+ * when the value is a collection), the item of a sequence; the deepest existing ancestor when the
+ * field itself is missing.
+ */
+function locate(doc: Document.Parsed, lines: LineCounter, pointer: string, atKey: boolean): Position {
+  let node: unknown = doc.contents;
+  let offset = doc.contents?.range[0] ?? 0;
+  for (const raw of pointer.split('/').slice(1)) {
+    const token = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === token);
+      if (!pair) break;
+      const key = pair.key as { range?: [number, number, number] } | null;
+      const value = pair.value as { range?: [number, number, number] } | null;
+      offset = (!atKey && isScalar(value) && value.range ? value.range[0] : key?.range?.[0]) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(token)] as { range?: [number, number, number] } | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const { line, col } = lines.linePos(offset);
+  return { line, column: col };
+}
+
+/**
+ * Parses and validates a scenario written in YAML or JSON. `source` names it in messages (a path).
+ * Throws `ScenarioError` listing every problem as `source:line:column: /pointer: message`.
+ */
+export function parseScenario(text: string, source: string): ResolvedScenario {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  let value: unknown;
+  let positions = true;
+  if (doc.errors.length > 0) {
+    // YAML parses nearly all JSON; for a .json file that YAML rejects (tabs, duplicate keys) JSON.parse decides.
+    const json = extname(source).toLowerCase() === '.json' ? tryJson(text) : undefined;
+    if (json === undefined) {
+      fail(
+        source,
+        doc.errors.map((e) => {
+          const at = e.linePos?.[0];
+          return { source, line: at?.line ?? 1, column: at?.col ?? 1, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+        }),
+      );
+    }
+    value = json.value;
+    positions = false;
+  } else {
+    value = doc.toJS();
+  }
+
+  const result = validateScenario(value);
+  if (!result.ok) {
+    fail(
+      source,
+      result.errors.map((d) => {
+        const at = positions ? locate(doc, lines, d.path, d.message.startsWith('unexpected key')) : { line: 1, column: 1 };
+        return { source, line: at.line, column: at.column, ...d };
+      }),
+    );
+  }
+  return resolved(value as Scenario);
+}
+
+function tryJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Files and the built-in library --------------------------------------------------------------
+
+const BUILT_IN_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+function builtInPath(name: string): string | undefined {
+  if (!BUILT_IN_NAME.test(name)) return undefined;
+  const path = join(SCENARIOS_DIR, `${name}.yaml`);
+  return existsSync(path) ? path : undefined;
+}
+
+function builtInNames(): string[] {
+  return readdirSync(SCENARIOS_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+    .sort();
+}
+
+/**
+ * Loads a built-in scenario by name (`scenarios/<name>.yaml`; a built-in name wins over a file of
+ * the same name in the working directory) or a YAML/JSON file by path.
+ */
+export function loadScenario(nameOrPath: string): ResolvedScenario {
+  const builtIn = builtInPath(nameOrPath);
+  const path = builtIn ?? resolve(nameOrPath);
+  const source = builtIn ?? nameOrPath;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    throw new ScenarioError(`unknown scenario "${nameOrPath}": not a built-in (${builtInNames().join(', ')}) and ${reason}`, nameOrPath);
+  }
+  return parseScenario(text, source);
+}
+
+/** The built-in scenarios, sorted by name; `name` is what `loadScenario` accepts. */
+export function listScenarios(): { name: string; description: string; path: string }[] {
+  return builtInNames().map((name) => {
+    const path = join(SCENARIOS_DIR, `${name}.yaml`);
+    return { name, description: loadScenario(name).description, path };
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * The app factory: one HTTP server (fastify) for the HTTP endpoints, with WebSocket upgrades on the
+ * same port routed by path to the stream endpoint. This is the only module that knows fastify and
+ * `ws`. `buildServer` builds without listening; `MockServer.listen` binds (port 0 picks a free one).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino, type Logger, type DestinationStream } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { Authenticator, credentialFromUpgrade, SCOPE_STREAM, type Principal, type CredentialSource } from './auth.js';
+import { RealClock, type Clock } from './clock.js';
+import { ERROR_TABLE, httpErrorBody, type ErrorCode } from './errors.js';
+import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
+import { Random } from './random.js';
+import { errorData, envelope, type Envelope } from './stream/envelope.js';
+import { StreamSession } from './stream/session.js';
+import { loadScenario, scenarioFromObject } from '../scenarios/loader.js';
+import type { Scenario } from './types/generated.js';
+
+export const STREAM_PATH = '/v1/stream/analyze';
+export const HEALTH_PATH = '/health';
+
+/** Programmatic options: the config-schema options plus what only code can pass. */
+export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> {
+  /** Built-in scenario name, path to a scenario file, or a scenario object. */
+  scenario?: string | Scenario;
+  /** Clock for every timer and timestamp; default a real clock. Pass a `VirtualClock` to drive time. */
+  clock?: Clock;
+  /** Where JSON log lines go (default stderr). */
+  logDestination?: DestinationStream;
+  /** Called with every envelope any session sends. */
+  onEvent?: (event: Envelope, session: StreamSession) => void;
+}
+
+export interface MockServerUrls {
+  /** `http://host:port` */
+  baseUrl: string;
+  /** `ws://host:port/v1/stream/analyze` */
+  streamUrl: string;
+}
+
+export interface MockServer {
+  readonly options: ServerOptions;
+  readonly scenario: Scenario;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The fastify instance (for `inject` in tests). */
+  readonly http: FastifyInstance;
+  /** Sessions currently open. */
+  readonly sessions: ReadonlySet<StreamSession>;
+  /** Bind and start accepting connections. */
+  listen(): Promise<MockServerUrls>;
+  /** URLs once listening. */
+  urls(): MockServerUrls;
+  /** Close every session (1001), stop listening. */
+  close(): Promise<void>;
+}
+
+/** Build the server without listening. */
+export function buildServer(input: MockServerOptions = {}): MockServer {
+  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, ...rest } = input;
+  const options = resolveOptions({ ...rest, scenario: typeof scenarioInput === 'string' ? scenarioInput : undefined });
+  const scenario = typeof scenarioInput === 'object' ? scenarioFromObject(scenarioInput, 'options.scenario') : loadScenario(options.scenario);
+  const clock = injectedClock ?? new RealClock();
+  const random = new Random(options.seed);
+  const ids = random.fork('correlation-ids');
+  const logger = pino(
+    {
+      level: options.logLevel,
+      base: { service: 'ih-mock' },
+      // Belt and braces: credentials are never passed to the logger, and these paths are masked anyway.
+      redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'key_secret', 'access_token'], censor: '[redacted]' },
+    },
+    logDestination ?? pino.destination(2),
+  );
+  const authenticator = new Authenticator(options.apiKeys);
+  const sessions = new Set<StreamSession>();
+
+  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, genReqId: () => ids.uuid() });
+  http.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Correlation-ID', request.id);
+  });
+  http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
+  http.setNotFoundHandler(async (request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url}. ih-mock serves ${STREAM_PATH} (WebSocket) and ${HEALTH_PATH}.` });
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: wsMaxPayload(options),
+    perMessageDeflate: false,
+    // Echo the subprotocol the credential came in, as browsers abort a handshake that offered one and got none.
+    handleProtocols: (_offered, request) => (request as UpgradeRequest).ihEchoProtocol ?? false,
+  });
+  wss.on('headers', (headers, request) => {
+    headers.push(`X-Correlation-ID: ${(request as UpgradeRequest).ihCorrelationId}`);
+  });
+
+  http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
+    const correlationId = ids.uuid();
+    request.ihCorrelationId = correlationId;
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== STREAM_PATH) {
+      refuseUpgrade(socket, 404, correlationId, undefined, `No WebSocket endpoint at ${path}; use ${STREAM_PATH}.`);
+      return;
+    }
+    const credential = credentialFromUpgrade(request.headers);
+    const auth = authenticator.check(credential.value);
+    if (!auth.ok) {
+      logger.info({ correlationId, credentialSource: credential.source, code: auth.code }, 'stream upgrade refused');
+      refuseUpgrade(socket, 401, correlationId, auth.code);
+      return;
+    }
+    request.ihEchoProtocol = credential.echoProtocol;
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      openSession(ws, correlationId, auth.principal, credential.source);
+    });
+  });
+
+  function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource): void {
+    const log = logger.child({ correlationId, account: principal.account });
+    if (!principal.scopes.has(SCOPE_STREAM)) {
+      // Valid credential, wrong scope: the upgrade succeeds, then an error and close 4003, no session.ready.
+      ws.send(JSON.stringify(envelope('error', errorData('ih2003', null, 'This credential lacks the interhumanai.stream scope.'), correlationId, clock)));
+      ws.close(ERROR_TABLE.ih2003.closeCode, 'insufficient scope');
+      return;
+    }
+    const session = new StreamSession({
+      options,
+      scenario,
+      clock,
+      correlationId,
+      logger: log,
+      transport: {
+        send: (text) => ws.send(text),
+        close: (code, reason) => ws.close(code, reason),
+      },
+      onSend: onEvent ? (event) => onEvent(event, session) : undefined,
+      onEnded: (s) => sessions.delete(s),
+    });
+    sessions.add(session);
+    log.info({ credentialSource }, 'stream session opened');
+    ws.on('message', (data, isBinary) => {
+      try {
+        if (isBinary) session.onBinary(toBytes(data));
+        else session.onText(toBytes(data).toString('utf8'));
+      } catch (err) {
+        // A bug must not take the server (or other sessions) down: report ih1001 on this session only.
+        log.error({ err }, 'internal error in stream session');
+        ws.send(JSON.stringify(envelope('error', errorData('ih1001', null), correlationId, clock)));
+        session.shutdown();
+      }
+    });
+    ws.on('close', () => session.onClientClosed());
+    ws.on('error', (err) => log.warn({ err: err.message }, 'stream socket error'));
+    session.start();
+  }
+
+  let bound: MockServerUrls | undefined;
+  const server: MockServer = {
+    options,
+    scenario,
+    clock,
+    logger,
+    http,
+    sessions,
+    async listen() {
+      await http.listen({ host: options.host, port: options.port });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
+      return bound;
+    },
+    urls() {
+      if (!bound) throw new Error('ih-mock: the server is not listening yet; call listen() first');
+      return bound;
+    },
+    async close() {
+      for (const session of [...sessions]) session.shutdown();
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      await http.close();
+    },
+  };
+  return server;
+}
+
+/** Build and listen. Defaults to port 0 (a free port), which is what tests want. */
+export async function createMockServer(input: MockServerOptions = {}): Promise<MockServer & MockServerUrls> {
+  const server = buildServer({ port: 0, ...input });
+  const urls = await server.listen();
+  return Object.assign(server, urls);
+}
+
+interface UpgradeRequest extends IncomingMessage {
+  ihCorrelationId?: string;
+  ihEchoProtocol?: string | undefined;
+}
+
+/** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, PROTOCOL 1). */
+function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string): void {
+  const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error: 'not_found', message });
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Correlation-ID: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

@@ -1,0 +1,169 @@
+/**
+ * The `ih-mock` command: a thin layer that parses flags, merges a config file, and calls the
+ * library. Flags are derived from the options schema, so `--help` and validation never drift.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { buildServer } from './app.js';
+import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
+import { PACKAGE_ROOT } from './paths.js';
+
+/** Flag names that differ from the kebab-case of their option key (the names users know). */
+const FLAG_RENAMES: Record<string, string> = {
+  idleTimeoutSeconds: 'idle-timeout',
+  maxDurationSeconds: 'max-duration',
+  apiKeys: 'api-key',
+};
+
+/** Exit code for bad usage, as most CLIs use. */
+export const EXIT_USAGE = 2;
+
+interface FlagSpec {
+  flag: string;
+  key: string;
+  kind: 'string' | 'integer' | 'number' | 'boolean' | 'string[]';
+  nullable: boolean;
+  description: string;
+  default: unknown;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export const FLAGS: FlagSpec[] = Object.entries(OPTIONS_SCHEMA.properties).map(([key, prop]) => {
+  const types = ([] as string[]).concat(prop.type ?? 'string');
+  const base = types.find((t) => t !== 'null') ?? 'string';
+  const kind = base === 'array' ? 'string[]' : (base as FlagSpec['kind']);
+  return { flag: FLAG_RENAMES[key] ?? kebab(key), key, kind, nullable: types.includes('null'), description: prop.description ?? '', default: prop.default };
+});
+
+export function helpText(): string {
+  const rows = FLAGS.map((f) => {
+    const value = f.kind === 'boolean' ? '' : f.kind === 'string[]' ? ' <value>' : ` <${f.kind === 'string' ? 'value' : 'n'}>`;
+    const def = f.default === null ? 'auto' : Array.isArray(f.default) ? (f.default.length ? f.default.join(',') : 'none') : String(f.default);
+    const repeat = f.kind === 'string[]' ? ' (repeatable)' : '';
+    return `  --${f.flag}${value}`.padEnd(34) + `${f.description}${repeat} [default: ${def}]`;
+  });
+  return [
+    'ih-mock: local emulator of the Interhuman v1 API (stream and upload).',
+    '',
+    'Usage: ih-mock [serve] [options]',
+    '',
+    'Options:',
+    ...rows,
+    '  --config <file>'.padEnd(34) + 'JSON or YAML file with the same options (camelCase keys); flags win.',
+    '  --help'.padEnd(34) + 'Show this help.',
+    '  --version'.padEnd(34) + 'Show the version.',
+    '',
+    'Boolean options take --no-<flag> to turn them off (e.g. --no-accept-continuation).',
+  ].join('\n');
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type CliCommand = { command: 'help' } | { command: 'version' } | { command: 'serve'; options: ServerOptionsInput };
+
+/** Parse argv (without node and script) into a command. Throws `UsageError` or `OptionsError`. */
+export function parseCli(argv: string[]): CliCommand {
+  const config: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, config: { type: 'string' } };
+  for (const f of FLAGS) {
+    config[f.flag] = f.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'string[]' };
+    if (f.kind === 'boolean') config[`no-${f.flag}`] = { type: 'boolean' };
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(((err as Error).message.split('\n')[0] ?? 'bad arguments').replace(/\. To specify.*$/, ''));
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
+    throw new UsageError(`unknown command "${positionals.join(' ')}" (ih-mock serves by default; see ih-mock --help)`);
+  }
+  if (values['help']) return { command: 'help' };
+  if (values['version']) return { command: 'version' };
+
+  const options: Record<string, unknown> = typeof values['config'] === 'string' ? { ...readConfigFile(values['config']) } : {};
+  for (const f of FLAGS) {
+    if (f.kind === 'boolean') {
+      if (values[f.flag]) options[f.key] = true;
+      if (values[`no-${f.flag}`]) options[f.key] = false;
+      continue;
+    }
+    const raw = values[f.flag];
+    if (raw === undefined) continue;
+    options[f.key] = f.kind === 'string[]' ? raw : convert(f, raw as string);
+  }
+  resolveOptions(options as ServerOptionsInput); // fail fast with the schema's message
+  return { command: 'serve', options: options as ServerOptionsInput };
+}
+
+function convert(f: FlagSpec, raw: string): unknown {
+  if (f.nullable && raw === 'auto') return null;
+  if (f.kind === 'string') return raw;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${f.flag} expects a number, got "${raw}"`);
+  if (f.kind === 'integer' && !Number.isInteger(n)) throw new UsageError(`--${f.flag} expects a whole number, got "${raw}"`);
+  return n;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Run the CLI. Resolves with the process exit code once the server has stopped (or at once). */
+export async function main(argv: string[]): Promise<number> {
+  let cmd: CliCommand;
+  try {
+    cmd = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof OptionsError) {
+      process.stderr.write(`ih-mock: ${err.message} (see ih-mock --help)\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (cmd.command === 'help') {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  if (cmd.command === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  let server: ReturnType<typeof buildServer>;
+  try {
+    server = buildServer(cmd.options);
+  } catch (err) {
+    process.stderr.write(`ih-mock: ${(err as Error).message.split('\n').join(' ')}\n`);
+    return EXIT_USAGE;
+  }
+  const urls = await server.listen();
+  // The first line is fixed so scripts can wait for it: "ih-mock ready at <base URL>".
+  process.stdout.write(
+    [
+      `ih-mock ready at ${urls.baseUrl}`,
+      `  stream:   ${urls.streamUrl}`,
+      `  scenario: ${server.scenario.name} (seed ${server.options.seed})`,
+      server.options.apiKeys.length
+        ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
+        : '  auth:     Authorization: Bearer <any non-empty key> (or Sec-WebSocket-Protocol: <key>); configure --api-key to restrict',
+      '',
+    ].join('\n'),
+  );
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      server.logger.info({ signal }, 'shutting down');
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

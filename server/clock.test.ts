@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { isoMicros, RealClock, VirtualClock, VIRTUAL_EPOCH_MS } from './clock.js';
+
+describe('VirtualClock', () => {
+  it('fires timers in due order, same-instant timers in the order set, and only when advanced', () => {
+    const clock = new VirtualClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('b@20'), 20);
+    clock.setTimeout(() => fired.push('a@10'), 10);
+    clock.setTimeout(() => fired.push('c@20'), 20);
+    expect(fired).toEqual([]);
+    clock.tick(15);
+    expect(fired).toEqual(['a@10']);
+    expect(clock.now()).toBe(VIRTUAL_EPOCH_MS + 15);
+    clock.tick(5);
+    expect(fired).toEqual(['a@10', 'b@20', 'c@20']);
+  });
+
+  it('fires timers set by timers within the same span, at their own due time', () => {
+    const clock = new VirtualClock(0);
+    const seen: number[] = [];
+    clock.setTimeout(() => {
+      seen.push(clock.now());
+      clock.setTimeout(() => seen.push(clock.now()), 5);
+    }, 10);
+    clock.tick(100);
+    expect(seen).toEqual([10, 15]);
+    expect(clock.now()).toBe(100);
+  });
+
+  it('cancels timers', () => {
+    const clock = new VirtualClock(0);
+    let fired = false;
+    const h = clock.setTimeout(() => (fired = true), 10);
+    clock.clearTimeout(h);
+    clock.tick(20);
+    expect(fired).toBe(false);
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  it('advance() lets I/O callbacks run between timers', async () => {
+    const clock = new VirtualClock(0);
+    const order: string[] = [];
+    clock.setTimeout(() => setImmediate(() => order.push('io after t1')), 10);
+    clock.setTimeout(() => order.push('t2'), 20);
+    await clock.advance(30);
+    expect(order).toEqual(['io after t1', 't2']);
+  });
+
+  it('runs a one-hour schedule of 1 200 timers instantly', async () => {
+    const clock = new VirtualClock(0);
+    let count = 0;
+    const every3s = () => {
+      count++;
+      if (clock.now() < 3600_000) clock.setTimeout(every3s, 3000);
+    };
+    clock.setTimeout(every3s, 3000);
+    const started = Date.now();
+    clock.tick(3600_000);
+    expect(count).toBe(1200);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('RealClock', () => {
+  it('waits real time and can be cancelled', async () => {
+    const clock = new RealClock();
+    const t0 = clock.now();
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, 20));
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(15);
+    let fired = false;
+    clock.clearTimeout(clock.setTimeout(() => (fired = true), 5));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fired).toBe(false);
+  });
+});
+
+describe('isoMicros', () => {
+  it('formats with six fractional digits and Z, as the live service', () => {
+    expect(isoMicros(Date.UTC(2026, 5, 20, 15, 21, 55, 149))).toBe('2026-06-20T15:21:55.149000Z');
+  });
+});

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, ERROR_TABLE, errorLink, httpErrorBody } from './errors.js';
+import { PACKAGE_ROOT } from './paths.js';
+
+/** Rows of the table in docs/errors.md: code → cells. */
+function documentedRows(): Map<string, string[]> {
+  const text = readFileSync(join(PACKAGE_ROOT, 'docs', 'errors.md'), 'utf8');
+  const rows = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (/^ih\d{4}$/.test(cells[1] ?? '')) rows.set(cells[1]!, cells.slice(1, -1));
+  }
+  return rows;
+}
+
+describe('the error table', () => {
+  it('docs/errors.md lists exactly the codes of the table', () => {
+    expect([...documentedRows().keys()].sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it('docs/errors.md agrees with the table on status, behaviour, close code and title', () => {
+    for (const [code, cells] of documentedRows()) {
+      const spec = ERROR_TABLE[code as keyof typeof ERROR_TABLE];
+      const [, http, behaviour, close, title] = cells;
+      expect(http, code).toBe(spec.http === null ? '—' : String(spec.http));
+      expect(title, code).toBe(spec.title);
+      if (spec.ws === 'close') {
+        expect(behaviour, code).toMatch(/then close/);
+        expect(close!.split(' ')[0], code).toBe(String(spec.closeCode));
+      } else if (spec.ws === 'error') {
+        expect(behaviour, code).toMatch(/session stays open/);
+      }
+    }
+  });
+
+  it('codes are grouped by their first digit as the protocol defines', () => {
+    for (const code of ERROR_CODES) {
+      const spec = ERROR_TABLE[code];
+      const category = Number(code[2]);
+      if (category === 2 && spec.http !== null) expect([400, 401, 403]).toContain(spec.http);
+      if (category === 3) expect(spec.http).toBe(429);
+    }
+  });
+
+  it('links follow the live format', () => {
+    expect(errorLink('ih6002')).toBe('https://docs.interhuman.ai/api-reference/error-handling#ih6002-message-too-large');
+    expect(errorLink('ih2005')).toBe('https://docs.interhuman.ai/api-reference/error-handling#ih2005-missing-key-secret');
+    expect(httpErrorBody('ih4007', 'cid')).toEqual({
+      error_id: 'ih4007',
+      correlation_id: 'cid',
+      link: 'https://docs.interhuman.ai/api-reference/error-handling#ih4007-video-too-short',
+      message: 'Video must be at least 3 seconds.',
+    });
+  });
+});

@@ -1,0 +1,25 @@
+/**
+ * ih-mock's programmatic API.
+ *
+ * ```ts
+ * import { createMockServer, VirtualClock } from 'ih-mock';
+ * const clock = new VirtualClock();
+ * const server = await createMockServer({ scenario: 'steady', clock, processingRatio: 0 });
+ * // connect to server.streamUrl, send media, then: await clock.advance(10_000);
+ * await server.close();
+ * ```
+ */
+export { buildServer, createMockServer, STREAM_PATH, HEALTH_PATH } from './app.js';
+export type { MockServer, MockServerOptions, MockServerUrls } from './app.js';
+export { RealClock, VirtualClock, VIRTUAL_EPOCH_MS, isoMicros } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { Random } from './random.js';
+export { ERROR_TABLE, ERROR_CODES, errorLink, httpErrorBody } from './errors.js';
+export type { ErrorCode, ErrorSpec, HttpErrorBody } from './errors.js';
+export { resolveOptions, OptionsError } from './options.js';
+export type { ServerOptions, ServerOptionsInput } from './options.js';
+export { StreamSession, SUPPORTED_INCLUDE } from './stream/session.js';
+export type { SessionStats, SessionState, EndReason, SessionLimits } from './stream/session.js';
+export type { Envelope } from './stream/envelope.js';
+export { loadScenario, parseScenario, listScenarios } from '../scenarios/loader.js';
+export type * from './types/generated.js';

@@ -1,0 +1,128 @@
+/**
+ * Container detection from the first bytes, and `probeFile` for whole files (the upload path).
+ *
+ * Detection (no file extensions, no MIME types, only magic bytes):
+ * - EBML (WebM / Matroska): 1A 45 DF A3 at offset 0;
+ * - ISO-BMFF (MP4 / MOV): a box type ftyp, moov, mdat, free, wide, skip, styp or moof at offset 4;
+ * - MPEG-TS: sync byte 0x47 at offset 0 and 188 (and at further packet starts when present);
+ * - AVI: "RIFF" at 0 and "AVI " at 8 (whole files only; never a stream segment).
+ *
+ * `probeFile` runs the same scanners as the stream path over a complete file and reports the
+ * container, the video duration in seconds (same rules as `timeline.ts`), or why it cannot.
+ */
+
+import { hexPreview, MediaError } from './common.js';
+import { EbmlScanner } from './ebml.js';
+import { IsobmffScanner } from './isobmff.js';
+import { looksLikeTransportStream, scanTransportStream } from './mpegts.js';
+
+/** Container families told apart by their first bytes. */
+export type ContainerFamily = 'ebml' | 'isobmff' | 'mpegts' | 'avi';
+
+/** Box types that may open an ISO-BMFF file or fragment, as found at offset 4. */
+export const ISOBMFF_FIRST_BOXES: ReadonlySet<string> = new Set(['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip', 'styp', 'moof']);
+
+const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
+
+function ascii(bytes: Uint8Array, at: number, length = 4): string {
+  return at + length <= bytes.length ? String.fromCharCode(...bytes.subarray(at, at + length)) : '';
+}
+
+/** The container family of a file or segment from its first bytes, or null if none is recognised. */
+export function detectContainer(bytes: Uint8Array): ContainerFamily | null {
+  if (EBML_MAGIC.every((b, k) => bytes[k] === b)) return 'ebml';
+  if (ISOBMFF_FIRST_BOXES.has(ascii(bytes, 4))) return 'isobmff';
+  if (looksLikeTransportStream(bytes)) return 'mpegts';
+  if (ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'AVI ') return 'avi';
+  return null;
+}
+
+/** Human-readable reason for an unrecognised start of data. */
+export function unrecognised(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'the message is empty';
+  return (
+    `not a recognised container: the first bytes are ${hexPreview(bytes)} ` +
+    '(expected a WebM/Matroska EBML header 1A 45 DF A3, an MP4/MOV box such as ftyp, or MPEG-TS packets)'
+  );
+}
+
+/** What `probeFile` reports. */
+export type ProbeResult =
+  | { ok: true; container: 'webm' | 'mkv' | 'mp4' | 'mov' | 'mpegts' | 'avi'; durationSeconds: number; hasVideo: true }
+  | { ok: false; reason: 'unsupported' | 'corrupt' | 'no-video'; message: string };
+
+/**
+ * Probe a complete file: container (mkv vs webm from the EBML DocType; mov vs mp4 from the ftyp
+ * major brand 'qt  ' or a missing ftyp), and the duration of its video track in seconds.
+ */
+export function probeFile(bytes: Uint8Array): ProbeResult {
+  const family = detectContainer(bytes);
+  if (family === null) return { ok: false, reason: 'unsupported', message: unrecognised(bytes) };
+  try {
+    switch (family) {
+      case 'ebml': {
+        const s = new EbmlScanner();
+        s.push(bytes);
+        s.finish();
+        if (s.hasVideo !== true) return { ok: false, reason: 'corrupt', message: 'no Tracks element' };
+        return { ok: true, container: s.docType === 'webm' ? 'webm' : 'mkv', durationSeconds: s.videoSeconds, hasVideo: true };
+      }
+      case 'isobmff': {
+        const s = new IsobmffScanner();
+        s.push(bytes);
+        s.finish();
+        if (s.moov !== 'done') return { ok: false, reason: 'corrupt', message: 'no complete moov box' };
+        const container = s.majorBrand === null || s.majorBrand === 'qt  ' ? 'mov' : 'mp4';
+        return { ok: true, container, durationSeconds: s.videoSeconds, hasVideo: true };
+      }
+      case 'mpegts':
+        return { ok: true, container: 'mpegts', durationSeconds: scanTransportStream(bytes).durationSeconds, hasVideo: true };
+      case 'avi':
+        return { ok: true, container: 'avi', durationSeconds: probeAvi(bytes), hasVideo: true };
+    }
+  } catch (err) {
+    if (!(err instanceof MediaError)) throw err;
+    return { ok: false, reason: err.kind === 'no-video' ? 'no-video' : 'corrupt', message: err.message };
+  }
+}
+
+/**
+ * AVI, kept simple: duration = avih dwMicroSecPerFrame × dwTotalFrames; a video stream is a strl
+ * whose strh fccType is 'vids'. Only the hdrl list at the start is read.
+ */
+function probeAvi(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le32 = (at: number): number => {
+    if (at + 4 > bytes.length) throw new MediaError('malformed', 'the AVI header is truncated');
+    return view.getUint32(at, true);
+  };
+  // Walk chunks in [start, end): yields [fourcc, dataStart, dataSize].
+  function* chunks(start: number, end: number): Generator<[string, number, number]> {
+    for (let at = start; at + 8 <= end; ) {
+      const id = ascii(bytes, at);
+      const size = le32(at + 4);
+      if (at + 8 + size > end) throw new MediaError('malformed', `the AVI chunk '${id}' runs past its parent`);
+      yield [id, at + 8, size];
+      at += 8 + size + (size & 1);
+    }
+  }
+  const riffEnd = Math.min(bytes.length, 8 + le32(4));
+  let micro: number | null = null;
+  let frames = 0;
+  let video = false;
+  for (const [id, data, size] of chunks(12, riffEnd)) {
+    if (id !== 'LIST' || ascii(bytes, data) !== 'hdrl') continue;
+    for (const [hid, hdata, hsize] of chunks(data + 4, data + size)) {
+      if (hid === 'avih') {
+        micro = le32(hdata);
+        frames = le32(hdata + 16);
+      } else if (hid === 'LIST' && ascii(bytes, hdata) === 'strl') {
+        for (const [sid, sdata] of chunks(hdata + 4, hdata + hsize)) if (sid === 'strh' && ascii(bytes, sdata) === 'vids') video = true;
+      }
+    }
+    break;
+  }
+  if (micro === null) throw new MediaError('malformed', 'no AVI main header (hdrl/avih)');
+  if (!video) throw new MediaError('no-video', 'the AVI file has no video stream (no strh with fccType vids)');
+  return Math.round(micro * frames) / 1e6;
+}

@@ -1,0 +1,202 @@
+/**
+ * The per-session media timeline: how many seconds of media each binary WebSocket message adds,
+ * from the container's own timestamps (PROTOCOL.md §3.4), never from byte counts or wall-clock.
+ *
+ * Rules:
+ * 1. A message that starts with a container header (WebM/Matroska EBML header, an MP4/MOV box
+ *    such as ftyp or moov, MPEG-TS packets) starts a new *stream* based at the current `mediaEnd`;
+ *    any stream open before it is closed, whatever the verdict on the new message. A message
+ *    without a header continues the open stream (ih5004 if there is none, or always when
+ *    `acceptContinuation` is false). A fragmented-MP4 stream stopped between two top-level boxes
+ *    may continue with a message that starts with moof/mdat/styp/…: that is a continuation.
+ * 2. Media time within a stream = video timestamps relative to the stream's first video
+ *    timestamp; the stream's end = latest video timestamp + that frame's duration (BlockDuration,
+ *    DefaultDuration or sample duration, else the median recent frame gap). Only the video track
+ *    counts. A message's verdict [start, end) = the stream's end before → after it, offset by the
+ *    stream's base; end − start may be 0. Consecutive accepted messages are contiguous.
+ * 3. Self-contained segments (WebM/Matroska whose known-size Segment lies entirely in the message,
+ *    non-fragmented MP4/MOV, MPEG-TS) are rejected with ih5006 when shorter than
+ *    `minSegmentSeconds − tolerance`. Stream heads (WebM with an unknown-size Segment, fragmented
+ *    MP4) and continuation chunks are never rejected for being short: the minimum applies to the
+ *    accumulated stream, as the live service's rolling buffer does.
+ * 4. ih5001: a header whose track list has no video track (audio-only). ih5004: not a recognised
+ *    container, an element/box ID invalid at its level, sizes that cannot be right, a
+ *    self-contained file that ends inside an element or has no moov, a continuation with no open
+ *    stream. After ih5004 or ih5001 the open stream is dropped: later continuation chunks need a
+ *    new header.
+ * 5. Messages are accepted or rejected whole: a rejected message adds no media time.
+ * 6. Memory: no payload bytes are kept; `retainedBytes()` is at most a partial element header plus
+ *    a small field being read, however many messages are pushed.
+ */
+
+import { MediaError, hexPreview } from './common.js';
+import { detectContainer, unrecognised } from './detect.js';
+import { EbmlScanner } from './ebml.js';
+import { IsobmffScanner } from './isobmff.js';
+import { scanTransportStream } from './mpegts.js';
+
+export type Container = 'webm' | 'mp4' | 'mpegts';
+
+export interface MediaTimelineOptions {
+  /** Minimum duration of a self-contained segment, in seconds (the live service: 3). */
+  minSegmentSeconds: number;
+  /** Slack on the minimum, in seconds. Default (null/undefined): one frame of the video track, 0.05 s if unknown. */
+  toleranceSeconds?: number | null;
+  /** Accept continuation chunks (default true). false reproduces the strict live behaviour of June 2026: a message without a container header gets ih5004. */
+  acceptContinuation: boolean;
+}
+
+export type SegmentVerdict =
+  | { ok: true; container: Container; kind: 'self-contained' | 'stream-head' | 'continuation'; start: number; end: number }
+  | { ok: false; code: 'ih5001' | 'ih5004' | 'ih5006'; message: string };
+
+/** Tolerance when no frame duration is known (seconds). */
+export const DEFAULT_TOLERANCE_SECONDS = 0.05;
+
+/** Top-level box types a fragmented-MP4 continuation may start with when the stream stopped between boxes. */
+const FRAGMENT_BOXES = new Set(['moof', 'mdat', 'styp', 'sidx', 'ssix', 'free', 'skip', 'prft', 'emsg', 'mfra']);
+
+type Stream =
+  | { container: 'webm'; scanner: EbmlScanner; base: number; end: number }
+  | { container: 'mp4'; scanner: IsobmffScanner; base: number; end: number };
+
+function fail(code: 'ih5001' | 'ih5004' | 'ih5006', message: string): SegmentVerdict {
+  return { ok: false, code, message };
+}
+
+/** Media time of one stream session. See the module header for the rules. */
+export class MediaTimeline {
+  private readonly options: Readonly<MediaTimelineOptions>;
+  private current: Stream | null = null;
+  private end = 0;
+
+  constructor(options: MediaTimelineOptions) {
+    if (!(options.minSegmentSeconds >= 0)) throw new RangeError('minSegmentSeconds must be a number >= 0');
+    if (options.toleranceSeconds != null && !(options.toleranceSeconds >= 0)) throw new RangeError('toleranceSeconds must be >= 0');
+    this.options = Object.freeze({ ...options });
+  }
+
+  /** Session-cumulative seconds of accepted media. */
+  get mediaEnd(): number {
+    return this.end;
+  }
+
+  /** Bytes carried across messages (a partial element header or small field), for memory checks. */
+  retainedBytes(): number {
+    return this.current?.scanner.retainedBytes() ?? 0;
+  }
+
+  /** Account for one binary message: accepted with the media interval it added, or rejected. */
+  push(message: Uint8Array): SegmentVerdict {
+    const family = detectContainer(message);
+    const continuesFragments =
+      family === 'isobmff' &&
+      this.current?.container === 'mp4' &&
+      this.current.scanner.atTopLevelBoundary() &&
+      FRAGMENT_BOXES.has(String.fromCharCode(...message.subarray(4, 8)));
+    if (family === null || family === 'avi' || continuesFragments) {
+      if (family === 'avi') return this.reject('ih5004', 'AVI is not a streaming container: send WebM, MP4 or MPEG-TS segments');
+      return this.continuation(message);
+    }
+    this.current = null; // a header starts a new stream, whatever becomes of it
+    try {
+      switch (family) {
+        case 'ebml':
+          return this.webmHeader(message);
+        case 'isobmff':
+          return this.mp4Header(message);
+        case 'mpegts': {
+          const ts = scanTransportStream(message);
+          return this.selfContained('mpegts', ts.durationSeconds, ts.frameSeconds);
+        }
+      }
+    } catch (err) {
+      return this.fromError(err);
+    }
+  }
+
+  private webmHeader(message: Uint8Array): SegmentVerdict {
+    const scanner = new EbmlScanner();
+    scanner.push(message);
+    if (scanner.segment === 'known') {
+      scanner.finish(); // throws if the message stops inside the Segment
+      if (scanner.hasVideo === null) return this.reject('ih5004', 'the WebM/Matroska segment has no Tracks element');
+      return this.selfContained('webm', scanner.videoSeconds, scanner.frameSeconds);
+    }
+    return this.openStream({ container: 'webm', scanner, base: this.end, end: 0 });
+  }
+
+  private mp4Header(message: Uint8Array): SegmentVerdict {
+    const scanner = new IsobmffScanner();
+    scanner.push(message);
+    if (scanner.moov !== 'done') {
+      const where = scanner.moov === 'open' ? 'the message ends inside the moov box' : 'no moov box';
+      return this.reject('ih5004', `${where}: an MP4/MOV segment needs its moov (or, for fragmented MP4, the whole init segment) in the first message`);
+    }
+    if (!scanner.fragmented) {
+      scanner.finish(); // throws if the message stops inside a box
+      return this.selfContained('mp4', scanner.videoSeconds, scanner.frameSeconds);
+    }
+    return this.openStream({ container: 'mp4', scanner, base: this.end, end: 0 });
+  }
+
+  private openStream(stream: Stream): SegmentVerdict {
+    this.current = stream;
+    return this.advance(stream, 'stream-head');
+  }
+
+  private continuation(message: Uint8Array): SegmentVerdict {
+    if (!this.options.acceptContinuation) {
+      return this.reject('ih5004', `${unrecognisedOrBare(message)}; every segment must be a complete file with its own container header (continuation chunks are not accepted)`);
+    }
+    const stream = this.current;
+    if (stream === null) {
+      return this.reject('ih5004', `${unrecognised(message)}; nor can it continue a stream, because none is open (the first message of a stream must start with its container header)`);
+    }
+    try {
+      stream.scanner.push(message);
+    } catch (err) {
+      return this.fromError(err);
+    }
+    return this.advance(stream, 'continuation');
+  }
+
+  private advance(stream: Stream, kind: 'stream-head' | 'continuation'): SegmentVerdict {
+    const newEnd = Math.max(stream.end, stream.scanner.videoSeconds);
+    const start = stream.base + stream.end;
+    const end = stream.base + newEnd;
+    stream.end = newEnd;
+    this.end = end;
+    return { ok: true, container: stream.container, kind, start, end };
+  }
+
+  private selfContained(container: Container, duration: number, frame: number | null): SegmentVerdict {
+    const tolerance = this.options.toleranceSeconds ?? frame ?? DEFAULT_TOLERANCE_SECONDS;
+    const min = this.options.minSegmentSeconds;
+    if (duration < min - tolerance) {
+      return fail(
+        'ih5006',
+        `the segment holds ${duration.toFixed(3)} s of video; self-contained segments must be at least ${min} s ` +
+          `(tolerance ${tolerance.toFixed(3)} s). Send longer segments, or one continuous recording.`,
+      );
+    }
+    const start = this.end;
+    this.end = start + duration;
+    return { ok: true, container, kind: 'self-contained', start, end: this.end };
+  }
+
+  private fromError(err: unknown): SegmentVerdict {
+    if (!(err instanceof MediaError)) throw err;
+    return this.reject(err.kind === 'no-video' ? 'ih5001' : 'ih5004', err.message);
+  }
+
+  private reject(code: 'ih5001' | 'ih5004', message: string): SegmentVerdict {
+    this.current = null;
+    return fail(code, message);
+  }
+}
+
+function unrecognisedOrBare(message: Uint8Array): string {
+  if (message.length === 0) return 'the message is empty';
+  return `the message has no container header (first bytes ${hexPreview(message)})`;
+}

@@ -1,0 +1,66 @@
+/**
+ * Server options: one schema (`schemas/server-options.schema.json`) with defaults and units. CLI
+ * flags, a config file and the programmatic API all pass through `resolveOptions`, which validates
+ * once at the edge and returns a frozen object.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
+import { parse as parseYaml } from 'yaml';
+import { SCHEMAS_DIR } from './paths.js';
+import type { ServerOptionsInput } from './types/generated.js';
+
+export type { ServerOptionsInput };
+
+/** Resolved, validated options: every field present. */
+export type ServerOptions = Readonly<Required<ServerOptionsInput>>;
+
+export const OPTIONS_SCHEMA: {
+  properties: Record<string, { type?: string | string[]; enum?: string[]; default?: unknown; description?: string; items?: unknown }>;
+} = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'server-options.schema.json'), 'utf8'));
+
+const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, allowUnionTypes: true });
+const validate = ajv.compile<Required<ServerOptionsInput>>(OPTIONS_SCHEMA);
+
+/** A bad option, with a message fit for a one-line CLI error. */
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+/** Validate and fill defaults. Throws `OptionsError` naming the first bad option. */
+export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
+  const copy = structuredClone(input) as Record<string, unknown>;
+  for (const key of Object.keys(copy)) if (copy[key] === undefined) delete copy[key];
+  if (!validate(copy)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const where = e.instancePath ? e.instancePath.slice(1) : '';
+      if (e.keyword === 'additionalProperties') return `unknown option "${String(e.params['additionalProperty'])}"`;
+      return `option ${where || '(root)'} ${e.message ?? 'is invalid'}`;
+    });
+    throw new OptionsError(problems.join('; '));
+  }
+  return Object.freeze(copy as Required<ServerOptionsInput>);
+}
+
+/** Read a config file (JSON or YAML) holding the same keys as the programmatic options. */
+export function readConfigFile(path: string): ServerOptionsInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new OptionsError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new OptionsError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new OptionsError(`config file ${path} must hold an object of options`);
+  return value as ServerOptionsInput;
+}
+
+/** The frame size the WebSocket layer accepts, above the segment limit so oversized segments get ih6002. */
+export function wsMaxPayload(options: ServerOptions): number {
+  return options.wsMaxPayloadBytes ?? Math.max(2 * options.maxSegmentBytes, options.maxSegmentBytes + 8 * 1024 * 1024);
+}

@@ -1,0 +1,335 @@
+/**
+ * One `/v1/stream/analyze` session as an explicit state machine (PROTOCOL 3).
+ *
+ *   open ──session.close──▶ closing ──drained──▶ ended (session.ended, close 1000)
+ *     │                        │
+ *     ├─ idle / max duration ──┴─▶ ended (error ih6003 / ih6004, close with the configured code)
+ *     └─ client closed / server shutdown ───▶ ended (nothing more is sent)
+ *
+ * Invariants: `session.ready` is the first frame and is sent once; nothing is sent in `ended`;
+ * analysis results leave in window order although windows are "processed" concurrently; every
+ * `signal.detected` is matched by a `signal.ended` before `session.ended`.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { ErrorCode } from '../errors.js';
+import { ERROR_TABLE } from '../errors.js';
+import type { ServerOptions } from '../options.js';
+import type { Scenario } from '../types/generated.js';
+import { MediaTimeline } from '../media/timeline.js';
+import { WindowAnalysis, type AnalysisEvent, type Window } from '../analysis/index.js';
+import { parseClientTextFrame } from '../validation.js';
+import { envelope, errorData, type Envelope } from './envelope.js';
+
+/** Include values the emulated service understands; others are ignored (PROTOCOL 3.2). */
+export const SUPPORTED_INCLUDE = ['conversation_quality_overall', 'conversation_quality_timeline'] as const;
+
+/** What a session needs from its connection. Only the app module knows it is a `ws` socket. */
+export interface SessionTransport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface SessionLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface SessionDeps {
+  options: ServerOptions;
+  scenario: Scenario;
+  clock: Clock;
+  correlationId: string;
+  transport: SessionTransport;
+  logger: SessionLogger;
+  /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
+  onSend?: (event: Envelope) => void;
+  /** Called once when the session reaches `ended`. */
+  onEnded?: (session: StreamSession) => void;
+}
+
+export type SessionState = 'open' | 'closing' | 'ended';
+
+/** Why a session ended; 'client_shutdown' is the only graceful one. */
+export type EndReason = 'client_shutdown' | 'client_disconnected' | 'idle_timeout' | 'max_duration' | 'server_shutdown' | 'scope' | 'internal_error';
+
+/** Counters exposed to the programmatic API and logged at the end. */
+export interface SessionStats {
+  binaryMessages: number;
+  rejectedMessages: number;
+  bytesReceived: number;
+  /** Session-cumulative seconds of accepted media. */
+  mediaSeconds: number;
+  windowsAnalyzed: number;
+  eventsSent: number;
+  configFrames: number;
+}
+
+/** Effective limits: the server's options, overridden by the scenario's `limits`. */
+export interface SessionLimits {
+  idleTimeoutSeconds: number;
+  maxDurationSeconds: number;
+  maxSegmentBytes: number;
+  minSegmentSeconds: number;
+}
+
+export function sessionLimits(options: ServerOptions, scenario: Scenario): SessionLimits {
+  const l = scenario.limits ?? {};
+  return {
+    idleTimeoutSeconds: l.idle_timeout_seconds ?? options.idleTimeoutSeconds,
+    maxDurationSeconds: l.max_duration_seconds ?? options.maxDurationSeconds,
+    maxSegmentBytes: l.max_segment_size_bytes ?? options.maxSegmentBytes,
+    minSegmentSeconds: l.min_segment_duration_seconds ?? options.minSegmentSeconds,
+  };
+}
+
+export class StreamSession {
+  state: SessionState = 'open';
+  endReason: EndReason | undefined;
+  readonly correlationId: string;
+  readonly limits: SessionLimits;
+  readonly stats: SessionStats = {
+    binaryMessages: 0,
+    rejectedMessages: 0,
+    bytesReceived: 0,
+    mediaSeconds: 0,
+    windowsAnalyzed: 0,
+    eventsSent: 0,
+    configFrames: 0,
+  };
+
+  private include: string[] = [];
+  private readonly media: MediaTimeline;
+  private readonly analysis: WindowAnalysis;
+  /** Windows handed to the (simulated) model, in order; `done` once their processing time passed. */
+  private readonly inFlight: { window: Window; done: boolean; timer: TimerHandle | undefined }[] = [];
+  private idleTimer: TimerHandle | undefined;
+  private maxDurationTimer: TimerHandle | undefined;
+  private drainTimer: TimerHandle | undefined;
+  private drainDeadlinePassed = false;
+  private tailStarted = false;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.correlationId = deps.correlationId;
+    this.limits = sessionLimits(deps.options, deps.scenario);
+    this.media = new MediaTimeline({
+      minSegmentSeconds: this.limits.minSegmentSeconds,
+      toleranceSeconds: deps.options.segmentToleranceSeconds,
+      acceptContinuation: deps.options.acceptContinuation,
+    });
+    this.analysis = new WindowAnalysis({
+      scenario: deps.scenario,
+      windowSeconds: deps.options.windowSeconds,
+      hopSeconds: deps.options.windowHopSeconds,
+      qualityCadenceSeconds: deps.options.qualityCadenceSeconds,
+    });
+  }
+
+  /** Announce the session (`session.ready`) and arm the timeouts. */
+  start(): void {
+    this.send('session.ready', {
+      session_idle_timeout_seconds: this.limits.idleTimeoutSeconds,
+      session_max_duration_seconds: this.limits.maxDurationSeconds,
+      max_segment_duration_seconds: null,
+      min_segment_duration_seconds: this.limits.minSegmentSeconds,
+      min_segment_size_bytes: 1,
+      max_segment_size_bytes: this.limits.maxSegmentBytes,
+      supported_session_config_options: { include: [...SUPPORTED_INCLUDE], goal_dimensions: null },
+    });
+    this.armIdleTimer();
+    this.maxDurationTimer = this.deps.clock.setTimeout(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
+  }
+
+  /** A text frame from the client: a session config frame or `{"type":"session.close"}`. */
+  onText(text: string): void {
+    switch (this.state) {
+      case 'open':
+        break;
+      case 'closing':
+        this.sendError('ih6001', null, 'session.close was already received: no more config frames are accepted on this session.');
+        return;
+      case 'ended':
+        return;
+      default:
+        assertNever(this.state);
+    }
+    const parsed = parseClientTextFrame(text);
+    if (parsed.kind === 'close') {
+      this.beginGracefulClose();
+      return;
+    }
+    if (parsed.kind === 'invalid') {
+      this.sendError('ih6001', null, `Invalid session config frame: ${parsed.problem}`);
+      return;
+    }
+    const { frame } = parsed;
+    this.include = (frame.include ?? []).filter((v) => (SUPPORTED_INCLUDE as readonly string[]).includes(v));
+    this.include = [...new Set(this.include)];
+    this.stats.configFrames++;
+    this.send('session.updated', { include: [...this.include], goal_dimensions: frame.goal_dimensions ?? null });
+  }
+
+  /** A binary frame: one video segment. `segment` in errors is its 1-based index. */
+  onBinary(bytes: Uint8Array): void {
+    if (this.state === 'ended') return;
+    const segment = ++this.stats.binaryMessages;
+    this.stats.bytesReceived += bytes.byteLength;
+    if (this.state === 'closing') {
+      this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
+      return;
+    }
+    this.armIdleTimer();
+    if (bytes.byteLength > this.limits.maxSegmentBytes) {
+      this.reject('ih6002', segment, `WebSocket message too large: ${bytes.byteLength} bytes. Individual video chunks must not exceed ${this.limits.maxSegmentBytes} bytes (max_segment_size_bytes).`);
+      return;
+    }
+    if (bytes.byteLength === 0) {
+      this.reject('ih5004', segment, 'Empty binary message: a video segment must hold at least 1 byte (min_segment_size_bytes).');
+      return;
+    }
+    const verdict = this.media.push(bytes);
+    if (!verdict.ok) {
+      this.reject(verdict.code, segment, verdict.message);
+      return;
+    }
+    this.stats.mediaSeconds = this.media.mediaEnd;
+    for (const window of this.analysis.due(this.media.mediaEnd)) this.dispatch(window);
+  }
+
+  /** The client closed the connection (or it dropped): cancel everything, send nothing more. */
+  onClientClosed(): void {
+    if (this.state === 'ended') return;
+    this.end('client_disconnected');
+  }
+
+  /** Server shutdown: close politely with 1001 (going away). */
+  shutdown(): void {
+    if (this.state === 'ended') return;
+    this.end('server_shutdown');
+    this.deps.transport.close(1001, 'server shutting down');
+  }
+
+  private beginGracefulClose(): void {
+    this.state = 'closing';
+    this.deps.clock.clearTimeout(this.idleTimer);
+    this.send('session.closing', { max_drain_seconds: this.deps.options.maxDrainSeconds });
+    // If the model does not drain within max_drain_seconds, stop waiting for it: complete what is in
+    // flight at once, so every detected signal still ends before session.ended.
+    this.drainTimer = this.deps.clock.setTimeout(() => this.forceDrain(), this.deps.options.maxDrainSeconds * 1000);
+    this.releaseCompleted();
+  }
+
+  private forceDrain(): void {
+    this.drainDeadlinePassed = true;
+    for (const entry of this.inFlight) {
+      this.deps.clock.clearTimeout(entry.timer);
+      entry.done = true;
+    }
+    this.releaseCompleted();
+  }
+
+  /** Hand a due window to the simulated model: it completes after ratio x window length. */
+  private dispatch(window: Window): void {
+    const entry: (typeof this.inFlight)[number] = { window, done: false, timer: undefined };
+    this.inFlight.push(entry);
+    const delayMs = this.deps.options.processingRatio * (window.end - window.start) * 1000;
+    entry.timer = this.deps.clock.setTimeout(() => {
+      entry.done = true;
+      entry.timer = undefined;
+      this.releaseCompleted();
+    }, delayMs);
+  }
+
+  /** Emit results of completed windows strictly in window order; drain when closing. */
+  private releaseCompleted(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.done && this.state !== 'ended') {
+      const { window } = this.inFlight.shift()!;
+      this.emitAll(this.analysis.analyze(window, this.include));
+      this.stats.windowsAnalyzed++;
+    }
+    if (this.state === 'closing' && this.inFlight.length === 0) this.analyzeTail();
+  }
+
+  /**
+   * After `session.close`, once every in-flight window is out: analyze the final partial window,
+   * wait its processing time, then emit its events, the closing `signal.ended`s and `session.ended`.
+   */
+  private analyzeTail(): void {
+    if (this.tailStarted) return;
+    this.tailStarted = true;
+    this.deps.clock.clearTimeout(this.drainTimer);
+    const { windows, events } = this.analysis.finish(this.media.mediaEnd, this.include);
+    const delayMs = this.drainDeadlinePassed ? 0 : windows.reduce((ms, w) => ms + this.deps.options.processingRatio * (w.end - w.start) * 1000, 0);
+    this.drainTimer = this.deps.clock.setTimeout(() => {
+      this.stats.windowsAnalyzed += windows.length;
+      this.emitAll(events);
+      this.finishGracefulClose();
+    }, delayMs);
+  }
+
+  /** Last step of a graceful close. */
+  private finishGracefulClose(): void {
+    if (this.state !== 'closing') return;
+    this.send('session.ended', { reason: 'client_shutdown' });
+    this.end('client_shutdown');
+    this.deps.transport.close(1000, 'session ended');
+  }
+
+  /** Idle timeout or max duration: an error envelope, then close with the code for it. */
+  private terminate(code: Extract<ErrorCode, 'ih6003' | 'ih6004'>, reason: EndReason): void {
+    if (this.state === 'ended') return;
+    const limit = code === 'ih6003' ? this.limits.idleTimeoutSeconds : this.limits.maxDurationSeconds;
+    const message =
+      code === 'ih6003'
+        ? `No video received for ${limit} s (session_idle_timeout_seconds). The session is closed.`
+        : `The session reached its maximum duration of ${limit} s (session_max_duration_seconds). The session is closed.`;
+    this.sendError(code, null, message);
+    this.end(reason);
+    const closeCode = code === 'ih6003' ? this.deps.options.idleCloseCode : this.deps.options.maxDurationCloseCode;
+    this.deps.transport.close(closeCode, ERROR_TABLE[code].title);
+  }
+
+  private end(reason: EndReason): void {
+    this.state = 'ended';
+    this.endReason = reason;
+    const { clock } = this.deps;
+    clock.clearTimeout(this.idleTimer);
+    clock.clearTimeout(this.maxDurationTimer);
+    clock.clearTimeout(this.drainTimer);
+    for (const entry of this.inFlight) clock.clearTimeout(entry.timer);
+    this.inFlight.length = 0;
+    this.deps.logger.info({ reason, ...this.stats }, 'stream session ended');
+    this.deps.onEnded?.(this);
+  }
+
+  private armIdleTimer(): void {
+    this.deps.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = this.deps.clock.setTimeout(() => this.terminate('ih6003', 'idle_timeout'), this.limits.idleTimeoutSeconds * 1000);
+  }
+
+  private reject(code: ErrorCode, segment: number, message: string): void {
+    this.stats.rejectedMessages++;
+    this.deps.logger.debug({ code, segment }, 'segment rejected');
+    this.sendError(code, segment, message);
+  }
+
+  private sendError(code: ErrorCode, segment: number | null, message: string): void {
+    this.send('error', errorData(code, segment, message));
+  }
+
+  private emitAll(events: readonly AnalysisEvent[]): void {
+    for (const event of events) this.send(event.type, event.data);
+  }
+
+  private send(type: string, data: unknown): void {
+    if (this.state === 'ended') return;
+    const env = envelope(type, data, this.correlationId, this.deps.clock);
+    this.deps.transport.send(JSON.stringify(env));
+    this.stats.eventsSent++;
+    this.deps.onSend?.(env);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected state ${String(value)}`);
+}

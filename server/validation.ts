@@ -1,0 +1,310 @@
+/**
+ * Validation of wire messages and file formats against the JSON Schemas in `schemas/`, the single
+ * source of truth (PRACTICES 5). Every validator is compiled once, when this module loads, by one
+ * Ajv instance that knows all the schemas (so cross-file `$ref`s such as
+ * `common.schema.json#/$defs/SignalType` resolve). Ajv's errors are turned into `Diagnostic`s: a
+ * JSON pointer to the offending value (or to the missing / unexpected key itself) and a short
+ * message a person can act on.
+ *
+ * Invariants: validators never throw on any input; a valid value yields `{ ok: true }`; an invalid
+ * one yields at least one diagnostic, with duplicates removed.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SCHEMAS_DIR } from './paths.js';
+import type { ServerEvent, SessionConfigFrame } from './types/generated.js';
+
+/** One problem found in a value: where (a JSON pointer, `""` for the value itself) and what. */
+export interface Diagnostic {
+  /** JSON pointer into the validated value, e.g. `/signals/2/end`; for a missing or unexpected key, the key's own pointer. */
+  path: string;
+  /** Readable message, e.g. `must be one of low, medium, high (got "hgh")` or `unexpected key "type"`. */
+  message: string;
+}
+
+export type ValidationResult = { ok: true } | { ok: false; errors: Diagnostic[] };
+
+/** Every schema file the validators need, including those only referenced by others. */
+const SCHEMA_FILES = [
+  'common.schema.json',
+  'scenario.schema.json',
+  'stream-server-event.schema.json',
+  'stream-client-config.schema.json',
+  'stream-client-close.schema.json',
+  'http-error.schema.json',
+] as const;
+type SchemaFile = (typeof SCHEMA_FILES)[number];
+
+const ajv = new Ajv2020({
+  strict: true,
+  allErrors: true,
+  // `type: ["array", "null"]` is how the schemas say "or null".
+  allowUnionTypes: true,
+  // The server-event schema's oneOf carries an OpenAPI-style discriminator on `type`.
+  discriminator: true,
+  // Keeps `data` and `parentSchema` on each error, which the diagnostics below need.
+  verbose: true,
+});
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+addFormatsModule.default(ajv);
+
+const schemas = new Map<SchemaFile, { $id: string }>();
+for (const file of SCHEMA_FILES) {
+  const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { $id: string };
+  ajv.addSchema(schema);
+  schemas.set(file, schema);
+}
+
+function compiled(file: SchemaFile): ValidateFunction {
+  const validate = ajv.getSchema(schemas.get(file)?.$id ?? file);
+  if (!validate) throw new Error(`ih-mock: schema ${file} did not compile`);
+  return validate;
+}
+
+const validators = {
+  serverEvent: compiled('stream-server-event.schema.json'),
+  configFrame: compiled('stream-client-config.schema.json'),
+  closeFrame: compiled('stream-client-close.schema.json'),
+  httpError: compiled('http-error.schema.json'),
+  scenario: compiled('scenario.schema.json'),
+};
+
+/** The `type` of every server event, in schema order. */
+export const SERVER_EVENT_TYPES: readonly ServerEvent['type'][] = (() => {
+  const schema = schemas.get('stream-server-event.schema.json') as unknown as {
+    oneOf: { $ref: string }[];
+    $defs: Record<string, { properties: { type: { const: ServerEvent['type'] } } }>;
+  };
+  return Object.freeze(schema.oneOf.map(({ $ref }) => schema.$defs[$ref.split('/').pop() ?? '']!.properties.type.const));
+})();
+
+// ---- Ajv errors to diagnostics -------------------------------------------------------------------
+
+function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** A short rendering of a value for messages: JSON, cut at 60 characters. */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  if (value === undefined) return 'nothing';
+  const json = JSON.stringify(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+const TYPE_WITH_ARTICLE: Record<string, string> = {
+  array: 'an array',
+  object: 'an object',
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'a boolean',
+  null: 'null',
+};
+
+function withArticle(type: string): string {
+  return TYPE_WITH_ARTICLE[type] ?? type;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function diagnosticOf(error: ErrorObject): Diagnostic {
+  const at = error.instancePath;
+  const got = `(got ${describeValue(error.data)})`;
+  const params = error.params as Record<string, unknown>;
+  const parent = (error.parentSchema ?? {}) as { description?: unknown; properties?: Record<string, unknown> };
+  switch (error.keyword) {
+    case 'required':
+      return { path: `${at}/${escapePointerToken(String(params['missingProperty']))}`, message: 'is required' };
+    case 'additionalProperties':
+      return { path: `${at}/${escapePointerToken(String(params['additionalProperty']))}`, message: `unexpected key ${JSON.stringify(params['additionalProperty'])}` };
+    case 'enum':
+      return { path: at, message: `must be one of ${(params['allowedValues'] as unknown[]).map(String).join(', ')} ${got}` };
+    case 'const':
+      return { path: at, message: `must be ${JSON.stringify(params['allowedValue'])} ${got}` };
+    case 'type': {
+      const types = String(params['type']).split(',');
+      return { path: at, message: `must be ${types.map(withArticle).join(' or ')} ${got}` };
+    }
+    case 'format':
+    case 'pattern':
+      // A schema whose description reads as a noun phrase ("an ISO 8601 UTC timestamp ...") says it better than a regex.
+      if (typeof parent.description === 'string' && /^(a|an) /.test(parent.description)) {
+        return { path: at, message: `must be ${parent.description} ${got}` };
+      }
+      return error.keyword === 'format'
+        ? { path: at, message: `must be a valid ${String(params['format'])} ${got}` }
+        : { path: at, message: `must match the pattern ${String(params['pattern'])} ${got}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path: at, message: `must be ${String(params['comparison'])} ${String(params['limit'])} ${got}` };
+    case 'minItems':
+      return { path: at, message: `must have at least ${plural(Number(params['limit']), 'item')}` };
+    case 'maxItems':
+      return { path: at, message: `must have at most ${plural(Number(params['limit']), 'item')}` };
+    case 'minProperties':
+      return parent.properties
+        ? { path: at, message: `must contain at least one of ${Object.keys(parent.properties).map((k) => JSON.stringify(k)).join(', ')}` }
+        : { path: at, message: `must have at least ${plural(Number(params['limit']), 'key')}` };
+    case 'discriminator': {
+      const tagPath = `${at}/${escapePointerToken(String(params['tag']))}`;
+      if (params['error'] === 'tag') {
+        return params['tagValue'] === undefined
+          ? { path: tagPath, message: 'is required' }
+          : { path: tagPath, message: `must be a string (got ${describeValue(params['tagValue'])})` };
+      }
+      return { path: tagPath, message: `must be one of ${SERVER_EVENT_TYPES.join(', ')} (got ${describeValue(params['tagValue'])})` };
+    }
+    default:
+      return { path: at, message: error.message ?? 'is invalid' };
+  }
+}
+
+function resultOf(validate: ValidateFunction, value: unknown): ValidationResult {
+  if (validate(value)) return { ok: true };
+  const seen = new Set<string>();
+  const errors: Diagnostic[] = [];
+  for (const error of validate.errors ?? []) {
+    const diagnostic = diagnosticOf(error);
+    const key = `${diagnostic.path}\u0000${diagnostic.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    errors.push(diagnostic);
+  }
+  if (errors.length === 0) errors.push({ path: '', message: 'is invalid' });
+  return { ok: false, errors };
+}
+
+// ---- Public validators ---------------------------------------------------------------------------
+
+/** Checks one server → client envelope (stream-server-event.schema.json). */
+export function validateServerEvent(value: unknown): ValidationResult {
+  return resultOf(validators.serverEvent, value);
+}
+
+/** Checks a parsed session config text frame (stream-client-config.schema.json). */
+export function validateConfigFrame(value: unknown): ValidationResult {
+  return resultOf(validators.configFrame, value);
+}
+
+/** Checks a parsed `{"type":"session.close"}` text frame (stream-client-close.schema.json). */
+export function validateCloseFrame(value: unknown): ValidationResult {
+  return resultOf(validators.closeFrame, value);
+}
+
+/** Checks a v1 HTTP error body (http-error.schema.json). */
+export function validateHttpError(value: unknown): ValidationResult {
+  return resultOf(validators.httpError, value);
+}
+
+/** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */
+export function validateScenarioObject(value: unknown): ValidationResult {
+  return resultOf(validators.scenario, value);
+}
+
+/** One line per diagnostic: `<pointer>: <message>`, the value itself shown as `(root)`. */
+export function formatDiagnostics(diagnostics: readonly Diagnostic[]): string {
+  return diagnostics.map((d) => `${d.path === '' ? '(root)' : d.path}: ${d.message}`).join('\n');
+}
+
+/** Throws unless `value` is a valid server event; for tests and the server's strict mode. */
+export function assertValidServerEvent(value: unknown): asserts value is ServerEvent {
+  const result = validateServerEvent(value);
+  if (!result.ok) {
+    const type = value !== null && typeof value === 'object' && 'type' in value ? ` ${JSON.stringify(value.type)}` : '';
+    throw new Error(`invalid server event${type}:\n${formatDiagnostics(result.errors)}`);
+  }
+}
+
+// ---- Client text frames --------------------------------------------------------------------------
+
+const EXPECTED_CONFIG_FRAME =
+  'a session config frame is a bare JSON object with only optional "include" (array of strings) and ' +
+  '"goal_dimensions" (array of strings or null), for example {"include":["conversation_quality_overall"]}';
+
+/** `/include/0` → `"include"[0]`: how a config-frame field is named in ih6001 messages. */
+function fieldName(pointer: string): string {
+  const [first, ...rest] = pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return JSON.stringify(first ?? '') + rest.map((t) => (/^\d+$/.test(t) ? `[${t}]` : `.${t}`)).join('');
+}
+
+function kindOfNonObject(value: unknown): string {
+  if (Array.isArray(value)) return 'a JSON array';
+  if (value === null) return 'JSON null';
+  return `a JSON ${typeof value} (${describeValue(value)})`;
+}
+
+function problemsOfObject(value: Record<string, unknown>, diagnostics: readonly Diagnostic[]): string {
+  return diagnostics
+    .map((d) => {
+      const match = /^unexpected key (.*)$/.exec(d.message);
+      if (match) {
+        const key = JSON.parse(match[1] ?? '""') as string;
+        return `unexpected key ${JSON.stringify(key)} (value ${describeValue(value[key])})`;
+      }
+      return `${fieldName(d.path)} ${d.message}`;
+    })
+    .join(', ');
+}
+
+/**
+ * Why a text frame is not a valid session config frame, as one sentence for an ih6001 error that
+ * says what was wrong and what shape is expected; `null` when it is valid. The caller decides
+ * beforehand whether the text is `{"type":"session.close"}` (see `parseClientTextFrame`).
+ */
+export function describeConfigFrameProblem(text: string): string | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return `the text frame is not valid JSON (${reason}); ${EXPECTED_CONFIG_FRAME}`;
+  }
+  return problemOfParsedConfig(value);
+}
+
+function problemOfParsedConfig(value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return `the text frame is ${kindOfNonObject(value)}, not an object; ${EXPECTED_CONFIG_FRAME}`;
+  }
+  const result = validateConfigFrame(value);
+  if (result.ok) return null;
+  return `${problemsOfObject(value as Record<string, unknown>, result.errors)}; ${EXPECTED_CONFIG_FRAME}`;
+}
+
+/** What a client text frame on the stream is. */
+export type ClientTextFrame =
+  | { kind: 'config'; frame: SessionConfigFrame }
+  | { kind: 'close' }
+  | { kind: 'invalid'; problem: string };
+
+/**
+ * Classifies a client text frame (PROTOCOL 3.2): `{"type":"session.close"}` is a close request;
+ * any other object with `"type":"session.close"` is an invalid close frame; everything else must be
+ * a session config frame. `problem` is the ih6001 message.
+ */
+export function parseClientTextFrame(text: string): ClientTextFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: 'invalid', problem: describeConfigFrameProblem(text) ?? 'invalid text frame' };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && (value as { type?: unknown }).type === 'session.close') {
+    const close = validateCloseFrame(value);
+    if (close.ok) return { kind: 'close' };
+    return {
+      kind: 'invalid',
+      problem: `${problemsOfObject(value as Record<string, unknown>, close.errors)}; a session close frame is exactly {"type":"session.close"}`,
+    };
+  }
+  const problem = problemOfParsedConfig(value);
+  return problem === null ? { kind: 'config', frame: value as SessionConfigFrame } : { kind: 'invalid', problem };
+}

@@ -1,0 +1,81 @@
+/** The `ih-mock` command as a user runs it: the built bin, real processes, real ports. */
+import { describe, expect, it } from 'vitest';
+import { connect } from '../support/client.js';
+import { runCli, startCli, waitReady } from '../support/cli.js';
+
+describe('ih-mock CLI', () => {
+  it('--help lists every flag with its default', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    for (const flag of ['--host', '--port', '--scenario', '--seed', '--idle-timeout', '--max-duration', '--max-segment-bytes', '--api-key', '--log-level', '--config']) {
+      expect(stdout).toContain(flag);
+    }
+    expect(stdout).toMatch(/--port <n>.*\[default: 4747\]/);
+    expect(stdout).toMatch(/--idle-timeout <n>.*\[default: 300\]/);
+  });
+
+  it.each([
+    [['--nope'], /unknown option '--nope'/i],
+    [['--port', 'abc'], /--port expects a number/],
+    [['--port', '70000'], /port/],
+    [['--log-level', 'loud'], /logLevel/],
+    [['--scenario', 'no-such-scenario'], /no-such-scenario/],
+    [['frobnicate'], /unknown command/],
+  ])('bad usage %j gives a one-line error and exit code 2', async (args, message) => {
+    const { code, stderr, stdout } = await runCli(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+
+  it('serves on --port 0, prints the readiness line and URLs, answers /health, and exits 0 on SIGTERM', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const base = await waitReady(run);
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(run.stdout()).toContain(`${base.replace('http', 'ws')}/v1/stream/analyze`);
+    expect(run.stdout()).toMatch(/auth:.*Bearer/);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('SIGINT closes open sessions with 1001 and exits 0', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const base = await waitReady(run);
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`);
+    await client.waitForType('session.ready');
+    run.child.kill('SIGINT');
+    expect((await client.closed).code).toBe(1001);
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('--api-key restricts credentials; a config file sets options and flags win over it', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-cli-'));
+    const config = join(dir, 'ih-mock.yaml');
+    writeFileSync(config, 'idleTimeoutSeconds: 42\nmaxSegmentBytes: 5000000\nlogLevel: silent\n');
+    const run = startCli(['--config', config, '--port', '0', '--max-segment-bytes', '6000000', '--api-key', 'ih_live_a', '--api-key', 'ih_live_b']);
+    const base = await waitReady(run);
+    const url = `${base.replace('http', 'ws')}/v1/stream/analyze`;
+    const client = await connect(url, { apiKey: 'ih_live_b' });
+    const ready = await client.waitForType('session.ready');
+    expect(ready.data.session_idle_timeout_seconds).toBe(42);
+    expect(ready.data.max_segment_size_bytes).toBe(6_000_000);
+    await expect(connect(url, { apiKey: 'ih_live_c' })).rejects.toThrow(/401/);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('runs as `npx ih-mock` from the checkout', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent'], { viaNpx: true });
+    const base = await waitReady(run, 60_000);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    run.child.kill('SIGTERM');
+    await run.exited;
+  });
+});

@@ -1,0 +1,45 @@
+/** Run the real `ih-mock` command (the built bin) as a child process. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+
+export const BIN = join(PACKAGE_ROOT, 'bin', 'ih-mock.js');
+
+export interface Running {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Start the CLI with `args` (via node, or via `npx` when `viaNpx`). */
+export function startCli(args: string[], opts: { viaNpx?: boolean } = {}): Running {
+  const child = opts.viaNpx
+    ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' } })
+    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Wait for the fixed readiness line and return the base URL it names. */
+export async function waitReady(run: Running, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /^ih-mock ready at (http:\/\/\S+)$/m.exec(run.stdout());
+    if (match) return match[1]!;
+    if (run.child.exitCode !== null) throw new Error(`ih-mock exited (${run.child.exitCode}) before ready:\n${run.stderr()}`);
+    if (Date.now() > deadline) throw new Error(`ih-mock not ready in time:\n${run.stdout()}\n${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Run the CLI to completion (for --help, bad flags). */
+export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args);
+  const { code } = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
