@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Authenticator, credentialFromUpgrade, SCOPE_STREAM, type Principal, type CredentialSource } from './auth.js';
@@ -31,6 +31,8 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   logDestination?: DestinationStream;
   /** Called with every envelope any session sends. */
   onEvent?: (event: Envelope, session: StreamSession) => void;
+  /** Called as each analysis window's results leave, with the lag behind their due time (benchmarks). */
+  onWindowEmitted?: (lagMs: number, session: StreamSession) => void;
 }
 
 export interface MockServerUrls {
@@ -59,7 +61,7 @@ export interface MockServer {
 
 /** Build the server without listening. */
 export function buildServer(input: MockServerOptions = {}): MockServer {
-  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, ...rest } = input;
+  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, onWindowEmitted, ...rest } = input;
   const options = resolveOptions({ ...rest, scenario: typeof scenarioInput === 'string' ? scenarioInput : undefined });
   const scenario = typeof scenarioInput === 'object' ? scenarioFromObject(scenarioInput, 'options.scenario') : loadScenario(options.scenario);
   const clock = injectedClock ?? new RealClock();
@@ -77,7 +79,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const authenticator = new Authenticator(options.apiKeys);
   const sessions = new Set<StreamSession>();
 
-  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, genReqId: () => ids.uuid() });
+  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => ids.uuid() });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-ID', request.id);
   });
@@ -138,6 +140,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
         close: (code, reason) => ws.close(code, reason),
       },
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
+      onWindowEmitted: onWindowEmitted ? (_window, lagMs) => onWindowEmitted(lagMs, session) : undefined,
       onEnded: (s) => sessions.delete(s),
     });
     sessions.add(session);

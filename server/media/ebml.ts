@@ -75,6 +75,7 @@ const NAMES = new Map<number, string>([[ROOT, 'the top level'], ...Object.entrie
 
 function describe(id: number): string {
   const name = NAMES.get(id);
+  if (id === ROOT) return 'the top level';
   return name ? `${name} (0x${id.toString(16).toUpperCase()})` : `0x${id.toString(16).toUpperCase()}`;
 }
 
@@ -242,13 +243,16 @@ export class EbmlScanner extends ByteScanner {
     else if (size > Number.MAX_SAFE_INTEGER) malformed(`${describe(id)} declares an impossible size`);
 
     // An unknown-size element ends where something that cannot be its child begins.
-    let parent = this.stack[this.stack.length - 1];
-    while (!this.allowed(parent?.id ?? ROOT, id)) {
-      if (parent === undefined || parent.end !== null) malformed(`${describe(id)} is not allowed inside ${describe(parent?.id ?? ROOT)}`);
-      this.stack.pop();
-      this.close(parent);
-      parent = this.stack[this.stack.length - 1];
+    let depth = this.stack.length;
+    while (!this.allowed(this.stack[depth - 1]?.id ?? ROOT, id)) {
+      const level = this.stack[depth - 1];
+      if (level === undefined || level.end !== null) {
+        malformed(`${describe(id)} at byte ${start} is not allowed inside ${describe(this.stack[this.stack.length - 1]?.id ?? ROOT)}`);
+      }
+      depth--;
     }
+    while (this.stack.length > depth) this.close(this.stack.pop()!);
+    const parent = this.stack[depth - 1];
     const parentEnd = parent?.end ?? null;
     if (size !== null && parentEnd !== null && this.pos + size > parentEnd) {
       malformed(`${describe(id)} at byte ${start} runs past the end of its parent ${describe(parent!.id)}`);

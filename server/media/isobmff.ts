@@ -260,6 +260,7 @@ export class IsobmffScanner extends ByteScanner {
         if (this.track) this.track.sampleCount = u32(data, 8);
         return;
       case 'mvex/trex':
+        if (this.trexDefaults.size >= MAX_TRACKS) malformed(`more than ${MAX_TRACKS} trex boxes`);
         this.trexDefaults.set(u32(data, 4), u32(data, 12));
         return;
       case 'traf/tfhd': {

@@ -43,7 +43,7 @@ export interface MediaTimelineOptions {
   /** Slack on the minimum, in seconds. Default (null/undefined): one frame of the video track, 0.05 s if unknown. */
   toleranceSeconds?: number | null;
   /** Accept continuation chunks (default true). false reproduces the strict live behaviour of June 2026: a message without a container header gets ih5004. */
-  acceptContinuation: boolean;
+  acceptContinuation?: boolean;
 }
 
 export type SegmentVerdict =
@@ -54,7 +54,7 @@ export type SegmentVerdict =
 export const DEFAULT_TOLERANCE_SECONDS = 0.05;
 
 /** Top-level box types a fragmented-MP4 continuation may start with when the stream stopped between boxes. */
-const FRAGMENT_BOXES = new Set(['moof', 'mdat', 'styp', 'sidx', 'ssix', 'free', 'skip', 'prft', 'emsg', 'mfra']);
+const FRAGMENT_BOXES = new Set(['moof', 'mdat', 'styp', 'sidx', 'ssix', 'prft', 'emsg', 'mfra']);
 
 type Stream =
   | { container: 'webm'; scanner: EbmlScanner; base: number; end: number }
@@ -146,7 +146,7 @@ export class MediaTimeline {
   }
 
   private continuation(message: Uint8Array): SegmentVerdict {
-    if (!this.options.acceptContinuation) {
+    if (this.options.acceptContinuation === false) {
       return this.reject('ih5004', `${unrecognisedOrBare(message)}; every segment must be a complete file with its own container header (continuation chunks are not accepted)`);
     }
     const stream = this.current;

@@ -44,6 +44,8 @@ export interface SessionDeps {
   logger: SessionLogger;
   /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
   onSend?: (event: Envelope) => void;
+  /** Called as each window's results are emitted; `lagMs` = emit time − time its processing was due. */
+  onWindowEmitted?: (window: Window, lagMs: number) => void;
   /** Called once when the session reaches `ended`. */
   onEnded?: (session: StreamSession) => void;
 }
@@ -102,7 +104,7 @@ export class StreamSession {
   private readonly media: MediaTimeline;
   private readonly analysis: WindowAnalysis;
   /** Windows handed to the (simulated) model, in order; `done` once their processing time passed. */
-  private readonly inFlight: { window: Window; done: boolean; timer: TimerHandle | undefined }[] = [];
+  private readonly inFlight: { window: Window; dueAt: number; done: boolean; timer: TimerHandle | undefined }[] = [];
   private idleTimer: TimerHandle | undefined;
   private maxDurationTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
@@ -230,9 +232,15 @@ export class StreamSession {
 
   /** Hand a due window to the simulated model: it completes after ratio x window length. */
   private dispatch(window: Window): void {
-    const entry: (typeof this.inFlight)[number] = { window, done: false, timer: undefined };
-    this.inFlight.push(entry);
     const delayMs = this.deps.options.processingRatio * (window.end - window.start) * 1000;
+    const entry: (typeof this.inFlight)[number] = { window, dueAt: this.deps.clock.now() + delayMs, done: false, timer: undefined };
+    this.inFlight.push(entry);
+    if (delayMs === 0) {
+      // Instant mode (processingRatio 0): no timer, so tests need not advance a virtual clock.
+      entry.done = true;
+      this.releaseCompleted();
+      return;
+    }
     entry.timer = this.deps.clock.setTimeout(() => {
       entry.done = true;
       entry.timer = undefined;
@@ -243,9 +251,10 @@ export class StreamSession {
   /** Emit results of completed windows strictly in window order; drain when closing. */
   private releaseCompleted(): void {
     while (this.inFlight.length > 0 && this.inFlight[0]!.done && this.state !== 'ended') {
-      const { window } = this.inFlight.shift()!;
+      const { window, dueAt } = this.inFlight.shift()!;
       this.emitAll(this.analysis.analyze(window, this.include));
       this.stats.windowsAnalyzed++;
+      this.deps.onWindowEmitted?.(window, this.deps.clock.now() - dueAt);
     }
     if (this.state === 'closing' && this.inFlight.length === 0) this.analyzeTail();
   }
@@ -260,11 +269,13 @@ export class StreamSession {
     this.deps.clock.clearTimeout(this.drainTimer);
     const { windows, events } = this.analysis.finish(this.media.mediaEnd, this.include);
     const delayMs = this.drainDeadlinePassed ? 0 : windows.reduce((ms, w) => ms + this.deps.options.processingRatio * (w.end - w.start) * 1000, 0);
-    this.drainTimer = this.deps.clock.setTimeout(() => {
+    const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;
       this.emitAll(events);
       this.finishGracefulClose();
-    }, delayMs);
+    };
+    if (delayMs === 0) emitTail();
+    else this.drainTimer = this.deps.clock.setTimeout(emitTail, delayMs);
   }
 
   /** Last step of a graceful close. */

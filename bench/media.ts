@@ -1,0 +1,37 @@
+/**
+ * The bench's media, all made by `test/support/media.ts` (ffmpeg, cached in `.cache/media/`):
+ *
+ * - `segment10s`: a self-contained 10-s WebM (VP8 + Opus, 640x360, 30 fps) — what a client that
+ *   cuts its recording into files sends; used for ingest throughput.
+ * - `segment3s`: the same at 3 s (the service's minimum segment) — one message every 3 s per
+ *   session for the event-lag figure.
+ * - `live`: one continuous live WebM stream (VP8 + Opus, 160x120, as the test kit makes it) cut like
+ *   `MediaRecorder.start(1000)`: chunk 0 holds the EBML header, every later chunk is a continuation
+ *   cut at an arbitrary byte. Longer than 60 s it is a 30-s recording looped with `-c copy`, so its
+ *   timestamps keep increasing for the whole length: 10 minutes of media per session is sent as
+ *   one 600-s stream, never by resending chunks (timestamps would go back).
+ */
+import { liveWebmChunks, readMedia } from '../test/support/media.js';
+
+export interface BenchMedia {
+  segment10s: Buffer;
+  segment3s: Buffer;
+  /** Continuation chunks of one live stream, `liveChunkSeconds` of media each. */
+  live: Buffer[];
+  liveSeconds: number;
+  liveChunkSeconds: number;
+}
+
+export const LIVE_SECONDS = 600;
+export const LIVE_CHUNK_SECONDS = 1;
+
+export async function loadBenchMedia(): Promise<BenchMedia> {
+  const segment = (seconds: number) => readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds, width: 640, height: 360, fps: 30 });
+  const [segment10s, segment3s, live] = await Promise.all([segment(10), segment(3), liveWebmChunks(LIVE_SECONDS, LIVE_CHUNK_SECONDS)]);
+  return { segment10s, segment3s, live, liveSeconds: LIVE_SECONDS, liveChunkSeconds: LIVE_CHUNK_SECONDS };
+}
+
+/** Index of the first chunk after `seconds` of media (chunks are cut evenly in bytes, about evenly in time). */
+export function chunksFor(media: BenchMedia, seconds: number): number {
+  return Math.min(media.live.length, Math.round((seconds / media.liveSeconds) * media.live.length));
+}

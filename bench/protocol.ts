@@ -1,0 +1,74 @@
+/** Messages between `bench/run.ts` (parent) and `bench/server-child.ts` over the Node IPC channel. */
+import type { Distribution } from './stats.js';
+
+export type ServerKind = 'emulator' | 'bare';
+
+/** Passed to the child as its one argument (JSON). */
+export interface ChildConfig {
+  kind: ServerKind;
+  /** Emulator only: `processingRatio` (0 = windows complete at once; 0.25 = the default). */
+  processingRatio: number;
+  /** Emulator only: record `onWindowEmitted` lags. */
+  collectLag: boolean;
+}
+
+export type ChildCommand =
+  | { cmd: 'memory' }
+  | { cmd: 'stats' }
+  | { cmd: 'lag' }
+  | { cmd: 'eld-start'; resolutionMs: number }
+  | { cmd: 'eld-stop' }
+  | { cmd: 'heap-snapshot'; path: string }
+  | { cmd: 'exit' };
+
+export interface ChildRequest {
+  id: number;
+  command: ChildCommand;
+}
+
+export interface ChildReply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** First message from the child. */
+export interface ChildReady {
+  ready: true;
+  port: number;
+  path: string;
+}
+
+export interface MemoryResult {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface StatsResult {
+  /** Connections currently open (bare) or sessions currently open (emulator). */
+  open: number;
+  messages: number;
+  bytes: number;
+  /** Emulator only: segments rejected by the timeline (should be 0), by error code. */
+  errorsByCode: Record<string, number>;
+  /** Emulator only: min and max session media seconds over open sessions. */
+  mediaSecondsMin: number;
+  mediaSecondsMax: number;
+  windowsAnalyzed: number;
+  /** process.cpuUsage() of the child, microseconds. */
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+export interface LagResult {
+  /** Lag samples (ms) since the previous `lag` command. */
+  samples: number[];
+}
+
+export interface EldResult extends Distribution {
+  resolutionMs: number;
+}

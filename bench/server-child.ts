@@ -1,0 +1,169 @@
+/**
+ * The server under test, in its own process so that the bench's client load does not share its
+ * event loop. Started by `bench/run.ts` with `--expose-gc --import tsx` and an IPC channel:
+ *
+ *   node --expose-gc --import tsx bench/server-child.ts '{"kind":"emulator","processingRatio":0,...}'
+ *
+ * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach;
+ * - kind "bare": a plain `http` server with a `ws` WebSocketServer using the emulator's ws options
+ *   (perMessageDeflate off, the same maxPayload) that counts and discards every message.
+ *
+ * The child answers the parent's commands (see `protocol.ts`): memory after gc, counters, window
+ * lag samples (`onWindowEmitted`), event-loop delay, heap snapshots, exit. It exits by itself when
+ * the parent goes away (IPC disconnect), so it can never outlive a bench run.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
+import { WebSocketServer } from 'ws';
+import { createMockServer, STREAM_PATH, type MockServer } from '../server/app.js';
+import { resolveOptions, wsMaxPayload } from '../server/options.js';
+import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
+
+const DAY_SECONDS = 86_400;
+
+if (!process.send) throw new Error('bench/server-child.ts must be started by bench/run.ts (with an IPC channel)');
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('bench/server-child.ts needs --expose-gc');
+
+const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
+
+const lags: number[] = [];
+const errorsByCode: Record<string, number> = {};
+let bareMessages = 0;
+let bareBytes = 0;
+let bareOpen = 0;
+let eld: { histogram: IntervalHistogram; resolutionMs: number } | undefined;
+
+let mock: (MockServer & { streamUrl: string }) | undefined;
+let closeServer: () => Promise<void>;
+let port: number;
+
+if (config.kind === 'emulator') {
+  mock = await createMockServer({
+    port: 0,
+    logLevel: 'silent',
+    processingRatio: config.processingRatio,
+    idleTimeoutSeconds: DAY_SECONDS,
+    maxDurationSeconds: DAY_SECONDS,
+    scenario: 'conversation',
+    onEvent: (event) => {
+      if (event.type === 'error') {
+        const code = (event.data as { code?: string }).code ?? 'unknown';
+        errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+      }
+    },
+    ...(config.collectLag ? { onWindowEmitted: (lagMs: number) => void lags.push(lagMs) } : {}),
+  });
+  port = Number(new URL(mock.streamUrl).port);
+  const server = mock;
+  closeServer = () => server.close();
+} else {
+  // Same ws options as server/app.ts: no compression, the same maxPayload (from the default options).
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ noServer: true, maxPayload: wsMaxPayload(resolveOptions({})), perMessageDeflate: false });
+  http.on('upgrade', (request, socket, head) => {
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      bareOpen++;
+      ws.on('message', (data) => {
+        bareMessages++;
+        bareBytes += Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+      });
+      ws.on('close', () => bareOpen--);
+      ws.on('error', () => {});
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  port = (http.address() as AddressInfo).port;
+  closeServer = async () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  };
+}
+
+function memory(): MemoryResult {
+  // Two passes: the first may only queue finalizers (e.g. of sockets) that free more on the second.
+  gc!();
+  gc!();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+}
+
+function stats(): StatsResult {
+  const cpu = process.cpuUsage();
+  const base = { errorsByCode: { ...errorsByCode }, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system };
+  if (!mock) {
+    return { ...base, open: bareOpen, messages: bareMessages, bytes: bareBytes, mediaSecondsMin: 0, mediaSecondsMax: 0, windowsAnalyzed: 0 };
+  }
+  let messages = 0;
+  let bytes = 0;
+  let windows = 0;
+  let min = Infinity;
+  let max = 0;
+  for (const session of mock.sessions) {
+    messages += session.stats.binaryMessages;
+    bytes += session.stats.bytesReceived;
+    windows += session.stats.windowsAnalyzed;
+    min = Math.min(min, session.stats.mediaSeconds);
+    max = Math.max(max, session.stats.mediaSeconds);
+  }
+  return { ...base, open: mock.sessions.size, messages, bytes, mediaSecondsMin: Number.isFinite(min) ? min : 0, mediaSecondsMax: max, windowsAnalyzed: windows };
+}
+
+function eldStop(): EldResult {
+  if (!eld) throw new Error('eld-stop without eld-start');
+  const { histogram, resolutionMs } = eld;
+  histogram.disable();
+  eld = undefined;
+  // The histogram records the time between timer ticks, which includes the resolution itself.
+  const delay = (q: number) => Math.max(0, histogram.percentile(q) / 1e6 - resolutionMs);
+  return {
+    count: histogram.count,
+    p50: delay(50),
+    p99: delay(99),
+    max: Math.max(0, histogram.max / 1e6 - resolutionMs),
+    mean: Math.max(0, histogram.mean / 1e6 - resolutionMs),
+    resolutionMs,
+  };
+}
+
+async function handle(command: ChildCommand): Promise<unknown> {
+  switch (command.cmd) {
+    case 'memory':
+      return memory();
+    case 'stats':
+      return stats();
+    case 'lag': {
+      const result: LagResult = { samples: lags.splice(0, lags.length) };
+      return result;
+    }
+    case 'eld-start': {
+      eld?.histogram.disable();
+      const histogram = monitorEventLoopDelay({ resolution: command.resolutionMs });
+      histogram.enable();
+      eld = { histogram, resolutionMs: command.resolutionMs };
+      return null;
+    }
+    case 'eld-stop':
+      return eldStop();
+    case 'heap-snapshot':
+      gc!();
+      return writeHeapSnapshot(command.path);
+    case 'exit':
+      await closeServer();
+      setImmediate(() => process.exit(0));
+      return null;
+  }
+}
+
+process.on('message', (message: ChildRequest) => {
+  handle(message.command).then(
+    (result) => process.send!({ id: message.id, ok: true, result } satisfies ChildReply),
+    (err: unknown) => process.send!({ id: message.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) } satisfies ChildReply),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+
+process.send({ ready: true, port, path: STREAM_PATH } satisfies ChildReady);
