@@ -54,17 +54,16 @@ interface PageState {
   protocol: string | undefined;
 }
 
-declare global {
-  interface Window {
-    __frames: PageFrame[];
-    __chunks: (PageChunk & { blob: Blob })[];
-    __errors: string[];
-    __closed: PageState['closed'];
-    __recorder: PageState['recorder'];
-    __ws: WebSocket | undefined;
-    __stop: (() => void) | undefined;
-  }
-}
+/** The page's globals, as the harness lines define them. */
+type HarnessWindow = Window & {
+  __frames: PageFrame[];
+  __chunks: (PageChunk & { blob: Blob })[];
+  __errors: string[];
+  __closed: PageState['closed'];
+  __recorder: PageState['recorder'];
+  __ws: WebSocket | undefined;
+  __stop: (() => void) | undefined;
+};
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -75,9 +74,12 @@ afterEach(async () => {
 async function servePage(): Promise<string> {
   const html = await readFile(PAGE);
   const server: Server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] === '/codealong.html') {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/codealong.html') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(html);
+    } else if (path === '/favicon.ico') {
+      res.writeHead(204).end();
     } else {
       res.writeHead(404).end();
     }
@@ -90,27 +92,33 @@ async function servePage(): Promise<string> {
 }
 
 function pageState(page: Page): Promise<PageState> {
-  return page.evaluate(() => ({
-    frames: window.__frames ?? [],
-    chunks: (window.__chunks ?? []).map(({ at, size, sent }) => ({ at, size, sent })),
-    errors: window.__errors ?? [],
-    closed: window.__closed ?? null,
-    recorder: window.__recorder,
-    protocol: window.__ws?.protocol,
-  }));
+  return page.evaluate(() => {
+    const w = window as unknown as HarnessWindow;
+    return {
+      frames: w.__frames ?? [],
+      chunks: (w.__chunks ?? []).map(({ at, size, sent }) => ({ at, size, sent })),
+      errors: w.__errors ?? [],
+      closed: w.__closed ?? null,
+      recorder: w.__recorder,
+      protocol: w.__ws?.protocol,
+    };
+  });
 }
 
 /** Best effort: write what Chromium sent to .cache/browser-codealong/ (sizes in chunks.json, bytes in chunk-NN.webm). */
-async function dumpChunks(page: Page, consoleLines: string[]): Promise<void> {
+async function dumpChunks(page: Page, consoleLines: string[], session: StreamSession | undefined): Promise<void> {
   const dump = async (): Promise<void> => {
     const state = await pageState(page);
     const bytes = await page.evaluate(() =>
       Promise.all(
-        (window.__chunks ?? []).map(
+        ((window as unknown as HarnessWindow).__chunks ?? []).map(
           (c) =>
             new Promise<string>((resolve) => {
               const reader = new FileReader();
-              reader.onload = () => resolve(String(reader.result).split(',')[1] ?? '');
+              reader.onload = () => {
+                const url = String(reader.result); // data:<type>;base64,<bytes>, and the type itself holds commas
+                resolve(url.slice(url.indexOf(';base64,') + ';base64,'.length));
+              };
               reader.readAsDataURL(c.blob);
             }),
         ),
@@ -121,6 +129,8 @@ async function dumpChunks(page: Page, consoleLines: string[]): Promise<void> {
     const startedAt = state.recorder?.startedAt ?? 0;
     const summary = {
       mimeType: state.recorder?.recorderMimeType,
+      serverStats: session?.stats,
+      serverEndReason: session?.endReason,
       chunks: state.chunks.map((c, i) => ({ index: i + 1, size: c.size, sent: c.sent, atSeconds: Number(((c.at - startedAt) / 1000).toFixed(3)) })),
       errors: state.errors,
       closed: state.closed,
@@ -141,7 +151,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
 }
 
 describe('browser codealong (seed 000) in headless Chromium', () => {
-  it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 45_000 }, async () => {
+  it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 30_000 }, async () => {
     let session: StreamSession | undefined;
     const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });
     const pageUrl = await servePage();
@@ -159,21 +169,25 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
       // Chunks every 3 s; the first 8-s window is due with the third chunk (~9 s in).
       await page.waitForFunction(
         () => {
-          const types = window.__frames.map((f) => (JSON.parse(f.data) as { type: string }).type);
-          return (types.includes('signal.detected') && types.includes('engagement.updated')) || types.includes('error') || window.__closed !== null;
+          const w = window as unknown as HarnessWindow;
+          const types = (w.__frames ?? []).map((f) => (JSON.parse(f.data) as { type: string }).type);
+          return (types.includes('signal.detected') && types.includes('engagement.updated')) || types.includes('error') || (w.__closed ?? null) !== null;
         },
         undefined,
         { timeout: 20_000, polling: 200 },
       );
 
-      // A consistent snapshot: the server has handled every chunk the page has sent so far.
+      // A consistent snapshot: no chunk recorded meanwhile, and the server has handled every chunk sent.
+      const sentCount = (p: PageState): number => p.chunks.filter((c) => c.sent).length;
       let state = await pageState(page);
+      let stats = { ...session!.stats };
       await until('the server to receive every chunk the page sent', 5_000, async () => {
+        const before = await pageState(page);
+        stats = { ...session!.stats };
         state = await pageState(page);
-        const sent = state.chunks.filter((c) => c.sent).length;
-        return session !== undefined && session.stats.binaryMessages === sent && (await pageState(page)).chunks.length === state.chunks.length;
+        return before.chunks.length === state.chunks.length && stats.binaryMessages === sentCount(state);
       });
-      const stats = { ...session!.stats };
+      expect(server.sessions.has(session!)).toBe(true);
 
       const frames = state.frames.map((f) => JSON.parse(f.data) as { type: string; correlation_id: string; data: any });
       for (const [i, frame] of frames.entries()) {
@@ -205,16 +219,16 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
       expect(Math.abs(stats.mediaSeconds - wallSeconds), `media ${stats.mediaSeconds} s vs wall ${wallSeconds} s`).toBeLessThanOrEqual(2);
 
       // The user stops: the codealong's recorder.stop(); ws.close(); tracks stopped.
-      await page.evaluate(() => window.__stop?.());
+      await page.evaluate(() => (window as unknown as HarnessWindow).__stop?.());
       await until('the server to end the session', 5_000, () => session!.state === 'ended' && server.sessions.size === 0);
       expect(session!.endReason).toBe('client_disconnected');
-      await page.waitForFunction(() => window.__closed !== null, undefined, { timeout: 5_000 });
+      await page.waitForFunction(() => ((window as unknown as HarnessWindow).__closed ?? null) !== null, undefined, { timeout: 5_000 });
       // A client that closes first gets no graceful-close events.
       const after = (await pageState(page)).frames.map((f) => (JSON.parse(f.data) as { type: string }).type);
       expect(after).not.toContain('session.closing');
       expect(after).not.toContain('session.ended');
     } finally {
-      await dumpChunks(page, consoleLines);
+      await dumpChunks(page, consoleLines, session);
     }
   });
 });

@@ -71,6 +71,31 @@ describe('ih-mock CLI', () => {
     expect((await run.exited).code).toBe(0);
   });
 
+  it('--scenario with a broken file exits 2 naming the file, line and field', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'ih-mock-scn-')), 'broken.yaml');
+    writeFileSync(file, 'name: broken\nsignals:\n  - type: hesitation\n    start: 10\n    end: 5\n    probability: sure\n');
+    const { code, stderr } = await runCli(['--scenario', file, '--port', '0']);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}:6:`);
+    expect(stderr).toMatch(/\/signals\/0\/probability/);
+  });
+
+  it('--scenario takes a scenario file and serves it', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'ih-mock-scn-')), 'mine.yaml');
+    writeFileSync(file, 'name: mine\nsignals:\n  - type: stress\n    start: 0\n    end: 9\n    probability: low\n');
+    const run = startCli(['--scenario', file, '--port', '0', '--log-level', 'silent']);
+    await waitReady(run);
+    expect(run.stdout()).toContain('scenario: mine');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
   it('runs as `npx ih-mock` from the checkout', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent'], { viaNpx: true });
     const base = await waitReady(run, 60_000);

@@ -250,7 +250,8 @@ function unknownSizeClusters(webm: Buffer): Buffer {
 /**
  * Duration of the first video stream as ffprobe reports it: the stream's `duration`; for Matroska
  * (which has none) the DURATION tag minus the start time; for live files without either, the last
- * packet's end minus the first packet's start.
+ * packet's end minus the first packet's start (its pts only when ffprobe knows no packet duration,
+ * as for browser WebM: then it is one frame short).
  */
 export async function ffprobeDuration(path: string): Promise<number> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=duration,start_time:stream_tags=DURATION', '-of', 'json', path]);

@@ -1,0 +1,101 @@
+/** Parent side of `server-child.ts`: spawn it, wait for its port, call its commands, stop it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest } from './protocol.js';
+
+const CHILD_PATH = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** Every child started and not yet reaped, so the bench can stop them all on any failure. */
+const live = new Set<ChildProcess>();
+
+export interface SpawnOptions {
+  /** Write a V8 CPU profile of the child to this directory when it exits. */
+  cpuProfDir?: string;
+  /** How long the child may take to start listening. */
+  startTimeoutMs?: number;
+}
+
+export class ServerHandle {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private exited = false;
+
+  private constructor(
+    readonly config: ChildConfig,
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly url: string,
+  ) {
+    child.on('message', (message: ChildReply) => {
+      const entry = this.pending.get(message.id);
+      if (!entry) return;
+      this.pending.delete(message.id);
+      clearTimeout(entry.timer);
+      if (message.ok) entry.resolve(message.result);
+      else entry.reject(new Error(`server child (${config.kind}): ${message.error ?? 'failed'}`));
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      live.delete(child);
+      for (const [, entry] of this.pending) {
+        clearTimeout(entry.timer);
+        entry.reject(new Error(`server child (${config.kind}) exited (code ${code}, signal ${signal})`));
+      }
+      this.pending.clear();
+    });
+  }
+
+  static start(config: ChildConfig, options: SpawnOptions = {}): Promise<ServerHandle> {
+    const args = ['--expose-gc', '--import', 'tsx'];
+    if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
+    args.push(CHILD_PATH, JSON.stringify(config));
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    live.add(child);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`server child (${config.kind}) did not start within ${options.startTimeoutMs ?? 30_000} ms`));
+      }, options.startTimeoutMs ?? 30_000);
+      const onExit = (code: number | null) => {
+        clearTimeout(timer);
+        reject(new Error(`server child (${config.kind}) exited before listening (code ${code})`));
+      };
+      child.once('exit', onExit);
+      child.once('message', (message: ChildReady) => {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(new ServerHandle(config, child, message.port, `ws://127.0.0.1:${message.port}${message.path}`));
+      });
+    });
+  }
+
+  call<T>(command: ChildCommand, timeoutMs = 60_000): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`server child (${this.config.kind}) has exited`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`server child (${this.config.kind}): ${command.cmd} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.child.send({ id, command } satisfies ChildRequest);
+    });
+  }
+
+  /** Ask the child to close and exit; kill it if it does not within a few seconds. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.call({ cmd: 'exit' }, 5_000).catch(() => {});
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 8_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Kill every child still running (on failure or timeout). Only processes this module started. */
+export function killAllChildren(): void {
+  for (const child of live) child.kill('SIGKILL');
+  live.clear();
+}

@@ -1,0 +1,178 @@
+/**
+ * The bench's WebSocket client, the same code against the emulator and the bare ws server.
+ *
+ * Cheap on purpose, so the server is what is measured: frames are pre-read Buffers sent as they
+ * are, with an all-zero masking key (RFC 6455 lets the client pick any key; with a zero key `ws`
+ * skips the XOR and the copy on the client side — the server still unmasks as usual). Replies are
+ * counted, not parsed: only whether a text frame is an `error` envelope (the envelope's first key
+ * is `type`).
+ */
+import WebSocket from 'ws';
+
+const ERROR_PREFIX = '{"type":"error"';
+
+export interface StreamResult {
+  bytes: number;
+  messages: number;
+}
+
+export class BenchConnection {
+  textFrames = 0;
+  errorFrames = 0;
+  /** The first error envelope received, for diagnostics. */
+  firstError: string | undefined;
+  closeCode: number | undefined;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) return;
+      this.textFrames++;
+      if (data.length >= ERROR_PREFIX.length && data.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX) {
+        this.errorFrames++;
+        this.firstError ??= data.toString('utf8', 0, Math.min(data.length, 400));
+      }
+    });
+    ws.on('close', (code) => (this.closeCode = code));
+    ws.on('error', () => {});
+  }
+
+  static open(url: string, timeoutMs = 20_000): Promise<BenchConnection> {
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      headers: { Authorization: 'Bearer ih-mock-bench' },
+      generateMask: (mask) => void mask.fill(0),
+      handshakeTimeout: timeoutMs,
+    });
+    const conn = new BenchConnection(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(conn));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Resolves once the server has processed everything sent before: a ping is answered in order. */
+  barrier(timeoutMs = 120_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.isOpen) {
+        reject(new Error(`connection closed (code ${this.closeCode})`));
+        return;
+      }
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.ws.off('pong', onPong);
+        this.ws.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onPong = () => done();
+      const onClose = (code: number) => done(new Error(`connection closed by the server (code ${code})`));
+      const timer = setTimeout(() => done(new Error(`no pong within ${timeoutMs} ms`)), timeoutMs);
+      this.ws.on('pong', onPong);
+      this.ws.on('close', onClose);
+      this.ws.ping();
+    });
+  }
+
+  /**
+   * Send frames from `next` (until it returns undefined) as fast as the server takes them: at most
+   * `highWaterBytes` of sends not yet handed to the kernel. Resolves after a `barrier`.
+   */
+  sendAll(next: () => Buffer | undefined, highWaterBytes: number): Promise<StreamResult> {
+    return new Promise((resolve, reject) => {
+      let inflight = 0;
+      let bytes = 0;
+      let messages = 0;
+      let exhausted = false;
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        this.ws.off('close', onClose);
+        reject(err);
+      };
+      const onClose = (code: number) => fail(new Error(`connection closed by the server (code ${code}) after ${messages} messages`));
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        this.ws.off('close', onClose);
+        this.barrier().then(() => resolve({ bytes, messages }), reject);
+      };
+      const pump = () => {
+        while (!exhausted && inflight < highWaterBytes && !settled) {
+          const frame = next();
+          if (frame === undefined) {
+            exhausted = true;
+            break;
+          }
+          inflight += frame.length;
+          bytes += frame.length;
+          messages++;
+          this.ws.send(frame, { binary: true }, (err) => {
+            if (err) {
+              fail(err);
+              return;
+            }
+            inflight -= frame.length;
+            if (!exhausted) pump();
+            else if (inflight === 0) finish();
+          });
+        }
+        if (exhausted && inflight === 0) finish();
+      };
+      this.ws.on('close', onClose);
+      pump();
+    });
+  }
+
+  /** Fire-and-forget send (real-time pacing is the caller's job). */
+  send(frame: Buffer): void {
+    if (this.isOpen) this.ws.send(frame, { binary: true });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Open `count` connections, `batch` handshakes at a time. */
+export async function openMany(url: string, count: number, batch = 50): Promise<BenchConnection[]> {
+  const conns: BenchConnection[] = [];
+  try {
+    for (let i = 0; i < count; i += batch) {
+      const n = Math.min(batch, count - i);
+      conns.push(...(await Promise.all(Array.from({ length: n }, () => BenchConnection.open(url)))));
+    }
+  } catch (err) {
+    for (const c of conns) c.close();
+    throw err;
+  }
+  return conns;
+}
+
+export function closeAll(conns: readonly BenchConnection[]): void {
+  for (const c of conns) c.close();
+}
+
+/** A frame source: `frames` in order, cycling, until at least `budgetBytes` have been produced. */
+export function cyclingSource(frames: readonly Buffer[], budgetBytes: number): () => Buffer | undefined {
+  let i = 0;
+  let produced = 0;
+  return () => {
+    if (produced >= budgetBytes) return undefined;
+    const frame = frames[i]!;
+    i = (i + 1) % frames.length;
+    produced += frame.length;
+    return frame;
+  };
+}
+
+/** A frame source: `frames[from..to)` once. */
+export function rangeSource(frames: readonly Buffer[], from: number, to: number): () => Buffer | undefined {
+  let i = from;
+  return () => (i < to ? frames[i++] : undefined);
+}
