@@ -175,19 +175,25 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
         },
         undefined,
         { timeout: 20_000, polling: 200 },
-      );
+      ).catch(async (err: Error) => {
+        const seen = await pageState(page);
+        const types = seen.frames.map((f) => (JSON.parse(f.data) as { type: string }).type);
+        throw new Error(`${err.message}\nframes: ${types.join(', ')}\nchunks: ${JSON.stringify(seen.chunks)}\npage errors: ${seen.errors.join('; ')}`);
+      });
+      expect(session, 'the server has no session').toBeDefined();
+      const live = session!;
 
       // A consistent snapshot: no chunk recorded meanwhile, and the server has handled every chunk sent.
       const sentCount = (p: PageState): number => p.chunks.filter((c) => c.sent).length;
       let state = await pageState(page);
-      let stats = { ...session!.stats };
+      let stats = { ...live.stats };
       await until('the server to receive every chunk the page sent', 5_000, async () => {
         const before = await pageState(page);
-        stats = { ...session!.stats };
+        stats = { ...live.stats };
         state = await pageState(page);
         return before.chunks.length === state.chunks.length && stats.binaryMessages === sentCount(state);
       });
-      expect(server.sessions.has(session!)).toBe(true);
+      expect([...server.sessions]).toEqual([live]);
 
       const frames = state.frames.map((f) => JSON.parse(f.data) as { type: string; correlation_id: string; data: any });
       for (const [i, frame] of frames.entries()) {
@@ -220,8 +226,8 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
 
       // The user stops: the codealong's recorder.stop(); ws.close(); tracks stopped.
       await page.evaluate(() => (window as unknown as HarnessWindow).__stop?.());
-      await until('the server to end the session', 5_000, () => session!.state === 'ended' && server.sessions.size === 0);
-      expect(session!.endReason).toBe('client_disconnected');
+      await until('the server to end the session', 5_000, () => live.state === 'ended' && server.sessions.size === 0);
+      expect(live.endReason).toBe('client_disconnected');
       await page.waitForFunction(() => ((window as unknown as HarnessWindow).__closed ?? null) !== null, undefined, { timeout: 5_000 });
       // A client that closes first gets no graceful-close events.
       const after = (await pageState(page)).frames.map((f) => (JSON.parse(f.data) as { type: string }).type);

@@ -1,0 +1,485 @@
+/**
+ * `npm run bench` — one run, one table: every emulator figure next to a baseline measured in the
+ * same run (see bench/README.md for what each figure means).
+ *
+ *   npm run bench                    full run (a few minutes)
+ *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
+ *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
+ *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
+ *
+ * The server under test always runs in a child process (bench/server-child.ts); this process is the
+ * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { killAllChildren, ServerHandle } from './child-handle.js';
+import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
+import { chunksFor, loadBenchMedia, type BenchMedia } from './media.js';
+import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
+import { distribution, fmt, median, type Distribution } from './stats.js';
+
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (!['--quick', '--cpu-prof', '--heap-snapshots'].includes(a)) {
+    console.error(`unknown option ${a} (use --quick, --cpu-prof, --heap-snapshots)`);
+    process.exit(2);
+  }
+}
+const QUICK = args.has('--quick');
+const CACHE_DIR = fileURLToPath(new URL('../.cache/', import.meta.url));
+const PROF_DIR = `${CACHE_DIR}bench-prof`;
+const RESULTS_PATH = `${CACHE_DIR}bench-latest.json`;
+
+/** Everything the run does, sized for a 2-core machine. */
+const PLAN = QUICK
+  ? {
+      ingest: { connections: 4, bytesPerRun: 40e6, repetitions: 1, highWaterBytes: 1 << 20 },
+      lag: { levels: [50, 200], seconds: 12, idleSeconds: 1.5, segmentEverySeconds: 3 },
+      memory: { sessions: 20, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
+      watchdogSeconds: 240,
+    }
+  : {
+      ingest: { connections: 4, bytesPerRun: 200e6, repetitions: 3, highWaterBytes: 1 << 20 },
+      lag: { levels: [100, 500], seconds: 30, idleSeconds: 3, segmentEverySeconds: 3 },
+      memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
+      watchdogSeconds: 420,
+    };
+
+const TARGETS = {
+  ingestRatio: 0.8,
+  lagP99Ms: 25,
+  memoryKbPerSession: 200,
+  /** Flat: the later value ≤ 1.2 × the earlier, or at most this many KB more. */
+  flatFactor: 1.2,
+  flatSlackKb: 4,
+};
+
+/** Window processing time with the default processingRatio (0.25 × 8-s windows). */
+const DEFAULT_PROCESSING_RATIO = 0.25;
+const WINDOW_SECONDS = 8;
+const HOP_SECONDS = 3;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+function spawnOptions() {
+  return args.has('--cpu-prof') ? { cpuProfDir: PROF_DIR } : {};
+}
+
+async function withServer<T>(config: ChildConfig, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const server = await ServerHandle.start(config, spawnOptions());
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Ingest throughput
+// ---------------------------------------------------------------------------------------------
+
+interface IngestRun {
+  bytes: number;
+  messages: number;
+  seconds: number;
+  mbPerSecond: number;
+  /** Server child CPU (user + system) over the run, in cores (1 = one core busy all the time). */
+  serverCores: number;
+  /** This (client) process's CPU over the run, in cores. */
+  clientCores: number;
+}
+
+interface IngestFigure {
+  media: string;
+  label: string;
+  emulator: IngestRun[];
+  bare: IngestRun[];
+  emulatorMbPerSecond: number;
+  bareMbPerSecond: number;
+  ratio: number;
+  emulatorErrors: number;
+  firstError: string | undefined;
+}
+
+async function ingestRun(server: ServerHandle, frames: readonly Buffer[]): Promise<{ run: IngestRun; errors: number; firstError: string | undefined }> {
+  const { connections, bytesPerRun, highWaterBytes } = PLAN.ingest;
+  const conns = await openMany(server.url, connections);
+  try {
+    await sleep(100); // let session.ready frames go out before the clock starts
+    const before = await server.call<StatsResult>({ cmd: 'stats' });
+    const clientBefore = process.cpuUsage();
+    const t0 = performance.now();
+    const results = await Promise.all(conns.map((c) => c.sendAll(cyclingSource(frames, bytesPerRun / connections), highWaterBytes)));
+    const seconds = (performance.now() - t0) / 1000;
+    const clientCpu = process.cpuUsage(clientBefore);
+    const after = await server.call<StatsResult>({ cmd: 'stats' });
+    await sleep(50); // replies to the last messages (windows complete on a 0-ms timer)
+    const bytes = results.reduce((n, r) => n + r.bytes, 0);
+    const messages = results.reduce((n, r) => n + r.messages, 0);
+    if (server.config.kind === 'bare' && after.bytes - before.bytes !== bytes) {
+      throw new Error(`bare server counted ${after.bytes - before.bytes} bytes, client sent ${bytes}`);
+    }
+    const serverMicros = after.cpuUserMicros - before.cpuUserMicros + after.cpuSystemMicros - before.cpuSystemMicros;
+    const errors = conns.reduce((n, c) => n + c.errorFrames, 0);
+    return {
+      run: {
+        bytes,
+        messages,
+        seconds,
+        mbPerSecond: bytes / 1e6 / seconds,
+        serverCores: serverMicros / 1e6 / seconds,
+        clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
+      },
+      errors,
+      firstError: conns.find((c) => c.firstError)?.firstError,
+    };
+  } finally {
+    closeAll(conns);
+    await sleep(200);
+  }
+}
+
+async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
+  const kinds: { media: string; label: string; frames: readonly Buffer[] }[] = [
+    { media: 'segments-10s-640x360', label: 'self-contained 10-s WebM segments, 640x360 30 fps', frames: [media.segment10s] },
+    { media: 'live-webm-chunks', label: `live WebM continuation chunks (${media.liveChunkSeconds}-s, 160x120)`, frames: media.live },
+  ];
+  const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
+  const bare = await ServerHandle.start({ kind: 'bare', processingRatio: 0, collectLag: false }, spawnOptions());
+  try {
+    const figures: IngestFigure[] = [];
+    for (const kind of kinds) {
+      const runs: Record<ServerKind, IngestRun[]> = { emulator: [], bare: [] };
+      let errors = 0;
+      let firstError: string | undefined;
+      // Warm-up (JIT, socket buffers), then interleaved repetitions, alternating which goes first.
+      for (const server of [emulator, bare]) await ingestRun(server, kind.frames);
+      for (let rep = 0; rep < PLAN.ingest.repetitions; rep++) {
+        const order = rep % 2 === 0 ? [bare, emulator] : [emulator, bare];
+        for (const server of order) {
+          const r = await ingestRun(server, kind.frames);
+          runs[server.config.kind].push(r.run);
+          errors += r.errors;
+          firstError ??= r.firstError;
+          log(`ingest ${kind.media} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
+        }
+      }
+      const e = median(runs.emulator.map((r) => r.mbPerSecond));
+      const b = median(runs.bare.map((r) => r.mbPerSecond));
+      figures.push({ media: kind.media, label: kind.label, emulator: runs.emulator, bare: runs.bare, emulatorMbPerSecond: e, bareMbPerSecond: b, ratio: e / b, emulatorErrors: errors, firstError });
+    }
+    return figures;
+  } finally {
+    await Promise.all([emulator.stop(), bare.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Event lag under real-time load
+// ---------------------------------------------------------------------------------------------
+
+interface LagFigure {
+  sessions: number;
+  seconds: number;
+  lag: Distribution;
+  expectedSamples: number;
+  idleEventLoopDelay: EldResult;
+  loadedEventLoopDelay: EldResult;
+  segmentsSent: number;
+  emulatorErrors: number;
+  firstError: string | undefined;
+}
+
+async function eventLag(media: BenchMedia, sessions: number): Promise<LagFigure> {
+  const { seconds, idleSeconds, segmentEverySeconds } = PLAN.lag;
+  return withServer({ kind: 'emulator', processingRatio: DEFAULT_PROCESSING_RATIO, collectLag: true }, async (server) => {
+    await sleep(500);
+    await server.call({ cmd: 'eld-start', resolutionMs: 2 });
+    await sleep(idleSeconds * 1000);
+    const idle = await server.call<EldResult>({ cmd: 'eld-stop' });
+
+    const conns = await openMany(server.url, sessions);
+    try {
+      await sleep(200);
+      await server.call({ cmd: 'lag' }); // drop anything from before the load (nothing expected)
+      await server.call({ cmd: 'eld-start', resolutionMs: 2 });
+      const sends = Math.floor(seconds / segmentEverySeconds);
+      const periodMs = segmentEverySeconds * 1000;
+      const t0 = performance.now() + 50;
+      let sent = 0;
+      const timers = new Set<NodeJS.Timeout>();
+      // Session i sends at t0 + i·period/N + k·period (k < sends): starts staggered over one period.
+      const all = conns.map(
+        (conn, i) =>
+          new Promise<void>((resolve) => {
+            let k = 0;
+            const tick = () => {
+              conn.send(media.segment3s);
+              sent++;
+              k++;
+              if (k >= sends) {
+                resolve();
+                return;
+              }
+              schedule();
+            };
+            const schedule = () => {
+              const at = t0 + (i * periodMs) / sessions + k * periodMs;
+              const timer = setTimeout(() => {
+                timers.delete(timer);
+                tick();
+              }, Math.max(0, at - performance.now()));
+              timers.add(timer);
+            };
+            schedule();
+          }),
+      );
+      await Promise.all(all);
+      // The last window dispatched completes after its processing time; then collect.
+      await sleep(DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
+      for (const t of timers) clearTimeout(t);
+      const loaded = await server.call<EldResult>({ cmd: 'eld-stop' });
+      const { samples } = await server.call<LagResult>({ cmd: 'lag' });
+      const mediaSeconds = sends * 3;
+      const windowsPerSession = mediaSeconds >= WINDOW_SECONDS ? Math.floor((mediaSeconds - WINDOW_SECONDS) / HOP_SECONDS) + 1 : 0;
+      return {
+        sessions,
+        seconds: sends * segmentEverySeconds,
+        lag: distribution(samples),
+        expectedSamples: sessions * windowsPerSession,
+        idleEventLoopDelay: idle,
+        loadedEventLoopDelay: loaded,
+        segmentsSent: sent,
+        emulatorErrors: conns.reduce((n, c) => n + c.errorFrames, 0),
+        firstError: conns.find((c) => c.firstError)?.firstError,
+      };
+    } finally {
+      closeAll(conns);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Memory per session
+// ---------------------------------------------------------------------------------------------
+
+interface MemoryPoint {
+  minutes: number;
+  memory: MemoryResult;
+  stats: StatsResult;
+  rssKbPerSession: number;
+  heapKbPerSession: number;
+  /** Bytes sent per session up to this point. */
+  bytesPerSession: number;
+}
+
+interface MemoryRunResult {
+  kind: ServerKind;
+  sessions: number;
+  baseline: MemoryResult;
+  points: MemoryPoint[];
+  errors: number;
+  firstError: string | undefined;
+  heapSnapshots: string[];
+}
+
+async function memoryRun(media: BenchMedia, kind: ServerKind): Promise<MemoryRunResult> {
+  const { sessions, minutesA, minutesB, highWaterBytes } = PLAN.memory;
+  return withServer({ kind, processingRatio: 0, collectLag: false }, async (server) => {
+    await sleep(500);
+    const baseline = await server.call<MemoryResult>({ cmd: 'memory' });
+    const conns = await openMany(server.url, sessions);
+    const snapshots: string[] = [];
+    try {
+      const points: MemoryPoint[] = [];
+      let from = 0;
+      let bytesPerSession = 0;
+      for (const minutes of [minutesA, minutesB]) {
+        const to = chunksFor(media, minutes * 60);
+        for (let i = from; i < to; i++) bytesPerSession += media.live[i]!.length;
+        await sendToAll(conns, media.live, from, to, highWaterBytes);
+        from = to;
+        await sleep(300); // windows complete on 0-ms timers; their events go out
+        const stats = await server.call<StatsResult>({ cmd: 'stats' });
+        const memory = await server.call<MemoryResult>({ cmd: 'memory' });
+        points.push({
+          minutes,
+          memory,
+          stats,
+          rssKbPerSession: (memory.rss - baseline.rss) / 1024 / sessions,
+          heapKbPerSession: (memory.heapUsed - baseline.heapUsed) / 1024 / sessions,
+          bytesPerSession,
+        });
+        if (args.has('--heap-snapshots') && kind === 'emulator') {
+          mkdirSync(PROF_DIR, { recursive: true });
+          snapshots.push(await server.call<string>({ cmd: 'heap-snapshot', path: `${PROF_DIR}/emulator-${sessions}s-${minutes}min.heapsnapshot` }, 120_000));
+        }
+        log(`memory ${kind} after ${minutes} min: RSS ${fmt(points.at(-1)!.rssKbPerSession)} KB/session, heap ${fmt(points.at(-1)!.heapKbPerSession)} KB/session, media ${fmt(stats.mediaSecondsMin)}–${fmt(stats.mediaSecondsMax)} s`);
+      }
+      return {
+        kind,
+        sessions,
+        baseline,
+        points,
+        errors: conns.reduce((n, c) => n + c.errorFrames, 0),
+        firstError: conns.find((c) => c.firstError)?.firstError,
+        heapSnapshots: snapshots,
+      };
+    } finally {
+      closeAll(conns);
+    }
+  });
+}
+
+/** Every connection gets chunks [from, to) of the same live stream, all connections at once. */
+async function sendToAll(conns: readonly BenchConnection[], chunks: readonly Buffer[], from: number, to: number, highWaterBytes: number): Promise<void> {
+  await Promise.all(conns.map((c) => c.sendAll(rangeSource(chunks, from, to), highWaterBytes)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+type Verdict = 'PASS' | 'FAIL' | 'info';
+
+interface Row {
+  figure: string;
+  emulator: string;
+  baseline: string;
+  target: string;
+  result: Verdict;
+}
+
+function isFlat(a: number, b: number): boolean {
+  return b <= TARGETS.flatFactor * a || b - a <= TARGETS.flatSlackKb;
+}
+
+function lagCell(d: Distribution): string {
+  return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
+}
+
+function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEmu: MemoryRunResult, memBare: MemoryRunResult): Row[] {
+  const rows: Row[] = [];
+  const { connections, bytesPerRun, repetitions } = PLAN.ingest;
+  for (const f of ingestFigures) {
+    const rejected = f.emulatorErrors > 0;
+    rows.push({
+      figure: `Ingest MB/s: ${f.label}; ${connections} connections, ${fmt(bytesPerRun / 1e6, 0)} MB, median of ${repetitions}`,
+      emulator: `${fmt(f.emulatorMbPerSecond)} MB/s${rejected ? ` (${f.emulatorErrors} error envelopes!)` : ''}`,
+      baseline: `${fmt(f.bareMbPerSecond)} MB/s (bare ws)`,
+      target: `${fmt(f.ratio, 2)} (≥ ${fmt(TARGETS.ingestRatio, 2)})`,
+      result: !rejected && f.ratio >= TARGETS.ingestRatio ? 'PASS' : 'FAIL',
+    });
+  }
+  for (const f of lagFigures) {
+    const bad = f.emulatorErrors > 0 || f.lag.count < f.expectedSamples;
+    rows.push({
+      figure: `Event lag p50 / p99 / max: ${f.sessions} real-time sessions, 3-s segment every 3 s, ${f.seconds} s (${f.lag.count}/${f.expectedSamples} windows)`,
+      emulator: lagCell(f.lag) + (f.emulatorErrors > 0 ? ` (${f.emulatorErrors} error envelopes!)` : ''),
+      baseline: `${lagCell(f.idleEventLoopDelay)} (idle event-loop delay)`,
+      target: `p99 ≤ ${TARGETS.lagP99Ms} ms`,
+      result: !bad && f.lag.p99 <= TARGETS.lagP99Ms ? 'PASS' : 'FAIL',
+    });
+  }
+  const n = memEmu.sessions;
+  const [e1, e10] = memEmu.points as [MemoryPoint, MemoryPoint];
+  const [b1, b10] = memBare.points as [MemoryPoint, MemoryPoint];
+  const memErrors = memEmu.errors > 0 ? ` (${memEmu.errors} error envelopes!)` : '';
+  for (const [label, key] of [['RSS', 'rssKbPerSession'], ['heapUsed', 'heapKbPerSession']] as const) {
+    for (const [e, b] of [[e1, b1], [e10, b10]] as const) {
+      rows.push({
+        figure: `Memory per session, ${label} after gc: ${n} live WebM sessions after ${e.minutes} min of media each`,
+        emulator: `${fmt(e[key])} KB${memErrors}`,
+        baseline: `${fmt(b[key])} KB (bare ws)`,
+        target: `≤ ${TARGETS.memoryKbPerSession} KB`,
+        result: memEmu.errors === 0 && e[key] <= TARGETS.memoryKbPerSession ? 'PASS' : 'FAIL',
+      });
+    }
+    rows.push({
+      figure: `Memory per session flat, ${label}: ${e1.minutes} min → ${e10.minutes} min`,
+      emulator: `${fmt(e1[key])} → ${fmt(e10[key])} KB`,
+      baseline: `${fmt(b1[key])} → ${fmt(b10[key])} KB (bare ws)`,
+      target: `≤ ${TARGETS.flatFactor}× or ≤ +${TARGETS.flatSlackKb} KB`,
+      result: isFlat(e1[key], e10[key]) ? 'PASS' : 'FAIL',
+    });
+  }
+  return rows;
+}
+
+function markdownTable(rows: Row[]): string {
+  const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
+  const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
+  const lines = [cells(header, true), ['---', '---:', '---:', '---', ':---:'], ...rows.map((r) => cells(r))];
+  return lines.map((c) => `| ${c.join(' | ')} |`).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const load = loadavg();
+  log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  const media = await loadBenchMedia();
+  log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
+
+  const ingestFigures = await ingest(media);
+  const lagFigures: LagFigure[] = [];
+  for (const level of PLAN.lag.levels) {
+    const f = await eventLag(media, level);
+    log(`event lag ${level} sessions: ${lagCell(f.lag)} (${f.lag.count} windows); idle ELD ${lagCell(f.idleEventLoopDelay)}, loaded ELD ${lagCell(f.loadedEventLoopDelay)}`);
+    lagFigures.push(f);
+  }
+  const memBare = await memoryRun(media, 'bare');
+  const memEmu = await memoryRun(media, 'emulator');
+
+  const rows = buildRows(ingestFigures, lagFigures, memEmu, memBare);
+  const seconds = (Date.now() - started) / 1000;
+  const loadEnd = loadavg();
+  const out = [
+    `## ih-mock bench (${QUICK ? 'quick' : 'full'} run, ${new Date().toISOString()})`,
+    '',
+    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${fmt(seconds, 0)} s.`,
+    '',
+    markdownTable(rows),
+    '',
+  ];
+  const errorNotes = [...ingestFigures, ...lagFigures, memEmu].map((f) => f.firstError).filter(Boolean);
+  if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
+  process.stdout.write(out.join('\n'));
+
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const json = {
+    run: { quick: QUICK, startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd },
+    plan: PLAN,
+    targets: TARGETS,
+    media: { segment10sBytes: media.segment10s.length, segment3sBytes: media.segment3s.length, liveChunks: media.live.length, liveBytes: media.live.reduce((n, c) => n + c.length, 0), liveSeconds: media.liveSeconds },
+    rows,
+    ingest: ingestFigures,
+    eventLag: lagFigures,
+    memory: { emulator: memEmu, bare: memBare },
+  };
+  writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
+  log(`results written to ${RESULTS_PATH}`);
+  process.exitCode = rows.some((r) => r.result === 'FAIL') ? 1 : 0;
+}
+
+const watchdog = setTimeout(() => {
+  log(`watchdog: the bench took longer than ${PLAN.watchdogSeconds} s; stopping`);
+  killAllChildren();
+  process.exit(3);
+}, PLAN.watchdogSeconds * 1000);
+watchdog.unref();
+
+main()
+  .catch((err: unknown) => {
+    log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    killAllChildren();
+    process.exitCode = 2;
+  })
+  .finally(() => {
+    clearTimeout(watchdog);
+    // Connections are terminated and children stopped; exit even if a stray handle lingers.
+    setTimeout(() => process.exit(), 200).unref();
+  });
