@@ -6,6 +6,7 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -19,13 +20,30 @@ import { chunksFor, loadBenchMedia, type BenchMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const args = new Set(process.argv.slice(2));
-for (const a of args) {
-  if (!['--quick', '--cpu-prof', '--heap-snapshots'].includes(a)) {
-    console.error(`unknown option ${a} (use --quick, --cpu-prof, --heap-snapshots)`);
-    process.exit(2);
+const SECTIONS = ['ingest', 'lag', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const args = new Set<string>();
+let only: Set<Section> = new Set(SECTIONS);
+for (const a of process.argv.slice(2)) {
+  const m = /^--only=(.+)$/.exec(a);
+  if (m) {
+    const picked = m[1]!.split(',');
+    const bad = picked.filter((p) => !(SECTIONS as readonly string[]).includes(p));
+    if (bad.length) usage(`unknown section ${bad.join(', ')}`);
+    only = new Set(picked as Section[]);
+  } else if (['--quick', '--cpu-prof', '--heap-snapshots'].includes(a)) {
+    args.add(a);
+  } else {
+    usage(`unknown option ${a}`);
   }
 }
+
+function usage(problem: string): never {
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory] [--cpu-prof] [--heap-snapshots]`);
+  process.exit(2);
+}
+
 const QUICK = args.has('--quick');
 const CACHE_DIR = fileURLToPath(new URL('../.cache/', import.meta.url));
 const PROF_DIR = `${CACHE_DIR}bench-prof`;
@@ -34,13 +52,13 @@ const RESULTS_PATH = `${CACHE_DIR}bench-latest.json`;
 /** Everything the run does, sized for a 2-core machine. */
 const PLAN = QUICK
   ? {
-      ingest: { connections: 4, bytesPerRun: 40e6, repetitions: 1, highWaterBytes: 1 << 20 },
+      ingest: { connections: 4, bytesPerRun: 100e6, repetitions: 1, highWaterBytes: 1 << 20 },
       lag: { levels: [50, 200], seconds: 12, idleSeconds: 1.5, segmentEverySeconds: 3 },
       memory: { sessions: 20, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       watchdogSeconds: 240,
     }
   : {
-      ingest: { connections: 4, bytesPerRun: 200e6, repetitions: 3, highWaterBytes: 1 << 20 },
+      ingest: { connections: 4, bytesPerRun: 600e6, repetitions: 5, highWaterBytes: 1 << 20 },
       lag: { levels: [100, 500], seconds: 30, idleSeconds: 3, segmentEverySeconds: 3 },
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       watchdogSeconds: 420,
@@ -360,7 +378,7 @@ function lagCell(d: Distribution): string {
   return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
 }
 
-function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEmu: MemoryRunResult, memBare: MemoryRunResult): Row[] {
+function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEmu: MemoryRunResult | undefined, memBare: MemoryRunResult | undefined): Row[] {
   const rows: Row[] = [];
   const { connections, bytesPerRun, repetitions } = PLAN.ingest;
   for (const f of ingestFigures) {
@@ -383,6 +401,7 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
       result: !bad && f.lag.p99 <= TARGETS.lagP99Ms ? 'PASS' : 'FAIL',
     });
   }
+  if (!memEmu || !memBare) return rows;
   const n = memEmu.sessions;
   const [e1, e10] = memEmu.points as [MemoryPoint, MemoryPoint];
   const [b1, b10] = memBare.points as [MemoryPoint, MemoryPoint];
@@ -424,15 +443,15 @@ async function main(): Promise<void> {
   const media = await loadBenchMedia();
   log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
 
-  const ingestFigures = await ingest(media);
+  const ingestFigures = only.has('ingest') ? await ingest(media) : [];
   const lagFigures: LagFigure[] = [];
-  for (const level of PLAN.lag.levels) {
+  for (const level of only.has('lag') ? PLAN.lag.levels : []) {
     const f = await eventLag(media, level);
     log(`event lag ${level} sessions: ${lagCell(f.lag)} (${f.lag.count} windows); idle ELD ${lagCell(f.idleEventLoopDelay)}, loaded ELD ${lagCell(f.loadedEventLoopDelay)}`);
     lagFigures.push(f);
   }
-  const memBare = await memoryRun(media, 'bare');
-  const memEmu = await memoryRun(media, 'emulator');
+  const memBare = only.has('memory') ? await memoryRun(media, 'bare') : undefined;
+  const memEmu = only.has('memory') ? await memoryRun(media, 'emulator') : undefined;
 
   const rows = buildRows(ingestFigures, lagFigures, memEmu, memBare);
   const seconds = (Date.now() - started) / 1000;
@@ -445,13 +464,13 @@ async function main(): Promise<void> {
     markdownTable(rows),
     '',
   ];
-  const errorNotes = [...ingestFigures, ...lagFigures, memEmu].map((f) => f.firstError).filter(Boolean);
+  const errorNotes = [...ingestFigures, ...lagFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
   if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
   process.stdout.write(out.join('\n'));
 
   mkdirSync(CACHE_DIR, { recursive: true });
   const json = {
-    run: { quick: QUICK, startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd },
+    run: { quick: QUICK, sections: [...only], startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd },
     plan: PLAN,
     targets: TARGETS,
     media: { segment10sBytes: media.segment10s.length, segment3sBytes: media.segment3s.length, liveChunks: media.live.length, liveBytes: media.live.reduce((n, c) => n + c.length, 0), liveSeconds: media.liveSeconds },
