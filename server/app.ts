@@ -67,6 +67,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const clock = injectedClock ?? new RealClock();
   const random = new Random(options.seed);
   const ids = random.fork('correlation-ids');
+  const sessionRandoms = random.fork('sessions');
+  let sessionCount = 0;
   const logger = pino(
     {
       level: options.logLevel,
@@ -133,6 +135,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       options,
       scenario,
       clock,
+      random: sessionRandoms.fork(sessionCount++),
       correlationId,
       logger: log,
       transport: {

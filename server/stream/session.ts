@@ -11,6 +11,7 @@
  * `signal.detected` is matched by a `signal.ended` before `session.ended`.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import type { Random } from '../random.js';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_TABLE } from '../errors.js';
 import type { ServerOptions } from '../options.js';
@@ -39,6 +40,8 @@ export interface SessionDeps {
   options: ServerOptions;
   scenario: Scenario;
   clock: Clock;
+  /** This session's own seeded generator (processing jitter). */
+  random: Random;
   correlationId: string;
   transport: SessionTransport;
   logger: SessionLogger;
@@ -232,7 +235,9 @@ export class StreamSession {
 
   /** Hand a due window to the simulated model: it completes after ratio x window length. */
   private dispatch(window: Window): void {
-    const delayMs = this.deps.options.processingRatio * (window.end - window.start) * 1000;
+    const { processingRatio, processingJitter } = this.deps.options;
+    const spread = processingJitter > 0 ? 1 + processingJitter * (2 * this.deps.random.next() - 1) : 1;
+    const delayMs = processingRatio * (window.end - window.start) * 1000 * spread;
     const entry: (typeof this.inFlight)[number] = { window, dueAt: this.deps.clock.now() + delayMs, done: false, timer: undefined };
     this.inFlight.push(entry);
     if (delayMs === 0) {

@@ -508,6 +508,10 @@ windowHopSeconds?: number
  */
 processingRatio?: number
 /**
+ * Seeded spread of each window's processing time: ratio x length x (1 ± jitter). Windows then finish out of order; results still leave in window order.
+ */
+processingJitter?: number
+/**
  * Length of a conversation-quality cadence period (media seconds).
  */
 qualityCadenceSeconds?: number

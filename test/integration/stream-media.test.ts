@@ -192,6 +192,38 @@ describe('windows and lifecycles', () => {
     checkLifecycles(client.frames);
   });
 
+  it('emits results in window order when windows finish out of order (seeded jitter), with the same content', async () => {
+    const run = async (processingJitter: number) => {
+      const heldBack: number[] = []; // virtual ms a finished window waited for an earlier, slower one
+      const { server, client, clock } = await openSession({
+        scenario: 'conversation',
+        processingRatio: 0.5,
+        processingJitter,
+        seed: 3,
+        onWindowEmitted: (lagMs) => heldBack.push(lagMs),
+      });
+      client.sendJson({ include: BOTH });
+      await client.waitForType('session.updated');
+      for (let i = 0; i < 15; i++) await client.sendBinary(webm4s); // 60 s at once: 18 windows in flight together
+      await untilReceived(server, 15);
+      await clock.advance(10_000);
+      client.sendJson({ type: 'session.close' });
+      await client.waitForType('session.closing');
+      await clock.runAll();
+      expect((await client.closed).code).toBe(1000);
+      checkLifecycles(client.frames);
+      return { frames: semantic(client.frames), heldBack };
+    };
+    const steady = await run(0);
+    const jittery = await run(0.9);
+    expect(steady.heldBack.every((ms) => ms === 0)).toBe(true);
+    // With jitter some windows finished before an earlier one and were held back: they left later than due.
+    expect(jittery.heldBack.filter((ms) => ms > 0).length).toBeGreaterThan(3);
+    expect(jittery.heldBack).toHaveLength(steady.heldBack.length);
+    // ...and what the client saw is exactly the same, in the same order.
+    expect(jittery.frames).toEqual(steady.frames);
+  });
+
   it('on session.close analyzes the rest, ends every active signal, then session.ended and close 1000', async () => {
     const { server, client, clock } = await openSession({ processingRatio: 0.25 });
     for (let i = 0; i < 4; i++) await client.sendBinary(webm4s); // 16 s: windows [0,8) [3,11) [6,14) due, in flight
