@@ -5,7 +5,8 @@
  *   npx tsx bench/profile-top.ts .cache/bench-prof/CPU.*.cpuprofile [--top=30]
  *
  * Self time = samples in the function itself; total = samples with the function anywhere on the
- * stack (counted once per sample). Paths are shown relative to the repo.
+ * stack (counted once per sample). Paths are shown relative to the repo; functions are grouped by
+ * name and file (line numbers of .ts files would be positions in tsx's generated code).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +41,9 @@ for (const file of files) {
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const label = (n: ProfileNode) => {
     const url = n.callFrame.url.replace(/^file:\/\//, '').replace(REPO, '');
-    return `${n.callFrame.functionName || '(anonymous)'} ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    // Lines of .ts files are positions in tsx's generated code, not the source: leave them out.
+    const where = url && !url.endsWith('.ts') ? `${url}:${n.callFrame.lineNumber + 1}` : url;
+    return `${n.callFrame.functionName || '(anonymous)'} ${where}`.trim();
   };
   const self = new Map<string, number>();
   const total = new Map<string, number>();

@@ -54,7 +54,8 @@ const PLAN = QUICK
   ? {
       ingest: { connections: 4, bytesPerRun: 100e6, repetitions: 1, highWaterBytes: 1 << 20 },
       lag: { levels: [50, 200], seconds: 12, idleSeconds: 1.5, segmentEverySeconds: 3 },
-      memory: { sessions: 20, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
+      // Memory is cheap to measure (~10 s) and too noisy with fewer sessions: same as the full run.
+      memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       watchdogSeconds: 240,
     }
   : {
@@ -308,6 +309,11 @@ interface MemoryRunResult {
 async function memoryRun(media: BenchMedia, kind: ServerKind): Promise<MemoryRunResult> {
   const { sessions, minutesA, minutesB, highWaterBytes } = PLAN.memory;
   return withServer({ kind, processingRatio: 0, collectLag: false }, async (server) => {
+    // Warm-up: one session streams a few seconds and closes, so one-time costs (lazily compiled
+    // code, caches) land in the baseline instead of being spread over the sessions measured.
+    const warm = await openMany(server.url, 1);
+    await sendToAll(warm, media.live, 0, chunksFor(media, 10), highWaterBytes);
+    closeAll(warm);
     await sleep(500);
     const baseline = await server.call<MemoryResult>({ cmd: 'memory' });
     const conns = await openMany(server.url, sessions);
@@ -490,7 +496,7 @@ async function main(): Promise<void> {
   ];
   if (memEmu) {
     out.push(
-      'Memory: per session = (value after gc − the same server with no sessions) / sessions. RSS rows are judged on the excess over the bare ws server that received the same bytes on as many connections: RSS after gc also holds what any ws server keeps after moving this much data (allocator high-water, V8 young generation), which is not per-session state and is not flat even for bare ws. Flatness is judged on heapUsed.',
+      'Memory: per session = (value after gc − the same server with no sessions, after one warm-up session) / sessions. RSS rows are judged on the excess over the bare ws server that received the same bytes on as many connections: RSS after gc also holds what any ws server keeps after moving this much data (allocator high-water, V8 young generation), which is not per-session state and is not flat even for bare ws. Flatness is judged on heapUsed.',
       '',
     );
   }

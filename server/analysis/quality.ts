@@ -95,13 +95,6 @@ export function toScores(values: DimensionValues): QualityScores {
   return { quality_index, clarity, authority, energy, rapport, learning };
 }
 
-/** One closed quality period with its unrounded values. */
-export interface QualityPeriod {
-  readonly start: number;
-  readonly end: number;
-  readonly values: DimensionValues;
-}
-
 export interface QualityTrackerOptions {
   /** Minimum seconds between period ends (default 9). */
   cadenceSeconds?: number;
@@ -112,7 +105,6 @@ export class QualityTracker {
   readonly cadenceSeconds: number;
   private periodStart = 0;
   private readonly sums: DimensionValues = { clarity: 0, authority: 0, energy: 0, rapport: 0, learning: 0 };
-  private readonly closed: QualityPeriod[] = [];
 
   constructor(
     private readonly model: ScenarioModel,
@@ -123,11 +115,6 @@ export class QualityTracker {
       throw new RangeError(`qualityCadenceSeconds must be a positive number of seconds, got ${cadence}`);
     }
     this.cadenceSeconds = cadence;
-  }
-
-  /** Periods closed so far, in order. */
-  get periods(): readonly QualityPeriod[] {
-    return this.closed;
   }
 
   /** Time-weighted scores over every closed period, or `null` before the first one closes. */
@@ -167,7 +154,7 @@ export class QualityTracker {
       this.sums[dim] += values[dim];
       values[dim] /= length;
     }
-    this.closed.push({ start, end, values });
+    // Only running sums are kept: a session's memory must not grow with its media time.
     this.periodStart = end;
 
     const wantOverall = include.includes(INCLUDE_QUALITY_OVERALL);
