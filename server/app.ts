@@ -8,13 +8,13 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Authenticator, credentialFromUpgrade, SCOPE_STREAM, type Principal, type CredentialSource } from './auth.js';
+import { Authenticator, credentialFromUpgrade, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
-import { ERROR_TABLE, httpErrorBody, type ErrorCode } from './errors.js';
+import { httpErrorBody, type ErrorCode } from './errors.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
-import { errorData, envelope, type Envelope } from './stream/envelope.js';
-import { StreamSession } from './stream/session.js';
+import type { Envelope } from './stream/envelope.js';
+import { sessionLimits, StreamSession } from './stream/session.js';
 import { loadScenario, scenarioFromObject } from '../scenarios/loader.js';
 import type { Scenario } from './types/generated.js';
 
@@ -66,7 +66,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const scenario = typeof scenarioInput === 'object' ? scenarioFromObject(scenarioInput, 'options.scenario') : loadScenario(options.scenario);
   const clock = injectedClock ?? new RealClock();
   const random = new Random(options.seed);
-  const ids = random.fork('correlation-ids');
+  // Separate streams, so HTTP traffic (a /health poll) never shifts the ids of stream sessions.
+  const httpIds = random.fork('http-correlation-ids');
+  const streamIds = random.fork('stream-correlation-ids');
   const sessionRandoms = random.fork('sessions');
   let sessionCount = 0;
   const logger = pino(
@@ -81,7 +83,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const authenticator = new Authenticator(options.apiKeys);
   const sessions = new Set<StreamSession>();
 
-  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => ids.uuid() });
+  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => httpIds.uuid() });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-ID', request.id);
   });
@@ -92,10 +94,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: wsMaxPayload(options),
+    maxPayload: wsMaxPayload(options, sessionLimits(options, scenario).maxSegmentBytes),
     perMessageDeflate: false,
-    // Echo the subprotocol the credential came in, as browsers abort a handshake that offered one and got none.
-    handleProtocols: (_offered, request) => (request as UpgradeRequest).ihEchoProtocol ?? false,
+    // Echo the subprotocol the credential came in (or the first one offered): a client that offered
+    // subprotocols aborts a handshake that selects none.
+    handleProtocols: (offered, request) => (request as UpgradeRequest).ihEchoProtocol ?? offered.values().next().value ?? false,
   });
   wss.on('headers', (headers, request) => {
     headers.push(`X-Correlation-ID: ${(request as UpgradeRequest).ihCorrelationId}`);
@@ -103,7 +106,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
-    const correlationId = ids.uuid();
+    const correlationId = streamIds.uuid();
     request.ihCorrelationId = correlationId;
     const path = (request.url ?? '').split('?')[0];
     if (path !== STREAM_PATH) {
@@ -125,12 +128,6 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource): void {
     const log = logger.child({ correlationId, account: principal.account });
-    if (!principal.scopes.has(SCOPE_STREAM)) {
-      // Valid credential, wrong scope: the upgrade succeeds, then an error and close 4003, no session.ready.
-      ws.send(JSON.stringify(envelope('error', errorData('ih2003', null, 'This credential lacks the interhumanai.stream scope.'), correlationId, clock)));
-      ws.close(ERROR_TABLE.ih2003.closeCode, 'insufficient scope');
-      return;
-    }
     const session = new StreamSession({
       options,
       scenario,
@@ -143,7 +140,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
         close: (code, reason) => ws.close(code, reason),
       },
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
-      onWindowEmitted: onWindowEmitted ? (_window, lagMs) => onWindowEmitted(lagMs, session) : undefined,
+      onWindowEmitted: onWindowEmitted ? (lagMs) => onWindowEmitted(lagMs, session) : undefined,
       onEnded: (s) => sessions.delete(s),
     });
     sessions.add(session);
@@ -153,14 +150,17 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
         if (isBinary) session.onBinary(toBytes(data));
         else session.onText(toBytes(data).toString('utf8'));
       } catch (err) {
-        // A bug must not take the server (or other sessions) down: report ih1001 on this session only.
-        log.error({ err }, 'internal error in stream session');
-        ws.send(JSON.stringify(envelope('error', errorData('ih1001', null), correlationId, clock)));
-        session.shutdown();
+        // A bug must not take the server (or other sessions) down: ih1001 and close 1011, this session only.
+        session.fail(err);
       }
     });
-    ws.on('close', () => session.onClientClosed());
-    ws.on('error', (err) => log.warn({ err: err.message }, 'stream socket error'));
+    // ws reports frames that break RFC 6455 (bad UTF-8, unmasked, too large) as an error, then closes.
+    let protocolError = false;
+    ws.on('error', (err) => {
+      protocolError = true;
+      log.info({ err: err.message }, 'stream socket closed by the WebSocket layer');
+    });
+    ws.on('close', () => session.onClientClosed(protocolError ? 'protocol_error' : 'client_disconnected'));
     session.start();
   }
 
@@ -186,7 +186,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     },
     async close() {
       for (const session of [...sessions]) session.shutdown();
-      for (const client of wss.clients) client.terminate();
+      // Give clients a moment to answer the 1001 close frame, so their close is clean, then cut.
+      await Promise.all([...wss.clients].map((client) => closedWithin(client, 1000)));
       wss.close();
       await http.close();
     },
@@ -215,6 +216,22 @@ function refuseUpgrade(socket: Duplex, status: number, correlationId: string, co
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Correlation-ID: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * Resolve once `ws` has closed, terminating it if that takes longer than `ms`. Real time on purpose:
+ * this waits for the network during shutdown, not for anything the protocol times.
+ */
+function closedWithin(ws: WebSocket, ms: number): Promise<void> {
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => ws.terminate(), ms);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (ws.readyState === ws.OPEN) ws.close(1001, 'server shutting down');
+  });
 }
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

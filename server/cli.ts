@@ -142,13 +142,24 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ih-mock: ${(err as Error).message.split('\n').join(' ')}\n`);
     return EXIT_USAGE;
   }
-  const urls = await server.listen();
+  let urls: Awaited<ReturnType<typeof server.listen>>;
+  try {
+    urls = await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EADDRINUSE' ? `port ${server.options.port} on ${server.options.host} is in use (pick another with --port, or --port 0 for a free one)`
+      : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? `cannot listen on host ${server.options.host} (${e.code})`
+      : e.message;
+    process.stderr.write(`ih-mock: ${why}\n`);
+    return 1;
+  }
   // The first line is fixed so scripts can wait for it: "ih-mock ready at <base URL>".
   process.stdout.write(
     [
       `ih-mock ready at ${urls.baseUrl}`,
       `  stream:   ${urls.streamUrl}`,
-      `  scenario: ${server.scenario.name} (seed ${server.options.seed})`,
+      `  scenario: ${server.scenario.name}, seed ${server.options.seed} (pass --seed ${server.options.seed} to replay this run)`,
       server.options.apiKeys.length
         ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
         : '  auth:     Authorization: Bearer <any non-empty key> (or Sec-WebSocket-Protocol: <key>); configure --api-key to restrict',

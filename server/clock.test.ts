@@ -75,6 +75,25 @@ describe('RealClock', () => {
   });
 });
 
+describe('RealClock long timers', () => {
+  it('chains waits longer than one Node timer instead of firing at once', async () => {
+    const clock = new RealClock(20); // pretend Node's limit is 20 ms
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, 70));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(65);
+  });
+
+  it('a chained timer can still be cancelled mid-chain', async () => {
+    const clock = new RealClock(10);
+    let fired = false;
+    const h = clock.setTimeout(() => (fired = true), 50);
+    await new Promise((r) => setTimeout(r, 25));
+    clock.clearTimeout(h);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(fired).toBe(false);
+  });
+});
+
 describe('isoMicros', () => {
   it('formats with six fractional digits and Z, as the live service', () => {
     expect(isoMicros(Date.UTC(2026, 5, 20, 15, 21, 55, 149))).toBe('2026-06-20T15:21:55.149000Z');

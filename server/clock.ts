@@ -17,9 +17,16 @@ export interface Clock {
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
+/** Largest delay Node's setTimeout honours. */
+const MAX_NODE_TIMER_MS = 2 ** 31 - 1;
+
 /** Wall-clock time backed by Node's timers. */
 export class RealClock implements Clock {
   private nextId = 1;
+
+  /** @param maxStepMs longest single Node timer (tests lower it to exercise chaining). */
+  constructor(private readonly maxStepMs: number = MAX_NODE_TIMER_MS) {}
+
   private readonly timers = new Map<number, NodeJS.Timeout>();
 
   now(): number {
@@ -28,12 +35,19 @@ export class RealClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
+    this.arm(id, Date.now() + Math.max(0, ms), fn);
+    return { id };
+  }
+
+  /** Node fires timers longer than 2^31−1 ms at once; longer waits are chained in steps. */
+  private arm(id: number, due: number, fn: () => void): void {
+    const wait = Math.min(Math.max(0, due - Date.now()), this.maxStepMs);
     const timer = setTimeout(() => {
+      if (Date.now() < due) return this.arm(id, due, fn);
       this.timers.delete(id);
       fn();
-    }, Math.max(0, ms));
+    }, wait);
     this.timers.set(id, timer);
-    return { id };
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {

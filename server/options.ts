@@ -3,6 +3,7 @@
  * flags, a config file and the programmatic API all pass through `resolveOptions`, which validates
  * once at the edge and returns a frozen object.
  */
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
@@ -12,8 +13,8 @@ import type { ServerOptionsInput } from './types/generated.js';
 
 export type { ServerOptionsInput };
 
-/** Resolved, validated options: every field present. */
-export type ServerOptions = Readonly<Required<ServerOptionsInput>>;
+/** Resolved, validated options: every field present, and a concrete seed. */
+export type ServerOptions = Readonly<Required<Omit<ServerOptionsInput, 'seed'>> & { seed: number }>;
 
 export const OPTIONS_SCHEMA: {
   properties: Record<string, { type?: string | string[]; enum?: string[]; default?: unknown; description?: string; items?: unknown }>;
@@ -39,7 +40,17 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     });
     throw new OptionsError(problems.join('; '));
   }
-  return Object.freeze(copy as Required<ServerOptionsInput>);
+  const options = copy as Required<ServerOptionsInput>;
+  // Rules that span two options, which the schema cannot express.
+  if (options.windowHopSeconds > options.windowSeconds) {
+    throw new OptionsError(`option windowHopSeconds (${options.windowHopSeconds}) must not exceed windowSeconds (${options.windowSeconds}): media between windows would never be analyzed`);
+  }
+  if (options.wsMaxPayloadBytes !== null && options.wsMaxPayloadBytes < options.maxSegmentBytes) {
+    throw new OptionsError(`option wsMaxPayloadBytes (${options.wsMaxPayloadBytes}) must be at least maxSegmentBytes (${options.maxSegmentBytes}), so oversized segments get ih6002 rather than a bare close`);
+  }
+  // No seed given: draw one, and let the caller print it so the run can be replayed.
+  const seed = options.seed ?? randomInt(0, 2 ** 32);
+  return Object.freeze({ ...options, seed });
 }
 
 /** Read a config file (JSON or YAML) holding the same keys as the programmatic options. */
@@ -60,7 +71,12 @@ export function readConfigFile(path: string): ServerOptionsInput {
   return value as ServerOptionsInput;
 }
 
-/** The frame size the WebSocket layer accepts, above the segment limit so oversized segments get ih6002. */
-export function wsMaxPayload(options: ServerOptions): number {
-  return options.wsMaxPayloadBytes ?? Math.max(2 * options.maxSegmentBytes, options.maxSegmentBytes + 8 * 1024 * 1024);
+/**
+ * The frame size the WebSocket layer accepts: above the segment limit (the server's, or a larger one
+ * a scenario sets) so oversized segments get the ih6002 envelope rather than a bare close 1009.
+ */
+export function wsMaxPayload(options: ServerOptions, segmentLimit: number = options.maxSegmentBytes): number {
+  const limit = Math.max(segmentLimit, options.maxSegmentBytes);
+  if (options.wsMaxPayloadBytes !== null) return Math.max(options.wsMaxPayloadBytes, limit);
+  return Math.max(2 * limit, limit + 8 * 1024 * 1024);
 }

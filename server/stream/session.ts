@@ -17,12 +17,12 @@ import { ERROR_TABLE } from '../errors.js';
 import type { ServerOptions } from '../options.js';
 import type { Scenario } from '../types/generated.js';
 import { MediaTimeline } from '../media/timeline.js';
-import { WindowAnalysis, type AnalysisEvent, type Window } from '../analysis/index.js';
-import { parseClientTextFrame } from '../validation.js';
+import { INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE, WindowAnalysis, type AnalysisEvent, type Window } from '../analysis/index.js';
+import { assertValidServerEvent, parseClientTextFrame } from '../validation.js';
 import { envelope, errorData, type Envelope } from './envelope.js';
 
 /** Include values the emulated service understands; others are ignored (PROTOCOL 3.2). */
-export const SUPPORTED_INCLUDE = ['conversation_quality_overall', 'conversation_quality_timeline'] as const;
+export const SUPPORTED_INCLUDE: readonly string[] = [INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE];
 
 /** What a session needs from its connection. Only the app module knows it is a `ws` socket. */
 export interface SessionTransport {
@@ -31,6 +31,7 @@ export interface SessionTransport {
 }
 
 export interface SessionLogger {
+  error(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
@@ -48,15 +49,15 @@ export interface SessionDeps {
   /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
   onSend?: (event: Envelope) => void;
   /** Called as each window's results are emitted; `lagMs` = emit time − time its processing was due. */
-  onWindowEmitted?: (window: Window, lagMs: number) => void;
+  onWindowEmitted?: (lagMs: number) => void;
   /** Called once when the session reaches `ended`. */
   onEnded?: (session: StreamSession) => void;
 }
 
 export type SessionState = 'open' | 'closing' | 'ended';
 
-/** Why a session ended; 'client_shutdown' is the only graceful one. */
-export type EndReason = 'client_shutdown' | 'client_disconnected' | 'idle_timeout' | 'max_duration' | 'server_shutdown' | 'scope' | 'internal_error';
+/** Why a session ended; 'client_shutdown' is the only graceful one. 'protocol_error': the WebSocket layer closed it (1002, 1007, 1009). */
+export type EndReason = 'client_shutdown' | 'client_disconnected' | 'protocol_error' | 'idle_timeout' | 'max_duration' | 'server_shutdown' | 'internal_error';
 
 /** Counters exposed to the programmatic API and logged at the end. */
 export interface SessionStats {
@@ -111,6 +112,8 @@ export class StreamSession {
   private idleTimer: TimerHandle | undefined;
   private maxDurationTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
+  /** Clock time by which a graceful close must be over (session.closing's max_drain_seconds). */
+  private drainDeadline = Infinity;
   private drainDeadlinePassed = false;
   private tailStarted = false;
 
@@ -142,7 +145,7 @@ export class StreamSession {
       supported_session_config_options: { include: [...SUPPORTED_INCLUDE], goal_dimensions: null },
     });
     this.armIdleTimer();
-    this.maxDurationTimer = this.deps.clock.setTimeout(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
+    this.maxDurationTimer = this.setTimer(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
   }
 
   /** A text frame from the client: a session config frame or `{"type":"session.close"}`. */
@@ -151,7 +154,7 @@ export class StreamSession {
       case 'open':
         break;
       case 'closing':
-        this.sendError('ih6001', null, 'session.close was already received: no more config frames are accepted on this session.');
+        this.sendError('ih6001', null, 'session.close was already received: the session is draining and accepts no more text frames.');
         return;
       case 'ended':
         return;
@@ -168,8 +171,7 @@ export class StreamSession {
       return;
     }
     const { frame } = parsed;
-    this.include = (frame.include ?? []).filter((v) => (SUPPORTED_INCLUDE as readonly string[]).includes(v));
-    this.include = [...new Set(this.include)];
+    this.include = [...new Set(frame.include ?? [])].filter((v) => SUPPORTED_INCLUDE.includes(v));
     this.stats.configFrames++;
     this.send('session.updated', { include: [...this.include], goal_dimensions: frame.goal_dimensions ?? null });
   }
@@ -201,10 +203,26 @@ export class StreamSession {
     for (const window of this.analysis.due(this.media.mediaEnd)) this.dispatch(window);
   }
 
-  /** The client closed the connection (or it dropped): cancel everything, send nothing more. */
-  onClientClosed(): void {
+  /** The connection closed (client close, drop, or a WebSocket-layer error): cancel everything, send nothing more. */
+  onClientClosed(reason: Extract<EndReason, 'client_disconnected' | 'protocol_error'> = 'client_disconnected'): void {
     if (this.state === 'ended') return;
-    this.end('client_disconnected');
+    this.end(reason);
+  }
+
+  /**
+   * A bug in ih-mock surfaced while serving this session: report ih1001 and close with 1011. Only
+   * this session is affected.
+   */
+  fail(err: unknown): void {
+    if (this.state === 'ended') return;
+    this.deps.logger.error({ err }, 'internal error in stream session');
+    try {
+      this.sendError('ih1001', null, 'Internal error in ih-mock. Please report it with the log line of this correlation id.');
+    } catch {
+      // The envelope itself could not be sent; close anyway.
+    }
+    this.end('internal_error');
+    this.deps.transport.close(ERROR_TABLE.ih1001.closeCode, 'internal error');
   }
 
   /** Server shutdown: close politely with 1001 (going away). */
@@ -216,11 +234,16 @@ export class StreamSession {
 
   private beginGracefulClose(): void {
     this.state = 'closing';
+    // The client asked to end: neither idleness nor the maximum duration may cut the drain short;
+    // max_drain_seconds bounds it instead.
     this.deps.clock.clearTimeout(this.idleTimer);
-    this.send('session.closing', { max_drain_seconds: this.deps.options.maxDrainSeconds });
-    // If the model does not drain within max_drain_seconds, stop waiting for it: complete what is in
-    // flight at once, so every detected signal still ends before session.ended.
-    this.drainTimer = this.deps.clock.setTimeout(() => this.forceDrain(), this.deps.options.maxDrainSeconds * 1000);
+    this.deps.clock.clearTimeout(this.maxDurationTimer);
+    const { maxDrainSeconds } = this.deps.options;
+    this.send('session.closing', { max_drain_seconds: maxDrainSeconds });
+    // If the model does not drain in time, stop waiting for it: complete what is in flight at once,
+    // so every detected signal still ends before session.ended.
+    this.drainDeadline = this.deps.clock.now() + maxDrainSeconds * 1000;
+    this.drainTimer = this.setTimer(() => this.forceDrain(), maxDrainSeconds * 1000);
     this.releaseCompleted();
   }
 
@@ -246,7 +269,7 @@ export class StreamSession {
       this.releaseCompleted();
       return;
     }
-    entry.timer = this.deps.clock.setTimeout(() => {
+    entry.timer = this.setTimer(() => {
       entry.done = true;
       entry.timer = undefined;
       this.releaseCompleted();
@@ -259,7 +282,7 @@ export class StreamSession {
       const { window, dueAt } = this.inFlight.shift()!;
       this.emitAll(this.analysis.analyze(window, this.include));
       this.stats.windowsAnalyzed++;
-      this.deps.onWindowEmitted?.(window, this.deps.clock.now() - dueAt);
+      this.deps.onWindowEmitted?.(this.deps.clock.now() - dueAt);
     }
     if (this.state === 'closing' && this.inFlight.length === 0) this.analyzeTail();
   }
@@ -273,14 +296,15 @@ export class StreamSession {
     this.tailStarted = true;
     this.deps.clock.clearTimeout(this.drainTimer);
     const { windows, events } = this.analysis.finish(this.media.mediaEnd, this.include);
-    const delayMs = this.drainDeadlinePassed ? 0 : windows.reduce((ms, w) => ms + this.deps.options.processingRatio * (w.end - w.start) * 1000, 0);
+    const processingMs = windows.reduce((ms, w) => ms + this.deps.options.processingRatio * (w.end - w.start) * 1000, 0);
+    const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(processingMs, this.drainDeadline - this.deps.clock.now()));
     const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;
       this.emitAll(events);
       this.finishGracefulClose();
     };
     if (delayMs === 0) emitTail();
-    else this.drainTimer = this.deps.clock.setTimeout(emitTail, delayMs);
+    else this.drainTimer = this.setTimer(emitTail, delayMs);
   }
 
   /** Last step of a graceful close. */
@@ -320,7 +344,18 @@ export class StreamSession {
 
   private armIdleTimer(): void {
     this.deps.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = this.deps.clock.setTimeout(() => this.terminate('ih6003', 'idle_timeout'), this.limits.idleTimeoutSeconds * 1000);
+    this.idleTimer = this.setTimer(() => this.terminate('ih6003', 'idle_timeout'), this.limits.idleTimeoutSeconds * 1000);
+  }
+
+  /** Every timer of the session goes through here, so a bug in a callback ends only this session (ih1001). */
+  private setTimer(fn: () => void, ms: number): TimerHandle {
+    return this.deps.clock.setTimeout(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.fail(err);
+      }
+    }, ms);
   }
 
   private reject(code: ErrorCode, segment: number, message: string): void {
@@ -340,6 +375,7 @@ export class StreamSession {
   private send(type: string, data: unknown): void {
     if (this.state === 'ended') return;
     const env = envelope(type, data, this.correlationId, this.deps.clock);
+    if (this.deps.options.strictEvents) assertValidServerEvent(env);
     this.deps.transport.send(JSON.stringify(env));
     this.stats.eventsSent++;
     this.deps.onSend?.(env);

@@ -456,9 +456,9 @@ port?: number
  */
 scenario?: string
 /**
- * Seed for everything random (ids, jitter).
+ * Seed for everything random (correlation ids, processing jitter). null = a random seed, printed at start-up so a run can be replayed.
  */
-seed?: number
+seed?: (number | null)
 /**
  * Close a stream session with ih6003 after this long without a binary message (session_idle_timeout_seconds).
  */
@@ -496,6 +496,10 @@ apiKeys?: string[]
  */
 logLevel?: ("fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent")
 /**
+ * Validate every outgoing envelope against schemas/ before sending it; an invalid one becomes ih1001 (for testing ih-mock itself).
+ */
+strictEvents?: boolean
+/**
  * Length of an analysis window (media seconds).
  */
 windowSeconds?: number
@@ -520,11 +524,11 @@ qualityCadenceSeconds?: number
  */
 maxDrainSeconds?: number
 /**
- * WebSocket close code after ih6003.
+ * WebSocket close code after ih6003. A code a server may send: 1000-1003, 1007-1014 or 3000-4999.
  */
 idleCloseCode?: number
 /**
- * WebSocket close code after ih6004.
+ * WebSocket close code after ih6004. A code a server may send: 1000-1003, 1007-1014 or 3000-4999.
  */
 maxDurationCloseCode?: number
 }

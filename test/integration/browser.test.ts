@@ -151,7 +151,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
 }
 
 describe('browser codealong (seed 000) in headless Chromium', () => {
-  it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 30_000 }, async () => {
+  it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 90_000 }, async () => {
     let session: StreamSession | undefined;
     const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });
     const pageUrl = await servePage();
@@ -163,6 +163,7 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`.slice(0, 300)));
     page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message}`));
 
+    let passed = false;
     try {
       await page.goto(`${pageUrl}?${new URLSearchParams({ ws_url: server.streamUrl, api_key: API_KEY })}`);
 
@@ -222,7 +223,7 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
       expect(stats.bytesReceived).toBe(state.chunks.filter((c) => c.sent).reduce((n, c) => n + c.size, 0));
       const lastSent = state.chunks.filter((c) => c.sent).at(-1)!;
       const wallSeconds = (lastSent.at - state.recorder!.startedAt) / 1000;
-      expect(Math.abs(stats.mediaSeconds - wallSeconds), `media ${stats.mediaSeconds} s vs wall ${wallSeconds} s`).toBeLessThanOrEqual(2);
+      expect(Math.abs(stats.mediaSeconds - wallSeconds), `media ${stats.mediaSeconds} s vs wall ${wallSeconds} s`).toBeLessThanOrEqual(3);
 
       // The user stops: the codealong's recorder.stop(); ws.close(); tracks stopped.
       await page.evaluate(() => (window as unknown as HarnessWindow).__stop?.());
@@ -233,8 +234,10 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
       const after = (await pageState(page)).frames.map((f) => (JSON.parse(f.data) as { type: string }).type);
       expect(after).not.toContain('session.closing');
       expect(after).not.toContain('session.ended');
+      passed = true;
     } finally {
-      await dumpChunks(page, consoleLines, session);
+      // The recorded chunks are for debugging a failure; a passing run does not pay for writing them.
+      if (!passed) await dumpChunks(page, consoleLines, session);
     }
   });
 });

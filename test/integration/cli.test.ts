@@ -2,6 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from '../support/client.js';
 import { runCli, startCli, waitReady } from '../support/cli.js';
+import { useServers } from '../support/server.js';
+
+// Registers the after-each check that every frame the clients below received was schema-valid.
+useServers();
 
 describe('ih-mock CLI', () => {
   it('--help lists every flag with its default', async () => {
@@ -35,6 +39,7 @@ describe('ih-mock CLI', () => {
     expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(run.stdout()).toContain(`${base.replace('http', 'ws')}/v1/stream/analyze`);
     expect(run.stdout()).toMatch(/auth:.*Bearer/);
+    expect(run.stdout()).toMatch(/seed \d+ \(pass --seed \d+ to replay this run\)/);
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
     expect(health.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -71,6 +76,28 @@ describe('ih-mock CLI', () => {
     expect((await run.exited).code).toBe(0);
   });
 
+  it('a port in use gives one line saying so, and exit code 1', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const base = await waitReady(run);
+    const port = new URL(base).port;
+    const second = await runCli(['--port', port]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toMatch(new RegExp(`port ${port} .*in use`));
+    run.child.kill('SIGTERM');
+    await run.exited;
+  });
+
+  it.each([
+    [['--window-seconds', '2'], /windowHopSeconds \(3\) must not exceed windowSeconds \(2\)/],
+    [['--idle-close-code', '1005'], /idleCloseCode/],
+    [['--ws-max-payload-bytes', '100', '--max-segment-bytes', '1000'], /wsMaxPayloadBytes/],
+  ])('option values that could never work are refused at start-up: %j', async (args, message) => {
+    const { code, stderr } = await runCli([...args, '--port', '0']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
   it('--scenario with a broken file exits 2 naming the file, line and field', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -96,7 +123,7 @@ describe('ih-mock CLI', () => {
     expect((await run.exited).code).toBe(0);
   });
 
-  it('runs as `npx ih-mock` from the checkout', async () => {
+  it('runs as `npx ih-mock` from the checkout', { timeout: 90_000 }, async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent'], { viaNpx: true });
     const base = await waitReady(run, 60_000);
     expect((await fetch(`${base}/health`)).status).toBe(200);

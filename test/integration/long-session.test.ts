@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../server/clock.js';
+import { loadScenario } from '../../scenarios/loader.js';
 import { connect, type Frame } from '../support/client.js';
 import { readMedia } from '../support/media.js';
 import { startServer, useServers } from '../support/server.js';
@@ -89,9 +90,24 @@ describe('a one-hour session under a virtual clock', () => {
       }
     }
     expect(active.size).toBe(0);
-    // The 300-s conversation loops 12 times: its detections repeat every cycle.
-    expect(detections % 12).toBe(0);
-    expect(detections).toBeGreaterThanOrEqual(12 * 4);
+    // The 300-s conversation loops 12 times (300 s = 100 hops, so windows line up with the loop):
+    // away from the first and last cycle, each cycle reports exactly the previous one, 300 s later.
+    const timed = (lo: number, hi: number, shift: number) =>
+      frames.flatMap((f) => {
+        const t = f.type === 'signal.ended' ? f.data.end : f.type === 'signal.detected' || f.type === 'engagement.updated' ? f.data.start : null;
+        if (t === null || t < lo || t >= hi) return [];
+        const data = { ...f.data };
+        if ('start' in data) data.start -= shift;
+        if ('end' in data) data.end -= shift;
+        return [{ type: f.type, data }];
+      });
+    const cycle2 = timed(300, 600, 0);
+    expect(cycle2.length).toBeGreaterThan(10);
+    for (let c = 3; c <= 11; c++) expect(timed((c - 1) * 300, c * 300, (c - 2) * 300), `cycle ${c}`).toEqual(cycle2);
+    // ...and what it reports is the scenario's ground truth: every scripted signal type, nothing else.
+    const scripted = new Set(loadScenario('conversation').signals!.map((sig) => sig.type));
+    expect(new Set(cycle2.filter((e) => e.type === 'signal.detected').map((e) => e.data.signal_type))).toEqual(scripted);
+    expect(detections).toBeGreaterThanOrEqual(12 * scripted.size);
     // Engagement only on change.
     const states = frames.filter((f) => f.type === 'engagement.updated').map((f) => f.data.state);
     for (let i = 1; i < states.length; i++) expect(states[i]).not.toBe(states[i - 1]);

@@ -79,4 +79,18 @@ describe('malformed WebSocket input', () => {
     await client.sendBinary(new Uint8Array(6000));
     expect((await client.closed).code).toBe(1009);
   });
+
+  it("sizes the WebSocket frame limit from a scenario's larger segment limit", async () => {
+    const server = await startServer({
+      maxSegmentBytes: 1_000_000,
+      scenario: { name: 'big-segments', limits: { max_segment_size_bytes: 30_000_000 } },
+    });
+    const client = await connect(server.streamUrl);
+    const ready = await client.waitForType('session.ready');
+    expect(ready.data.max_segment_size_bytes).toBe(30_000_000);
+    await client.sendBinary(new Uint8Array(20_000_000)); // under the scenario's limit: read and judged, not cut
+    expect((await client.waitForType('error')).data.code).toBe('ih5004');
+    await client.sendBinary(new Uint8Array(31_000_000));
+    expect((await client.waitForType('error', 2)).data.code).toBe('ih6002');
+  });
 });

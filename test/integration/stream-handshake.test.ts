@@ -75,6 +75,18 @@ describe('correlation and session.ready', () => {
     expect(other.frames[0]!.correlation_id).not.toBe(header);
   });
 
+  it('draws correlation ids from the seed: same seed, same ids (HTTP traffic does not shift them); no seed, fresh ids', async () => {
+    const firstId = async (seed: number | undefined, pollHealth: boolean) => {
+      const server = await startServer(seed === undefined ? {} : { seed });
+      if (pollHealth) await fetch(`${server.baseUrl}/health`);
+      const client = await connect(server.streamUrl);
+      return (await client.waitForType('session.ready')).correlation_id;
+    };
+    expect(await firstId(42, true)).toBe(await firstId(42, false));
+    expect(await firstId(42, false)).not.toBe(await firstId(43, false));
+    expect(await firstId(undefined, false)).not.toBe(await firstId(undefined, false));
+  });
+
   it('stamps envelopes with 6 fractional digits, and session.ready carries the configured limits', async () => {
     const server = await startServer({ idleTimeoutSeconds: 120, maxDurationSeconds: 900, maxSegmentBytes: 1_000_000 });
     const client = await connect(server.streamUrl);

@@ -8,7 +8,7 @@ const started: Started[] = [];
 
 /** An emulator with quiet logs, closed automatically after the test. */
 export async function startServer(options: MockServerOptions = {}): Promise<Started> {
-  const server = await createMockServer({ host: '127.0.0.1', logLevel: 'silent', ...options });
+  const server = await createMockServer({ host: '127.0.0.1', logLevel: 'silent', strictEvents: true, ...options });
   started.push(server);
   return server;
 }
