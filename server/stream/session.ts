@@ -56,6 +56,13 @@ export interface SessionDeps {
 
 export type SessionState = 'open' | 'closing' | 'ended';
 
+/** The only transitions a session may make (see the diagram above). */
+const LEGAL_TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>> = {
+  open: ['closing', 'ended'],
+  closing: ['ended'],
+  ended: [],
+};
+
 /** Why a session ended; 'client_shutdown' is the only graceful one. 'protocol_error': the WebSocket layer closed it (1002, 1007, 1009). */
 export type EndReason = 'client_shutdown' | 'client_disconnected' | 'protocol_error' | 'idle_timeout' | 'max_duration' | 'server_shutdown' | 'internal_error';
 
@@ -90,7 +97,7 @@ export function sessionLimits(options: ServerOptions, scenario: Scenario): Sessi
 }
 
 export class StreamSession {
-  state: SessionState = 'open';
+  private current: SessionState = 'open';
   endReason: EndReason | undefined;
   readonly correlationId: string;
   readonly limits: SessionLimits;
@@ -150,7 +157,7 @@ export class StreamSession {
 
   /** A text frame from the client: a session config frame or `{"type":"session.close"}`. */
   onText(text: string): void {
-    switch (this.state) {
+    switch (this.current) {
       case 'open':
         break;
       case 'closing':
@@ -159,7 +166,7 @@ export class StreamSession {
       case 'ended':
         return;
       default:
-        assertNever(this.state);
+        assertNever(this.current);
     }
     const parsed = parseClientTextFrame(text);
     if (parsed.kind === 'close') {
@@ -178,10 +185,10 @@ export class StreamSession {
 
   /** A binary frame: one video segment. `segment` in errors is its 1-based index. */
   onBinary(bytes: Uint8Array): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     const segment = ++this.stats.binaryMessages;
     this.stats.bytesReceived += bytes.byteLength;
-    if (this.state === 'closing') {
+    if (this.current === 'closing') {
       this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
       return;
     }
@@ -205,7 +212,7 @@ export class StreamSession {
 
   /** The connection closed (client close, drop, or a WebSocket-layer error): cancel everything, send nothing more. */
   onClientClosed(reason: Extract<EndReason, 'client_disconnected' | 'protocol_error'> = 'client_disconnected'): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     this.end(reason);
   }
 
@@ -214,7 +221,7 @@ export class StreamSession {
    * this session is affected.
    */
   fail(err: unknown): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     this.deps.logger.error({ err }, 'internal error in stream session');
     try {
       this.sendError('ih1001', null, 'Internal error in ih-mock. Please report it with the log line of this correlation id.');
@@ -227,13 +234,13 @@ export class StreamSession {
 
   /** Server shutdown: close politely with 1001 (going away). */
   shutdown(): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     this.end('server_shutdown');
     this.deps.transport.close(1001, 'server shutting down');
   }
 
   private beginGracefulClose(): void {
-    this.state = 'closing';
+    this.enter('closing');
     // The client asked to end: neither idleness nor the maximum duration may cut the drain short;
     // max_drain_seconds bounds it instead.
     this.deps.clock.clearTimeout(this.idleTimer);
@@ -278,13 +285,13 @@ export class StreamSession {
 
   /** Emit results of completed windows strictly in window order; drain when closing. */
   private releaseCompleted(): void {
-    while (this.inFlight.length > 0 && this.inFlight[0]!.done && this.state !== 'ended') {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.done && this.current !== 'ended') {
       const { window, dueAt } = this.inFlight.shift()!;
       this.emitAll(this.analysis.analyze(window, this.include));
       this.stats.windowsAnalyzed++;
       this.deps.onWindowEmitted?.(this.deps.clock.now() - dueAt);
     }
-    if (this.state === 'closing' && this.inFlight.length === 0) this.analyzeTail();
+    if (this.current === 'closing' && this.inFlight.length === 0) this.analyzeTail();
   }
 
   /**
@@ -309,7 +316,7 @@ export class StreamSession {
 
   /** Last step of a graceful close. */
   private finishGracefulClose(): void {
-    if (this.state !== 'closing') return;
+    if (this.current !== 'closing') return;
     this.send('session.ended', { reason: 'client_shutdown' });
     this.end('client_shutdown');
     this.deps.transport.close(1000, 'session ended');
@@ -317,7 +324,7 @@ export class StreamSession {
 
   /** Idle timeout or max duration: an error envelope, then close with the code for it. */
   private terminate(code: Extract<ErrorCode, 'ih6003' | 'ih6004'>, reason: EndReason): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     const limit = code === 'ih6003' ? this.limits.idleTimeoutSeconds : this.limits.maxDurationSeconds;
     const message =
       code === 'ih6003'
@@ -330,7 +337,7 @@ export class StreamSession {
   }
 
   private end(reason: EndReason): void {
-    this.state = 'ended';
+    this.enter('ended');
     this.endReason = reason;
     const { clock } = this.deps;
     clock.clearTimeout(this.idleTimer);
@@ -345,6 +352,17 @@ export class StreamSession {
   private armIdleTimer(): void {
     this.deps.clock.clearTimeout(this.idleTimer);
     this.idleTimer = this.setTimer(() => this.terminate('ih6003', 'idle_timeout'), this.limits.idleTimeoutSeconds * 1000);
+  }
+
+  /** The one place the state changes; an illegal edge is a bug in ih-mock, reported as ih1001. */
+  private enter(next: SessionState): void {
+    if (!LEGAL_TRANSITIONS[this.current].includes(next)) throw new Error(`illegal session transition ${this.current} -> ${next}`);
+    this.current = next;
+  }
+
+  /** Where the session is in its life (read-only: only `enter` changes it). */
+  get state(): SessionState {
+    return this.current;
   }
 
   /** Every timer of the session goes through here, so a bug in a callback ends only this session (ih1001). */
@@ -373,7 +391,7 @@ export class StreamSession {
   }
 
   private send(type: string, data: unknown): void {
-    if (this.state === 'ended') return;
+    if (this.current === 'ended') return;
     const env = envelope(type, data, this.correlationId, this.deps.clock);
     if (this.deps.options.strictEvents) assertValidServerEvent(env);
     this.deps.transport.send(JSON.stringify(env));
