@@ -23,6 +23,9 @@ export const TYPED_SCHEMAS = [
   'stream-client-config.schema.json',
   'stream-client-close.schema.json',
   'http-error.schema.json',
+  'auth-request.schema.json',
+  'auth-response.schema.json',
+  'upload-response.schema.json',
   'server-options.schema.json',
 ];
 

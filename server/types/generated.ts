@@ -65,6 +65,10 @@ duration?: number
  */
 loop?: boolean
 limits?: ScenarioLimits
+/**
+ * The account's usage quota is exhausted: uploads get 429 ih3003; stream sessions get error ih3003 right after session.ready, then close 4029.
+ */
+quota_exhausted?: boolean
 signals?: ScriptedSignal[]
 engagement?: ScriptedEngagement[]
 quality?: ScriptedQuality[]
@@ -438,6 +442,99 @@ link: ErrorLink
 message: string
 }
 
+// ---- auth-request.schema.json
+/**
+ * interhumanai.upload for POST /v1/upload/analyze, interhumanai.stream for the stream endpoint.
+ * 
+ * This interface was referenced by `AuthRequest`'s JSON-Schema
+ * via the `definition` "Scope".
+ */
+export type Scope = ("interhumanai.upload" | "interhumanai.stream")
+
+/**
+ * Body of POST /v1/auth (and /v0/auth): exchange a key pair for a short-lived bearer token. A missing key_secret is 400 ih2005; any other shape problem is 422.
+ */
+export interface AuthRequest {
+/**
+ * The public half of the key pair.
+ */
+key_id: string
+/**
+ * The secret half. Never logged or recorded.
+ */
+key_secret: string
+/**
+ * Scopes to put in the token; each must be granted to the key (else 403 ih2003). Omitted: every scope the key has.
+ */
+scopes?: Scope[]
+}
+
+// ---- auth-response.schema.json
+/**
+ * 200 body of POST /v1/auth (and /v0/auth).
+ */
+export interface AuthResponse {
+/**
+ * Send as Authorization: Bearer <access_token> (or as the WebSocket subprotocol).
+ */
+access_token: string
+token_type: "Bearer"
+/**
+ * Seconds until the token expires (on the server's clock).
+ */
+expires_in: number
+/**
+ * The granted scopes, space-separated.
+ */
+scope: string
+}
+
+// ---- upload-response.schema.json
+/**
+ * 200 body of POST /v1/upload/analyze. Times are seconds from the start of the file. conversation_quality is present only when an include[] flag asked for it: overall iff conversation_quality_overall, timeline iff conversation_quality_timeline.
+ */
+export interface UploadResponse {
+signals: UploadSignal[]
+/**
+ * Contiguous engagement spans; may be empty.
+ */
+engagement_state: EngagementSpan[]
+conversation_quality?: UploadConversationQuality
+}
+/**
+ * This interface was referenced by `UploadResponse`'s JSON-Schema
+ * via the `definition` "UploadSignal".
+ */
+export interface UploadSignal {
+type: SignalType
+start: number
+end: number
+probability: Probability
+rationale: string
+}
+/**
+ * This interface was referenced by `UploadResponse`'s JSON-Schema
+ * via the `definition` "EngagementSpan".
+ */
+export interface EngagementSpan {
+start: number
+end: number
+state: EngagementState
+}
+export interface UploadConversationQuality {
+overall?: QualityScores
+timeline?: UploadQualityPeriod[]
+}
+/**
+ * This interface was referenced by `UploadResponse`'s JSON-Schema
+ * via the `definition` "UploadQualityPeriod".
+ */
+export interface UploadQualityPeriod {
+start: number
+end: number
+values: QualityScores
+}
+
 // ---- server-options.schema.json
 /**
  * Options of the ih-mock server. CLI flags, a config file (--config) and the programmatic API all pass through this schema; defaults are filled in here.
@@ -492,6 +589,21 @@ acceptContinuation?: boolean
  */
 apiKeys?: string[]
 /**
+ * Key pairs accepted by POST /v1/auth. Empty: any non-empty key_id/key_secret pair is accepted, with every scope.
+ */
+keyPairs?: {
+keyId: string
+keySecret: string
+/**
+ * Scopes this key may put in a token; default both.
+ */
+scopes?: ("interhumanai.upload" | "interhumanai.stream")[]
+}[]
+/**
+ * expires_in of issued access tokens, in seconds of the server's clock.
+ */
+tokenTtlSeconds?: number
+/**
  * Log level (logs go to stderr as JSON lines).
  */
 logLevel?: ("fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent")
@@ -531,4 +643,20 @@ idleCloseCode?: number
  * WebSocket close code after ih6004. A code a server may send: 1000-1003, 1007-1014 or 3000-4999.
  */
 maxDurationCloseCode?: number
+/**
+ * Largest upload accepted; a larger file is refused with 413 ih4003 as soon as the limit is crossed.
+ */
+maxUploadBytes?: number
+/**
+ * Shortest uploaded video accepted (400 ih4007 below).
+ */
+minUploadSeconds?: number
+/**
+ * Concurrent uploads allowed per account; one more gets 429 ih3002.
+ */
+uploadConcurrency?: number
+/**
+ * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null = no limit.
+ */
+rateLimitPerMinute?: (number | null)
 }
