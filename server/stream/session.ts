@@ -117,6 +117,8 @@ export class StreamSession {
   /** Windows handed to the (simulated) model, in order; `done` once their processing time passed. */
   private readonly inFlight: { window: Window; dueAt: number; done: boolean; timer: TimerHandle | undefined }[] = [];
   private idleTimer: TimerHandle | undefined;
+  /** Clock time of the last binary message (or of the start). */
+  private lastActivityAt = 0;
   private maxDurationTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
   /** Clock time by which a graceful close must be over (session.closing's max_drain_seconds). */
@@ -151,7 +153,7 @@ export class StreamSession {
       max_segment_size_bytes: this.limits.maxSegmentBytes,
       supported_session_config_options: { include: [...SUPPORTED_INCLUDE], goal_dimensions: null },
     });
-    this.armIdleTimer();
+    this.noteActivity();
     this.maxDurationTimer = this.setTimer(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
   }
 
@@ -192,7 +194,7 @@ export class StreamSession {
       this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
       return;
     }
-    this.armIdleTimer();
+    this.noteActivity();
     if (bytes.byteLength > this.limits.maxSegmentBytes) {
       this.reject('ih6002', segment, `WebSocket message too large: ${bytes.byteLength} bytes. Individual video chunks must not exceed ${this.limits.maxSegmentBytes} bytes (max_segment_size_bytes).`);
       return;
@@ -244,6 +246,7 @@ export class StreamSession {
     // The client asked to end: neither idleness nor the maximum duration may cut the drain short;
     // max_drain_seconds bounds it instead.
     this.deps.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.deps.clock.clearTimeout(this.maxDurationTimer);
     const { maxDrainSeconds } = this.deps.options;
     this.send('session.closing', { max_drain_seconds: maxDrainSeconds });
@@ -349,9 +352,23 @@ export class StreamSession {
     this.deps.onEnded?.(this);
   }
 
-  private armIdleTimer(): void {
-    this.deps.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = this.setTimer(() => this.terminate('ih6003', 'idle_timeout'), this.limits.idleTimeoutSeconds * 1000);
+  /**
+   * Media arrived: push the idle deadline back. The timer is not re-armed per message (that would be
+   * two timer operations per chunk on the ingest path); when it fires early it re-arms itself for the rest.
+   */
+  private noteActivity(): void {
+    this.lastActivityAt = this.deps.clock.now();
+    if (this.idleTimer === undefined) this.armIdleTimer(this.limits.idleTimeoutSeconds * 1000);
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = this.setTimer(() => {
+      this.idleTimer = undefined;
+      const idleMs = this.limits.idleTimeoutSeconds * 1000;
+      const quietFor = this.deps.clock.now() - this.lastActivityAt;
+      if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
+      else this.armIdleTimer(idleMs - quietFor);
+    }, ms);
   }
 
   /** The one place the state changes; an illegal edge is a bug in ih-mock, reported as ih1001. */
