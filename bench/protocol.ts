@@ -2,10 +2,12 @@
 import type { Distribution } from './stats.js';
 
 export type ServerKind = 'emulator' | 'bare';
+/** Every kind of child: the two servers above, and `bare-upload`, fastify + @fastify/multipart discarding each upload. */
+export type ChildKind = ServerKind | 'bare-upload';
 
 /** Passed to the child as its one argument (JSON). */
 export interface ChildConfig {
-  kind: ServerKind;
+  kind: ChildKind;
   /** Emulator only: `processingRatio` (0 = windows complete at once; 0.25 = the default). */
   processingRatio: number;
   /** Emulator only: record `onWindowEmitted` lags. */

@@ -6,21 +6,22 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { killAllChildren, ServerHandle } from './child-handle.js';
 import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
-import { chunksFor, loadBenchMedia, type BenchMedia } from './media.js';
+import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -40,7 +41,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -56,23 +57,29 @@ const PLAN = QUICK
       lag: { levels: [50, 200], seconds: 12, idleSeconds: 1.5, segmentEverySeconds: 3 },
       // Memory is cheap to measure (~10 s) and too noisy with fewer sessions: same as the full run.
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
+      upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       watchdogSeconds: 240,
     }
   : {
       ingest: { connections: 4, bytesPerRun: 600e6, repetitions: 5, highWaterBytes: 1 << 20 },
       lag: { levels: [100, 500], seconds: 30, idleSeconds: 3, segmentEverySeconds: 3 },
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
+      upload: { connections: 4, uploadsPerConnection: 4, repetitions: 5 },
       watchdogSeconds: 420,
     };
 
 const TARGETS = {
   ingestRatio: 0.8,
+  uploadRatio: 0.8,
   lagP99Ms: 25,
   memoryKbPerSession: 200,
   /** Flat: the later value ≤ 1.2 × the earlier, or at most this many KB more. */
   flatFactor: 1.2,
   flatSlackKb: 4,
 };
+
+/** The emulator's upload limit (default `maxUploadBytes`): the upload files are just under it. */
+const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
 
 /** Window processing time with the default processingRatio (0.25 × 8-s windows). */
 const DEFAULT_PROCESSING_RATIO = 0.25;
@@ -181,7 +188,7 @@ async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
         const order = rep % 2 === 0 ? [bare, emulator] : [emulator, bare];
         for (const server of order) {
           const r = await ingestRun(server, kind.frames);
-          runs[server.config.kind].push(r.run);
+          runs[server.config.kind as ServerKind].push(r.run);
           errors += r.errors;
           firstError ??= r.firstError;
           log(`ingest ${kind.media} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
@@ -365,6 +372,140 @@ async function sendToAll(conns: readonly BenchConnection[], chunks: readonly Buf
 }
 
 // ---------------------------------------------------------------------------------------------
+// 4. Upload throughput
+// ---------------------------------------------------------------------------------------------
+
+interface UploadRun {
+  bytes: number;
+  uploads: number;
+  seconds: number;
+  mbPerSecond: number;
+  serverCores: number;
+  clientCores: number;
+}
+
+interface UploadFigure {
+  media: string;
+  label: string;
+  fileBytes: number;
+  emulator: UploadRun[];
+  bare: UploadRun[];
+  emulatorMbPerSecond: number;
+  bareMbPerSecond: number;
+  ratio: number;
+  failures: number;
+  firstFailure: string | undefined;
+}
+
+/**
+ * One multipart upload of `file` over a keep-alive connection of `agent`: the body is written as
+ * three Buffers (part header, the file, closing boundary), so the client costs next to nothing.
+ */
+function uploadOnce(agent: Agent, port: number, file: Buffer, name: string): Promise<{ status: number; body: string }> {
+  const boundary = `----ihbench${file.length}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/upload/analyze',
+        agent,
+        headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + file.length + tail.length, Authorization: 'Bearer ih_live_bench' },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.write(head);
+    req.write(file);
+    req.end(tail);
+  });
+}
+
+/** What a good answer looks like: the emulator analyzed the whole recording; bare counted every byte. */
+function uploadProblem(kind: string, media: UploadMedia, answer: { status: number; body: string }): string | undefined {
+  if (answer.status !== 200) return `${kind}: HTTP ${answer.status} ${answer.body.slice(0, 200)}`;
+  const body = JSON.parse(answer.body) as { bytes?: number; engagement_state?: Array<{ end: number }> };
+  if (kind === 'bare-upload') return body.bytes === media.bytes.length ? undefined : `bare-upload counted ${body.bytes} bytes of ${media.bytes.length}`;
+  const end = body.engagement_state?.at(-1)?.end ?? 0;
+  return Math.abs(end - media.seconds) <= 1 ? undefined : `emulator analyzed ${end} s of a ${media.seconds}-s recording`;
+}
+
+async function uploadRun(server: ServerHandle, media: UploadMedia): Promise<{ run: UploadRun; failures: number; firstFailure: string | undefined }> {
+  const { connections, uploadsPerConnection } = PLAN.upload;
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  let failures = 0;
+  let firstFailure: string | undefined;
+  try {
+    const before = await server.call<StatsResult>({ cmd: 'stats' });
+    const clientBefore = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (let i = 0; i < uploadsPerConnection; i++) {
+          const problem = uploadProblem(server.config.kind, media, await uploadOnce(agent, server.port, media.bytes, media.name));
+          if (problem) {
+            failures++;
+            firstFailure ??= problem;
+          }
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const clientCpu = process.cpuUsage(clientBefore);
+    const after = await server.call<StatsResult>({ cmd: 'stats' });
+    const uploads = connections * uploadsPerConnection;
+    const bytes = uploads * media.bytes.length;
+    const serverMicros = after.cpuUserMicros - before.cpuUserMicros + after.cpuSystemMicros - before.cpuSystemMicros;
+    return {
+      run: { bytes, uploads, seconds, mbPerSecond: bytes / 1e6 / seconds, serverCores: serverMicros / 1e6 / seconds, clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds },
+      failures,
+      firstFailure,
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
+  const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
+  const bare = await ServerHandle.start({ kind: 'bare-upload', processingRatio: 0, collectLag: false }, spawnOptions());
+  try {
+    const figures: UploadFigure[] = [];
+    for (const media of files) {
+      const runs: { emulator: UploadRun[]; bare: UploadRun[] } = { emulator: [], bare: [] };
+      let failures = 0;
+      let firstFailure: string | undefined;
+      // Warm-up (JIT, socket buffers), then interleaved repetitions, alternating which goes first.
+      for (const server of [emulator, bare]) await uploadRun(server, media);
+      for (let rep = 0; rep < PLAN.upload.repetitions; rep++) {
+        const order = rep % 2 === 0 ? [bare, emulator] : [emulator, bare];
+        for (const server of order) {
+          const r = await uploadRun(server, media);
+          runs[server === emulator ? 'emulator' : 'bare'].push(r.run);
+          failures += r.failures;
+          firstFailure ??= r.firstFailure;
+          log(`upload ${media.name} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
+        }
+      }
+      const e = median(runs.emulator.map((r) => r.mbPerSecond));
+      const b = median(runs.bare.map((r) => r.mbPerSecond));
+      figures.push({ media: media.name, label: media.label, fileBytes: media.bytes.length, emulator: runs.emulator, bare: runs.bare, emulatorMbPerSecond: e, bareMbPerSecond: b, ratio: e / b, failures, firstFailure });
+    }
+    return figures;
+  } finally {
+    await Promise.all([emulator.stop(), bare.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
 
@@ -457,6 +598,22 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
   return rows;
 }
 
+function uploadRows(uploadFigures: UploadFigure[]): Row[] {
+  const rows: Row[] = [];
+  const { connections: upConnections, uploadsPerConnection, repetitions: upRepetitions } = PLAN.upload;
+  for (const f of uploadFigures) {
+    const failed = f.failures > 0;
+    rows.push({
+      figure: `Upload MB/s: ${f.label} ${fmt(f.fileBytes / 1e6)} MB (H.264 1280x720), ${upConnections} connections × ${uploadsPerConnection} uploads, median of ${upRepetitions}`,
+      emulator: `${fmt(f.emulatorMbPerSecond)} MB/s${failed ? ` (${f.failures} bad answers!)` : ''}`,
+      baseline: `${fmt(f.bareMbPerSecond)} MB/s (bare fastify + multipart)`,
+      target: `${fmt(f.ratio, 2)} (≥ ${fmt(TARGETS.uploadRatio, 2)})`,
+      result: !failed && f.ratio >= TARGETS.uploadRatio ? 'PASS' : 'FAIL',
+    });
+  }
+  return rows;
+}
+
 function markdownTable(rows: Row[]): string {
   const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
   const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
@@ -470,20 +627,24 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
   log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const media = await loadBenchMedia();
-  log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
+  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory');
+  const media = streamSections ? await loadBenchMedia() : undefined;
+  if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
+  const uploadMedia = only.has('upload') ? await loadUploadMedia(MAX_UPLOAD_BYTES) : [];
+  if (uploadMedia.length) log(`upload media ready: ${uploadMedia.map((m) => `${m.name} ${m.bytes.length} B`).join(', ')}`);
 
-  const ingestFigures = only.has('ingest') ? await ingest(media) : [];
+  const ingestFigures = only.has('ingest') && media ? await ingest(media) : [];
   const lagFigures: LagFigure[] = [];
   for (const level of only.has('lag') ? PLAN.lag.levels : []) {
-    const f = await eventLag(media, level);
+    const f = await eventLag(media!, level);
     log(`event lag ${level} sessions: ${lagCell(f.lag)} (${f.lag.count} windows); idle ELD ${lagCell(f.idleEventLoopDelay)}, loaded ELD ${lagCell(f.loadedEventLoopDelay)}`);
     lagFigures.push(f);
   }
-  const memBare = only.has('memory') ? await memoryRun(media, 'bare') : undefined;
-  const memEmu = only.has('memory') ? await memoryRun(media, 'emulator') : undefined;
+  const memBare = only.has('memory') && media ? await memoryRun(media, 'bare') : undefined;
+  const memEmu = only.has('memory') && media ? await memoryRun(media, 'emulator') : undefined;
+  const uploadFigures = uploadMedia.length ? await uploads(uploadMedia) : [];
 
-  const rows = buildRows(ingestFigures, lagFigures, memEmu, memBare);
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...uploadRows(uploadFigures)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -502,6 +663,8 @@ async function main(): Promise<void> {
   }
   const errorNotes = [...ingestFigures, ...lagFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
   if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
+  const uploadNotes = uploadFigures.map((f) => f.firstFailure).filter(Boolean);
+  if (uploadNotes.length) out.push(`First bad upload answer: ${uploadNotes[0]}`, '');
   process.stdout.write(out.join('\n'));
 
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -509,11 +672,15 @@ async function main(): Promise<void> {
     run: { quick: QUICK, sections: [...only], startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd },
     plan: PLAN,
     targets: TARGETS,
-    media: { segment10sBytes: media.segment10s.length, segment3sBytes: media.segment3s.length, liveChunks: media.live.length, liveBytes: media.live.reduce((n, c) => n + c.length, 0), liveSeconds: media.liveSeconds },
+    media: media
+      ? { segment10sBytes: media.segment10s.length, segment3sBytes: media.segment3s.length, liveChunks: media.live.length, liveBytes: media.live.reduce((n, c) => n + c.length, 0), liveSeconds: media.liveSeconds }
+      : null,
+    uploadMedia: uploadMedia.map((m) => ({ name: m.name, bytes: m.bytes.length, seconds: m.seconds })),
     rows,
     ingest: ingestFigures,
     eventLag: lagFigures,
     memory: { emulator: memEmu, bare: memBare },
+    upload: uploadFigures,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);

@@ -6,7 +6,10 @@
  *
  * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach;
  * - kind "bare": a plain `http` server with a `ws` WebSocketServer using the emulator's ws options
- *   (perMessageDeflate off, the same maxPayload) that counts and discards every message.
+ *   (perMessageDeflate off, the same maxPayload) that counts and discards every message;
+ * - kind "bare-upload": fastify with the same @fastify/multipart as the emulator, whose
+ *   `POST /v1/upload/analyze` reads every multipart part, discards the file bytes and answers
+ *   `{"bytes": n}` (the baseline of the upload figure).
  *
  * The child answers the parent's commands (see `protocol.ts`): memory after gc, counters, window
  * lag samples (`onWindowEmitted`), event-loop delay, heap snapshots, exit. It exits by itself when
@@ -16,8 +19,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
 import { createMockServer, STREAM_PATH, type MockServer } from '../server/app.js';
+import { UPLOAD_PATH } from '../server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../server/options.js';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
@@ -48,6 +54,8 @@ if (config.kind === 'emulator') {
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
     scenario: 'conversation',
+    // The upload figure sends a few uploads a second from one account: no request-rate limit.
+    rateLimitPerMinute: null,
     onEvent: (event) => {
       if (event.type === 'error') {
         const code = (event.data as { code?: string }).code ?? 'unknown';
@@ -59,6 +67,22 @@ if (config.kind === 'emulator') {
   port = Number(new URL(mock.streamUrl).port);
   const server = mock;
   closeServer = () => server.close();
+} else if (config.kind === 'bare-upload') {
+  const app = Fastify({ logger: false });
+  await app.register(multipart, { limits: { fileSize: Number.MAX_SAFE_INTEGER } });
+  app.post(UPLOAD_PATH, async (request) => {
+    let bytes = 0;
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      for await (const chunk of part.file as AsyncIterable<Buffer>) bytes += chunk.length;
+    }
+    bareMessages++;
+    bareBytes += bytes;
+    return { bytes };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as AddressInfo).port;
+  closeServer = () => app.close();
 } else {
   // Same ws options as server/app.ts: no compression, the same maxPayload (from the default options).
   const http = createServer((_req, res) => res.writeHead(404).end());
@@ -166,4 +190,4 @@ process.on('message', (message: ChildRequest) => {
 });
 process.on('disconnect', () => process.exit(0));
 
-process.send({ ready: true, port, path: STREAM_PATH } satisfies ChildReady);
+process.send({ ready: true, port, path: config.kind === 'bare-upload' ? UPLOAD_PATH : STREAM_PATH } satisfies ChildReady);

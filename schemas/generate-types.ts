@@ -23,6 +23,7 @@ export const TYPED_SCHEMAS = [
   'stream-client-config.schema.json',
   'stream-client-close.schema.json',
   'http-error.schema.json',
+  'http-validation-error.schema.json',
   'auth-request.schema.json',
   'auth-response.schema.json',
   'upload-response.schema.json',

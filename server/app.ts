@@ -1,20 +1,26 @@
 /**
  * The app factory: one HTTP server (fastify) for the HTTP endpoints, with WebSocket upgrades on the
- * same port routed by path to the stream endpoint. This is the only module that knows fastify and
- * `ws`. `buildServer` builds without listening; `MockServer.listen` binds (port 0 picks a free one).
+ * same port routed by path to the stream endpoint. This is the only module that knows `ws`; fastify
+ * is known here and by the route modules in `http/`. `buildServer` builds without listening;
+ * `MockServer.listen` binds (port 0 picks a free one).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Authenticator, credentialFromUpgrade, type Principal, type CredentialSource } from './auth.js';
+import { Authenticator, credentialFromUpgrade, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
 import { httpErrorBody, type ErrorCode } from './errors.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
+import { RateLimiter } from './http/limits.js';
+import { registerOpenApiRoute } from './http/openapi-route.js';
+import { registerUploadRoutes } from './http/upload-route.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
-import type { Envelope } from './stream/envelope.js';
+import { envelope, errorData, type Envelope } from './stream/envelope.js';
 import { sessionLimits, StreamSession } from './stream/session.js';
+import { assertValidServerEvent } from './validation.js';
 import { loadScenario, scenarioFromObject } from '../scenarios/loader.js';
 import type { Scenario } from './types/generated.js';
 
@@ -80,7 +86,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     },
     logDestination ?? pino.destination(2),
   );
-  const authenticator = new Authenticator(options.apiKeys);
+  // One authenticator for both transports: API keys and the access tokens POST /v1/auth issues.
+  const tokens = new TokenStore({ clock, random: random.fork('access-tokens'), ttlSeconds: options.tokenTtlSeconds });
+  const authenticator = new Authenticator({ apiKeys: options.apiKeys, keyPairs: options.keyPairs, tokens });
+  // HTTP requests per account per minute (ih3001), shared by every HTTP route.
+  const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
 
   const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => httpIds.uuid() });
@@ -88,8 +98,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     reply.header('X-Correlation-ID', request.id);
   });
   http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
+  registerAuthRoutes(http, { authenticator, rateLimiter, strict: options.strictEvents });
+  registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter });
+  registerOpenApiRoute(http);
   http.setNotFoundHandler(async (request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url}. ih-mock serves ${STREAM_PATH} (WebSocket) and ${HEALTH_PATH}.` });
+    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url}. ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json and ${HEALTH_PATH}.` });
   });
 
   const wss = new WebSocketServer({
@@ -128,6 +141,16 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource): void {
     const log = logger.child({ correlationId, account: principal.account });
+    if (!requireScope(principal, SCOPE_STREAM).ok) {
+      // A good credential without the stream scope (e.g. an upload-only token): the upgrade succeeds,
+      // then error ih2003 and close 4003, and no session.ready (PROTOCOL 1).
+      const refusal = envelope('error', errorData('ih2003', null, `This ${principal.kind === 'access-token' ? 'access token' : 'API key'} lacks the ${SCOPE_STREAM} scope; request it from POST /v1/auth.`), correlationId, clock);
+      if (options.strictEvents) assertValidServerEvent(refusal);
+      ws.send(JSON.stringify(refusal));
+      ws.close(4003, 'insufficient-scope');
+      log.info({ credentialSource, credentialKind: principal.kind, code: 'ih2003', scopes: [...principal.scopes] }, 'stream session refused: missing scope');
+      return;
+    }
     const session = new StreamSession({
       options,
       scenario,

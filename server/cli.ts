@@ -14,6 +14,13 @@ const FLAG_RENAMES: Record<string, string> = {
   idleTimeoutSeconds: 'idle-timeout',
   maxDurationSeconds: 'max-duration',
   apiKeys: 'api-key',
+  keyPairs: 'key-pair',
+};
+
+/** Value placeholders in `--help` where `<value>` / `<n>` would not say enough. */
+const FLAG_VALUE_HINTS: Record<string, string> = {
+  keyPairs: '<id:secret[:scopes]>',
+  rateLimitPerMinute: '<n|off>',
 };
 
 /** Exit code for bad usage, as most CLIs use. */
@@ -41,10 +48,12 @@ export const FLAGS: FlagSpec[] = Object.entries(OPTIONS_SCHEMA.properties).map((
 
 export function helpText(): string {
   const rows = FLAGS.map((f) => {
-    const value = f.kind === 'boolean' ? '' : f.kind === 'string[]' ? ' <value>' : ` <${f.kind === 'string' ? 'value' : 'n'}>`;
+    const hint = FLAG_VALUE_HINTS[f.key];
+    const value = f.kind === 'boolean' ? '' : hint ? ` ${hint}` : f.kind === 'string[]' ? ' <value>' : ` <${f.kind === 'string' ? 'value' : 'n'}>`;
     const def = f.default === null ? 'auto' : Array.isArray(f.default) ? (f.default.length ? f.default.join(',') : 'none') : String(f.default);
     const repeat = f.kind === 'string[]' ? ' (repeatable)' : '';
-    return `  --${f.flag}${value}`.padEnd(34) + `${f.description}${repeat} [default: ${def}]`;
+    const extra = f.key === 'keyPairs' ? ' Format keyId:keySecret[:scope,scope], e.g. key_1:s3cret:interhumanai.upload.' : '';
+    return `  --${f.flag}${value}`.padEnd(34) + `${f.description}${extra}${repeat} [default: ${def}]`;
   });
   return [
     'ih-mock: local emulator of the Interhuman v1 API (stream and upload).',
@@ -96,14 +105,38 @@ export function parseCli(argv: string[]): CliCommand {
     }
     const raw = values[f.flag];
     if (raw === undefined) continue;
-    options[f.key] = f.kind === 'string[]' ? raw : convert(f, raw as string);
+    if (f.key === 'keyPairs') options[f.key] = (raw as string[]).map(parseKeyPair);
+    else options[f.key] = f.kind === 'string[]' ? raw : convert(f, raw as string);
   }
   resolveOptions(options as ServerOptionsInput); // fail fast with the schema's message
   return { command: 'serve', options: options as ServerOptionsInput };
 }
 
+const SCOPES = ['interhumanai.upload', 'interhumanai.stream'];
+
+/**
+ * `--key-pair keyId:keySecret[:scope,scope]` → a `keyPairs` entry. The secret is never echoed in the
+ * error (it would land in terminals and CI logs).
+ */
+export function parseKeyPair(raw: string): { keyId: string; keySecret: string; scopes?: string[] } {
+  const parts = raw.split(':');
+  const keyId = parts[0] ?? '';
+  const shown = JSON.stringify(`${keyId}:***${parts.length > 2 ? `:${parts.slice(2).join(':')}` : ''}`);
+  if (parts.length < 2 || parts.length > 3 || keyId === '' || parts[1] === '') {
+    throw new UsageError(`--key-pair expects keyId:keySecret[:scope,scope] (keyId and keySecret non-empty, no ":" inside them), got ${parts.length < 2 ? JSON.stringify(keyId) : shown}`);
+  }
+  if (parts.length === 2) return { keyId, keySecret: parts[1]! };
+  const scopes = parts[2]!.split(',').map((s) => s.trim());
+  const unknown = scopes.filter((s) => !SCOPES.includes(s));
+  if (unknown.length > 0 || new Set(scopes).size !== scopes.length) {
+    throw new UsageError(`--key-pair scopes must be distinct values of ${SCOPES.join(', ')} separated by commas, got ${shown}`);
+  }
+  return { keyId, keySecret: parts[1]!, scopes };
+}
+
 function convert(f: FlagSpec, raw: string): unknown {
   if (f.nullable && raw === 'auto') return null;
+  if (f.key === 'rateLimitPerMinute' && raw === 'off') return null;
   if (f.kind === 'string') return raw;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${f.flag} expects a number, got "${raw}"`);
@@ -159,10 +192,14 @@ export async function main(argv: string[]): Promise<number> {
     [
       `ih-mock ready at ${urls.baseUrl}`,
       `  stream:   ${urls.streamUrl}`,
+      `  upload:   POST ${urls.baseUrl}/v1/upload/analyze   (OpenAPI: ${urls.baseUrl}/openapi.json)`,
       `  scenario: ${server.scenario.name}, seed ${server.options.seed} (pass --seed ${server.options.seed} to replay this run)`,
       server.options.apiKeys.length
         ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
         : '  auth:     Authorization: Bearer <any non-empty key> (or Sec-WebSocket-Protocol: <key>); configure --api-key to restrict',
+      server.options.keyPairs.length
+        ? `            or an access token from POST ${urls.baseUrl}/v1/auth with one of the ${server.options.keyPairs.length} configured --key-pair values`
+        : `            or an access token from POST ${urls.baseUrl}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`,
       '',
     ].join('\n'),
   );

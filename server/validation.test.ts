@@ -9,6 +9,10 @@ import {
   validateCloseFrame,
   validateConfigFrame,
   validateHttpError,
+  validateHttpValidationError,
+  validateAuthRequest,
+  validateAuthResponse,
+  authRequestProblems,
   validateScenarioObject,
   validateServerEvent,
   type ValidationResult,
@@ -187,5 +191,29 @@ describe('other validators', () => {
       { path: '/signals/0/end', message: 'is required' },
       { path: '/signals/0/probability', message: 'must be one of low, medium, high (got "hgh")' },
     ]);
+  });
+});
+
+describe('token-exchange bodies', () => {
+  it('validateAuthRequest accepts the seed 004 body and names what is wrong otherwise', () => {
+    expect(validateAuthRequest({ key_id: 'k', key_secret: 's', scopes: ['interhumanai.upload'] })).toEqual({ ok: true });
+    expect(validateAuthRequest({ key_id: 'k', key_secret: 's' })).toEqual({ ok: true });
+    expect(errorsOf(validateAuthRequest({ key_secret: 's', scopes: [], extra: 1 })).map((d) => d.path).sort()).toEqual(['/extra', '/key_id', '/scopes']);
+  });
+
+  it('authRequestProblems keeps the failed keyword and the expected type', () => {
+    expect(authRequestProblems({ key_id: 5, key_secret: 's', scopes: ['nope'] })).toEqual([
+      expect.objectContaining({ path: '/key_id', keyword: 'type', expectedType: 'string' }),
+      expect.objectContaining({ path: '/scopes/0', keyword: 'enum' }),
+    ]);
+    expect(authRequestProblems({ key_id: 'k', key_secret: 's' })).toEqual([]);
+  });
+
+  it('validateAuthResponse and validateHttpValidationError check the answers', () => {
+    expect(validateAuthResponse({ access_token: 'ihtok_x', token_type: 'Bearer', expires_in: 900, scope: 'interhumanai.upload' })).toEqual({ ok: true });
+    expect(errorsOf(validateAuthResponse({ access_token: 'x', token_type: 'bearer', expires_in: 0, scope: '' })).map((d) => d.path)).toEqual(['/token_type', '/expires_in']);
+    expect(validateHttpValidationError({ detail: [{ type: 'missing', loc: ['body', 'key_id'], msg: 'Field required' }] })).toEqual({ ok: true });
+    expect(validateHttpValidationError({ detail: [] }).ok).toBe(false);
+    expect(validateHttpValidationError({ ...httpErrorBody('ih2005', CORRELATION_ID) }).ok).toBe(false);
   });
 });

@@ -34,6 +34,10 @@ const SCHEMA_FILES = [
   'stream-client-config.schema.json',
   'stream-client-close.schema.json',
   'http-error.schema.json',
+  'http-validation-error.schema.json',
+  'auth-request.schema.json',
+  'auth-response.schema.json',
+  'upload-response.schema.json',
 ] as const;
 type SchemaFile = (typeof SCHEMA_FILES)[number];
 
@@ -68,6 +72,10 @@ const validators = {
   configFrame: compiled('stream-client-config.schema.json'),
   closeFrame: compiled('stream-client-close.schema.json'),
   httpError: compiled('http-error.schema.json'),
+  httpValidationError: compiled('http-validation-error.schema.json'),
+  authRequest: compiled('auth-request.schema.json'),
+  authResponse: compiled('auth-response.schema.json'),
+  uploadResponse: compiled('upload-response.schema.json'),
   scenario: compiled('scenario.schema.json'),
 };
 
@@ -167,19 +175,35 @@ function diagnosticOf(error: ErrorObject): Diagnostic {
   }
 }
 
-function resultOf(validate: ValidateFunction, value: unknown): ValidationResult {
-  if (validate(value)) return { ok: true };
+/** A diagnostic with the JSON Schema keyword that failed (and, for `type`, the expected type). */
+export interface SchemaProblem extends Diagnostic {
+  keyword: string;
+  /** For keyword `type`: the type the schema asks for, e.g. `string`. */
+  expectedType?: string;
+}
+
+/** The problems of `value`, deduplicated; empty when it is valid. */
+function problemsOf(validate: ValidateFunction, value: unknown): SchemaProblem[] {
+  if (validate(value)) return [];
   const seen = new Set<string>();
-  const errors: Diagnostic[] = [];
+  const problems: SchemaProblem[] = [];
   for (const error of validate.errors ?? []) {
     const diagnostic = diagnosticOf(error);
     const key = `${diagnostic.path}\u0000${diagnostic.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    errors.push(diagnostic);
+    const problem: SchemaProblem = { ...diagnostic, keyword: error.keyword };
+    if (error.keyword === 'type') problem.expectedType = String((error.params as { type?: unknown }).type).split(',')[0];
+    problems.push(problem);
   }
-  if (errors.length === 0) errors.push({ path: '', message: 'is invalid' });
-  return { ok: false, errors };
+  if (problems.length === 0) problems.push({ path: '', message: 'is invalid', keyword: 'unknown' });
+  return problems;
+}
+
+function resultOf(validate: ValidateFunction, value: unknown): ValidationResult {
+  const problems = problemsOf(validate, value);
+  if (problems.length === 0) return { ok: true };
+  return { ok: false, errors: problems.map(({ path, message }) => ({ path, message })) };
 }
 
 // ---- Public validators ---------------------------------------------------------------------------
@@ -202,6 +226,31 @@ export function validateCloseFrame(value: unknown): ValidationResult {
 /** Checks a v1 HTTP error body (http-error.schema.json). */
 export function validateHttpError(value: unknown): ValidationResult {
   return resultOf(validators.httpError, value);
+}
+
+/** Checks a 422 body of the token exchange (http-validation-error.schema.json). */
+export function validateHttpValidationError(value: unknown): ValidationResult {
+  return resultOf(validators.httpValidationError, value);
+}
+
+/** Checks a token-exchange request body (auth-request.schema.json). */
+export function validateAuthRequest(value: unknown): ValidationResult {
+  return resultOf(validators.authRequest, value);
+}
+
+/** Like `validateAuthRequest`, keeping the failed keyword of each problem (for the 422 body's `type`). */
+export function authRequestProblems(value: unknown): SchemaProblem[] {
+  return problemsOf(validators.authRequest, value);
+}
+
+/** Checks a token-exchange 200 body (auth-response.schema.json). */
+export function validateAuthResponse(value: unknown): ValidationResult {
+  return resultOf(validators.authResponse, value);
+}
+
+/** Checks a 200 body of POST /v1/upload/analyze (upload-response.schema.json). */
+export function validateUploadResponse(value: unknown): ValidationResult {
+  return resultOf(validators.uploadResponse, value);
 }
 
 /** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */

@@ -22,15 +22,14 @@ export type ContainerFamily = 'ebml' | 'isobmff' | 'mpegts' | 'avi';
 /** Box types that may open an ISO-BMFF file or fragment, as found at offset 4. */
 export const ISOBMFF_FIRST_BOXES: ReadonlySet<string> = new Set(['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip', 'styp', 'moof']);
 
-const EBML_MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
-
-function ascii(bytes: Uint8Array, at: number, length = 4): string {
-  return at + length <= bytes.length ? String.fromCharCode(...bytes.subarray(at, at + length)) : '';
+function ascii(bytes: Uint8Array, at: number): string {
+  // Four characters, read without a Buffer view or a spread (this runs once per message).
+  return at + 4 <= bytes.length ? String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!) : '';
 }
 
 /** The container family of a file or segment from its first bytes, or null if none is recognised. */
 export function detectContainer(bytes: Uint8Array): ContainerFamily | null {
-  if (EBML_MAGIC.every((b, k) => bytes[k] === b)) return 'ebml';
+  if (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) return 'ebml'; // EBML magic
   if (ISOBMFF_FIRST_BOXES.has(ascii(bytes, 4))) return 'isobmff';
   if (looksLikeTransportStream(bytes)) return 'mpegts';
   if (ascii(bytes, 0) === 'RIFF' && ascii(bytes, 8) === 'AVI ') return 'avi';

@@ -103,13 +103,16 @@ const CONTAINERS = new Map<number, number>([
   [ID.BlockGroup, ID.Cluster],
 ]);
 
+/** Most bytes of a block read: track number (vint, ≤ 8 bytes), 16-bit timecode, flags. */
+const BLOCK_READ = 11;
+
 /** Small leaves that are read, by parent, with the most bytes read from each (strings are truncated). */
 const LEAVES = new Map<number, ReadonlyMap<number, number>>([
   [ID.EBML, new Map([[ID.DocType, 32]])],
   [ID.Info, new Map([[ID.TimestampScale, 8], [ID.Duration, 8]])],
   [ID.TrackEntry, new Map([[ID.TrackNumber, 8], [ID.TrackType, 8], [ID.CodecID, 32], [ID.DefaultDuration, 8]])],
-  [ID.Cluster, new Map([[ID.Timestamp, 8], [ID.SimpleBlock, 11]])],
-  [ID.BlockGroup, new Map([[ID.Block, 11], [ID.BlockDuration, 8]])],
+  [ID.Cluster, new Map([[ID.Timestamp, 8], [ID.SimpleBlock, BLOCK_READ]])],
+  [ID.BlockGroup, new Map([[ID.Block, BLOCK_READ], [ID.BlockDuration, 8]])],
 ]);
 
 /** Leaves whose value is an unsigned integer (so more than 8 bytes cannot be right). */
@@ -134,11 +137,18 @@ export interface EbmlTrack {
   defaultDurationNs: number | null;
 }
 
-function readUint(data: Uint8Array): number {
+/** Big-endian unsigned integer of `bytes[at … at+length)`. */
+function readUint(bytes: Uint8Array, at: number, length: number): number {
   let value = 0;
-  for (const b of data) value = value * 256 + b;
+  for (let k = at; k < at + length; k++) value = value * 256 + bytes[k]!;
   return value;
 }
+
+/** Shared decoder for the few strings read (DocType, CodecID); `decode` without `stream` keeps no state. */
+const UTF8 = new TextDecoder();
+
+/** Size value of an element whose size is "unknown" (all value bits set). */
+const UNKNOWN_SIZE = -1;
 
 function vintLength(first: number): number {
   // 1 + number of leading zero bits; 0 for a 0x00 byte (more than 8 bytes: never valid here).
@@ -170,6 +180,8 @@ export class EbmlScanner extends ByteScanner {
   private rawDuration: number | null = null;
   private entry: EbmlTrack | null = null;
   private clusterTs: number | null = null;
+  /** Number of the video track used for timing (-1 before Tracks ends; track numbers are ≥ 1). */
+  private videoNumber = -1;
   /** Element whose leaf body is being read or skipped. */
   private leafId = 0;
   private leafSize = 0;
@@ -177,7 +189,9 @@ export class EbmlScanner extends ByteScanner {
   private pendingTrack = 0;
   private pendingRel = 0;
   /** Block of the open BlockGroup, counted when the group ends. */
-  private groupBlock: { track: number; rel: number } | null = null;
+  private groupHasBlock = false;
+  private groupTrack = 0;
+  private groupRel = 0;
   private groupDuration: number | null = null;
 
   private firstTs: number | null = null;
@@ -217,56 +231,70 @@ export class EbmlScanner extends ByteScanner {
     if (!this.ebmlDone) malformed('no complete EBML header');
   }
 
-  protected headerLength(head: Uint8Array, len: number): number {
-    const idLen = vintLength(head[0]!);
-    if (idLen === 0 || idLen > 4) malformed(`invalid EBML element ID starting with byte 0x${head[0]!.toString(16)}`);
-    if (len <= idLen) return idLen + 1;
-    const sizeLen = vintLength(head[idLen]!);
+  protected headerLength(bytes: Uint8Array, at: number, avail: number): number {
+    const idLen = vintLength(bytes[at]!);
+    if (idLen === 0 || idLen > 4) malformed(`invalid EBML element ID starting with byte 0x${bytes[at]!.toString(16)}`);
+    if (avail <= idLen) return idLen + 1;
+    const sizeLen = vintLength(bytes[at + idLen]!);
     if (sizeLen === 0) malformed('invalid EBML element size (first byte 0x00)');
     return idLen + sizeLen;
   }
 
-  protected onHeader(head: Uint8Array, start: number): void {
-    const idLen = vintLength(head[0]!);
-    const id = readUint(head.subarray(0, idLen));
-    if (reservedId(head, idLen)) malformed(`reserved EBML element ID 0x${id.toString(16)}`);
-    const sizeBytes = head.subarray(idLen);
-    const sizeLen = sizeBytes.length;
-    let size: number | null = sizeBytes[0]! & (0xff >> sizeLen);
-    let allOnes = size === 0xff >> sizeLen;
-    for (let k = 1; k < sizeLen; k++) {
-      const b = sizeBytes[k]!;
+  protected onHeader(head: Uint8Array, at: number, length: number, start: number): void {
+    // ID and size, decoded where they lie (headerLength has checked both vint lengths).
+    const idLen = vintLength(head[at]!);
+    let id = head[at]!;
+    for (let k = 1; k < idLen; k++) id = id * 256 + head[at + k]!;
+    if (id === RESERVED_IDS[idLen]) malformed(`reserved EBML element ID 0x${id.toString(16)}`);
+    const sizeLen = length - idLen;
+    const mask = 0xff >> sizeLen;
+    let size = head[at + idLen]! & mask;
+    let allOnes = size === mask;
+    for (let k = idLen + 1; k < length; k++) {
+      const b = head[at + k]!;
       if (b !== 0xff) allOnes = false;
       size = size * 256 + b;
     }
-    if (allOnes) size = null;
+    if (allOnes) size = UNKNOWN_SIZE;
     else if (size > Number.MAX_SAFE_INTEGER) malformed(`${describe(id)} declares an impossible size`);
 
-    // An unknown-size element ends where something that cannot be its child begins.
-    let depth = this.stack.length;
-    while (!this.allowed(this.stack[depth - 1]?.id ?? ROOT, id)) {
-      const level = this.stack[depth - 1];
-      if (level === undefined || level.end !== null) {
-        malformed(`${describe(id)} at byte ${start} is not allowed inside ${describe(this.stack[this.stack.length - 1]?.id ?? ROOT)}`);
-      }
-      depth--;
-    }
-    while (this.stack.length > depth) this.close(this.stack.pop()!);
-    const parent = this.stack[depth - 1];
-    const parentEnd = parent?.end ?? null;
-    if (size !== null && parentEnd !== null && this.pos + size > parentEnd) {
-      malformed(`${describe(id)} at byte ${start} runs past the end of its parent ${describe(parent!.id)}`);
-    }
-    const parentId = parent?.id ?? ROOT;
-
-    if (CONTAINERS.get(id) === parentId) {
-      if (size === null && id !== ID.Segment && id !== ID.Cluster) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
-      this.open(id, size);
-      this.stack.push({ id, end: size === null ? null : this.pos + size });
+    // Hot path: a SimpleBlock of known size in a Cluster, within the Cluster's size — nearly every
+    // element of a stream. It is allowed there (so no unknown-size element ends here): no lookups.
+    const stack = this.stack;
+    const parent = stack.length === 0 ? undefined : stack[stack.length - 1]!;
+    if (id === ID.SimpleBlock && parent !== undefined && parent.id === ID.Cluster && size !== UNKNOWN_SIZE && (parent.end === null || this.pos + size <= parent.end)) {
+      this.block(id, size);
       return;
     }
-    if (size === null) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
-    const cap = LEAVES.get(parentId)?.get(id);
+    this.element(id, size, start, parent);
+  }
+
+  /** Any element but the hot case above (`size` is UNKNOWN_SIZE for an unknown size); `top` is the innermost open element. */
+  private element(id: number, size: number, start: number, top: Open | undefined): void {
+    // The other usual children of a Cluster are allowed there too: only look up the others.
+    let parent = top;
+    if (parent === undefined || parent.id !== ID.Cluster || (id !== ID.SimpleBlock && id !== ID.BlockGroup && id !== ID.Timestamp)) {
+      parent = this.place(id, start);
+    }
+    const parentEnd = parent === undefined ? null : parent.end;
+    if (size !== UNKNOWN_SIZE && parentEnd !== null && this.pos + size > parentEnd) {
+      malformed(`${describe(id)} at byte ${start} runs past the end of its parent ${describe(parent!.id)}`);
+    }
+    const parentId = parent === undefined ? ROOT : parent.id;
+
+    if (id === ID.SimpleBlock && parentId === ID.Cluster) {
+      if (size === UNKNOWN_SIZE) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
+      this.block(id, size);
+      return;
+    }
+    if (id === ID.BlockGroup ? parentId === ID.Cluster : CONTAINERS.get(id) === parentId) {
+      if (size === UNKNOWN_SIZE && id !== ID.Segment && id !== ID.Cluster) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
+      this.open(id, size === UNKNOWN_SIZE ? null : size);
+      this.stack.push({ id, end: size === UNKNOWN_SIZE ? null : this.pos + size });
+      return;
+    }
+    if (size === UNKNOWN_SIZE) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
+    const cap = id === ID.Timestamp && parentId === ID.Cluster ? 8 : LEAVES.get(parentId)?.get(id);
     this.leafId = cap === undefined ? 0 : id;
     this.leafSize = size;
     if (cap === undefined) {
@@ -275,63 +303,105 @@ export class EbmlScanner extends ByteScanner {
     }
     if (UINTS.has(id) && size > 8) malformed(`${describe(id)} is ${size} bytes long; an unsigned integer has at most 8`);
     if (id === ID.Duration && size !== 0 && size !== 4 && size !== 8) malformed(`Duration is ${size} bytes long; a float has 4 or 8`);
-    if ((id === ID.SimpleBlock || id === ID.Block) && size < 4) malformed(`${describe(id)} of ${size} bytes is too short for a block header`);
-    if (id === ID.SimpleBlock || id === ID.Block) {
-      if (this.clusterTs === null) malformed(`${describe(id)} before its Cluster's Timestamp`);
+    if (id === ID.Block) {
+      this.block(id, size);
+      return;
     }
     this.body(this.pos + size, Math.min(size, cap, MAX_READ));
   }
 
-  protected onRead(data: Uint8Array): void {
+  /**
+   * Where element `id` goes, when it is not one of the usual children of a Cluster: an unknown-size
+   * element ends where something that cannot be its child begins. Returns the parent (undefined:
+   * the top level); throws if no open level accepts it.
+   */
+  private place(id: number, start: number): Open | undefined {
+    const stack = this.stack;
+    let depth = stack.length;
+    while (!this.allowed(depth === 0 ? ROOT : stack[depth - 1]!.id, id)) {
+      const level = stack[depth - 1];
+      if (level === undefined || level.end !== null) {
+        malformed(`${describe(id)} at byte ${start} is not allowed inside ${describe(stack[stack.length - 1]?.id ?? ROOT)}`);
+      }
+      depth--;
+    }
+    while (stack.length > depth) this.close(stack.pop()!);
+    return depth === 0 ? undefined : stack[depth - 1];
+  }
+
+  /** A SimpleBlock (in a Cluster) or a Block (in a BlockGroup) of `size` bytes starts at `pos`. */
+  private block(id: number, size: number): void {
+    this.leafId = id;
+    this.leafSize = size;
+    if (size < 4) malformed(`${describe(id)} of ${size} bytes is too short for a block header`);
+    if (this.clusterTs === null) malformed(`${describe(id)} before its Cluster's Timestamp`);
+    const read = Math.min(size, BLOCK_READ);
+    if (this.srcAt + read <= this.src.length) {
+      // Fast path: the bytes a read would hand over are already in this message: decode the track
+      // number and timecode in place and skip the frame by counting (no read step, no copy).
+      this.blockHeader(this.src, this.srcAt, read);
+      this.body(this.pos + size);
+    } else {
+      this.body(this.pos + size, read); // the block header straddles messages: read it through the carry buffer
+    }
+  }
+
+  /** Track number and relative timecode of the block `leafId`, from its first `length` bytes at `bytes[at…]`. */
+  private blockHeader(bytes: Uint8Array, at: number, length: number): void {
+    const len = vintLength(bytes[at]!);
+    if (len === 0 || len + 3 > this.leafSize || len + 2 > length) malformed(`${describe(this.leafId)} has an invalid track number`);
+    let track = bytes[at]! & (0xff >> len);
+    for (let k = 1; k < len; k++) track = track * 256 + bytes[at + k]!;
+    const rel = ((bytes[at + len]! << 24) >> 16) | bytes[at + len + 1]!; // signed 16-bit
+    if (this.leafId === ID.SimpleBlock) {
+      this.pendingTrack = track;
+      this.pendingRel = rel;
+    } else {
+      if (this.groupHasBlock) malformed('a BlockGroup with two Blocks');
+      this.groupHasBlock = true;
+      this.groupTrack = track;
+      this.groupRel = rel;
+    }
+  }
+
+  protected onRead(bytes: Uint8Array, at: number, length: number): void {
     switch (this.leafId) {
+      case ID.SimpleBlock:
+      case ID.Block:
+        this.blockHeader(bytes, at, length);
+        return;
+      case ID.Timestamp:
+        this.clusterTs = readUint(bytes, at, length);
+        return;
+      case ID.BlockDuration:
+        this.groupDuration = readUint(bytes, at, length);
+        return;
       case ID.DocType:
-        this.docType = new TextDecoder().decode(data).replace(/\0+$/, '');
+        this.docType = UTF8.decode(bytes.subarray(at, at + length)).replace(/\0+$/, '');
         return;
       case ID.TimestampScale: {
-        const scale = readUint(data);
+        const scale = readUint(bytes, at, length);
         if (scale === 0) malformed('TimestampScale is 0');
         this.scaleNs = scale;
         return;
       }
       case ID.Duration: {
-        const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-        this.rawDuration = data.length === 8 ? view.getFloat64(0) : data.length === 4 ? view.getFloat32(0) : 0;
+        const view = new DataView(bytes.buffer, bytes.byteOffset + at, length);
+        this.rawDuration = length === 8 ? view.getFloat64(0) : length === 4 ? view.getFloat32(0) : 0;
         return;
       }
       case ID.TrackNumber:
-        this.entry!.number = readUint(data);
+        this.entry!.number = readUint(bytes, at, length);
         return;
       case ID.TrackType:
-        this.entry!.type = readUint(data);
+        this.entry!.type = readUint(bytes, at, length);
         return;
       case ID.CodecID:
-        this.entry!.codecId = new TextDecoder().decode(data).replace(/\0+$/, '');
+        this.entry!.codecId = UTF8.decode(bytes.subarray(at, at + length)).replace(/\0+$/, '');
         return;
       case ID.DefaultDuration:
-        this.entry!.defaultDurationNs = readUint(data);
+        this.entry!.defaultDurationNs = readUint(bytes, at, length);
         return;
-      case ID.Timestamp:
-        this.clusterTs = readUint(data);
-        return;
-      case ID.BlockDuration:
-        this.groupDuration = readUint(data);
-        return;
-      case ID.SimpleBlock:
-      case ID.Block: {
-        const len = vintLength(data[0]!);
-        if (len === 0 || len + 3 > this.leafSize || len + 2 > data.length) malformed(`${describe(this.leafId)} has an invalid track number`);
-        let track = data[0]! & (0xff >> len);
-        for (let k = 1; k < len; k++) track = track * 256 + data[k]!;
-        const rel = ((data[len]! << 24) >> 16) | data[len + 1]!; // signed 16-bit
-        if (this.leafId === ID.SimpleBlock) {
-          this.pendingTrack = track;
-          this.pendingRel = rel;
-        } else {
-          if (this.groupBlock !== null) malformed('a BlockGroup with two Blocks');
-          this.groupBlock = { track, rel };
-        }
-        return;
-      }
       default:
         throw new Error(`internal: unexpected read for ${describe(this.leafId)}`);
     }
@@ -344,10 +414,13 @@ export class EbmlScanner extends ByteScanner {
 
   protected closeEnded(): boolean {
     // Close the outermost container ending here, and everything open inside it (unknown-size children).
-    const idx = this.stack.findIndex((open) => open.end === this.pos);
-    if (idx < 0) return false;
-    while (this.stack.length > idx) this.close(this.stack.pop()!);
-    return true;
+    const stack = this.stack;
+    for (let k = 0; k < stack.length; k++) {
+      if (stack[k]!.end !== this.pos) continue;
+      while (stack.length > k) this.close(stack.pop()!);
+      return true;
+    }
+    return false;
   }
 
   private allowed(parent: number, id: number): boolean {
@@ -380,7 +453,7 @@ export class EbmlScanner extends ByteScanner {
         this.clusterTs = null;
         return;
       case ID.BlockGroup:
-        this.groupBlock = null;
+        this.groupHasBlock = false;
         this.groupDuration = null;
         return;
       default:
@@ -417,14 +490,15 @@ export class EbmlScanner extends ByteScanner {
           const kinds = this.tracks.map((t) => t.codecId || `type ${t.type}`).join(', ');
           throw new MediaError('no-video', `the Tracks element declares no video track (${kinds || 'no tracks'})`);
         }
+        this.videoNumber = this.videoTrack!.number;
         return;
       }
       case ID.Cluster:
         this.clusterTs = null;
         return;
       case ID.BlockGroup:
-        if (this.groupBlock) this.countBlock(this.groupBlock.track, this.groupBlock.rel, this.groupDuration);
-        this.groupBlock = null;
+        if (this.groupHasBlock) this.countBlock(this.groupTrack, this.groupRel, this.groupDuration);
+        this.groupHasBlock = false;
         return;
       default:
         return;
@@ -432,7 +506,7 @@ export class EbmlScanner extends ByteScanner {
   }
 
   private countBlock(track: number, rel: number, duration: number | null): void {
-    if (this.videoTrack === null || track !== this.videoTrack.number) return;
+    if (track !== this.videoNumber) return;
     const ticks = this.clusterTs! + rel;
     const t = (ticks * this.scaleNs) / 1e9;
     this.firstTs ??= t;
@@ -444,9 +518,5 @@ export class EbmlScanner extends ByteScanner {
   }
 }
 
-/** True for the reserved all-ones ID values (0xFF, 0x7FFF, 0x3FFFFF, 0x1FFFFFFF). */
-function reservedId(head: Uint8Array, idLen: number): boolean {
-  if ((head[0]! & (0xff >> idLen)) !== 0xff >> idLen) return false;
-  for (let k = 1; k < idLen; k++) if (head[k] !== 0xff) return false;
-  return true;
-}
+/** The reserved all-ones ID of each ID length (0xFF, 0x7FFF, 0x3FFFFF, 0x1FFFFFFF): 2^(7·length+1) − 1. */
+const RESERVED_IDS = [-1, 0xff, 0x7fff, 0x3fffff, 0x1fffffff] as const;

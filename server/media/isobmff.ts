@@ -86,19 +86,24 @@ interface Fragment {
   sum: number;
 }
 
-function u32(data: Uint8Array, at: number): number {
-  if (at + 4 > data.length) malformed('a box is too short for its fields');
-  return ((data[at]! << 24) >>> 0) + (data[at + 1]! << 16) + (data[at + 2]! << 8) + data[at + 3]!;
+/** Big-endian 32-bit field at `bytes[at…]`, which must end by `end` (the end of the bytes read). */
+function u32(bytes: Uint8Array, at: number, end: number): number {
+  if (at + 4 > end) malformed('a box is too short for its fields');
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
 
-function u64(data: Uint8Array, at: number): number {
-  const value = u32(data, at) * TWO32 + u32(data, at + 4);
+function u64(bytes: Uint8Array, at: number, end: number): number {
+  const value = u32(bytes, at, end) * TWO32 + u32(bytes, at + 4, end);
   if (value > Number.MAX_SAFE_INTEGER) malformed('a 64-bit field is too large');
   return value;
 }
 
-function fourcc(data: Uint8Array, at: number): string {
-  return String.fromCharCode(data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!);
+/** Four characters at `bytes[at…]`; a position at or past `end` reads as NUL (a box too short for its field). */
+function fourcc(bytes: Uint8Array, at: number, end: number): string {
+  if (at + 4 <= end) return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+  let out = '';
+  for (let k = at; k < at + 4; k++) out += String.fromCharCode(k < end ? bytes[k]! : 0);
+  return out;
 }
 
 function printable(b: number): boolean {
@@ -181,23 +186,24 @@ export class IsobmffScanner extends ByteScanner {
     this.commit();
   }
 
-  protected headerLength(head: Uint8Array, len: number): number {
-    if (len < 8) return 8;
-    return u32(head, 0) === 1 ? 16 : 8;
+  protected headerLength(bytes: Uint8Array, at: number, avail: number): number {
+    if (avail < 8) return 8;
+    return u32(bytes, at, at + 8) === 1 ? 16 : 8;
   }
 
-  protected onHeader(head: Uint8Array, start: number): void {
-    for (let k = 4; k < 8; k++) {
+  protected onHeader(head: Uint8Array, at: number, length: number, start: number): void {
+    const hdrEnd = at + length;
+    for (let k = at + 4; k < at + 8; k++) {
       if (!printable(head[k]!)) malformed(`invalid box type bytes at byte ${start} (not a box header)`);
     }
-    const type = fourcc(head, 4);
+    const type = fourcc(head, at + 4, hdrEnd);
     const parent = this.stack[this.stack.length - 1];
     const parentType = parent?.type ?? '';
     if (parent === undefined && !TOP_LEVEL_BOXES.has(type)) malformed(`'${type}' at byte ${start} is not a top-level box`);
-    const size32 = u32(head, 0);
+    const size32 = u32(head, at, hdrEnd);
     let end: number | null;
     if (size32 === 1) {
-      const large = u64(head, 8);
+      const large = u64(head, at + 8, hdrEnd);
       if (large < 16) malformed(`'${type}' declares a 64-bit size smaller than its header`);
       end = start + large;
     } else if (size32 === 0) {
@@ -229,56 +235,61 @@ export class IsobmffScanner extends ByteScanner {
     this.body(bodyEnd, Math.min(want, bodyEnd - this.pos, MAX_READ));
   }
 
-  protected onRead(data: Uint8Array): void {
-    const version = data[0]!;
+  protected onRead(data: Uint8Array, at: number, length: number): void {
+    const end = at + length; // fields are bounds-checked against it, so a box too short for them is reported
+    const version = length > 0 ? data[at]! : 0;
     switch (this.leaf) {
+      case 'trun-entry':
+        this.addSamples(1, this.trunFlags & 0x100 ? u32(data, at, end) : this.trunDefault);
+        if (--this.trunLeft > 0) this.readMore(this.trunEntry);
+        return;
       case '/ftyp':
-        this.majorBrand = fourcc(data, 0);
+        this.majorBrand = fourcc(data, at, end);
         return;
       case 'moov/mvhd':
-        this.movieTimescale = version === 1 ? u32(data, 20) : u32(data, 12);
-        this.movieDuration = version === 1 ? u64(data, 24) : u32(data, 16);
+        this.movieTimescale = version === 1 ? u32(data, at + 20, end) : u32(data, at + 12, end);
+        this.movieDuration = version === 1 ? u64(data, at + 24, end) : u32(data, at + 16, end);
         return;
       case 'trak/tkhd':
-        this.track!.id = version === 1 ? u32(data, 20) : u32(data, 12);
+        this.track!.id = version === 1 ? u32(data, at + 20, end) : u32(data, at + 12, end);
         return;
       case 'mdia/mdhd': {
-        const timescale = version === 1 ? u32(data, 20) : u32(data, 12);
+        const timescale = version === 1 ? u32(data, at + 20, end) : u32(data, at + 12, end);
         if (timescale === 0) malformed('mdhd timescale is 0');
-        const duration = version === 1 ? u64(data, 24) : u32(data, 16);
+        const duration = version === 1 ? u64(data, at + 24, end) : u32(data, at + 16, end);
         this.track!.timescale = timescale;
         this.track!.duration = duration === 0xffffffff || duration === 0 ? null : duration;
         return;
       }
       case 'mdia/hdlr':
-        this.track!.handler = fourcc(data, 8);
+        this.track!.handler = fourcc(data, at + 8, end);
         return;
       case 'stbl/stts':
-        if (this.track && u32(data, 4) > 0 && data.length >= 16) this.track.firstDelta = u32(data, 12);
+        if (this.track && u32(data, at + 4, end) > 0 && length >= 16) this.track.firstDelta = u32(data, at + 12, end);
         return;
       case 'stbl/stsz':
-        if (this.track) this.track.sampleCount = u32(data, 8);
+        if (this.track) this.track.sampleCount = u32(data, at + 8, end);
         return;
       case 'mvex/trex':
         if (this.trexDefaults.size >= MAX_TRACKS) malformed(`more than ${MAX_TRACKS} trex boxes`);
-        this.trexDefaults.set(u32(data, 4), u32(data, 12));
+        this.trexDefaults.set(u32(data, at + 4, end), u32(data, at + 12, end));
         return;
       case 'traf/tfhd': {
-        const flags = u32(data, 0) & 0xffffff;
-        this.fragment!.trackId = u32(data, 4);
-        let at = 8;
-        if (flags & 0x1) at += 8;
-        if (flags & 0x2) at += 4;
-        if (flags & 0x8) this.fragment!.defaultDuration = u32(data, at);
+        const flags = u32(data, at, end) & 0xffffff;
+        this.fragment!.trackId = u32(data, at + 4, end);
+        let field = at + 8;
+        if (flags & 0x1) field += 8;
+        if (flags & 0x2) field += 4;
+        if (flags & 0x8) this.fragment!.defaultDuration = u32(data, field, end);
         return;
       }
       case 'traf/tfdt':
-        this.fragment!.baseTime = version === 1 ? u64(data, 4) : u32(data, 4);
+        this.fragment!.baseTime = version === 1 ? u64(data, at + 4, end) : u32(data, at + 4, end);
         return;
       case 'traf/trun': {
-        const flags = u32(data, 0) & 0xffffff;
+        const flags = u32(data, at, end) & 0xffffff;
         this.trunFlags = flags;
-        this.trunLeft = u32(data, 4);
+        this.trunLeft = u32(data, at + 4, end);
         const f = this.fragment!;
         this.trunDefault = f.defaultDuration ?? this.trexDefaults.get(f.trackId) ?? 0;
         this.trunEntry = 4 * ((flags & 0x100 ? 1 : 0) + (flags & 0x200 ? 1 : 0) + (flags & 0x400 ? 1 : 0) + (flags & 0x800 ? 1 : 0));
@@ -292,13 +303,18 @@ export class IsobmffScanner extends ByteScanner {
         if (this.trunEntry === 0) {
           this.addSamples(this.trunLeft, this.trunDefault);
           this.trunLeft = 0;
+        } else if (this.trunLeft > 0 && this.bodyBytesAt(this.trunLeft * this.trunEntry)) {
+          // Fast path: every entry is in this message (and inside the box): sum them in place, then
+          // let the rest of the box be skipped by counting, instead of one read step per sample.
+          const src = this.src;
+          const hasDuration = (this.trunFlags & 0x100) !== 0;
+          for (let k = 0, p = this.srcAt; k < this.trunLeft; k++, p += this.trunEntry) {
+            this.addSamples(1, hasDuration ? u32(src, p, src.length) : this.trunDefault);
+          }
+          this.trunLeft = 0;
         } else if (this.trunLeft > 0) {
-          this.readMore(this.trunEntry);
+          this.readMore(this.trunEntry); // entries straddle messages: one read per entry
         }
-        return;
-      case 'trun-entry':
-        this.addSamples(1, this.trunFlags & 0x100 ? u32(data, 0) : this.trunDefault);
-        if (--this.trunLeft > 0) this.readMore(this.trunEntry);
         return;
       default:
         throw new Error(`internal: unexpected read for '${this.leaf}'`);
@@ -311,10 +327,14 @@ export class IsobmffScanner extends ByteScanner {
   }
 
   protected closeEnded(): boolean {
-    const idx = this.stack.findIndex((open) => open.end === this.pos);
-    if (idx < 0) return false;
-    while (this.stack.length > idx) this.close(this.stack.pop()!);
-    return true;
+    // Close the outermost box ending here, and everything open inside it.
+    const stack = this.stack;
+    for (let k = 0; k < stack.length; k++) {
+      if (stack[k]!.end !== this.pos) continue;
+      while (stack.length > k) this.close(stack.pop()!);
+      return true;
+    }
+    return false;
   }
 
   private open(type: string): void {

@@ -93,7 +93,7 @@ export class MediaTimeline {
       family === 'isobmff' &&
       this.current?.container === 'mp4' &&
       this.current.scanner.atTopLevelBoundary() &&
-      FRAGMENT_BOXES.has(String.fromCharCode(...message.subarray(4, 8)));
+      FRAGMENT_BOXES.has(String.fromCharCode(message[4]!, message[5]!, message[6]!, message[7]!));
     if (family === null || family === 'avi' || continuesFragments) {
       if (family === 'avi') return this.reject('ih5004', 'AVI is not a streaming container: send WebM, MP4 or MPEG-TS segments');
       return this.continuation(message);

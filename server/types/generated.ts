@@ -433,13 +433,44 @@ type: "session.close"
 
 // ---- http-error.schema.json
 /**
- * The JSON body of every v1 HTTP error response (and of nothing else). correlation_id equals the X-Correlation-ID response header.
+ * The JSON body of every v1 HTTP error response that has an ih code (and of nothing else). correlation_id equals the X-Correlation-ID response header. The one error without a code, 422 for a malformed token-exchange body, uses http-validation-error.schema.json.
  */
 export interface HttpErrorBody {
 error_id: ErrorCode
 correlation_id: CorrelationId
 link: ErrorLink
 message: string
+}
+
+// ---- http-validation-error.schema.json
+/**
+ * The 422 body of POST /v1/auth (and /v0/auth) when the JSON body is malformed (not JSON, not an object, wrong types, extra keys, missing key_id). The error table has no ih code for this, so ih-mock answers the way FastAPI services do ({"detail":[…]}); see docs/errors.md. The X-Correlation-ID header is still set. The offending input is never echoed, so a key_secret cannot leak.
+ */
+export interface HttpValidationErrorBody {
+/**
+ * @minItems 1
+ */
+detail: [ValidationProblem, ...(ValidationProblem)[]]
+}
+/**
+ * This interface was referenced by `HttpValidationErrorBody`'s JSON-Schema
+ * via the `definition` "ValidationProblem".
+ */
+export interface ValidationProblem {
+/**
+ * Where the problem is: "body", then the key names and array indices leading to the value, e.g. ["body","scopes",0].
+ * 
+ * @minItems 1
+ */
+loc: [(string | number), ...((string | number))[]]
+/**
+ * What is wrong, for a person.
+ */
+msg: string
+/**
+ * Machine-readable kind, named as pydantic names them.
+ */
+type: ("json_invalid" | "missing" | "extra_forbidden" | "model_attributes_type" | "string_type" | "list_type" | "literal_error" | "string_too_short" | "too_short" | "value_error")
 }
 
 // ---- auth-request.schema.json
@@ -464,9 +495,11 @@ key_id: string
  */
 key_secret: string
 /**
- * Scopes to put in the token; each must be granted to the key (else 403 ih2003). Omitted: every scope the key has.
+ * Scopes to put in the token, at least one; each must be granted to the key (else 403 ih2003). Omitted: every scope the key has.
+ * 
+ * @minItems 1
  */
-scopes?: Scope[]
+scopes?: [Scope, ...(Scope)[]]
 }
 
 // ---- auth-response.schema.json
@@ -656,7 +689,7 @@ minUploadSeconds?: number
  */
 uploadConcurrency?: number
 /**
- * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null = no limit.
+ * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null (on the command line: off) = no limit.
  */
 rateLimitPerMinute?: (number | null)
 }

@@ -130,4 +130,56 @@ describe('ih-mock CLI', () => {
     run.child.kill('SIGTERM');
     await run.exited;
   });
+
+  it('--help lists --key-pair with its format, and the token and rate-limit flags', async () => {
+    const { stdout } = await runCli(['--help']);
+    expect(stdout).toMatch(/--key-pair <id:secret\[:scopes\]>.*keyId:keySecret\[:scope,scope\].*\(repeatable\)/);
+    expect(stdout).toMatch(/--token-ttl-seconds <n>.*\[default: 900\]/);
+    expect(stdout).toMatch(/--rate-limit-per-minute <n\|off>.*\[default: 600\]/);
+  });
+
+  it('open mode: the readiness output says any key pair works at POST /v1/auth', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const base = await waitReady(run);
+    expect(run.stdout()).toContain(`POST ${base}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`);
+    const res = await fetch(`${base}/v1/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key_id: 'x', key_secret: 'y' }) });
+    expect((await res.json()).scope).toBe('interhumanai.upload interhumanai.stream');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('--key-pair (repeatable) restricts the token exchange and the scopes of each key', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent', '--key-pair', 'key_up:s3cret:interhumanai.upload', '--key-pair', 'key_all:other', '--rate-limit-per-minute', 'off']);
+    const base = await waitReady(run);
+    expect(run.stdout()).toMatch(/POST http:\/\/\S+\/v1\/auth with one of the 2 configured --key-pair values/);
+    const exchange = async (body: object) => {
+      const res = await fetch(`${base}/v1/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await exchange({ key_id: 'key_up', key_secret: 's3cret' })).toMatchObject({ status: 200, body: { scope: 'interhumanai.upload' } });
+    expect(await exchange({ key_id: 'key_up', key_secret: 's3cret', scopes: ['interhumanai.stream'] })).toMatchObject({ status: 403, body: { error_id: 'ih2003' } });
+    expect(await exchange({ key_id: 'key_up', key_secret: 'nope' })).toMatchObject({ status: 401, body: { error_id: 'ih2001' } });
+    const all = await exchange({ key_id: 'key_all', key_secret: 'other', scopes: ['interhumanai.stream'] });
+    expect(all.status).toBe(200);
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { protocols: String(all.body['access_token']) });
+    await client.waitForType('session.ready');
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it.each([
+    [['--key-pair', 'only_an_id'], /--key-pair expects keyId:keySecret/],
+    [['--key-pair', 'id:'], /--key-pair expects keyId:keySecret/],
+    [['--key-pair', ':TOPSECRET'], /--key-pair expects keyId:keySecret/],
+    [['--key-pair', 'id:TOPSECRET:interhumanai.everything'], /--key-pair scopes must be/],
+    [['--key-pair', 'id:TOPSECRET:a:b'], /--key-pair expects keyId:keySecret/],
+    [['--rate-limit-per-minute', 'lots'], /--rate-limit-per-minute expects a number/],
+  ])('bad --key-pair syntax %j: one line, exit 2, and the secret is not echoed', async (args, message) => {
+    const { code, stderr, stdout } = await runCli([...args, '--port', '0']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toContain('TOPSECRET');
+  });
 });

@@ -1,0 +1,295 @@
+/**
+ * Generates `schemas/openapi.json`: the OpenAPI 3.1 description of ih-mock's HTTP endpoints
+ * (`POST /v1/upload/analyze`, `POST /v1/auth` and `/v0/auth`, `GET /health`, `GET /openapi.json`).
+ * The WebSocket stream endpoint is described by `schemas/asyncapi.yaml` instead.
+ *
+ *   npm run gen:openapi              write schemas/openapi.json
+ *   npx tsx schemas/generate-openapi.ts --check   exit 1 if the committed file is stale
+ *
+ * Single source of truth: the bodies are the JSON Schema files the routes validate with, embedded
+ * in `components/schemas` (OpenAPI 3.1 uses JSON Schema 2020-12, so they go in unchanged but for
+ * their `$ref`s). Every root schema becomes a component named by its `title`, every `$defs` entry a
+ * component named by its key, and every `$ref` (in-file `#/$defs/X` or cross-file
+ * `common.schema.json#/$defs/X`) is rewritten to `#/components/schemas/X`; `$id` and `$schema` are
+ * dropped so those references resolve against the OpenAPI document. The error responses come from
+ * the error table (`server/errors.ts`), per route, grouped by HTTP status.
+ * `schemas/openapi.test.ts` checks the committed file equals this output, validates it against the
+ * OpenAPI 3.1 schema, resolves every `$ref`, and checks real bodies against the components.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UPLOAD_INCLUDE } from '../server/analysis/file-analysis.js';
+import { ERROR_TABLE, httpErrorBody, type ErrorCode } from '../server/errors.js';
+import { AUTH_PATHS } from '../server/http/auth-routes.js';
+import { OPENAPI_FILE, OPENAPI_ROUTE } from '../server/http/openapi-route.js';
+import { FILE_FIELD, INCLUDE_FIELD, UPLOAD_ERROR_CODES, UPLOAD_PATH } from '../server/http/upload-route.js';
+import { PACKAGE_ROOT, SCHEMAS_DIR } from '../server/paths.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+/** The schema files embedded, owners of shared definitions first. */
+export const EMBEDDED_SCHEMAS = [
+  'common.schema.json',
+  'http-error.schema.json',
+  'http-validation-error.schema.json',
+  'auth-request.schema.json',
+  'auth-response.schema.json',
+  'upload-response.schema.json',
+] as const;
+
+/** ih codes of the token exchange (server/http/auth-routes.ts); its body-shape errors are 422 without a code. */
+const AUTH_ERROR_CODES: readonly ErrorCode[] = ['ih1001', 'ih2001', 'ih2003', 'ih2005', 'ih3001'];
+
+/** GET /health's body (server/app.ts); the only body without a schema file of its own. */
+const HEALTH_SCHEMA: JsonObject = {
+  title: 'Health',
+  type: 'object',
+  additionalProperties: false,
+  required: ['status', 'sessions'],
+  properties: {
+    status: { const: 'ok' },
+    sessions: { type: 'integer', minimum: 0, description: 'Stream sessions open now.' },
+  },
+};
+
+const SAMPLE_CORRELATION_ID = '550e8400-e29b-41d4-a716-446655440000';
+
+const ROOT_KEYWORDS_DROPPED = new Set(['$schema', '$id', '$defs']);
+
+function readSchema(file: string): JsonObject {
+  return JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as JsonObject;
+}
+
+/**
+ * The schema files as `components/schemas`: see the module header. Throws on a name used twice or
+ * a `$ref` into something that is not a root or a `$defs` entry of an embedded file.
+ */
+export function embedSchemas(files: readonly string[] = EMBEDDED_SCHEMAS): Record<string, Json> {
+  const docs = new Map(files.map((file) => [file, readSchema(file)]));
+  const names = new Map<string, string>(); // "file#pointer" → component name
+  const owner = new Map<string, string>(); // component name → "file#pointer"
+  const name = (key: string, component: string) => {
+    const taken = owner.get(component);
+    if (taken !== undefined) throw new Error(`openapi: component name ${component} is used by both ${taken} and ${key}`);
+    owner.set(component, key);
+    names.set(key, component);
+  };
+  for (const [file, doc] of docs) {
+    const hasRoot = Object.keys(doc).some((k) => !ROOT_KEYWORDS_DROPPED.has(k) && !['title', 'description'].includes(k));
+    if (hasRoot) {
+      if (typeof doc['title'] !== 'string') throw new Error(`openapi: ${file} has a root schema without a title`);
+      name(`${file}#`, doc['title']);
+    }
+    for (const key of Object.keys((doc['$defs'] as JsonObject | undefined) ?? {})) name(`${file}#/$defs/${key}`, key);
+  }
+
+  const rewrite = (node: Json, file: string): Json => {
+    if (Array.isArray(node)) return node.map((item) => rewrite(item, file));
+    if (node === null || typeof node !== 'object') return node;
+    const out: JsonObject = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') {
+        const [target = '', pointer = ''] = value.split('#');
+        const component = names.get(`${target === '' ? file : target}#${pointer}`);
+        if (component === undefined) throw new Error(`openapi: cannot embed the $ref ${value} of ${file}`);
+        out[key] = `#/components/schemas/${component}`;
+      } else {
+        out[key] = rewrite(value, file);
+      }
+    }
+    return out;
+  };
+
+  const components: Record<string, Json> = {};
+  for (const [file, doc] of docs) {
+    const root = names.get(`${file}#`);
+    if (root !== undefined) {
+      const schema: JsonObject = {};
+      for (const [key, value] of Object.entries(doc)) if (!ROOT_KEYWORDS_DROPPED.has(key)) schema[key] = value;
+      components[root] = rewrite(schema, file);
+    }
+    for (const [key, def] of Object.entries((doc['$defs'] as JsonObject | undefined) ?? {})) components[key] = rewrite(def, file);
+  }
+  return components;
+}
+
+const ref = (component: string): JsonObject => ({ $ref: `#/components/schemas/${component}` });
+const CORRELATION_HEADER: JsonObject = { 'X-Correlation-ID': { $ref: '#/components/headers/XCorrelationId' } };
+
+/** Error responses for `codes`, one per HTTP status: the v1 error body narrowed to those codes, with an example of each. */
+function errorResponses(codes: readonly ErrorCode[]): Record<string, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...codes].sort()) {
+    const status = ERROR_TABLE[code].http;
+    if (status === null) throw new Error(`openapi: ${code} has no HTTP status`);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<string, Json> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const headers: JsonObject = { ...CORRELATION_HEADER };
+    if (group.includes('ih3001')) headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
+    responses[String(status)] = {
+      description: group.map((code) => `\`${code}\` ${ERROR_TABLE[code].title}: ${ERROR_TABLE[code].message}`).join(' | '),
+      headers,
+      content: {
+        'application/json': {
+          schema: { allOf: [ref('HttpErrorBody'), { properties: { error_id: { enum: group } } }] },
+          examples: Object.fromEntries(group.map((code) => [code, { summary: ERROR_TABLE[code].title, value: httpErrorBody(code, SAMPLE_CORRELATION_ID) as unknown as Json }])),
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+function uploadOperation(): JsonObject {
+  return {
+    operationId: 'uploadAnalyze',
+    tags: ['upload'],
+    summary: 'Analyze a video file',
+    description: [
+      'Upload one video as multipart/form-data and get the analysis of the whole file (PROTOCOL 2): the same engine as the stream endpoint, so the signal spans equal those a stream session reports for the same media.',
+      'The container (mp4, mov, webm, mkv, avi, MPEG-TS) is detected from the first bytes, never from the file name or content type. The file is streamed, never held in memory: over `maxUploadBytes` (32 MB) the answer is 413 `ih4003` at once.',
+      '`include[]` fields may come before or after the file. The answer waits `processingRatio` × the video duration on the server clock (0 = at once).',
+    ].join('\n\n'),
+    requestBody: {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: [FILE_FIELD],
+            properties: {
+              [FILE_FIELD]: {
+                type: 'string',
+                contentMediaType: 'application/octet-stream',
+                description: 'The video: mp4, mov, webm, mkv, avi or MPEG-TS; at most 32 MB, at least 3 s of video.',
+              },
+              [INCLUDE_FIELD]: {
+                type: 'array',
+                items: { type: 'string', enum: [...UPLOAD_INCLUDE] },
+                description: 'Repeated text field: conversation_quality_overall adds conversation_quality.overall, conversation_quality_timeline adds conversation_quality.timeline. Unknown values are ignored.',
+              },
+            },
+          },
+          encoding: { [FILE_FIELD]: { contentType: 'video/*, application/octet-stream' } },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'The analysis of the whole file.',
+        headers: CORRELATION_HEADER,
+        content: { 'application/json': { schema: ref('UploadResponse') } },
+      },
+      ...errorResponses(UPLOAD_ERROR_CODES),
+    },
+  };
+}
+
+function authOperation(path: string): JsonObject {
+  const legacy = path.startsWith('/v0/');
+  return {
+    operationId: legacy ? 'exchangeTokenV0' : 'exchangeToken',
+    tags: ['auth'],
+    summary: legacy ? 'Exchange a key pair for an access token (legacy v0 alias)' : 'Exchange a key pair for an access token',
+    description: 'Exchange `key_id` and `key_secret` for a short-lived bearer token carrying the scopes asked for (PROTOCOL 1). The token expires after `expires_in` seconds of the server clock.',
+    security: [],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('AuthRequest') } } },
+    responses: {
+      '200': {
+        description: 'The access token.',
+        headers: { ...CORRELATION_HEADER, 'Cache-Control': { description: 'no-store (RFC 6749 5.1)', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: ref('AuthResponse') } },
+      },
+      ...errorResponses(AUTH_ERROR_CODES),
+      '422': {
+        description: 'The body is not the JSON object {key_id, key_secret, scopes}: not JSON, not an object, wrong types, extra keys, missing key_id. No ih code exists for it.',
+        headers: CORRELATION_HEADER,
+        content: { 'application/json': { schema: ref('HttpValidationErrorBody') } },
+      },
+    },
+  };
+}
+
+/** The whole document. */
+export function buildOpenApi(): JsonObject {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
+  const paths: JsonObject = {
+    [UPLOAD_PATH]: { post: uploadOperation() },
+  };
+  for (const path of AUTH_PATHS) paths[path] = { post: authOperation(path) };
+  paths['/health'] = {
+    get: {
+      operationId: 'health',
+      tags: ['service'],
+      summary: 'Liveness, and the number of stream sessions open',
+      security: [],
+      responses: { '200': { description: 'The server is up.', headers: CORRELATION_HEADER, content: { 'application/json': { schema: ref('Health') } } } },
+    },
+  };
+  paths[OPENAPI_ROUTE] = {
+    get: {
+      operationId: 'openapi',
+      tags: ['service'],
+      summary: 'This document',
+      security: [],
+      responses: { '200': { description: 'The OpenAPI 3.1 description of the HTTP endpoints.', headers: CORRELATION_HEADER, content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'ih-mock: the Interhuman v1 HTTP API',
+      version: pkg.version,
+      description:
+        'The HTTP endpoints of ih-mock, a local emulator of the Interhuman v1 API. The WebSocket stream endpoint (/v1/stream/analyze) is described by schemas/asyncapi.yaml. Generated by schemas/generate-openapi.ts from the JSON Schemas in schemas/ and the error table; do not edit by hand.',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    servers: [{ url: 'http://127.0.0.1:4747', description: 'ih-mock with its default host and port' }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: 'upload', description: 'Analysis of a whole video file.' },
+      { name: 'auth', description: 'Token exchange.' },
+      { name: 'service', description: 'Operational endpoints of ih-mock.' },
+    ],
+    paths,
+    components: {
+      schemas: { ...(embedSchemas() as JsonObject), Health: HEALTH_SCHEMA },
+      headers: {
+        XCorrelationId: {
+          description: 'The request id (a UUID), also the correlation_id of an error body. Sent on every response.',
+          schema: { type: 'string', format: 'uuid' },
+        },
+        RetryAfter: { description: 'Whole seconds until one more request would be accepted (429 ih3001).', schema: { type: 'integer', minimum: 1 } },
+      },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key (ih_live_…) or an access token from POST /v1/auth. With no apiKeys configured, ih-mock accepts any non-empty key.',
+        },
+      },
+    },
+  };
+}
+
+/** The file's text: 2-space JSON and a final newline. */
+export function openApiText(): string {
+  return `${JSON.stringify(buildOpenApi(), null, 2)}\n`;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  const text = openApiText();
+  if (process.argv.includes('--check')) {
+    const current = readFileSync(OPENAPI_FILE, 'utf8');
+    if (current !== text) {
+      console.error(`${OPENAPI_FILE} is stale: run npm run gen:openapi`);
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(OPENAPI_FILE, text);
+    console.log(`wrote ${OPENAPI_FILE}`);
+  }
+}

@@ -1,0 +1,575 @@
+/**
+ * `POST /v1/upload/analyze` over real sockets (PROTOCOL 2): real multipart uploads with Node's
+ * `fetch` + `FormData` of real media made by ffmpeg, the whole error matrix, the size limit enforced
+ * while streaming (with flat memory), per-account concurrency, and the promise that an upload
+ * reports exactly what a stream session reports for the same media.
+ */
+import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import { Authenticator, TokenStore } from '../../server/auth.js';
+import { RealClock, VirtualClock } from '../../server/clock.js';
+import { RateLimiter } from '../../server/http/limits.js';
+import { DISCARD_LIMIT_BYTES, registerUploadRoutes } from '../../server/http/upload-route.js';
+import { resolveOptions } from '../../server/options.js';
+import { Random } from '../../server/random.js';
+import { validateHttpError, validateUploadResponse, formatDiagnostics } from '../../server/validation.js';
+import type { Scenario, UploadResponse } from '../../server/types/generated.js';
+import { connect, type Frame } from '../support/client.js';
+import { makeMedia, readMedia, type MediaOptions } from '../support/media.js';
+import { startServer, useServers } from '../support/server.js';
+import { until } from '../support/wait.js';
+
+useServers();
+
+const run = promisify(execFile);
+
+/** `gc()` in this worker (vitest does not start it with --expose-gc). */
+function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const BOTH = ['conversation_quality_overall', 'conversation_quality_timeline'];
+const MB = 1024 * 1024;
+
+const CONTAINERS: Record<string, MediaOptions> = {
+  mp4: { container: 'mp4', video: 'h264', audio: 'aac', seconds: 12 },
+  mov: { container: 'mov', video: 'h264', audio: 'aac', seconds: 12 },
+  webm: { container: 'webm', video: 'vp8', audio: 'opus', seconds: 12 },
+  mkv: { container: 'mkv', video: 'h264', audio: 'aac', seconds: 12 },
+  avi: { container: 'avi', video: 'mpeg4', audio: 'mp3', seconds: 12 },
+  'mpeg-ts': { container: 'mpegts', video: 'h264', audio: 'aac', seconds: 12 },
+};
+/** Over the 32-MB limit: 48 s of 1280x720 H.264 at 30 fps (about 40 MB). */
+const OVERSIZED: MediaOptions = { container: 'mp4', video: 'h264', audio: null, seconds: 48, width: 1280, height: 720, fps: 30 };
+
+const media: Record<string, Buffer> = {};
+let webm60: Buffer;
+let ts45: Buffer;
+let clip2s: Buffer;
+let audioOnly: Buffer;
+let mp4: Buffer;
+let oversizedPath: string;
+let mp4Path: string;
+
+beforeAll(async () => {
+  await Promise.all(Object.entries(CONTAINERS).map(async ([name, options]) => (media[name] = await readMedia(options))));
+  [webm60, ts45, clip2s, audioOnly, mp4, oversizedPath, mp4Path] = await Promise.all([
+    readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 60 }),
+    readMedia({ container: 'mpegts', video: 'h264', audio: 'aac', seconds: 45 }),
+    readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 2 }),
+    readMedia({ container: 'webm', video: null, audio: 'opus', seconds: 4 }),
+    readMedia({ container: 'mp4', video: 'h264', audio: 'aac', seconds: 4 }),
+    makeMedia(OVERSIZED),
+    makeMedia(CONTAINERS['mp4']!),
+  ]);
+}, 180_000);
+
+interface UploadOptions {
+  include?: string[];
+  /** Put the include[] fields after the file part (default before). */
+  includeAfter?: boolean;
+  filename?: string;
+  type?: string;
+  /** Bearer credential; null sends none. */
+  token?: string | null;
+  /** Extra text fields. */
+  fields?: [string, string][];
+  /** Name of the file part (default "file"). */
+  field?: string;
+}
+
+interface UploadResult {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/**
+ * Upload `file` and check what every response must satisfy: an X-Correlation-ID (a UUID) equal to
+ * the error body's correlation_id, and a body valid against its schema.
+ */
+async function upload(baseUrl: string, file: Blob | Uint8Array | null, options: UploadOptions = {}): Promise<UploadResult> {
+  const form = new FormData();
+  const includes = () => (options.include ?? []).forEach((flag) => form.append('include[]', flag));
+  if (!options.includeAfter) includes();
+  for (const [name, value] of options.fields ?? []) form.append(name, value);
+  if (file !== null) {
+    const blob = file instanceof Blob ? file : new Blob([file as Uint8Array<ArrayBuffer>], { type: options.type ?? 'application/octet-stream' });
+    form.append(options.field ?? 'file', blob, options.filename ?? 'video.bin');
+  }
+  if (options.includeAfter) includes();
+  return send(baseUrl, { body: form }, options.token);
+}
+
+async function send(baseUrl: string, init: RequestInit, token: string | null = 'ih_live_test'): Promise<UploadResult> {
+  const headers = new Headers(init.headers);
+  if (token !== null) headers.set('Authorization', `Bearer ${token}`);
+  const res = await fetch(`${baseUrl}/v1/upload/analyze`, { method: 'POST', ...init, headers });
+  const body = await res.json();
+  const id = res.headers.get('x-correlation-id');
+  expect(id).toMatch(UUID);
+  if (res.status === 200) {
+    const check = validateUploadResponse(body);
+    expect(check.ok, check.ok ? '' : formatDiagnostics(check.errors)).toBe(true);
+  } else {
+    const check = validateHttpError(body);
+    expect(check.ok, check.ok ? '' : formatDiagnostics(check.errors)).toBe(true);
+    expect(body.correlation_id).toBe(id);
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+function expectError(result: UploadResult, status: number, code: string): void {
+  expect({ status: result.status, code: result.body.error_id }, result.body.message).toEqual({ status, code });
+}
+
+describe('200: the analysis of the whole file', () => {
+  it.each(Object.keys(CONTAINERS))('%s', async (name) => {
+    const server = await startServer({ processingRatio: 0 });
+    const result = await upload(server.baseUrl, media[name]!, { filename: `call.${name}` });
+    expect(result.status).toBe(200);
+    const body = result.body as UploadResponse;
+    // The default scenario: interest from 2 s is visible in 12 s of video (AVI's header says 12.1 s).
+    expect(body.signals.map((s) => s.type)).toContain('interest');
+    const mediaEnd = body.engagement_state.at(-1)!.end;
+    expect(mediaEnd).toBeGreaterThanOrEqual(12);
+    expect(mediaEnd).toBeLessThanOrEqual(12.1);
+    for (const s of body.signals) expect(s.end).toBeLessThanOrEqual(mediaEnd);
+    expect(body.conversation_quality).toBeUndefined();
+  });
+
+  it('detects the container from the bytes: WebM named video.mp4 and sent as video/mp4 works', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const asWebm = await upload(server.baseUrl, media['webm']!, { filename: 'video.webm', type: 'video/webm' });
+    const disguised = await upload(server.baseUrl, media['webm']!, { filename: 'video.mp4', type: 'video/mp4' });
+    expect(disguised.status).toBe(200);
+    expect(disguised.body).toEqual(asWebm.body);
+  });
+
+  it('include[] selects the conversation-quality sections, before or after the file; unknown values and fields are ignored', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const file = media['mkv']!;
+    const none = await upload(server.baseUrl, file, { include: ['goal_dimensions', 'nonsense'], fields: [['language', 'en'], ['include', BOTH[0]!]] });
+    expect(none.body.conversation_quality).toBeUndefined();
+    const overall = await upload(server.baseUrl, file, { include: ['conversation_quality_overall', 'nonsense'] });
+    expect(Object.keys(overall.body.conversation_quality)).toEqual(['overall']);
+    const timeline = await upload(server.baseUrl, file, { include: ['conversation_quality_timeline'], includeAfter: true });
+    expect(Object.keys(timeline.body.conversation_quality)).toEqual(['timeline']);
+    const both = await upload(server.baseUrl, file, { include: [...BOTH, ...BOTH], includeAfter: true });
+    expect(both.body.conversation_quality.overall).toEqual(overall.body.conversation_quality.overall);
+    expect(both.body.conversation_quality.timeline).toEqual(timeline.body.conversation_quality.timeline);
+    // 12 s with 8-s windows every 3 s: periods [0, 11] and [11, 12], contiguous up to the end.
+    expect(both.body.conversation_quality.timeline.map((p: { start: number; end: number }) => [p.start, p.end])).toEqual([
+      [0, 11],
+      [11, 12],
+    ]);
+    // Signals and engagement do not depend on include.
+    expect({ ...both.body, conversation_quality: undefined }).toEqual({ ...none.body, conversation_quality: undefined });
+  });
+
+  it('waits processingRatio × duration on the server clock before answering', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, processingRatio: 0.25 });
+    let answered = false;
+    const pending = upload(server.baseUrl, media['mp4']!).then((r) => ((answered = true), r));
+    await until(() => clock.pendingCount === 1, 'the upload waits on the clock');
+    await clock.advance(2_999); // 0.25 × 12 s = 3 s
+    expect(answered).toBe(false);
+    await clock.advance(1);
+    expect((await pending).status).toBe(200);
+  });
+});
+
+describe('the error matrix', () => {
+  it('garbage bytes → 400 ih4002', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const garbage = new Uint8Array(50_000).map((_, k) => (k * 7919) % 251);
+    const result = await upload(server.baseUrl, garbage, { filename: 'call.mp4', type: 'video/mp4' });
+    expectError(result, 400, 'ih4002');
+    expect(result.body.message).toMatch(/first bytes/);
+  });
+
+  it('a 2-s clip → 400 ih4007', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const result = await upload(server.baseUrl, clip2s);
+    expectError(result, 400, 'ih4007');
+    expect(result.body.message).toMatch(/at least 3 seconds/);
+  });
+
+  it('no file part → 400 ih4001; a text field named file, or an empty file, too', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    expectError(await upload(server.baseUrl, null, { include: BOTH }), 400, 'ih4001');
+    expectError(await upload(server.baseUrl, mp4, { field: 'video' }), 400, 'ih4001');
+    const asText = await upload(server.baseUrl, null, { fields: [['file', 'call.mp4']] });
+    expectError(asText, 400, 'ih4001');
+    expect(asText.body.message).toMatch(/as text/);
+    expectError(await upload(server.baseUrl, new Uint8Array(0)), 400, 'ih4001');
+  });
+
+  it('not multipart → 400 ih4001 saying multipart/form-data with a "file" field is expected', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    for (const init of [
+      { body: mp4, headers: { 'Content-Type': 'video/mp4' } },
+      { body: JSON.stringify({ file: 'x' }), headers: { 'Content-Type': 'application/json' } },
+      { body: mp4 },
+      {},
+    ] as RequestInit[]) {
+      const result = await send(server.baseUrl, init);
+      expectError(result, 400, 'ih4001');
+      expect(result.body.message).toMatch(/multipart\/form-data.*"file"/);
+    }
+  });
+
+  it('a broken multipart body → 400 ih4001', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const body = '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc'; // never terminated
+    const result = await send(server.baseUrl, { body, headers: { 'Content-Type': 'multipart/form-data; boundary=XYZ' } });
+    expectError(result, 400, 'ih4001');
+  });
+
+  it('audio only → 422 ih5001', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    expectError(await upload(server.baseUrl, audioOnly), 422, 'ih5001');
+  });
+
+  it('a truncated MP4 → 422 ih5002', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const result = await upload(server.baseUrl, mp4.subarray(0, mp4.length >> 1), { filename: 'call.mp4' });
+    expectError(result, 422, 'ih5002');
+  });
+
+  it('credentials: none → 401 ih2002, unknown → 401 ih2001, a token without the upload scope → 403 ih2003', async () => {
+    const server = await startServer({ processingRatio: 0, apiKeys: ['ih_live_good'] });
+    expectError(await upload(server.baseUrl, mp4, { token: null }), 401, 'ih2002');
+    expectError(await upload(server.baseUrl, mp4, { token: 'ih_live_bad' }), 401, 'ih2001');
+    const exchange = await fetch(`${server.baseUrl}/v1/auth`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ key_id: 'k', key_secret: 's', scopes: ['interhumanai.stream'] }),
+    });
+    const { access_token: streamOnly } = (await exchange.json()) as { access_token: string };
+    expectError(await upload(server.baseUrl, media['mp4']!, { token: streamOnly }), 403, 'ih2003');
+    expect((await upload(server.baseUrl, media['mp4']!, { token: 'ih_live_good' })).status).toBe(200);
+  });
+
+  it('rate limit per account → 429 ih3001 with Retry-After', async () => {
+    const server = await startServer({ processingRatio: 0, rateLimitPerMinute: 2 });
+    expect((await upload(server.baseUrl, media['mp4']!)).status).toBe(200);
+    expect((await upload(server.baseUrl, media['mp4']!)).status).toBe(200);
+    const limited = await upload(server.baseUrl, media['mp4']!);
+    expectError(limited, 429, 'ih3001');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another account is not affected.
+    expect((await upload(server.baseUrl, media['mp4']!, { token: 'ih_live_other' })).status).toBe(200);
+  });
+
+  it('6 concurrent uploads of one account → exactly one 429 ih3002; the other five complete', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, processingRatio: 0.25 });
+    const all = Array.from({ length: 6 }, () => upload(server.baseUrl, media['mp4']!));
+    // Five hold their slot while "processing" on the virtual clock; the sixth is refused at once.
+    await until(() => clock.pendingCount === 5, 'five uploads processing');
+    const refused = await Promise.race(all);
+    expectError(refused, 429, 'ih3002');
+    // Another account has slots of its own.
+    const other = upload(server.baseUrl, mp4, { token: 'ih_live_other' });
+    await until(() => clock.pendingCount === 6, 'the other account processing');
+    await clock.advance(3_000);
+    const results = await Promise.all(all);
+    expect(results.filter((r) => r.status === 429)).toEqual([refused]);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(5);
+    expect((await other).status).toBe(200);
+    // Slots are released: one more upload goes through.
+    const again = upload(server.baseUrl, media['mp4']!);
+    await until(() => clock.pendingCount === 1, 'the next upload processing');
+    await clock.advance(3_000);
+    expect((await again).status).toBe(200);
+  });
+
+  it('a bug → 500 ih1001 (the route on its own, with a scenario that throws when analyzed)', async () => {
+    const clock = new RealClock();
+    const http = Fastify({ logger: false, genReqId: () => randomUUID() });
+    http.addHook('onRequest', async (request, reply) => void reply.header('X-Correlation-ID', request.id));
+    const broken = new Proxy({ name: 'broken' } as Scenario, {
+      get: (target, key) => {
+        if (key === 'quota_exhausted' || key === 'name') return Reflect.get(target, key);
+        throw new Error(`scenario field ${String(key)} exploded`);
+      },
+    });
+    registerUploadRoutes(http, {
+      options: resolveOptions({ processingRatio: 0, strictEvents: true }),
+      scenario: broken,
+      clock,
+      authenticator: new Authenticator({ apiKeys: [], keyPairs: [], tokens: new TokenStore({ clock, random: new Random(1), ttlSeconds: 900 }) }),
+      rateLimiter: new RateLimiter({ limit: null, clock }),
+    });
+    const address = await http.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const result = await upload(address, media['mp4']!);
+      expectError(result, 500, 'ih1001');
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('closing the server cuts uploads still processing instead of waiting for them', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, processingRatio: 1 });
+    const pending = upload(server.baseUrl, media['mp4']!).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await until(() => clock.pendingCount === 1, 'the upload processing');
+    await server.close();
+    expect(await pending).toBe('cut');
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  it('a client that goes away in the middle of its upload frees its slot', async () => {
+    const server = await startServer({ processingRatio: 0, uploadConcurrency: 1 });
+    const { port } = new URL(server.baseUrl);
+    const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => {});
+    socket.write(
+      `POST /v1/upload/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ih_live_test\r\n` +
+        `Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: ${10 * MB}\r\n\r\n` +
+        `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n`,
+    );
+    socket.write(mp4.subarray(0, 50_000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    // Once the server has noticed, the account's only slot is free again.
+    let status = 0;
+    const deadline = Date.now() + 5_000;
+    while (status !== 200 && Date.now() < deadline) status = (await upload(server.baseUrl, media['mp4']!)).status;
+    expect(status).toBe(200);
+  });
+
+  it('quota_exhausted scenario → 429 ih3003', async () => {
+    const scenario: Scenario = { name: 'no-quota', quota_exhausted: true };
+    const server = await startServer({ processingRatio: 0, scenario });
+    expectError(await upload(server.baseUrl, mp4), 429, 'ih3003');
+  });
+});
+
+/**
+ * Node's fetch, in a child process, uploading `path` (FormData + a file-backed Blob); with a third
+ * argument "endless", the file part is the file followed by zeros that never end (a streamed body),
+ * and `produced` says how many bytes the client had produced when the answer's headers arrived.
+ */
+const FETCH_CLIENT = `
+import { openAsBlob, createReadStream } from 'node:fs';
+const [url, path, mode] = process.argv.slice(1);
+let produced = 0;
+let init;
+if (mode === 'endless') {
+  const boundary = 'ihmock' + Date.now();
+  async function* body() {
+    yield Buffer.from('--' + boundary + '\\r\\nContent-Disposition: form-data; name="file"; filename="call.mp4"\\r\\nContent-Type: video/mp4\\r\\n\\r\\n');
+    for await (const chunk of createReadStream(path)) { produced += chunk.length; yield chunk; }
+    const zeros = Buffer.alloc(1 << 16);
+    for (;;) { produced += zeros.length; yield zeros; }
+  }
+  init = { body: ReadableStream.from(body()), duplex: 'half', headers: { 'Content-Type': 'multipart/form-data; boundary=' + boundary } };
+} else {
+  const form = new FormData();
+  form.append('file', await openAsBlob(path, { type: 'video/mp4' }), 'call.mp4');
+  init = { body: form, headers: {} };
+}
+try {
+  const res = await fetch(url, { method: 'POST', ...init, headers: { ...init.headers, Authorization: 'Bearer ih_live_test' } });
+  const atHeaders = produced;
+  const headers = Object.fromEntries(res.headers);
+  console.log(JSON.stringify({ status: res.status, headers, body: await res.json(), produced: atHeaders }));
+} catch (err) {
+  console.log(JSON.stringify({ error: String(err.cause ?? err) }));
+}
+process.exit(0);`;
+
+interface ClientResult {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+  produced: number;
+  error?: string;
+}
+
+async function fetchInChild(url: string, path: string, mode = 'file'): Promise<ClientResult> {
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', FETCH_CLIENT, url, path, mode], { timeout: 60_000 });
+  const result = JSON.parse(stdout) as ClientResult;
+  expect(result.error, 'fetch failed instead of reading the answer').toBeUndefined();
+  expect(result.body.correlation_id).toBe(result.headers['x-correlation-id']);
+  return result;
+}
+
+describe('413 while streaming', () => {
+  it('a 40-MB file → 413 ih4003, read by fetch (not a reset), with flat memory', async () => {
+    const size = statSync(oversizedPath).size;
+    expect(size, 'the oversized test file').toBeGreaterThan(36 * MB);
+    const server = await startServer({ processingRatio: 0 });
+    // The client runs in another process, so what is measured here is the server alone. Memory is
+    // sampled every 100 ms (a full GC takes tens of ms here) after two full GCs (V8 frees array
+    // buffers of the first one concurrently): live memory, not garbage awaiting collection.
+    const gc = exposeGc();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      gc();
+      gc();
+      const before = process.memoryUsage();
+      const peak = { rss: 0, live: 0 };
+      const sampler = setInterval(() => {
+        gc();
+        gc();
+        const m = process.memoryUsage();
+        peak.rss = Math.max(peak.rss, m.rss - before.rss);
+        peak.live = Math.max(peak.live, m.heapUsed + m.external - before.heapUsed - before.external);
+      }, 100);
+      let result: ClientResult;
+      try {
+        result = await fetchInChild(`${server.baseUrl}/v1/upload/analyze`, oversizedPath);
+      } finally {
+        clearInterval(sampler);
+      }
+      expect({ status: result.status, code: result.body.error_id }).toEqual({ status: 413, code: 'ih4003' });
+      gc();
+      gc();
+      const after = process.memoryUsage();
+      expect(peak.live, 'live heap + external memory during the upload').toBeLessThan(10 * MB);
+      // RSS also holds the allocator's high-water mark of garbage socket buffers between two
+      // samples; buffering the file would take 32 MB of it.
+      expect(after.rss - before.rss, 'RSS after the upload').toBeLessThan(16 * MB);
+      expect(peak.rss, 'RSS during the upload').toBeLessThan(24 * MB);
+    }
+  });
+
+  it('answers as soon as the limit is crossed, while the client is still sending (a body that never ends)', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const result = await fetchInChild(`${server.baseUrl}/v1/upload/analyze`, mp4Path, 'endless');
+    expect({ status: result.status, code: result.body.error_id }).toEqual({ status: 413, code: 'ih4003' });
+    // If the server waited for the end of the body there would be no answer at all. Produced by the
+    // client when it came: the limit plus what sat in socket buffers.
+    expect(result.produced).toBeGreaterThan(32 * MB);
+    expect(result.produced).toBeLessThan(64 * MB);
+  });
+
+  it('cuts a client that keeps sending after the early answer, once it has sent DISCARD_LIMIT_BYTES more', async () => {
+    const server = await startServer({ processingRatio: 0, maxUploadBytes: 1 * MB });
+    const { port } = new URL(server.baseUrl);
+    const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const boundary = 'ihmockraw';
+    socket.write(
+      `POST /v1/upload/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ih_live_test\r\n` +
+        `Content-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const chunk = (data: Buffer) => Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+    socket.write(chunk(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n`)));
+    socket.write(chunk(mp4));
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    // Keep sending zeros, ignoring the answer, until the server cuts the connection.
+    const zeros = chunk(Buffer.alloc(1 * MB));
+    let sent = 0;
+    while (!socket.destroyed && sent < 400 * MB) {
+      if (!socket.write(zeros)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve));
+      sent += zeros.length;
+    }
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('"error_id":"ih4003"');
+    expect(sent).toBeGreaterThan(DISCARD_LIMIT_BYTES);
+    expect(sent).toBeLessThan(DISCARD_LIMIT_BYTES + 48 * MB);
+  });
+
+  it('maxUploadBytes is an option; a file just under it is analyzed', async () => {
+    const file = media['mkv']!;
+    const exact = await startServer({ processingRatio: 0, maxUploadBytes: file.length });
+    expect((await upload(exact.baseUrl, file)).status).toBe(200);
+    const under = await startServer({ processingRatio: 0, maxUploadBytes: file.length - 1 });
+    expectError(await upload(under.baseUrl, file), 413, 'ih4003');
+  });
+});
+
+// ---- Upload ↔ stream equivalence ---------------------------------------------------------------
+
+interface Span {
+  type: string;
+  start: number;
+  end: number;
+  probability: string;
+}
+
+const RANK: Record<string, number> = { low: 0, medium: 1, high: 2 };
+
+/** detected → ended pairs of a stream session, with the highest probability reported in between. */
+function streamSpans(frames: Frame[]): Span[] {
+  const open = new Map<string, Span>();
+  const spans: Span[] = [];
+  for (const f of frames) {
+    if (f.type === 'signal.detected') {
+      const span = { type: f.data.signal_type, start: f.data.start, end: NaN, probability: f.data.probability };
+      open.set(span.type, span);
+      spans.push(span);
+    } else if (f.type === 'signal.updated') {
+      const span = open.get(f.data.signal_type)!;
+      if (RANK[f.data.probability]! > RANK[span.probability]!) span.probability = f.data.probability;
+    } else if (f.type === 'signal.ended') {
+      open.get(f.data.signal_type)!.end = f.data.end;
+      open.delete(f.data.signal_type);
+    }
+  }
+  return spans;
+}
+
+async function streamOnce(streamUrl: string, file: Buffer): Promise<Frame[]> {
+  const client = await connect(streamUrl);
+  await client.waitForType('session.ready');
+  client.sendJson({ include: BOTH });
+  await client.waitForType('session.updated');
+  await client.sendBinary(file); // one self-contained segment
+  client.sendJson({ type: 'session.close' });
+  expect((await client.closed).code).toBe(1000);
+  expect(client.ofType('error')).toEqual([]);
+  return client.frames;
+}
+
+describe('upload ↔ stream: the same engine, the same spans', () => {
+  it.each([
+    ['60-s WebM, conversation scenario', () => webm60, 'conversation'],
+    ['45-s MPEG-TS, conversation scenario', () => ts45, 'conversation'],
+    ['12-s MOV, steady scenario', () => media['mov']!, 'steady'],
+  ] as const)('%s', async (_name, file, scenario) => {
+    const uploads = await startServer({ processingRatio: 0, scenario, seed: 7 });
+    const streams = await startServer({ processingRatio: 0, scenario, seed: 7 });
+    const body = (await upload(uploads.baseUrl, file(), { include: BOTH })).body as UploadResponse;
+    const frames = await streamOnce(streams.streamUrl, file());
+
+    const spans = streamSpans(frames);
+    expect(spans.length).toBeGreaterThan(0);
+    expect(body.signals.map(({ type, start, end, probability }) => ({ type, start, end, probability }))).toEqual(spans);
+    // Every rationale in the upload was sent on the stream with that span's probability.
+    for (const s of body.signals) {
+      expect(frames.some((f) => (f.type === 'signal.detected' || f.type === 'signal.updated') && f.data.signal_type === s.type && f.data.rationale === s.rationale && f.data.probability === s.probability)).toBe(true);
+    }
+    // Engagement: the stream's changes, each up to the next, the last up to the end of the media.
+    const mediaEnd = body.engagement_state.at(-1)!.end;
+    const changes = frames.filter((f) => f.type === 'engagement.updated').map((f) => f.data as { start: number; state: string });
+    expect(body.engagement_state.map((s) => [s.start, s.state])).toEqual(changes.filter((c, k) => (changes[k + 1]?.start ?? mediaEnd) > c.start).map((c) => [c.start, c.state]));
+    // Quality: the stream's periods in order, and its last overall.
+    const quality = frames.filter((f) => f.type === 'conversation_quality.updated').map((f) => f.data);
+    expect(body.conversation_quality!.timeline).toEqual(quality.flatMap((d) => d.timeline));
+    expect(body.conversation_quality!.overall).toEqual(quality.at(-1)!.overall);
+    expect(mediaEnd).toBe(quality.at(-1)!.timeline[0].end);
+  });
+});
