@@ -64,7 +64,15 @@ const LEGAL_TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>>
 };
 
 /** Why a session ended; 'client_shutdown' is the only graceful one. 'protocol_error': the WebSocket layer closed it (1002, 1007, 1009). */
-export type EndReason = 'client_shutdown' | 'client_disconnected' | 'protocol_error' | 'idle_timeout' | 'max_duration' | 'server_shutdown' | 'internal_error';
+export type EndReason =
+  | 'client_shutdown'
+  | 'client_disconnected'
+  | 'protocol_error'
+  | 'idle_timeout'
+  | 'max_duration'
+  | 'quota_exhausted'
+  | 'server_shutdown'
+  | 'internal_error';
 
 /** Counters exposed to the programmatic API and logged at the end. */
 export interface SessionStats {
@@ -153,6 +161,13 @@ export class StreamSession {
       max_segment_size_bytes: this.limits.maxSegmentBytes,
       supported_session_config_options: { include: [...SUPPORTED_INCLUDE], goal_dimensions: null },
     });
+    if (this.deps.scenario.quota_exhausted) {
+      // As observed live: the session opens, then the quota check refuses it (error, close 4029).
+      this.sendError('ih3003', null, 'The usage quota of this account is exhausted. No video can be analyzed.');
+      this.end('quota_exhausted');
+      this.deps.transport.close(ERROR_TABLE.ih3003.closeCode, ERROR_TABLE.ih3003.title);
+      return;
+    }
     this.noteActivity();
     this.maxDurationTimer = this.setTimer(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
   }

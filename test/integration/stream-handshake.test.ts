@@ -59,6 +59,18 @@ describe('authentication on the upgrade', () => {
   });
 });
 
+describe('quota', () => {
+  it('a quota_exhausted scenario: session.ready, then error ih3003 and close 4029', async () => {
+    const server = await startServer({ scenario: { name: 'no-quota', quota_exhausted: true } });
+    const client = await connect(server.streamUrl);
+    const closed = await client.closed;
+    expect(closed.code).toBe(4029);
+    expect(client.types()).toEqual(['session.ready', 'error']);
+    expect(client.frames[1]!.data).toMatchObject({ code: 'ih3003', segment: null });
+    expect(server.sessions.size).toBe(0);
+  });
+});
+
 describe('correlation and session.ready', () => {
   it('puts X-Correlation-ID on the upgrade and the same id in every envelope', async () => {
     const server = await startServer();

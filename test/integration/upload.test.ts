@@ -189,6 +189,38 @@ describe('200: the analysis of the whole file', () => {
   });
 });
 
+describe('seed 004 end to end', () => {
+  it('exchanges a key pair for an upload token, uploads with both include flags, and gets a schema-valid analysis; the token expires on the server clock', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, processingRatio: 0, scenario: 'steady', keyPairs: [{ keyId: 'kid_demo', keySecret: 'ks_demo' }] });
+    const exchange = await fetch(`${server.baseUrl}/v1/auth`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ key_id: 'kid_demo', key_secret: 'ks_demo', scopes: ['interhumanai.upload'] }),
+    });
+    expect(exchange.status).toBe(200);
+    const token = (await exchange.json()) as { access_token: string; token_type: string; expires_in: number; scope: string };
+    expect(token).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'interhumanai.upload' });
+
+    const result = await upload(server.baseUrl, mp4, { token: token.access_token, include: BOTH, type: 'video/mp4', filename: 'call.mp4' });
+    expect(result.status).toBe(200);
+    const body = result.body as UploadResponse;
+    // steady on a 12-s file: agreement (0–20) is present, cut at the file's end; hesitation starts at 12, after it.
+    expect(body.signals.map((sig) => sig.type)).toEqual(['agreement']);
+    for (const sig of body.signals) {
+      expect(sig.end).toBeGreaterThan(sig.start);
+      expect(sig.end).toBeLessThanOrEqual(12.5);
+      expect(sig.rationale.length).toBeGreaterThan(0);
+    }
+    expect(body.engagement_state[0]).toMatchObject({ start: 0, state: 'engaged' });
+    expect(body.conversation_quality?.overall).toBeDefined();
+    expect(body.conversation_quality?.timeline?.length).toBeGreaterThan(0);
+
+    await clock.advance(900_000);
+    expectError(await upload(server.baseUrl, mp4, { token: token.access_token }), 401, 'ih2001');
+  });
+});
+
 describe('the error matrix', () => {
   it('garbage bytes → 400 ih4002', async () => {
     const server = await startServer({ processingRatio: 0 });
