@@ -44,6 +44,12 @@ export interface MediaTimelineOptions {
   toleranceSeconds?: number | null;
   /** Accept continuation chunks (default true). false reproduces the strict live behaviour of June 2026: a message without a container header gets ih5004. */
   acceptContinuation?: boolean;
+  /**
+   * Most media one message may add, in seconds (default: no bound). Timestamps that jump further are
+   * corrupt, and trusting them would make the session schedule windows for hours of media that never
+   * arrived; such a message gets ih5004. The session passes its maximum duration.
+   */
+  maxMessageSeconds?: number;
 }
 
 export type SegmentVerdict =
@@ -163,6 +169,8 @@ export class MediaTimeline {
 
   private advance(stream: Stream, kind: 'stream-head' | 'continuation'): SegmentVerdict {
     const newEnd = Math.max(stream.end, stream.scanner.videoSeconds);
+    const jump = this.implausibleSpan(newEnd - stream.end);
+    if (jump) return this.reject('ih5004', jump);
     const start = stream.base + stream.end;
     const end = stream.base + newEnd;
     stream.end = newEnd;
@@ -180,9 +188,18 @@ export class MediaTimeline {
           `(tolerance ${tolerance.toFixed(3)} s). Send longer segments, or one continuous recording.`,
       );
     }
+    const jump = this.implausibleSpan(duration);
+    if (jump) return this.reject('ih5004', jump);
     const start = this.end;
     this.end = start + duration;
     return { ok: true, container, kind: 'self-contained', start, end: this.end };
+  }
+
+  /** Why a message's span is not believable, or null when it is. */
+  private implausibleSpan(seconds: number): string | null {
+    const max = this.options.maxMessageSeconds ?? Infinity;
+    if (Number.isFinite(seconds) && seconds <= max) return null;
+    return `the container's timestamps put ${Number.isFinite(seconds) ? seconds.toFixed(0) : 'unbounded'} s of video in this one message (at most ${max} s is believable); its timestamps are corrupt`;
   }
 
   private fromError(err: unknown): SegmentVerdict {

@@ -141,6 +141,7 @@ export class StreamSession {
       minSegmentSeconds: this.limits.minSegmentSeconds,
       toleranceSeconds: deps.options.segmentToleranceSeconds,
       acceptContinuation: deps.options.acceptContinuation,
+      maxMessageSeconds: this.limits.maxDurationSeconds,
     });
     this.analysis = new WindowAnalysis({
       scenario: deps.scenario,

@@ -129,6 +129,26 @@ describe('segment rules', () => {
     expect(s2.stats.mediaSeconds).toBeGreaterThan(11.5);
   });
 
+  it('refuses a segment whose timestamps jump by years (ih5004) without scheduling windows for them; the session stays usable', async () => {
+    const { server, client } = await openSession({ processingRatio: 0 });
+    const forged = Buffer.from(await readMedia({ container: 'mp4', video: 'h264', audio: 'aac', seconds: 12, fragmented: true }));
+    // Corrupt the third fragment's decode time (tfdt) to ~2.7e10 s of media.
+    let at = -1;
+    for (let n = 0; n < 3; n++) at = forged.indexOf('tfdt', at + 1);
+    expect(at).toBeGreaterThan(0);
+    forged.writeUInt32BE(0x0000ffff, at + 8);
+    await client.sendBinary(forged);
+    const error = await client.waitForType('error');
+    expect(error.data).toMatchObject({ code: 'ih5004', segment: 1 });
+    expect(error.data.message).toMatch(/timestamps are corrupt/);
+    const session = [...server.sessions][0]!;
+    expect(session.stats.mediaSeconds).toBe(0);
+    await client.sendBinary(webm4s);
+    await untilReceived(server, 2);
+    expect(session.stats.mediaSeconds).toBeCloseTo(4, 1);
+    expect(session.stats.rejectedMessages).toBe(1);
+  });
+
   it('rejects continuation chunks with ih5004 in strict mode (acceptContinuation: false)', async () => {
     const { client } = await openSession({ processingRatio: 0, acceptContinuation: false });
     const chunks = await liveWebmChunks(12, 3);
