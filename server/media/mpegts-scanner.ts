@@ -4,9 +4,8 @@
  *
  * Why a second implementation: `scanTransportStream` takes one whole message (a stream segment is
  * one message, so that is right for the stream path); an upload arrives in socket-sized pieces. The
- * per-packet decoding (PAT, PMT, PES header) is the same as there, and `mpegts-scanner.test.ts`
- * checks that both agree on real files cut at arbitrary offsets. (mpegts.ts keeps its helpers
- * private; once it exports them, or is rebuilt on this class, the copies below can go.)
+ * per-packet decoders (PAT, PMT, PES header) are shared with mpegts.ts, and `mpegts-scanner.test.ts`
+ * checks that both agree on real files cut at arbitrary offsets.
  *
  * Invariants:
  * - packets are decoded as they complete; what is carried between pushes is one partial packet
@@ -18,11 +17,7 @@
  */
 
 import { MediaError, malformed, medianGap, roundSeconds } from './common.js';
-import { TS_PACKET, VIDEO_STREAM_TYPES, type TsTiming } from './mpegts.js';
-
-const SYNC = 0x47;
-const PTS_WRAP = 2 ** 33;
-const PTS_HZ = 90_000;
+import { PTS_HZ, PTS_WRAP, SYNC, TS_PACKET, VIDEO_STREAM_TYPES, pesPts, pmtStreams, programs, type TsTiming } from './mpegts.js';
 
 /** Push-driven MPEG-TS timing. `push` never throws on bad bytes; `finish` reports them. */
 export class TransportStreamScanner {
@@ -127,53 +122,4 @@ export class TransportStreamScanner {
     }
     return true;
   }
-}
-
-// The three decoders below are the same as mpegts.ts's private ones (see the module header).
-
-/** Start and end (exclusive, CRC excluded) of the PSI section in this payload, or null if it does not fit. */
-function section(bytes: Uint8Array, payload: number, end: number, tableId: number): [number, number] | null {
-  const start = payload + 1 + bytes[payload]!; // pointer_field
-  if (start + 3 > end || bytes[start] !== tableId) return null;
-  const length = ((bytes[start + 1]! & 0x0f) << 8) | bytes[start + 2]!;
-  const sectionEnd = start + 3 + length - 4;
-  if (sectionEnd > end || length < 9) return null;
-  return [start, sectionEnd];
-}
-
-/** [program_number, PMT PID] pairs of a PAT. */
-function programs(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> {
-  const s = section(bytes, payload, end, 0x00);
-  if (s === null) return [];
-  const out: Array<[number, number]> = [];
-  for (let i = s[0] + 8; i + 4 <= s[1]; i += 4) {
-    const program = (bytes[i]! << 8) | bytes[i + 1]!;
-    const pid = ((bytes[i + 2]! & 0x1f) << 8) | bytes[i + 3]!;
-    if (program !== 0) out.push([program, pid]);
-  }
-  return out;
-}
-
-/** [stream_type, elementary PID] pairs of a PMT, or null if the section does not fit in the packet. */
-function pmtStreams(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> | null {
-  const s = section(bytes, payload, end, 0x02);
-  if (s === null) return null;
-  const infoLength = ((bytes[s[0] + 10]! & 0x0f) << 8) | bytes[s[0] + 11]!;
-  const out: Array<[number, number]> = [];
-  for (let i = s[0] + 12 + infoLength; i + 5 <= s[1]; ) {
-    const type = bytes[i]!;
-    const pid = ((bytes[i + 1]! & 0x1f) << 8) | bytes[i + 2]!;
-    const esInfo = ((bytes[i + 3]! & 0x0f) << 8) | bytes[i + 4]!;
-    out.push([type, pid]);
-    i += 5 + esInfo;
-  }
-  return out;
-}
-
-/** The PTS of the PES packet starting in this payload, or null if it has none. */
-function pesPts(bytes: Uint8Array, p: number, end: number): number | null {
-  if (p + 14 > end || bytes[p] !== 0 || bytes[p + 1] !== 0 || bytes[p + 2] !== 1) return null;
-  if ((bytes[p + 6]! & 0xc0) !== 0x80 || (bytes[p + 7]! & 0x80) === 0) return null; // no optional header, or no PTS
-  const b = bytes.subarray(p + 9, p + 14);
-  return ((b[0]! >> 1) & 0x07) * 2 ** 30 + (b[1]! << 22) + ((b[2]! >> 1) << 15) + (b[3]! << 7) + (b[4]! >> 1);
 }

@@ -18,9 +18,9 @@
 import { MediaError, malformed, medianGap, roundSeconds } from './common.js';
 
 export const TS_PACKET = 188;
-const SYNC = 0x47;
-const PTS_WRAP = 2 ** 33;
-const PTS_HZ = 90_000;
+export const SYNC = 0x47;
+export const PTS_WRAP = 2 ** 33;
+export const PTS_HZ = 90_000;
 
 /** stream_type values that carry video: MPEG-1/2, MPEG-4 part 2, H.264, SVC, MVC, HEVC, VVC, AVS (0x42), Dirac, VC-1. */
 export const VIDEO_STREAM_TYPES: ReadonlySet<number> = new Set([0x01, 0x02, 0x10, 0x1b, 0x1f, 0x20, 0x24, 0x33, 0x42, 0xd1, 0xea]);
@@ -105,7 +105,7 @@ export function scanTransportStream(bytes: Uint8Array): TsTiming {
 }
 
 /** Start and end (exclusive, CRC excluded) of the PSI section in this payload, or null if it does not fit. */
-function section(bytes: Uint8Array, payload: number, end: number, tableId: number): [number, number] | null {
+export function section(bytes: Uint8Array, payload: number, end: number, tableId: number): [number, number] | null {
   const start = payload + 1 + bytes[payload]!; // pointer_field
   if (start + 3 > end || bytes[start] !== tableId) return null;
   const length = ((bytes[start + 1]! & 0x0f) << 8) | bytes[start + 2]!;
@@ -115,7 +115,7 @@ function section(bytes: Uint8Array, payload: number, end: number, tableId: numbe
 }
 
 /** [program_number, PMT PID] pairs of a PAT. */
-function programs(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> {
+export function programs(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> {
   const s = section(bytes, payload, end, 0x00);
   if (s === null) return [];
   const out: Array<[number, number]> = [];
@@ -128,7 +128,7 @@ function programs(bytes: Uint8Array, payload: number, end: number): Array<[numbe
 }
 
 /** [stream_type, elementary PID] pairs of a PMT, or null if the section does not fit in the packet. */
-function pmtStreams(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> | null {
+export function pmtStreams(bytes: Uint8Array, payload: number, end: number): Array<[number, number]> | null {
   const s = section(bytes, payload, end, 0x02);
   if (s === null) return null;
   const infoLength = ((bytes[s[0] + 10]! & 0x0f) << 8) | bytes[s[0] + 11]!;
@@ -144,7 +144,7 @@ function pmtStreams(bytes: Uint8Array, payload: number, end: number): Array<[num
 }
 
 /** The PTS of the PES packet starting in this payload, or null if it has none. */
-function pesPts(bytes: Uint8Array, p: number, end: number): number | null {
+export function pesPts(bytes: Uint8Array, p: number, end: number): number | null {
   if (p + 14 > end || bytes[p] !== 0 || bytes[p + 1] !== 0 || bytes[p + 2] !== 1) return null;
   if ((bytes[p + 6]! & 0xc0) !== 0x80 || (bytes[p + 7]! & 0x80) === 0) return null; // no optional header, or no PTS
   const b = bytes.subarray(p + 9, p + 14);
