@@ -161,6 +161,19 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       transport: {
         send: (text) => ws.send(text),
         close: (code, reason) => ws.close(code, reason),
+        // ws writes each frame on its own; corking the socket (reference-counted, so ws's own
+        // cork/uncork nest inside) turns a window's frames into one write. `_socket` is ws's
+        // long-standing handle on the net.Socket; without it, frames simply go one by one.
+        batch: (fn) => {
+          const socket = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+          if (!socket) return fn();
+          socket.cork();
+          try {
+            fn();
+          } finally {
+            socket.uncork();
+          }
+        },
       },
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
       onWindowEmitted: onWindowEmitted ? (lagMs) => onWindowEmitted(lagMs, session) : undefined,

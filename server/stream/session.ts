@@ -28,6 +28,8 @@ export const SUPPORTED_INCLUDE: readonly string[] = [INCLUDE_QUALITY_OVERALL, IN
 export interface SessionTransport {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /** Run `fn`, whose sends may be written to the network together (one write instead of one per frame). */
+  batch?(fn: () => void): void;
 }
 
 export interface SessionLogger {
@@ -419,8 +421,13 @@ export class StreamSession {
     this.send('error', errorData(code, segment, message));
   }
 
+  /** A window's events go out together: one network write for all of them. */
   private emitAll(events: readonly AnalysisEvent[]): void {
-    for (const event of events) this.send(event.type, event.data);
+    const sendAll = () => {
+      for (const event of events) this.send(event.type, event.data);
+    };
+    if (events.length > 1 && this.deps.transport.batch) this.deps.transport.batch(sendAll);
+    else sendAll();
   }
 
   private send(type: string, data: unknown): void {
