@@ -14,21 +14,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { SCHEMAS_DIR, PACKAGE_ROOT } from '../server/paths.js';
+import { SCHEMA_FILES } from '../server/validation.js';
 
-/** Schemas whose types the code uses, in output order (owners of shared definitions first). */
-export const TYPED_SCHEMAS = [
-  'common.schema.json',
-  'scenario.schema.json',
-  'stream-server-event.schema.json',
-  'stream-client-config.schema.json',
-  'stream-client-close.schema.json',
-  'http-error.schema.json',
-  'http-validation-error.schema.json',
-  'auth-request.schema.json',
-  'auth-response.schema.json',
-  'upload-response.schema.json',
-  'server-options.schema.json',
-];
+/** Schemas whose types the code uses, in output order: the validators' schemas, then the server options. */
+export const TYPED_SCHEMAS: readonly string[] = [...SCHEMA_FILES, 'server-options.schema.json'];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

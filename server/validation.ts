@@ -26,8 +26,8 @@ export interface Diagnostic {
 
 export type ValidationResult = { ok: true } | { ok: false; errors: Diagnostic[] };
 
-/** Every schema file the validators need, including those only referenced by others. */
-const SCHEMA_FILES = [
+/** Every wire/file-format schema the validators need, owners of shared definitions first. */
+export const SCHEMA_FILES = [
   'common.schema.json',
   'scenario.schema.json',
   'stream-server-event.schema.json',
