@@ -22,9 +22,10 @@ import { writeHeapSnapshot } from 'node:v8';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
-import { createMockServer, STREAM_PATH, type MockServer } from '../server/app.js';
-import { UPLOAD_PATH } from '../server/http/upload-route.js';
-import { resolveOptions, wsMaxPayload } from '../server/options.js';
+// The shipped build (dist/, what `npx ih-mock` runs), not the TypeScript sources through tsx's loader.
+import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
+import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
+import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
 const DAY_SECONDS = 86_400;
