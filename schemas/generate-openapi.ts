@@ -22,6 +22,7 @@ import { UPLOAD_INCLUDE } from '../server/analysis/file-analysis.js';
 import { ERROR_TABLE, httpErrorBody, type ErrorCode } from '../server/errors.js';
 import { AUTH_PATHS } from '../server/http/auth-routes.js';
 import { OPENAPI_FILE, OPENAPI_ROUTE } from '../server/http/openapi-route.js';
+import { AUTH_ERROR_CODES } from '../server/http/auth-routes.js';
 import { FILE_FIELD, INCLUDE_FIELD, UPLOAD_ERROR_CODES, UPLOAD_PATH } from '../server/http/upload-route.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../server/paths.js';
 
@@ -38,8 +39,6 @@ export const EMBEDDED_SCHEMAS = [
   'upload-response.schema.json',
 ] as const;
 
-/** ih codes of the token exchange (server/http/auth-routes.ts); its body-shape errors are 422 without a code. */
-const AUTH_ERROR_CODES: readonly ErrorCode[] = ['ih1001', 'ih2001', 'ih2003', 'ih2005', 'ih3001'];
 
 /** GET /health's body (server/app.ts); the only body without a schema file of its own. */
 const HEALTH_SCHEMA: JsonObject = {

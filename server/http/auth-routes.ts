@@ -19,10 +19,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { keyAccount, type Authenticator, type Scope } from '../auth.js';
 import type { AuthResponse, HttpValidationErrorBody, ValidationProblem } from '../types/generated.js';
 import { authRequestProblems, formatDiagnostics, validateAuthResponse, validateHttpError, validateHttpValidationError, type SchemaProblem } from '../validation.js';
+import type { ErrorCode } from '../errors.js';
 import type { RateLimiter } from './limits.js';
 import { sendHttpError, sendRateLimited } from './reply.js';
 
 export const AUTH_PATHS = ['/v1/auth', '/v0/auth'] as const;
+
+/** Every ih code the token exchange answers with (its body-shape errors are 422 without a code). */
+export const AUTH_ERROR_CODES = ['ih1001', 'ih2001', 'ih2003', 'ih2005', 'ih3001'] as const satisfies readonly ErrorCode[];
 
 /** Largest token-exchange body read; a real one is under 300 bytes. */
 export const MAX_AUTH_BODY_BYTES = 16 * 1024;
