@@ -50,10 +50,6 @@ export function errorLink(code: ErrorCode): string {
   return `${DOCS_BASE}#${code}-${ERROR_TABLE[code].title}`;
 }
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
-}
-
 /** The v1 HTTP error body. */
 export interface HttpErrorBody {
   error_id: ErrorCode;
