@@ -26,8 +26,10 @@ function parseError(text: string, source = 'test.yaml'): ScenarioError {
 describe('built-in scenarios', () => {
   const builtIns = listScenarios();
 
-  it('lists conversation, quiet and steady, with the default among them', () => {
-    expect(builtIns.map((s) => s.name)).toEqual(['conversation', 'quiet', 'steady']);
+  it('lists the library sorted by name, with the default and the test scenario among them', () => {
+    const names = builtIns.map((s) => s.name);
+    expect(names).toEqual([...names].sort());
+    for (const name of ['conversation', 'quiet', 'steady', 'overloaded-server', 'quota-exhausted', 'one-hour']) expect(names).toContain(name);
     expect(builtIns.map((s) => s.name)).toContain(DEFAULT_SCENARIO_NAME);
   });
 
@@ -113,6 +115,27 @@ describe('error messages point at the right line', () => {
   it('end before start', () => {
     const error = parseError(['name: x', 'signals:', '  - type: interest', '    start: 0', '    end: 5', '    probability: low', '  - type: stress', '    start: 12', '    end: 3', '    probability: low', ''].join('\n'));
     expect(error.message).toContain('test.yaml:9:10: /signals/1/end: must be greater than start (12), got 3');
+  });
+
+  it('faults: each action takes its own parameters, and says which', () => {
+    const faults = (lines: string[]) => parseError(['name: x', 'faults:', ...lines, ''].join('\n')).problems.map((p) => `${p.line}: ${p.path}: ${p.message}`);
+    expect(faults(['  - action: throttle', '    seconds: 5'])).toEqual(['3: /faults/0: action throttle requires "bytes_per_second"']);
+    expect(faults(['  - action: disconnect', '    windows: 2'])).toEqual(['4: /faults/0/windows: action disconnect takes no "windows" (it takes no parameters)']);
+    expect(faults(['  - action: error', '    code: ih1001', '    close_code: 4000'])).toEqual(['5: /faults/0/close_code: only applies with "close: true"']);
+    expect(faults(['  - action: close', '    close_code: 1005'])).toEqual(['4: /faults/0/close_code: must be a close code a server may send (1000-1003, 1007-1014 or 3000-4999), got 1005']);
+    expect(faults(['  - action: missing_scope', '    when: { segment: 1 }'])).toEqual(['4: /faults/0/when: missing_scope happens at the upgrade, instead of session.ready: it takes no trigger']);
+    expect(faults(['  - action: unknown_event', '    event_type: signal.detected'])[0]).toMatch(/signal.detected is a v1 event type/);
+    // The schema: one trigger key, a known action.
+    expect(faults(['  - action: disconnect', '    when: { segment: 1, media_seconds: 3 }'])[0]).toMatch(/\/faults\/0\/when: /);
+    expect(faults(['  - action: explode'])[0]).toMatch(/\/faults\/0\/action: must be one of error, close, disconnect/);
+  });
+
+  it('load spans: end after start, and they must do something', () => {
+    const error = parseError(['name: x', 'load:', '  - start: 10', '    end: 5', '    shed: all', '  - start: 0', '    end: 5', ''].join('\n'));
+    expect(error.problems.map((p) => `${p.line}: ${p.path}: ${p.message}`)).toEqual([
+      '4: /load/0/end: must be greater than start (10), got 5',
+      '6: /load/1: does nothing: give "slowdown" and/or "shed" (redundant or all)',
+    ]);
   });
 
   it('YAML syntax error', () => {
@@ -220,6 +243,6 @@ describe('files', () => {
   });
 
   it('an unknown name lists the built-ins', () => {
-    expect(() => loadScenario('no-such-scenario')).toThrow(/unknown scenario "no-such-scenario": not a built-in \(conversation, quiet, steady\) and no such file/);
+    expect(() => loadScenario('no-such-scenario')).toThrow(/unknown scenario "no-such-scenario": not a built-in \(conversation, .*quiet, .*steady.*\) and no such file/);
   });
 });

@@ -7,14 +7,16 @@
  * the YAML node of the offending field (or of its parent when the field is missing).
  *
  * Invariants: a scenario returned by this module passed every check, has its defaults filled in
- * (`description` '', `loop` false, empty `signals`/`engagement`/`quality`) and is deeply frozen.
+ * (`description` '', `loop` false, empty `signals`/`engagement`/`quality`/`load`/`faults`) and is
+ * deeply frozen.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { SCENARIOS_DIR } from '../server/paths.js';
-import type { Scenario, ScriptedEngagement, ScriptedQuality, ScriptedSignal } from '../server/types/generated.js';
-import { validateScenarioObject, type Diagnostic, type ValidationResult } from '../server/validation.js';
+import { isSendableCloseCode } from '../server/close-codes.js';
+import type { Fault, FaultAction, LoadSpan, Scenario, ScriptedEngagement, ScriptedQuality, ScriptedSignal } from '../server/types/generated.js';
+import { SERVER_EVENT_TYPES, validateScenarioObject, type Diagnostic, type ValidationResult } from '../server/validation.js';
 
 /** The built-in scenario the server uses when none is named. */
 export const DEFAULT_SCENARIO_NAME = 'conversation';
@@ -26,6 +28,8 @@ export interface ResolvedScenario extends Scenario {
   signals: ScriptedSignal[];
   engagement: ScriptedEngagement[];
   quality: ScriptedQuality[];
+  load: LoadSpan[];
+  faults: Fault[];
 }
 
 /** One problem in a scenario. `line`/`column` are 1-based, null when the scenario did not come from text. */
@@ -124,6 +128,58 @@ function semanticProblems(s: Scenario): Diagnostic[] {
     withinDuration(`/quality/${i}/start`, period.start, false);
     withinDuration(`/quality/${i}/end`, period.end, true);
   });
+
+  (s.load ?? []).forEach((span, i) => {
+    if (!(span.end > span.start)) problems.push({ path: `/load/${i}/end`, message: `must be greater than start (${span.start}), got ${span.end}` });
+    if (span.slowdown === undefined && (span.shed ?? 'none') === 'none') {
+      problems.push({ path: `/load/${i}`, message: 'does nothing: give "slowdown" and/or "shed" (redundant or all)' });
+    }
+  });
+
+  (s.faults ?? []).forEach((fault, i) => problems.push(...faultProblems(fault, `/faults/${i}`)));
+  return problems;
+}
+
+/** The parameters each fault action takes; `required` ones must be present, others are refused. */
+const FAULT_PARAMETERS: Readonly<Record<FaultAction, { required: readonly (keyof Fault)[]; optional: readonly (keyof Fault)[] }>> = {
+  error: { required: ['code'], optional: ['message', 'segment', 'close', 'close_code', 'reason'] },
+  close: { required: [], optional: ['close_code', 'reason'] },
+  disconnect: { required: [], optional: [] },
+  delay: { required: ['seconds'], optional: ['windows'] },
+  drop_windows: { required: [], optional: ['windows'] },
+  quota_exhausted: { required: [], optional: [] },
+  missing_scope: { required: [], optional: [] },
+  throttle: { required: ['bytes_per_second'], optional: ['seconds'] },
+  unknown_event: { required: [], optional: ['event_type', 'data'] },
+};
+const FAULT_COMMON: readonly (keyof Fault)[] = ['action', 'when', 'probability'];
+
+function faultProblems(fault: Fault, at: string): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const { required, optional } = FAULT_PARAMETERS[fault.action];
+  for (const key of required) {
+    if (fault[key] === undefined) problems.push({ path: at, message: `action ${fault.action} requires "${key}"` });
+  }
+  for (const key of Object.keys(fault) as (keyof Fault)[]) {
+    if (!FAULT_COMMON.includes(key) && !required.includes(key) && !optional.includes(key)) {
+      const takes = [...required, ...optional];
+      problems.push({ path: `${at}/${key}`, message: `action ${fault.action} takes no "${key}" (it takes ${takes.length === 0 ? 'no parameters' : takes.map((k) => `"${k}"`).join(', ')})` });
+    }
+  }
+  if (fault.action === 'missing_scope' && fault.when !== undefined) {
+    problems.push({ path: `${at}/when`, message: 'missing_scope happens at the upgrade, instead of session.ready: it takes no trigger' });
+  }
+  if (fault.action === 'error' && fault.close !== true) {
+    for (const key of ['close_code', 'reason'] as const) {
+      if (fault[key] !== undefined) problems.push({ path: `${at}/${key}`, message: `only applies with "close: true"` });
+    }
+  }
+  if (fault.close_code !== undefined && !isSendableCloseCode(fault.close_code)) {
+    problems.push({ path: `${at}/close_code`, message: `must be a close code a server may send (1000-1003, 1007-1014 or 3000-4999), got ${fault.close_code}` });
+  }
+  if (fault.event_type !== undefined && (SERVER_EVENT_TYPES as readonly string[]).includes(fault.event_type)) {
+    problems.push({ path: `${at}/event_type`, message: `${fault.event_type} is a v1 event type; an unknown_event needs a type clients do not know, e.g. feedback.generated` });
+  }
   return problems;
 }
 
@@ -151,6 +207,8 @@ function resolved(s: Scenario): ResolvedScenario {
     signals: structuredClone(s.signals ?? []),
     engagement: structuredClone(s.engagement ?? []),
     quality: structuredClone(s.quality ?? []),
+    load: structuredClone(s.load ?? []),
+    faults: structuredClone(s.faults ?? []),
   });
 }
 

@@ -45,6 +45,21 @@ export type ErrorLink = string
 
 // ---- scenario.schema.json
 /**
+ * realistic: windows take processing time (ratio x length, seeded jitter) on limited workers, so the first events arrive about 10 s in and queues can back up; instant: no added latency (for tests).
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "TimingMode".
+ */
+export type TimingMode = ("realistic" | "instant")
+/**
+ * error: an error envelope (code, optional close); close: a close frame with close_code and no session.ended; disconnect: the TCP connection is cut with no close frame; delay: the next `windows` windows take `seconds` longer; drop_windows: the next `windows` windows due are shed; quota_exhausted: error ih3003 then close 4029; missing_scope: error ih2003 and close 4003 instead of session.ready (at open only); throttle: frames to the client leave at most at bytes_per_second; unknown_event: an event of a type this protocol version does not define (clients must ignore it).
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "FaultAction".
+ */
+export type FaultAction = ("error" | "close" | "disconnect" | "delay" | "drop_windows" | "quota_exhausted" | "missing_scope" | "throttle" | "unknown_event")
+
+/**
  * The ground truth the emulated model 'sees' over session media time (seconds from the first accepted video). All times are session-cumulative media seconds.
  */
 export interface Scenario {
@@ -69,6 +84,15 @@ limits?: ScenarioLimits
  * The account's usage quota is exhausted: uploads get 429 ih3003; stream sessions get error ih3003 right after session.ready, then close 4029.
  */
 quota_exhausted?: boolean
+processing?: ScenarioProcessing
+/**
+ * Spans of media time where the simulated server is under load: processing slows down and/or windows are shed.
+ */
+load?: LoadSpan[]
+/**
+ * Faults injected into stream sessions, each fired by a trigger (media time, segment index, wall-clock offset, every segment) and optionally a seeded probability.
+ */
+faults?: Fault[]
 signals?: ScriptedSignal[]
 engagement?: ScriptedEngagement[]
 quality?: ScriptedQuality[]
@@ -96,6 +120,139 @@ max_segment_size_bytes?: number
  * Shortest accepted segment in media seconds before ih5006 (session.ready min_segment_duration_seconds).
  */
 min_segment_duration_seconds?: number
+}
+/**
+ * How this scenario's simulated model spends time. Each field overrides the server's option of the same meaning; a per-connection ?timing= or an explicit server timing overrides `timing`.
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "ScenarioProcessing".
+ */
+export interface ScenarioProcessing {
+timing?: TimingMode
+/**
+ * Processing time of a window = ratio x window length (server option processingRatio).
+ */
+ratio?: number
+/**
+ * Seeded spread of each window's processing time, ratio x length x (1 ± jitter) (server option processingJitter).
+ */
+jitter?: number
+/**
+ * Windows one session may process at once (server option workersPerSession).
+ */
+workers?: number
+/**
+ * Windows a session may have waiting for a worker before it sheds (server option maxQueuedWindows).
+ */
+queue_limit?: number
+}
+/**
+ * Windows that start in [start, end) media seconds are processed under load.
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "LoadSpan".
+ */
+export interface LoadSpan {
+/**
+ * First media second of the span.
+ */
+start: number
+/**
+ * Media second the span stops (exclusive); must be greater than start.
+ */
+end: number
+/**
+ * Processing time multiplier for these windows (realistic timing only): above about 1/ratio x hop/window the session's queue backs up and it sheds.
+ */
+slowdown?: number
+/**
+ * Shed these windows whatever the queue: 'redundant' sheds each window its analyzed neighbours cover (no second is lost, so nothing is announced); 'all' sheds every one (the uncovered seconds are announced in coverage.dropped).
+ */
+shed?: ("none" | "redundant" | "all")
+}
+/**
+ * One scripted fault: a trigger (`when`), an `action` and the action's parameters. Which parameters an action takes (and requires) is checked with the scenario (see docs/scenarios.md).
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "Fault".
+ */
+export interface Fault {
+when?: FaultTrigger
+/**
+ * Chance the fault happens when its trigger fires, drawn from the session's seeded generator.
+ */
+probability?: number
+action: FaultAction
+/**
+ * error: the ih code sent.
+ */
+code?: ErrorCode
+/**
+ * error: the message (default: the table's message for the code).
+ */
+message?: string
+/**
+ * error: the segment field (default: the triggering segment for segment triggers, else null).
+ */
+segment?: (number | null)
+/**
+ * error: close the connection after the envelope.
+ */
+close?: boolean
+/**
+ * close: the close code (default 1000); error with close: overrides the table's close code (default: the table's, else 1011).
+ */
+close_code?: number
+/**
+ * close / error with close: the close reason.
+ */
+reason?: string
+/**
+ * delay: extra processing seconds per window; throttle: how long the throttle lasts (server clock; default until the end).
+ */
+seconds?: number
+/**
+ * delay / drop_windows: how many windows, from the first one due after the fault fired.
+ */
+windows?: number
+/**
+ * throttle: the rate frames leave at.
+ */
+bytes_per_second?: number
+/**
+ * unknown_event: the type, dotted lower-case like the real ones.
+ */
+event_type?: string
+/**
+ * unknown_event: the data object (default {"text": "…"}).
+ */
+data?: {
+
+}
+}
+/**
+ * When a fault fires: exactly one key. Omit `when` to fire as the session opens (right after session.ready).
+ * 
+ * This interface was referenced by `Scenario`'s JSON-Schema
+ * via the `definition` "FaultTrigger".
+ */
+export interface FaultTrigger {
+/**
+ * When accepted media first reaches this many session seconds (checked after each binary message, before its windows are dispatched).
+ */
+media_seconds?: number
+/**
+ * When the n-th binary message (1-based, as in error.segment) arrives, before it is processed.
+ */
+segment?: number
+/**
+ * This many seconds after the session opened, on the server clock.
+ */
+wall_seconds?: number
+/**
+ * On every binary message, each time with `probability` (a seeded draw): for random faults.
+ */
+every_segment?: true
 }
 /**
  * This interface was referenced by `Scenario`'s JSON-Schema
@@ -653,13 +810,37 @@ windowSeconds?: number
  */
 windowHopSeconds?: number
 /**
- * Simulated processing time of a window = ratio x window length (wall seconds). 0 = instant.
+ * Processing timing for every session: realistic (windows take processingRatio x length with seeded jitter on limited workers) or instant (no added latency). null = the scenario's processing.timing, else realistic. A connection's ?timing= overrides it.
+ */
+timing?: ("realistic" | "instant" | null)
+/**
+ * Realistic timing: processing time of a window = ratio x window length (wall seconds). 0 behaves like instant timing. A scenario's processing.ratio overrides it.
  */
 processingRatio?: number
 /**
- * Seeded spread of each window's processing time: ratio x length x (1 ± jitter). Windows then finish out of order; results still leave in window order.
+ * Realistic timing: seeded spread of each window's processing time, ratio x length x (1 ± jitter). Windows then finish out of order; results still leave in window order. A scenario's processing.jitter overrides it.
  */
 processingJitter?: number
+/**
+ * Windows one session may have in processing at once. A scenario's processing.workers overrides it.
+ */
+workersPerSession?: number
+/**
+ * Windows a session may have waiting for a worker; one more and the session sheds a window (redundant ones first). A scenario's processing.queue_limit overrides it.
+ */
+maxQueuedWindows?: number
+/**
+ * Workers shared by all sessions (simulated GPU capacity); a window needs one of them and one of its session's. null (on the command line: off) = unlimited.
+ */
+workerPoolSize?: (number | null)
+/**
+ * Tell clients which media seconds were shed and not analyzed, with coverage.dropped events.
+ */
+announceDropped?: boolean
+/**
+ * Let a client choose its session's scenario, seed and timing with ?scenario=&seed=&timing= on the upgrade URL (built-in scenario names and random only, never file paths).
+ */
+connectionScenarios?: boolean
 /**
  * Length of a conversation-quality cadence period (media seconds).
  */
