@@ -131,8 +131,8 @@ function stats(): StatsResult {
     messages += session.stats.binaryMessages;
     bytes += session.stats.bytesReceived;
     windows += session.stats.windowsAnalyzed;
-    min = Math.min(min, session.stats.mediaSeconds);
-    max = Math.max(max, session.stats.mediaSeconds);
+    min = Math.min(min, session.stats.receivedSeconds);
+    max = Math.max(max, session.stats.receivedSeconds);
   }
   return { ...base, open: mock.sessions.size, messages, bytes, mediaSecondsMin: Number.isFinite(min) ? min : 0, mediaSecondsMax: max, windowsAnalyzed: windows };
 }

@@ -19,9 +19,11 @@ import { registerUploadRoutes } from './http/upload-route.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
-import { sessionLimits, StreamSession } from './stream/session.js';
+import { missingScopeMessage, sessionLimits, StreamSession } from './stream/session.js';
+import { resolveTiming } from './stream/timing.js';
+import { WorkerPool } from './stream/worker-pool.js';
 import { assertValidServerEvent } from './validation.js';
-import { loadScenario, scenarioFromObject } from '../scenarios/loader.js';
+import { ConnectionChoiceError, ScenarioLibrary, parseConnectionChoice } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
 
 export const STREAM_PATH = '/v1/stream/analyze';
@@ -37,8 +39,10 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   logDestination?: DestinationStream;
   /** Called with every envelope any session sends. */
   onEvent?: (event: Envelope, session: StreamSession) => void;
-  /** Called as each analysis window's results leave, with the lag behind their due time (benchmarks). */
+  /** Called as each analysis window's results leave, with the lag behind an idle server's emit time (benchmarks). */
   onWindowEmitted?: (lagMs: number, session: StreamSession) => void;
+  /** Called once per stream session when it ends, with its final counters in `session.stats`. */
+  onSessionEnded?: (session: StreamSession) => void;
 }
 
 export interface MockServerUrls {
@@ -57,6 +61,8 @@ export interface MockServer {
   readonly http: FastifyInstance;
   /** Sessions currently open. */
   readonly sessions: ReadonlySet<StreamSession>;
+  /** The simulated model capacity every session shares (`workerPoolSize`). */
+  readonly pool: WorkerPool;
   /** Bind and start accepting connections. */
   listen(): Promise<MockServerUrls>;
   /** URLs once listening. */
@@ -67,11 +73,13 @@ export interface MockServer {
 
 /** Build the server without listening. */
 export function buildServer(input: MockServerOptions = {}): MockServer {
-  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, onWindowEmitted, ...rest } = input;
+  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, onWindowEmitted, onSessionEnded, ...rest } = input;
   const options = resolveOptions({ ...rest, scenario: typeof scenarioInput === 'string' ? scenarioInput : undefined });
-  const scenario = typeof scenarioInput === 'object' ? scenarioFromObject(scenarioInput, 'options.scenario') : loadScenario(options.scenario);
+  const library = new ScenarioLibrary();
+  const scenario = library.serverScenario(typeof scenarioInput === 'object' ? scenarioInput : options.scenario, options.seed);
   const clock = injectedClock ?? new RealClock();
   const random = new Random(options.seed);
+  const pool = new WorkerPool(options.workerPoolSize);
   // Separate streams, so HTTP traffic (a /health poll) never shifts the ids of stream sessions.
   const httpIds = random.fork('http-correlation-ids');
   const streamIds = random.fork('stream-correlation-ids');
@@ -107,7 +115,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: wsMaxPayload(options, sessionLimits(options, scenario).maxSegmentBytes),
+    // Large enough for the biggest segment limit any session may have (its scenario may be chosen per connection).
+    maxPayload: wsMaxPayload(options, Math.max(...[scenario, ...(options.connectionScenarios ? library.builtIns() : [])].map((s) => sessionLimits(options, s).maxSegmentBytes))),
     perMessageDeflate: false,
     // Echo the subprotocol the credential came in (or the first one offered): a client that offered
     // subprotocols aborts a handshake that selects none.
@@ -121,9 +130,18 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
     const correlationId = streamIds.uuid();
     request.ihCorrelationId = correlationId;
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== STREAM_PATH) {
-      refuseUpgrade(socket, 404, correlationId, undefined, `No WebSocket endpoint at ${path}; use ${STREAM_PATH}.`);
+    const url = new URL(request.url ?? '/', 'http://ih-mock');
+    if (url.pathname !== STREAM_PATH) {
+      refuseUpgrade(socket, 404, correlationId, undefined, `No WebSocket endpoint at ${url.pathname}; use ${STREAM_PATH}.`);
+      return;
+    }
+    let choice: ReturnType<typeof parseConnectionChoice>;
+    try {
+      choice = parseConnectionChoice(url.searchParams, { allowed: options.connectionScenarios, library });
+    } catch (err) {
+      if (!(err instanceof ConnectionChoiceError)) throw err;
+      logger.warn({ correlationId, problem: err.message }, 'stream upgrade refused: bad query parameters');
+      refuseUpgrade(socket, 400, correlationId, undefined, err.message, 'bad_request');
       return;
     }
     const credential = credentialFromUpgrade(request.headers);
@@ -135,32 +153,39 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     }
     request.ihEchoProtocol = credential.echoProtocol;
     wss.handleUpgrade(request, socket, head, (ws) => {
-      openSession(ws, correlationId, auth.principal, credential.source);
+      openSession(ws, correlationId, auth.principal, credential.source, choice);
     });
   });
 
-  function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource): void {
+  function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource, choice: ReturnType<typeof parseConnectionChoice>): void {
     const log = logger.child({ correlationId, account: principal.account });
     if (!requireScope(principal, SCOPE_STREAM).ok) {
       // A good credential without the stream scope (e.g. an upload-only token): the upgrade succeeds,
       // then error ih2003 and close 4003, and no session.ready (PROTOCOL 1).
-      const refusal = envelope('error', errorData('ih2003', null, `This ${principal.kind === 'access-token' ? 'access token' : 'API key'} lacks the ${SCOPE_STREAM} scope; request it from POST /v1/auth.`), correlationId, clock);
+      const refusal = envelope('error', errorData('ih2003', null, missingScopeMessage(principal.kind === 'access-token' ? 'access token' : 'API key')), correlationId, clock);
       if (options.strictEvents) assertValidServerEvent(refusal);
       ws.send(JSON.stringify(refusal));
       ws.close(4003, 'insufficient-scope');
       log.info({ credentialSource, credentialKind: principal.kind, code: 'ih2003', scopes: [...principal.scopes] }, 'stream session refused: missing scope');
       return;
     }
+    // A seed on the URL makes this session replayable on its own; otherwise it forks the server's.
+    const sessionRandom = choice.seed !== undefined ? new Random(choice.seed).fork('session') : sessionRandoms.fork(sessionCount++);
+    const sessionScenario = choice.scenario === undefined ? scenario : library.connectionScenario(choice.scenario, choice.seed ?? sessionRandom.int(0, 2 ** 32 - 1));
+    const timing = resolveTiming(options, sessionScenario, choice.timing);
     const session = new StreamSession({
       options,
-      scenario,
+      scenario: sessionScenario,
+      timing,
+      pool,
       clock,
-      random: sessionRandoms.fork(sessionCount++),
+      random: sessionRandom,
       correlationId,
       logger: log,
       transport: {
         send: (text) => ws.send(text),
         close: (code, reason) => ws.close(code, reason),
+        terminate: () => ws.terminate(),
         // ws writes each frame on its own; corking the socket (reference-counted, so ws's own
         // cork/uncork nest inside) turns a window's frames into one write. `_socket` is ws's
         // long-standing handle on the net.Socket; without it, frames simply go one by one.
@@ -177,10 +202,13 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       },
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
       onWindowEmitted: onWindowEmitted ? (lagMs) => onWindowEmitted(lagMs, session) : undefined,
-      onEnded: (s) => sessions.delete(s),
+      onEnded: (s) => {
+        sessions.delete(s);
+        onSessionEnded?.(s);
+      },
     });
     sessions.add(session);
-    log.info({ credentialSource }, 'stream session opened');
+    log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(choice.seed !== undefined ? { seed: choice.seed } : {}) }, 'stream session opened');
     ws.on('message', (data, isBinary) => {
       try {
         if (isBinary) session.onBinary(toBytes(data));
@@ -208,6 +236,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     logger,
     http,
     sessions,
+    pool,
     async listen() {
       await http.listen({ host: options.host, port: options.port });
       const address = http.server.address();
@@ -244,9 +273,9 @@ interface UpgradeRequest extends IncomingMessage {
 }
 
 /** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, PROTOCOL 1). */
-function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string): void {
-  const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error: 'not_found', message });
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Error';
+function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string, error = 'not_found'): void {
+  const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error, message });
+  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +

@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from './app.js';
+import { runScenariosCommand, runValidateCommand, ScenarioUsageError, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
 import { PACKAGE_ROOT } from './paths.js';
+import { resolveTiming } from './stream/timing.js';
 
 /** Flag names that differ from the kebab-case of their option key (the names users know). */
 const FLAG_RENAMES: Record<string, string> = {
@@ -21,7 +23,12 @@ const FLAG_RENAMES: Record<string, string> = {
 const FLAG_VALUE_HINTS: Record<string, string> = {
   keyPairs: '<id:secret[:scopes]>',
   rateLimitPerMinute: '<n|off>',
+  workerPoolSize: '<n|off>',
+  timing: '<realistic|instant>',
 };
+
+/** Nullable numeric options whose null is written `off` on the command line. */
+const OFF_MEANS_NULL = new Set(['rateLimitPerMinute', 'workerPoolSize']);
 
 /** Exit code for bad usage, as most CLIs use. */
 export const EXIT_USAGE = 2;
@@ -59,6 +66,8 @@ export function helpText(): string {
     'ih-mock: local emulator of the Interhuman v1 API (stream and upload).',
     '',
     'Usage: ih-mock [serve] [options]',
+    '       ih-mock scenarios [list | show <name> | generate --seed <n>]',
+    '       ih-mock validate <file>...',
     '',
     'Options:',
     ...rows,
@@ -67,6 +76,8 @@ export function helpText(): string {
     '  --version'.padEnd(34) + 'Show the version.',
     '',
     'Boolean options take --no-<flag> to turn them off (e.g. --no-accept-continuation).',
+    '',
+    SCENARIO_COMMANDS_HELP,
   ].join('\n');
 }
 
@@ -74,10 +85,18 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type CliCommand = { command: 'help' } | { command: 'version' } | { command: 'serve'; options: ServerOptionsInput };
+export type CliCommand =
+  | { command: 'help' }
+  | { command: 'version' }
+  | { command: 'serve'; options: ServerOptionsInput }
+  | { command: 'scenarios'; args: string[] }
+  | { command: 'validate'; files: string[] };
 
 /** Parse argv (without node and script) into a command. Throws `UsageError` or `OptionsError`. */
 export function parseCli(argv: string[]): CliCommand {
+  // Subcommands parse their own arguments.
+  if (argv[0] === 'scenarios') return { command: 'scenarios', args: argv.slice(1) };
+  if (argv[0] === 'validate') return { command: 'validate', files: argv.slice(1) };
   const config: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, config: { type: 'string' } };
   for (const f of FLAGS) {
     config[f.flag] = f.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'string[]' };
@@ -91,7 +110,7 @@ export function parseCli(argv: string[]): CliCommand {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
-    throw new UsageError(`unknown command "${positionals.join(' ')}" (ih-mock serves by default; see ih-mock --help)`);
+    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; see ih-mock --help)`);
   }
   if (values['help']) return { command: 'help' };
   if (values['version']) return { command: 'version' };
@@ -136,12 +155,18 @@ export function parseKeyPair(raw: string): { keyId: string; keySecret: string; s
 
 function convert(f: FlagSpec, raw: string): unknown {
   if (f.nullable && raw === 'auto') return null;
-  if (f.key === 'rateLimitPerMinute' && raw === 'off') return null;
+  if (OFF_MEANS_NULL.has(f.key) && raw === 'off') return null;
   if (f.kind === 'string') return raw;
   const n = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${f.flag} expects a number, got "${raw}"`);
   if (f.kind === 'integer' && !Number.isInteger(n)) throw new UsageError(`--${f.flag} expects a whole number, got "${raw}"`);
   return n;
+}
+
+function describeTiming(server: ReturnType<typeof buildServer>): string {
+  const t = resolveTiming(server.options, server.scenario);
+  const pool = server.pool.capacity === Infinity ? 'unlimited shared pool' : `a shared pool of ${server.pool.capacity}`;
+  return t.mode === 'instant' ? 'instant (no added latency)' : `realistic (window processing ${t.ratio} x length ± ${Math.round(t.jitter * 100)} %, ${t.workers} workers per session, ${pool})`;
 }
 
 function version(): string {
@@ -167,6 +192,16 @@ export async function main(argv: string[]): Promise<number> {
   if (cmd.command === 'version') {
     process.stdout.write(`${version()}\n`);
     return 0;
+  }
+  if (cmd.command === 'scenarios' || cmd.command === 'validate') {
+    const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t) };
+    try {
+      return cmd.command === 'scenarios' ? runScenariosCommand(cmd.args, io) : runValidateCommand(cmd.files, io);
+    } catch (err) {
+      if (!(err instanceof ScenarioUsageError)) throw err;
+      process.stderr.write(`ih-mock: ${err.message} (see ih-mock --help)\n`);
+      return EXIT_USAGE;
+    }
   }
   let server: ReturnType<typeof buildServer>;
   try {
@@ -194,6 +229,8 @@ export async function main(argv: string[]): Promise<number> {
       `  stream:   ${urls.streamUrl}`,
       `  upload:   POST ${urls.baseUrl}/v1/upload/analyze   (OpenAPI: ${urls.baseUrl}/openapi.json)`,
       `  scenario: ${server.scenario.name}, seed ${server.options.seed} (pass --seed ${server.options.seed} to replay this run)`,
+      `  timing:   ${describeTiming(server)}`,
+      server.options.connectionScenarios ? `            a client may choose its own with ${urls.streamUrl}?scenario=<name|random>&seed=<n>&timing=<realistic|instant>` : '            (connections may not choose their scenario: --no-connection-scenarios)',
       server.options.apiKeys.length
         ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
         : '  auth:     Authorization: Bearer <any non-empty key> (or Sec-WebSocket-Protocol: <key>); configure --api-key to restrict',

@@ -77,6 +77,7 @@ const validators = {
   authResponse: compiled('auth-response.schema.json'),
   uploadResponse: compiled('upload-response.schema.json'),
   scenario: compiled('scenario.schema.json'),
+  anyEvent: ajv.getSchema(`${schemas.get('stream-server-event.schema.json')!.$id}#/$defs/AnyEvent`)!,
 };
 
 /** The `type` of every server event, in schema order. */
@@ -223,6 +224,20 @@ export function validateCloseFrame(value: unknown): ValidationResult {
   return resultOf(validators.closeFrame, value);
 }
 
+/** True for the event types of this protocol version (the variants of stream-server-event.schema.json). */
+export function isKnownEventType(type: unknown): boolean {
+  return (SERVER_EVENT_TYPES as readonly unknown[]).includes(type);
+}
+
+/**
+ * Checks an envelope the way a tolerant client reads it: a known type against its variant, an
+ * unknown type only for the shared envelope shape (AnyEvent), since clients must ignore such types.
+ */
+export function validateAnyServerEvent(value: unknown): ValidationResult {
+  const type = value !== null && typeof value === 'object' ? (value as { type?: unknown }).type : undefined;
+  return isKnownEventType(type) ? validateServerEvent(value) : resultOf(validators.anyEvent, value);
+}
+
 /** Checks a v1 HTTP error body (http-error.schema.json). */
 export function validateHttpError(value: unknown): ValidationResult {
   return resultOf(validators.httpError, value);
@@ -270,6 +285,12 @@ export function assertValidServerEvent(value: unknown): asserts value is ServerE
     const type = value !== null && typeof value === 'object' && 'type' in value ? ` ${JSON.stringify(value.type)}` : '';
     throw new Error(`invalid server event${type}:\n${formatDiagnostics(result.errors)}`);
   }
+}
+
+/** Throws unless `value` has the shape every event shares (for deliberately unknown event types). */
+export function assertValidEnvelopeShape(value: unknown): void {
+  const result = resultOf(validators.anyEvent, value);
+  if (!result.ok) throw new Error(`invalid event envelope:\n${formatDiagnostics(result.errors)}`);
 }
 
 // ---- Client text frames --------------------------------------------------------------------------

@@ -7,7 +7,10 @@ import { VirtualClock } from '../clock.js';
 import { resolveOptions, type ServerOptionsInput } from '../options.js';
 import { loadScenario } from '../../scenarios/loader.js';
 import { readMedia } from '../../test/support/media.js';
+import { Random } from '../random.js';
 import { StreamSession } from './session.js';
+import { resolveTiming } from './timing.js';
+import { WorkerPool } from './worker-pool.js';
 
 let webm4s: Buffer;
 beforeAll(async () => {
@@ -27,15 +30,16 @@ function harness(overrides: ServerOptionsInput = {}, failOn?: string): Harness {
   const sent: Harness['sent'] = [];
   const closes: Harness['closes'] = [];
   const quiet = { error() {}, info() {}, warn() {}, debug() {} };
+  // No jitter and room for every window: these tests are about the state machine; shedding has its own tests.
+  const options = resolveOptions({ seed: 1, processingJitter: 0, workersPerSession: 64, maxQueuedWindows: 64, ...overrides });
+  const scenario = loadScenario('steady');
   const session = new StreamSession({
-    options: resolveOptions({ seed: 1, ...overrides }),
-    scenario: loadScenario('steady'),
+    options,
+    scenario,
+    timing: resolveTiming(options, scenario),
+    pool: new WorkerPool(null),
     clock,
-    random: new (class {
-      next() {
-        return 0.5;
-      }
-    })() as never,
+    random: new Random(1),
     correlationId: '00000000-0000-4000-8000-000000000000',
     logger: quiet,
     transport: {
@@ -46,6 +50,9 @@ function harness(overrides: ServerOptionsInput = {}, failOn?: string): Harness {
       },
       close(code, reason) {
         closes.push({ code, reason });
+      },
+      terminate() {
+        closes.push({ code: 1006, reason: 'terminated' });
       },
     },
   });

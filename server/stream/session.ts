@@ -4,33 +4,35 @@
  *   open ──session.close──▶ closing ──drained──▶ ended (session.ended, close 1000)
  *     │                        │
  *     ├─ idle / max duration ──┴─▶ ended (error ih6003 / ih6004, close with the configured code)
+ *     ├─ scripted fault (error+close, close, disconnect, quota) ─▶ ended
  *     └─ client closed / server shutdown ───▶ ended (nothing more is sent)
  *
- * Invariants: `session.ready` is the first frame and is sent once; nothing is sent in `ended`;
- * analysis results leave in window order although windows are "processed" concurrently; every
- * `signal.detected` is matched by a `signal.ended` before `session.ended`.
+ * Invariants: `session.ready` is the first frame and is sent once (unless a missing_scope fault
+ * refuses the session instead); nothing is sent in `ended`; analysis results leave in window order
+ * although windows are processed concurrently (window-pipeline.ts); every `signal.detected` is
+ * matched by a `signal.ended` before `session.ended`; received = analyzed + dropped seconds once a
+ * graceful close has drained.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Random } from '../random.js';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_TABLE } from '../errors.js';
 import type { ServerOptions } from '../options.js';
-import type { Scenario } from '../types/generated.js';
+import type { Fault, Scenario } from '../types/generated.js';
 import { MediaTimeline } from '../media/timeline.js';
 import { INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE, WindowAnalysis, type AnalysisEvent, type Window } from '../analysis/index.js';
-import { assertValidServerEvent, parseClientTextFrame } from '../validation.js';
+import { assertValidEnvelopeShape, assertValidServerEvent, parseClientTextFrame } from '../validation.js';
 import { envelope, errorData, type Envelope } from './envelope.js';
+import { FaultSchedule } from './faults.js';
+import { Outbound, type SessionTransport } from './outbound.js';
+import type { SessionTiming } from './timing.js';
+import { WindowPipeline, type MediaRange } from './window-pipeline.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export type { SessionTransport };
 
 /** Include values the emulated service understands; others are ignored (PROTOCOL 3.2). */
 export const SUPPORTED_INCLUDE: readonly string[] = [INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE];
-
-/** What a session needs from its connection. Only the app module knows it is a `ws` socket. */
-export interface SessionTransport {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-  /** Run `fn`, whose sends may be written to the network together (one write instead of one per frame). */
-  batch?(fn: () => void): void;
-}
 
 export interface SessionLogger {
   error(obj: object, msg: string): void;
@@ -42,15 +44,19 @@ export interface SessionLogger {
 export interface SessionDeps {
   options: ServerOptions;
   scenario: Scenario;
+  /** How the simulated model spends time (resolved from options, scenario and connection). */
+  timing: SessionTiming;
+  /** Model capacity shared with every other session. */
+  pool: WorkerPool;
   clock: Clock;
-  /** This session's own seeded generator (processing jitter). */
+  /** This session's own seeded generator (processing jitter, random faults). */
   random: Random;
   correlationId: string;
   transport: SessionTransport;
   logger: SessionLogger;
   /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
   onSend?: (event: Envelope) => void;
-  /** Called as each window's results are emitted; `lagMs` = emit time − time its processing was due. */
+  /** Called as each window's results are emitted; `lagMs` = emit time − when an idle server would have emitted them (due + ratio x length). */
   onWindowEmitted?: (lagMs: number) => void;
   /** Called once when the session reaches `ended`. */
   onEnded?: (session: StreamSession) => void;
@@ -73,6 +79,8 @@ export type EndReason =
   | 'idle_timeout'
   | 'max_duration'
   | 'quota_exhausted'
+  | 'missing_scope'
+  | 'scripted_fault'
   | 'server_shutdown'
   | 'internal_error';
 
@@ -82,8 +90,14 @@ export interface SessionStats {
   rejectedMessages: number;
   bytesReceived: number;
   /** Session-cumulative seconds of accepted media. */
-  mediaSeconds: number;
+  receivedSeconds: number;
+  /** Seconds inside analyzed windows: the billable seconds. */
+  analyzedSeconds: number;
+  /** Seconds shed under load and announced in coverage.dropped (not billed). */
+  droppedSeconds: number;
   windowsAnalyzed: number;
+  /** Windows shed (including redundant ones, whose seconds other windows covered). */
+  windowsShed: number;
   eventsSent: number;
   configFrames: number;
 }
@@ -115,8 +129,11 @@ export class StreamSession {
     binaryMessages: 0,
     rejectedMessages: 0,
     bytesReceived: 0,
-    mediaSeconds: 0,
+    receivedSeconds: 0,
+    analyzedSeconds: 0,
+    droppedSeconds: 0,
     windowsAnalyzed: 0,
+    windowsShed: 0,
     eventsSent: 0,
     configFrames: 0,
   };
@@ -124,8 +141,10 @@ export class StreamSession {
   private include: string[] = [];
   private readonly media: MediaTimeline;
   private readonly analysis: WindowAnalysis;
-  /** Windows handed to the (simulated) model, in order; `done` once their processing time passed. */
-  private readonly inFlight: { window: Window; dueAt: number; done: boolean; timer: TimerHandle | undefined }[] = [];
+  private readonly pipeline: WindowPipeline;
+  private readonly faults: FaultSchedule;
+  private readonly out: Outbound;
+  private readonly faultTimers: TimerHandle[] = [];
   private idleTimer: TimerHandle | undefined;
   /** Clock time of the last binary message (or of the start). */
   private lastActivityAt = 0;
@@ -151,10 +170,29 @@ export class StreamSession {
       hopSeconds: deps.options.windowHopSeconds,
       qualityCadenceSeconds: deps.options.qualityCadenceSeconds,
     });
+    this.pipeline = new WindowPipeline({
+      clock: deps.clock,
+      random: deps.random.fork('processing'),
+      pool: deps.pool,
+      timing: deps.timing,
+      hopSeconds: deps.options.windowHopSeconds,
+      setTimer: (fn, ms) => this.setTimer(fn, ms),
+      emitWindow: (window, lagMs) => this.emitWindow(window, lagMs),
+      announceDropped: (range) => this.announceDropped(range),
+      stopped: () => this.isEnded(),
+    });
+    this.faults = new FaultSchedule(deps.scenario.faults ?? [], deps.random.fork('faults'));
+    this.out = new Outbound(deps.transport, deps.clock, (err) => this.fail(err));
   }
 
-  /** Announce the session (`session.ready`) and arm the timeouts. */
+  /** Announce the session (`session.ready`) and arm the timeouts and timed faults. */
   start(): void {
+    if (this.faults.refusesScope) {
+      // A scripted missing stream scope: what the app does for a credential without it (PROTOCOL 1).
+      this.sendError('ih2003', null, missingScopeMessage('API key'));
+      this.endAndClose('missing_scope', ERROR_TABLE.ih2003.closeCode, ERROR_TABLE.ih2003.title);
+      return;
+    }
     this.send('session.ready', {
       session_idle_timeout_seconds: this.limits.idleTimeoutSeconds,
       session_max_duration_seconds: this.limits.maxDurationSeconds,
@@ -165,14 +203,15 @@ export class StreamSession {
       supported_session_config_options: { include: [...SUPPORTED_INCLUDE], goal_dimensions: null },
     });
     if (this.deps.scenario.quota_exhausted) {
-      // As observed live: the session opens, then the quota check refuses it (error, close 4029).
-      this.sendError('ih3003', null, 'The usage quota of this account is exhausted. No video can be analyzed.');
-      this.end('quota_exhausted');
-      this.deps.transport.close(ERROR_TABLE.ih3003.closeCode, ERROR_TABLE.ih3003.title);
+      this.quotaExhausted();
       return;
     }
     this.noteActivity();
     this.maxDurationTimer = this.setTimer(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
+    for (const [fault, ms] of this.faults.timed()) {
+      this.faultTimers.push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
+    }
+    this.applyFaults(this.faults.atOpen(), null);
   }
 
   /** A text frame from the client: a session config frame or `{"type":"session.close"}`. */
@@ -208,6 +247,8 @@ export class StreamSession {
     if (this.current === 'ended') return;
     const segment = ++this.stats.binaryMessages;
     this.stats.bytesReceived += bytes.byteLength;
+    this.applyFaults(this.faults.onSegment(segment), segment);
+    if (this.isEnded()) return;
     if (this.current === 'closing') {
       this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
       return;
@@ -226,8 +267,10 @@ export class StreamSession {
       this.reject(verdict.code, segment, verdict.message);
       return;
     }
-    this.stats.mediaSeconds = this.media.mediaEnd;
-    for (const window of this.analysis.due(this.media.mediaEnd)) this.dispatch(window);
+    this.stats.receivedSeconds = this.media.mediaEnd;
+    this.applyFaults(this.faults.onMedia(this.media.mediaEnd), segment);
+    if (this.isEnded()) return;
+    for (const window of this.analysis.due(this.media.mediaEnd)) this.pipeline.add(window);
   }
 
   /** The connection closed (client close, drop, or a WebSocket-layer error): cancel everything, send nothing more. */
@@ -248,8 +291,7 @@ export class StreamSession {
     } catch {
       // The envelope itself could not be sent; close anyway.
     }
-    this.end('internal_error');
-    this.deps.transport.close(ERROR_TABLE.ih1001.closeCode, 'internal error');
+    this.endAndClose('internal_error', ERROR_TABLE.ih1001.closeCode, 'internal error');
   }
 
   /** Server shutdown: close politely with 1001 (going away). */
@@ -257,6 +299,11 @@ export class StreamSession {
     if (this.current === 'ended') return;
     this.end('server_shutdown');
     this.deps.transport.close(1001, 'server shutting down');
+  }
+
+  /** Seconds shed and announced, in order (the ranges of every coverage.dropped sent or due). */
+  get droppedRanges(): readonly MediaRange[] {
+    return this.pipeline.droppedRanges;
   }
 
   private beginGracefulClose(): void {
@@ -272,47 +319,39 @@ export class StreamSession {
     // so every detected signal still ends before session.ended.
     this.drainDeadline = this.deps.clock.now() + maxDrainSeconds * 1000;
     this.drainTimer = this.setTimer(() => this.forceDrain(), maxDrainSeconds * 1000);
-    this.releaseCompleted();
+    this.tailIfDrained();
   }
 
   private forceDrain(): void {
     this.drainDeadlinePassed = true;
-    for (const entry of this.inFlight) {
-      this.deps.clock.clearTimeout(entry.timer);
-      entry.done = true;
-    }
-    this.releaseCompleted();
+    this.pipeline.completeAll();
+    this.tailIfDrained();
   }
 
-  /** Hand a due window to the simulated model: it completes after ratio x window length. */
-  private dispatch(window: Window): void {
-    const { processingRatio, processingJitter } = this.deps.options;
-    const spread = processingJitter > 0 ? 1 + processingJitter * (2 * this.deps.random.next() - 1) : 1;
-    const delayMs = processingRatio * (window.end - window.start) * 1000 * spread;
-    const entry: (typeof this.inFlight)[number] = { window, dueAt: this.deps.clock.now() + delayMs, done: false, timer: undefined };
-    this.inFlight.push(entry);
-    if (delayMs === 0) {
-      // Instant mode (processingRatio 0): no timer, so tests need not advance a virtual clock.
-      entry.done = true;
-      this.releaseCompleted();
-      return;
-    }
-    entry.timer = this.setTimer(() => {
-      entry.done = true;
-      entry.timer = undefined;
-      this.releaseCompleted();
-    }, delayMs);
+  /** The pipeline releases a window's results (in window order). */
+  private emitWindow(window: Window, lagMs: number): void {
+    this.emitAll(this.analysis.analyze(window, this.include));
+    this.stats.windowsAnalyzed++;
+    this.syncCoverage();
+    this.deps.onWindowEmitted?.(lagMs);
+    this.tailIfDrained();
   }
 
-  /** Emit results of completed windows strictly in window order; drain when closing. */
-  private releaseCompleted(): void {
-    while (this.inFlight.length > 0 && this.inFlight[0]!.done && this.current !== 'ended') {
-      const { window, dueAt } = this.inFlight.shift()!;
-      this.emitAll(this.analysis.analyze(window, this.include));
-      this.stats.windowsAnalyzed++;
-      this.deps.onWindowEmitted?.(this.deps.clock.now() - dueAt);
-    }
-    if (this.current === 'closing' && this.inFlight.length === 0) this.analyzeTail();
+  private announceDropped(range: MediaRange): void {
+    this.syncCoverage();
+    if (this.deps.options.announceDropped) this.send('coverage.dropped', { ranges: [range] });
+  }
+
+  private syncCoverage(): void {
+    const { coverage } = this.pipeline;
+    this.stats.analyzedSeconds = coverage.analyzedSeconds;
+    this.stats.droppedSeconds = coverage.droppedSeconds;
+    this.stats.windowsShed = coverage.windowsShed;
+  }
+
+  /** When closing and every due window is out, analyze the tail. */
+  private tailIfDrained(): void {
+    if (this.current === 'closing' && this.pipeline.idle) this.analyzeTail();
   }
 
   /**
@@ -324,10 +363,13 @@ export class StreamSession {
     this.tailStarted = true;
     this.deps.clock.clearTimeout(this.drainTimer);
     const { windows, events } = this.analysis.finish(this.media.mediaEnd, this.include);
-    const processingMs = windows.reduce((ms, w) => ms + this.deps.options.processingRatio * (w.end - w.start) * 1000, 0);
+    const processingMs = windows.reduce((ms, w) => ms + this.deps.timing.ratio * (w.end - w.start) * 1000, 0);
     const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(processingMs, this.drainDeadline - this.deps.clock.now()));
     const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;
+      const gap = this.pipeline.closeCoverage(windows, this.media.mediaEnd);
+      if (gap) this.announceDropped(gap);
+      this.syncCoverage();
       this.emitAll(events);
       this.finishGracefulClose();
     };
@@ -339,8 +381,7 @@ export class StreamSession {
   private finishGracefulClose(): void {
     if (this.current !== 'closing') return;
     this.send('session.ended', { reason: 'client_shutdown' });
-    this.end('client_shutdown');
-    this.deps.transport.close(1000, 'session ended');
+    this.endAndClose('client_shutdown', 1000, 'session ended');
   }
 
   /** Idle timeout or max duration: an error envelope, then close with the code for it. */
@@ -352,9 +393,68 @@ export class StreamSession {
         ? `No video received for ${limit} s (session_idle_timeout_seconds). The session is closed.`
         : `The session reached its maximum duration of ${limit} s (session_max_duration_seconds). The session is closed.`;
     this.sendError(code, null, message);
+    this.endAndClose(reason, this.closeCodeFor(code), ERROR_TABLE[code].title);
+  }
+
+  /** As observed live: the session opens, then the quota check refuses it (error ih3003, close 4029). */
+  private quotaExhausted(): void {
+    this.sendError('ih3003', null, 'The usage quota of this account is exhausted. No video can be analyzed.');
+    this.endAndClose('quota_exhausted', ERROR_TABLE.ih3003.closeCode, ERROR_TABLE.ih3003.title);
+  }
+
+  /** The close code that follows an error envelope of `code` (configurable for the timeouts). */
+  private closeCodeFor(code: ErrorCode): number {
+    if (code === 'ih6003') return this.deps.options.idleCloseCode;
+    if (code === 'ih6004') return this.deps.options.maxDurationCloseCode;
+    const spec = ERROR_TABLE[code];
+    return 'closeCode' in spec ? spec.closeCode : 1011;
+  }
+
+  /** Carry out scripted faults (docs/scenarios.md). `segment`: the binary message that triggered them, if any. */
+  private applyFaults(faults: readonly Fault[], segment: number | null): void {
+    for (const fault of faults) {
+      if (this.isEnded()) return;
+      this.deps.logger.debug({ action: fault.action, segment }, 'scripted fault');
+      switch (fault.action) {
+        case 'error': {
+          const code = fault.code!;
+          this.sendError(code, fault.segment === undefined ? segment : fault.segment, fault.message ?? ERROR_TABLE[code].message);
+          if (fault.close) this.endAndClose('scripted_fault', fault.close_code ?? this.closeCodeFor(code), fault.reason ?? ERROR_TABLE[code].title);
+          break;
+        }
+        case 'close':
+          this.endAndClose('scripted_fault', fault.close_code ?? 1000, fault.reason ?? 'scripted close');
+          break;
+        case 'disconnect':
+          this.end('scripted_fault');
+          this.out.terminate();
+          break;
+        case 'delay':
+          this.pipeline.delayNext(fault.windows ?? 1, fault.seconds!);
+          break;
+        case 'drop_windows':
+          this.pipeline.shedNext(fault.windows ?? 1);
+          break;
+        case 'quota_exhausted':
+          this.quotaExhausted();
+          break;
+        case 'throttle':
+          this.out.throttle(fault.bytes_per_second!, fault.seconds);
+          break;
+        case 'unknown_event':
+          this.send(fault.event_type ?? 'feedback.generated', fault.data ?? { text: 'A future event type: clients must ignore types they do not know.' }, { unknownType: true });
+          break;
+        case 'missing_scope':
+          break; // handled by start(): it replaces session.ready
+        default:
+          assertNever(fault.action);
+      }
+    }
+  }
+
+  private endAndClose(reason: EndReason, code: number, closeReason: string): void {
     this.end(reason);
-    const closeCode = code === 'ih6003' ? this.deps.options.idleCloseCode : this.deps.options.maxDurationCloseCode;
-    this.deps.transport.close(closeCode, ERROR_TABLE[code].title);
+    this.out.close(code, closeReason);
   }
 
   private end(reason: EndReason): void {
@@ -364,9 +464,11 @@ export class StreamSession {
     clock.clearTimeout(this.idleTimer);
     clock.clearTimeout(this.maxDurationTimer);
     clock.clearTimeout(this.drainTimer);
-    for (const entry of this.inFlight) clock.clearTimeout(entry.timer);
-    this.inFlight.length = 0;
-    this.deps.logger.info({ reason, ...this.stats }, 'stream session ended');
+    for (const timer of this.faultTimers) clock.clearTimeout(timer);
+    this.pipeline.cancel();
+    this.syncCoverage();
+    const unanalyzedSeconds = this.pipeline.undecidedSeconds(this.media.mediaEnd);
+    this.deps.logger.info({ reason, ...this.stats, unanalyzedSeconds, timing: this.deps.timing.mode }, 'stream session ended');
     this.deps.onEnded?.(this);
   }
 
@@ -393,6 +495,16 @@ export class StreamSession {
   private enter(next: SessionState): void {
     if (!LEGAL_TRANSITIONS[this.current].includes(next)) throw new Error(`illegal session transition ${this.current} -> ${next}`);
     this.current = next;
+  }
+
+  /** A method rather than a comparison, so TypeScript does not narrow the state across calls that may end the session. */
+  private isEnded(): boolean {
+    return this.current === 'ended';
+  }
+
+  /** The scenario this session runs (the server's, or the one its URL chose). */
+  get scenario(): Scenario {
+    return this.deps.scenario;
   }
 
   /** Where the session is in its life (read-only: only `enter` changes it). */
@@ -426,20 +538,29 @@ export class StreamSession {
     const sendAll = () => {
       for (const event of events) this.send(event.type, event.data);
     };
-    if (events.length > 1 && this.deps.transport.batch) this.deps.transport.batch(sendAll);
+    if (events.length > 1) this.out.batch(sendAll);
     else sendAll();
   }
 
-  private send(type: string, data: unknown): void {
+  /** `unknownType`: a deliberately unknown event (fault), checked only for the envelope's shape. */
+  private send(type: string, data: unknown, { unknownType = false } = {}): void {
     if (this.current === 'ended') return;
     const env = envelope(type, data, this.correlationId, this.deps.clock);
-    if (this.deps.options.strictEvents) assertValidServerEvent(env);
-    this.deps.transport.send(JSON.stringify(env));
+    if (this.deps.options.strictEvents) {
+      if (unknownType) assertValidEnvelopeShape(env);
+      else assertValidServerEvent(env);
+    }
+    this.out.send(JSON.stringify(env));
     this.stats.eventsSent++;
     this.deps.onSend?.(env);
   }
 }
 
 function assertNever(value: never): never {
-  throw new Error(`unexpected state ${String(value)}`);
+  throw new Error(`unexpected value ${String(value)}`);
+}
+
+/** The ih2003 message for a credential without the stream scope. */
+export function missingScopeMessage(credentialKind: 'API key' | 'access token'): string {
+  return `This ${credentialKind} lacks the interhumanai.stream scope; request it from POST /v1/auth.`;
 }

@@ -223,7 +223,7 @@ describe('browser codealong (seed 000) in headless Chromium', () => {
       expect(stats.bytesReceived).toBe(state.chunks.filter((c) => c.sent).reduce((n, c) => n + c.size, 0));
       const lastSent = state.chunks.filter((c) => c.sent).at(-1)!;
       const wallSeconds = (lastSent.at - state.recorder!.startedAt) / 1000;
-      expect(Math.abs(stats.mediaSeconds - wallSeconds), `media ${stats.mediaSeconds} s vs wall ${wallSeconds} s`).toBeLessThanOrEqual(3);
+      expect(Math.abs(stats.receivedSeconds - wallSeconds), `media ${stats.receivedSeconds} s vs wall ${wallSeconds} s`).toBeLessThanOrEqual(3);
 
       // The user stops: the codealong's recorder.stop(); ws.close(); tracks stopped.
       await page.evaluate(() => (window as unknown as HarnessWindow).__stop?.());

@@ -1,5 +1,10 @@
 /** The `ih-mock` command as a user runs it: the built bin, real processes, real ports. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateScenario } from '../../scenarios/generator.js';
+import { listScenarios, parseScenario, scenarioFromObject } from '../../scenarios/loader.js';
 import { connect } from '../support/client.js';
 import { runCli, startCli, waitReady } from '../support/cli.js';
 import { useServers } from '../support/server.js';
@@ -182,4 +187,86 @@ describe('ih-mock CLI', () => {
     expect(stderr).toMatch(message);
     expect(stderr).not.toContain('TOPSECRET');
   });
+
+  it('--timing and --worker-pool-size reach the server and show on the readiness lines', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'instant']);
+    await waitReady(run);
+    expect(run.stdout()).toMatch(/timing: +instant/);
+    expect(run.stdout()).toMatch(/\?scenario=<name\|random>&seed=<n>&timing=/);
+    run.child.kill('SIGTERM');
+    await run.exited;
+    const pooled = startCli(['--port', '0', '--log-level', 'silent', '--worker-pool-size', '100', '--workers-per-session', '3']);
+    await waitReady(pooled);
+    expect(pooled.stdout()).toMatch(/realistic .*3 workers per session, a shared pool of 100/);
+    pooled.child.kill('SIGTERM');
+    await pooled.exited;
+    expect((await runCli(['--timing', 'fast'])).stderr).toMatch(/timing/);
+  });
 });
+
+describe('ih-mock scenarios and validate', () => {
+  it('lists every built-in with one line each, and shows one as its YAML file', async () => {
+    const list = await runCli(['scenarios']);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    const names = listScenarios().map((s) => s.name);
+    expect(lines).toHaveLength(names.length);
+    for (const [i, name] of names.entries()) expect(lines[i]).toMatch(new RegExp(`^${name} +\\S`));
+    const show = await runCli(['scenarios', 'show', 'steady']);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toBe(readFileSync(listScenarios().find((s) => s.name === 'steady')!.path, 'utf8'));
+    const missing = await runCli(['scenarios', 'show', 'nope']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no built-in scenario "nope".*steady/);
+  });
+
+  it('generate --seed N writes the same valid scenario every time; validate accepts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-gen-'));
+    const first = await runCli(['scenarios', 'generate', '--seed', '42', '--faults']);
+    const second = await runCli(['scenarios', 'generate', '--seed', '42', '--faults']);
+    expect(first.code).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    expect(parseScenario(first.stdout, 'stdout')).toEqual(scenarioFromObject(generateScenario(42, { faults: true })));
+    expect((await runCli(['scenarios', 'generate', '--seed', '43'])).stdout).not.toBe(first.stdout);
+    const file = join(dir, 'generated.yaml');
+    const written = await runCli(['scenarios', 'generate', '--seed', '42', '--duration', '90', '--out', file]);
+    expect(written.code).toBe(0);
+    expect(parseScenario(readFileSync(file, 'utf8'), file).duration).toBe(90);
+    const ok = await runCli(['validate', file]);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toContain(`${file}: ok`);
+    expect((await runCli(['scenarios', 'generate'])).code).toBe(2);
+  });
+
+  it('validate reports every problem of a broken file by line, column and field, and exits 1', async () => {
+    // Schema problems are reported first (a file that breaks the schema stops there), then the rules
+    // beyond the schema; this file only breaks the latter, three times.
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-validate-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: broken',
+        'signals:',
+        '  - type: agreement',
+        '    start: 10',
+        '    end: 5',
+        '    probability: high',
+        'faults:',
+        '  - action: throttle',
+        '    when: { segment: 2 }',
+        '  - action: delay',
+        '    seconds: 2',
+        '    code: ih1001',
+        '',
+      ].join('\n'),
+    );
+    const { code, stderr } = await runCli(['validate', file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('(3 problems)');
+    expect(stderr).toContain(`${file}:5:10: /signals/0/end: must be greater than start (10), got 5`);
+    expect(stderr).toMatch(new RegExp(`${file}:8:\\d+: /faults/0: action throttle requires "bytes_per_second"`));
+    expect(stderr).toMatch(new RegExp(`${file}:12:\\d+: /faults/1/code: action delay takes no "code"`));
+  });
+});
+

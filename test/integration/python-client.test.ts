@@ -113,7 +113,7 @@ describe('Python websockets client sending self-contained MP4 segments', () => {
     expect(session).toBeDefined();
     const durations = await Promise.all(segments.map((s) => ffprobeDuration(s)));
     expect(session!.stats).toMatchObject({ binaryMessages: 4, rejectedMessages: 0, configFrames: 1 });
-    expect(session!.stats.mediaSeconds).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 1);
+    expect(session!.stats.receivedSeconds).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 1);
     expect(session!.endReason).toBe('client_shutdown');
     expect(server.sessions.size).toBe(0);
   });

@@ -8,6 +8,7 @@ import { VirtualClock } from '../../server/clock.js';
 import { connect, type Frame, type TestClient } from '../support/client.js';
 import { fragmentedMp4Chunks, liveWebmChunks, readMedia } from '../support/media.js';
 import { startServer, useServers } from '../support/server.js';
+import { checkLifecycles, semantic } from '../support/protocol.js';
 import { until, untilReceived } from '../support/wait.js';
 
 useServers();
@@ -30,45 +31,10 @@ beforeAll(async () => {
 
 const BOTH = ['conversation_quality_overall', 'conversation_quality_timeline'];
 
-/** The media time an event reports (for ordering checks). */
-function mediaTime(f: Frame): number | null {
-  if (f.type === 'signal.detected' || f.type === 'engagement.updated') return f.data.start;
-  if (f.type === 'signal.ended') return f.data.end;
-  return null;
-}
-
-/** Lifecycle checks every stream must pass: per type detected → updated* → ended, times never go back. */
-function checkLifecycles(frames: Frame[]): void {
-  const active = new Map<string, number>();
-  let last = -Infinity;
-  for (const f of frames) {
-    const t = mediaTime(f);
-    if (t !== null) {
-      expect(t, `${f.type} time went backwards`).toBeGreaterThanOrEqual(last);
-      last = t;
-    }
-    if (f.type === 'signal.detected') {
-      expect(active.has(f.data.signal_type), `double detect of ${f.data.signal_type}`).toBe(false);
-      active.set(f.data.signal_type, f.data.start);
-    } else if (f.type === 'signal.updated') {
-      expect(active.get(f.data.signal_type), `update of inactive ${f.data.signal_type}`).toBe(f.data.start);
-    } else if (f.type === 'signal.ended') {
-      expect(active.has(f.data.signal_type), `end of inactive ${f.data.signal_type}`).toBe(true);
-      expect(f.data.end).toBeGreaterThanOrEqual(active.get(f.data.signal_type)!);
-      active.delete(f.data.signal_type);
-    } else if (f.type === 'session.ended') {
-      expect([...active.keys()], 'signals still active at session.ended').toEqual([]);
-    }
-  }
-}
-
-function semantic(frames: Frame[]): unknown[] {
-  return frames.map((f) => ({ type: f.type, data: f.data }));
-}
-
 async function openSession(options: Parameters<typeof startServer>[0] = {}): Promise<{ server: Awaited<ReturnType<typeof startServer>>; client: TestClient; clock: VirtualClock }> {
   const clock = new VirtualClock();
-  const server = await startServer({ scenario: 'steady', clock, ...options });
+  // No jitter, so processing times are exact; tests of jitter and shedding say so.
+  const server = await startServer({ scenario: 'steady', clock, processingJitter: 0, ...options });
   const client = await connect(server.streamUrl);
   await client.waitForType('session.ready');
   return { server, client, clock };
@@ -87,7 +53,7 @@ describe('segment rules', () => {
     client.sendJson({ include: [] });
     await client.waitForType('session.updated');
     expect(client.ofType('error')).toHaveLength(1);
-    expect([...server.sessions][0]!.stats.mediaSeconds).toBeCloseTo(4, 1);
+    expect([...server.sessions][0]!.stats.receivedSeconds).toBeCloseTo(4, 1);
   });
 
   it('numbers segments from 1 and gives ih5006 / ih5004 / ih5001 without adding media time', async () => {
@@ -105,7 +71,7 @@ describe('segment rules', () => {
       ['ih5001', 4],
       ['ih5004', 6],
     ]);
-    expect([...server.sessions][0]!.stats.mediaSeconds).toBeCloseTo(8, 1);
+    expect([...server.sessions][0]!.stats.receivedSeconds).toBeCloseTo(8, 1);
     for (const e of client.ofType('error')) expect(e.data.link).toContain(`#${e.data.code}-`);
   });
 
@@ -116,8 +82,8 @@ describe('segment rules', () => {
     await untilReceived(server, chunks.length);
     const session = [...server.sessions][0]!;
     expect(session.stats.rejectedMessages).toBe(0);
-    expect(session.stats.mediaSeconds).toBeGreaterThan(11.5);
-    expect(session.stats.mediaSeconds).toBeLessThan(12.5);
+    expect(session.stats.receivedSeconds).toBeGreaterThan(11.5);
+    expect(session.stats.receivedSeconds).toBeLessThan(12.5);
     await client.waitForType('signal.detected');
 
     const second = await openSession({ processingRatio: 0 });
@@ -126,7 +92,7 @@ describe('segment rules', () => {
     await untilReceived(second.server, frags.length);
     const s2 = [...second.server.sessions][0]!;
     expect(s2.stats.rejectedMessages).toBe(0);
-    expect(s2.stats.mediaSeconds).toBeGreaterThan(11.5);
+    expect(s2.stats.receivedSeconds).toBeGreaterThan(11.5);
   });
 
   it('refuses a segment whose timestamps jump by years (ih5004) without scheduling windows for them; the session stays usable', async () => {
@@ -142,10 +108,10 @@ describe('segment rules', () => {
     expect(error.data).toMatchObject({ code: 'ih5004', segment: 1 });
     expect(error.data.message).toMatch(/timestamps are corrupt/);
     const session = [...server.sessions][0]!;
-    expect(session.stats.mediaSeconds).toBe(0);
+    expect(session.stats.receivedSeconds).toBe(0);
     await client.sendBinary(webm4s);
     await untilReceived(server, 2);
-    expect(session.stats.mediaSeconds).toBeCloseTo(4, 1);
+    expect(session.stats.receivedSeconds).toBeCloseTo(4, 1);
     expect(session.stats.rejectedMessages).toBe(1);
   });
 
@@ -161,7 +127,8 @@ describe('segment rules', () => {
 
 describe('windows and lifecycles', () => {
   it('emits the steady scenario exactly, each window after its processing time on the injected clock', async () => {
-    const { server, client, clock } = await openSession({ processingRatio: 0.25 });
+    // 24 s of media arrive at once below: enough workers that every window runs at once, none is shed.
+    const { server, client, clock } = await openSession({ processingRatio: 0.25, workersPerSession: 16, maxQueuedWindows: 16 });
     client.sendJson({ include: BOTH });
     await client.waitForType('session.updated');
     // Two 4-s segments: window [0, 8) is due; its result needs 0.25 x 8 s = 2 s of processing.
@@ -214,11 +181,14 @@ describe('windows and lifecycles', () => {
 
   it('emits results in window order when windows finish out of order (seeded jitter), with the same content', async () => {
     const run = async (processingJitter: number) => {
-      const heldBack: number[] = []; // virtual ms a finished window waited for an earlier, slower one
+      const heldBack: number[] = []; // virtual ms a window left later than on an idle server (slower itself, or behind a slower one)
       const { server, client, clock } = await openSession({
         scenario: 'conversation',
         processingRatio: 0.5,
         processingJitter,
+        // Room for all 18 windows at once, so none is shed: this test is about ordering.
+        workersPerSession: 32,
+        maxQueuedWindows: 32,
         seed: 3,
         onWindowEmitted: (lagMs) => heldBack.push(lagMs),
       });

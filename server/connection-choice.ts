@@ -1,0 +1,94 @@
+/**
+ * Which scenario, seed and timing a stream session runs with. The server has a default (CLI,
+ * config or programmatic API); a client may choose for its own session with query parameters on
+ * the upgrade URL, because browser and many other clients cannot set headers:
+ *
+ *   ws://127.0.0.1:4747/v1/stream/analyze?scenario=overloaded-server&seed=7&timing=instant
+ *
+ * Only built-in scenario names and `random` are accepted on the URL, never file paths: the URL
+ * comes from the network, and a path would let any client read files on the server's machine.
+ */
+import { generateScenario } from '../scenarios/generator.js';
+import { listScenarios, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
+import { TIMING_MODES, type TimingMode } from './stream/timing.js';
+import type { Scenario } from './types/generated.js';
+
+/** The scenario name that means "generate one from the seed". */
+export const RANDOM_SCENARIO = 'random';
+
+export interface ConnectionChoice {
+  scenario?: string;
+  seed?: number;
+  timing?: TimingMode;
+}
+
+/** A query parameter the server cannot honour; the upgrade is refused with 400 and this message. */
+export class ConnectionChoiceError extends Error {
+  override name = 'ConnectionChoiceError';
+}
+
+/** Built-in scenarios, loaded once each, and generated ones. */
+export class ScenarioLibrary {
+  private readonly loaded = new Map<string, ResolvedScenario>();
+  private builtInNames: string[] | undefined;
+
+  names(): string[] {
+    this.builtInNames ??= listScenarios().map((s) => s.name);
+    return this.builtInNames;
+  }
+
+  builtIns(): ResolvedScenario[] {
+    return this.names().map((name) => this.builtIn(name));
+  }
+
+  builtIn(name: string): ResolvedScenario {
+    let scenario = this.loaded.get(name);
+    if (!scenario) {
+      scenario = loadScenario(name);
+      this.loaded.set(name, scenario);
+    }
+    return scenario;
+  }
+
+  /** The server's default: a scenario object, a built-in name, a file path, or `random` (from the server seed). */
+  serverScenario(input: string | Scenario, seed: number): ResolvedScenario {
+    if (typeof input === 'object') return scenarioFromObject(input, 'options.scenario');
+    if (input === RANDOM_SCENARIO) return scenarioFromObject(generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
+    return loadScenario(input);
+  }
+
+  /** A scenario named on a connection's URL (already checked by `parseConnectionChoice`). */
+  connectionScenario(name: string, seed: number): ResolvedScenario {
+    if (name === RANDOM_SCENARIO) return scenarioFromObject(generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
+    return this.builtIn(name);
+  }
+}
+
+/** Reads `scenario`, `seed` and `timing` from an upgrade URL's query; other parameters are ignored. */
+export function parseConnectionChoice(params: URLSearchParams, { allowed, library }: { allowed: boolean; library: ScenarioLibrary }): ConnectionChoice {
+  const choice: ConnectionChoice = {};
+  const given = ['scenario', 'seed', 'timing'].filter((key) => params.has(key));
+  if (given.length === 0) return choice;
+  if (!allowed) {
+    throw new ConnectionChoiceError(`this server does not let connections choose ${given.join(', ')} (started with connectionScenarios: false); drop the query parameters`);
+  }
+  const scenario = params.get('scenario');
+  if (scenario !== null) {
+    if (scenario !== RANDOM_SCENARIO && !library.names().includes(scenario)) {
+      throw new ConnectionChoiceError(`unknown scenario "${scenario}" in ?scenario=: use a built-in (${library.names().join(', ')}) or ${RANDOM_SCENARIO}; files can only be chosen with the server's --scenario`);
+    }
+    choice.scenario = scenario;
+  }
+  const seed = params.get('seed');
+  if (seed !== null) {
+    const n = Number(seed);
+    if (!/^\d+$/.test(seed) || !Number.isSafeInteger(n) || n > 2 ** 32 - 1) throw new ConnectionChoiceError(`?seed= must be a whole number from 0 to 4294967295, got "${seed}"`);
+    choice.seed = n;
+  }
+  const timing = params.get('timing');
+  if (timing !== null) {
+    if (!(TIMING_MODES as readonly string[]).includes(timing)) throw new ConnectionChoiceError(`?timing= must be one of ${TIMING_MODES.join(', ')}, got "${timing}"`);
+    choice.timing = timing as TimingMode;
+  }
+  return choice;
+}

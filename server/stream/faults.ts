@@ -1,0 +1,67 @@
+/**
+ * When a scenario's faults fire. This module only decides *when* (trigger + seeded probability);
+ * the session carries each action out.
+ *
+ * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds) fires at
+ * most once; `every_segment` faults are considered on every binary message; each consideration draws
+ * from the session's fault generator only when the probability is strictly between 0 and 1, so a
+ * schedule without random faults consumes no randomness and the same seed replays the same faults.
+ */
+import type { Random } from '../random.js';
+import type { Fault } from '../types/generated.js';
+
+export class FaultSchedule {
+  private readonly fired = new Set<Fault>();
+
+  constructor(
+    private readonly faults: readonly Fault[],
+    private readonly random: Random,
+  ) {}
+
+  /** The upgrade: `missing_scope` replaces session.ready. */
+  get refusesScope(): boolean {
+    return this.faults.some((f) => f.action === 'missing_scope');
+  }
+
+  /** Faults without a trigger: right after session.ready. */
+  atOpen(): Fault[] {
+    return this.take((f) => f.when === undefined && f.action !== 'missing_scope');
+  }
+
+  /** `wall_seconds` faults, for the session to arm as timers: [fault, ms after open]. */
+  timed(): [Fault, number][] {
+    return this.faults.filter((f) => f.when?.wall_seconds !== undefined).map((f) => [f, f.when!.wall_seconds! * 1000]);
+  }
+
+  /** A timed fault's moment came. */
+  atWallTime(fault: Fault): Fault[] {
+    return this.take((f) => f === fault);
+  }
+
+  /** Binary message `segment` (1-based) arrived, before it is processed. */
+  onSegment(segment: number): Fault[] {
+    return this.take((f) => f.when?.segment === segment || f.when?.every_segment === true);
+  }
+
+  /** Accepted media reached `mediaEnd` seconds. */
+  onMedia(mediaEnd: number): Fault[] {
+    return this.take((f) => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd);
+  }
+
+  private take(match: (f: Fault) => boolean): Fault[] {
+    const due: Fault[] = [];
+    for (const fault of this.faults) {
+      const repeating = fault.when?.every_segment === true;
+      if ((!repeating && this.fired.has(fault)) || !match(fault)) continue;
+      if (!repeating) this.fired.add(fault);
+      if (this.happens(fault.probability ?? 1)) due.push(fault);
+    }
+    return due;
+  }
+
+  private happens(probability: number): boolean {
+    if (probability >= 1) return true;
+    if (probability <= 0) return false;
+    return this.random.next() < probability;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The session's way out to the client, with an optional throttle (the `throttle` fault: a slow
+ * network between the service and the client).
+ *
+ * Invariants: frames and the final close leave in the order they were queued; while a throttle is
+ * on, frame n+1 leaves no earlier than size(n) / rate after frame n; when the throttle ends, what is
+ * queued still drains at the rate (so order holds) and later frames go straight out once the queue
+ * is empty; `terminate` (an abrupt disconnect) drops the queue.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+
+/** What a session needs from its connection. Only the app module knows it is a `ws` socket. */
+export interface SessionTransport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Cut the connection without a close frame. */
+  terminate(): void;
+  /** Run `fn`, whose sends may be written to the network together (one write instead of one per frame). */
+  batch?(fn: () => void): void;
+}
+
+type Queued = { kind: 'frame'; text: string } | { kind: 'close'; code: number; reason: string };
+
+export class Outbound {
+  private bytesPerSecond: number | null = null;
+  private throttleUntil = Infinity;
+  private readonly queue: Queued[] = [];
+  private nextSendAt = 0;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly transport: SessionTransport,
+    private readonly clock: Clock,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Frames leave at most at `bytesPerSecond`, for `seconds` (server clock) or until the end. */
+  throttle(bytesPerSecond: number, seconds: number | undefined): void {
+    this.bytesPerSecond = bytesPerSecond;
+    this.throttleUntil = seconds === undefined ? Infinity : this.clock.now() + seconds * 1000;
+  }
+
+  get throttled(): boolean {
+    return this.queue.length > 0 || (this.bytesPerSecond !== null && this.clock.now() < this.throttleUntil);
+  }
+
+  send(text: string): void {
+    if (!this.throttled) this.transport.send(text);
+    else this.enqueue({ kind: 'frame', text });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.queue.length === 0) this.transport.close(code, reason);
+    else this.enqueue({ kind: 'close', code, reason });
+  }
+
+  terminate(): void {
+    this.queue.length = 0;
+    this.clock.clearTimeout(this.timer);
+    this.transport.terminate();
+  }
+
+  /** Send several frames in one network write when nothing is throttled. */
+  batch(fn: () => void): void {
+    if (this.throttled || !this.transport.batch) fn();
+    else this.transport.batch(fn);
+  }
+
+  private enqueue(item: Queued): void {
+    this.queue.push(item);
+    if (this.timer === undefined) this.drain();
+  }
+
+  private drain(): void {
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const now = this.clock.now();
+      if (now < this.nextSendAt) {
+        this.timer = this.clock.setTimeout(() => {
+          try {
+            this.drain();
+          } catch (err) {
+            this.onError(err);
+          }
+        }, this.nextSendAt - now);
+        return;
+      }
+      const item = this.queue.shift()!;
+      if (item.kind === 'close') {
+        this.queue.length = 0;
+        this.transport.close(item.code, item.reason);
+        return;
+      }
+      this.transport.send(item.text);
+      const rate = this.bytesPerSecond ?? Infinity;
+      this.nextSendAt = now + (Buffer.byteLength(item.text) / rate) * 1000;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The window pipeline on its own: worker and pool limits, the shedding policy (redundant first),
+ * ordering, and coverage bookkeeping, on a virtual clock with exact processing times.
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../clock.js';
+import { Random } from '../random.js';
+import { WindowScheduler, type Window } from '../analysis/windows.js';
+import type { SessionTiming } from './timing.js';
+import { WindowPipeline, type MediaRange } from './window-pipeline.js';
+import { WorkerPool } from './worker-pool.js';
+
+interface Harness {
+  pipeline: WindowPipeline;
+  clock: VirtualClock;
+  emitted: { index: number; at: number; lagMs: number }[];
+  dropped: MediaRange[];
+  /** Windows due as media reaches `mediaEnd`. */
+  feed(mediaEnd: number): void;
+}
+
+function harness(timing: Partial<SessionTiming>, pool = new WorkerPool(null), clock = new VirtualClock()): Harness {
+  const emitted: Harness['emitted'] = [];
+  const dropped: MediaRange[] = [];
+  const scheduler = new WindowScheduler();
+  const pipeline = new WindowPipeline({
+    clock,
+    random: new Random(1),
+    pool,
+    timing: { mode: 'realistic', ratio: 0.25, jitter: 0, workers: 1, queueLimit: 100, load: [], ...timing },
+    hopSeconds: 3,
+    setTimer: (fn, ms) => clock.setTimeout(fn, ms),
+    emitWindow: (w: Window, lagMs: number) => emitted.push({ index: w.index, at: clock.now(), lagMs }),
+    announceDropped: (r) => dropped.push(r),
+    stopped: () => false,
+  });
+  return { pipeline, clock, emitted, dropped, feed: (mediaEnd) => scheduler.advance(mediaEnd).forEach((w) => pipeline.add(w)) };
+}
+
+describe('WindowPipeline', () => {
+  it('one worker processes windows one after another; results keep window order', () => {
+    const h = harness({ workers: 1 });
+    h.feed(14); // windows 0 [0,8), 1 [3,11), 2 [6,14): 2 s each on one worker
+    h.clock.tick(60_000);
+    expect(h.emitted.map((e) => [e.index, e.at - h.emitted[0]!.at + 2000])).toEqual([
+      [0, 2000],
+      [1, 4000],
+      [2, 6000],
+    ]);
+    // Lag: how much later than on an idle server (each window alone would take 2 s).
+    expect(h.emitted.map((e) => e.lagMs)).toEqual([0, 2000, 4000]);
+  });
+
+  it('a full queue sheds the oldest redundant window, never the newest; no second is lost', () => {
+    const h = harness({ workers: 1, queueLimit: 2 });
+    h.feed(8); // window 0 starts at once
+    h.feed(17); // 1, 2, 3 queue: 3 > 2, so the oldest redundant one (1: 0 and 2 cover it) is shed
+    h.clock.tick(60_000);
+    expect(h.emitted.map((e) => e.index)).toEqual([0, 2, 3]);
+    expect(h.dropped).toEqual([]);
+    expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 17, droppedSeconds: 0, windowsShed: 1 });
+  });
+
+  it('when no queued window is redundant it sheds the oldest, and announces exactly the uncovered seconds', () => {
+    const h = harness({ workers: 1, queueLimit: 1 });
+    h.feed(8); // 0 runs
+    h.feed(11); // 1 waits
+    h.feed(14); // 2 arrives: 1 is redundant (0 and 2 cover it): shed
+    h.feed(17); // 3 arrives: queue [2, 3]; 2 is not redundant (0 ends at 8, 3 starts at 9): shed the oldest, 2
+    h.clock.tick(60_000);
+    expect(h.emitted.map((e) => e.index)).toEqual([0, 3]);
+    expect(h.dropped).toEqual([{ start: 8, end: 9 }]);
+    expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 16, droppedSeconds: 1, windowsShed: 2 });
+  });
+
+  it('closeCoverage announces the gap before the tail and accounts the tail windows', () => {
+    const h = harness({ ratio: 0, load: [{ start: 12, end: 100, shed: 'all' }] });
+    h.feed(23); // windows 0..5; 4 [12,20) and 5 [15,23) are shed; 3 [9,17) is the last analyzed
+    expect(h.emitted.map((e) => e.index)).toEqual([0, 1, 2, 3]);
+    const gap = h.pipeline.closeCoverage([{ index: 6, start: 18, end: 24, final: true }], 24);
+    expect(gap).toEqual({ start: 17, end: 18 });
+    expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 23, droppedSeconds: 1, windowsShed: 2 });
+    expect(h.pipeline.undecidedSeconds(24)).toBe(0);
+  });
+
+  it('the shared pool is the limit: two pipelines with 4 workers each share 1 slot in turn, first come first served', () => {
+    const pool = new WorkerPool(1);
+    const clock = new VirtualClock();
+    const a = harness({ workers: 4 }, pool, clock);
+    const b = harness({ workers: 4 }, pool, clock);
+    a.feed(8);
+    b.feed(8);
+    a.feed(11);
+    clock.tick(60_000);
+    // a0 holds the slot; b0 asked before a1 did, so b0 runs second.
+    expect([...a.emitted.map((e) => ['a', e.index, e.at]), ...b.emitted.map((e) => ['b', e.index, e.at])].sort((x, y) => (x[2] as number) - (y[2] as number)).map((x) => `${x[0]}${x[1]}`)).toEqual(['a0', 'b0', 'a1']);
+    expect(pool.busy).toBe(0);
+    expect(pool.contended).toBeGreaterThan(0);
+  });
+
+  it('cancel gives the pool slots back and emits nothing more', () => {
+    const pool = new WorkerPool(2);
+    const h = harness({ workers: 2 }, pool);
+    h.feed(11);
+    expect(pool.busy).toBe(2);
+    h.pipeline.cancel();
+    expect(pool.busy).toBe(0);
+    h.clock.tick(60_000);
+    expect(h.emitted).toEqual([]);
+    expect(h.pipeline.undecidedSeconds(11)).toBe(11);
+  });
+
+  it('completeAll finishes running and waiting windows at once, in order', () => {
+    const h = harness({ workers: 1 });
+    h.feed(14);
+    h.pipeline.completeAll();
+    expect(h.emitted.map((e) => e.index)).toEqual([0, 1, 2]);
+    expect(h.pipeline.idle).toBe(true);
+  });
+
+  it('scripted shedding: drop_windows sheds the next N due, shed: redundant every other window after a kept one', () => {
+    const h = harness({ ratio: 0, load: [{ start: 12, end: 30, shed: 'redundant' }] });
+    h.pipeline.shedNext(1);
+    // Windows 0..9: 0 by drop_windows; in the span (starts 12..27) 4, 6 and 8, each after a kept one.
+    h.feed(35);
+    expect(h.emitted.map((e) => e.index)).toEqual([1, 2, 3, 5, 7, 9]);
+    expect(h.dropped).toEqual([{ start: 0, end: 3 }]);
+  });
+});

@@ -1,0 +1,276 @@
+/**
+ * A session's windows between "due" and "emitted": the simulated model's queue, its workers, load
+ * shedding and the coverage bookkeeping (PROTOCOL 3.5, seed 003).
+ *
+ *   due ──▶ queued ──(session worker + pool slot)──▶ running ──(processing time)──▶ done ──▶ emitted
+ *             └───────────────── shed (not analyzed) ─────────────────────────────────────▶ skipped
+ *
+ * Invariants:
+ * - Results leave strictly in window order, whatever order windows finish in; shedding never reorders.
+ * - At most `workers` windows of the session run at once, each holding one slot of the shared pool.
+ * - When more than `queueLimit` windows wait, one is shed: first a redundant one (its kept
+ *   neighbours together cover its seconds, so nothing is lost), else the oldest waiting one.
+ * - Coverage: every received second is analyzed (inside an emitted window) or dropped (announced in
+ *   order, just before the first analyzed window after the gap, or at close). analyzed + dropped +
+ *   not-yet-decided = received.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Random } from '../random.js';
+import type { Window } from '../analysis/index.js';
+import { loadAt, type SessionTiming } from './timing.js';
+import type { PoolWaiter, WorkerPool } from './worker-pool.js';
+
+export interface MediaRange {
+  start: number;
+  end: number;
+}
+
+export interface PipelineHost {
+  clock: Clock;
+  random: Random;
+  pool: WorkerPool;
+  timing: SessionTiming;
+  /** Seconds between window starts. */
+  hopSeconds: number;
+  /** A timer whose callback errors end only this session. */
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  /** Analyze `window` and send its events. `lagMs`: emit time minus when it would have left on an idle server. */
+  emitWindow(window: Window, lagMs: number): void;
+  /** Announce seconds that were not analyzed (coverage.dropped). */
+  announceDropped(range: MediaRange): void;
+  /** True once the session ended: emit nothing more. */
+  stopped(): boolean;
+}
+
+type EntryState = 'queued' | 'running' | 'done' | 'shed';
+
+interface Entry {
+  readonly window: Window;
+  state: EntryState;
+  /** When an idle server would have emitted it (due time + nominal processing time). */
+  readonly nominalDoneAt: number;
+  /** Scripted extra processing time (delay faults). */
+  readonly extraDelayMs: number;
+  timer: TimerHandle | undefined;
+}
+
+export interface CoverageStats {
+  /** Seconds inside an analyzed (emitted) window: the billable seconds. */
+  analyzedSeconds: number;
+  /** Seconds announced as dropped (shed and covered by no analyzed window). */
+  droppedSeconds: number;
+  windowsShed: number;
+}
+
+export class WindowPipeline implements PoolWaiter {
+  /** Due windows not yet emitted or skipped, in window order. */
+  private readonly entries: Entry[] = [];
+  private running = 0;
+  /** End of the last analyzed window: seconds before it are decided (analyzed or dropped). */
+  private coveredUntil = 0;
+  readonly coverage: CoverageStats = { analyzedSeconds: 0, droppedSeconds: 0, windowsShed: 0 };
+  readonly droppedRanges: MediaRange[] = [];
+  private shedNextCount = 0;
+  private delayNextCount = 0;
+  private delayNextMs = 0;
+  /** Whether the previously added window was kept by the scripted rules (false before the first). */
+  private previousKept = false;
+
+  constructor(private readonly host: PipelineHost) {}
+
+  /** No window is waiting, running or unreleased. */
+  get idle(): boolean {
+    return this.entries.length === 0;
+  }
+
+  /** A `drop_windows` fault: shed the next `count` windows that become due. */
+  shedNext(count: number): void {
+    this.shedNextCount += count;
+  }
+
+  /** A `delay` fault: the next `count` windows take `seconds` longer. */
+  delayNext(count: number, seconds: number): void {
+    this.delayNextCount = count;
+    this.delayNextMs = seconds * 1000;
+  }
+
+  /** A window became due (media up to its end arrived). */
+  add(window: Window): void {
+    const { timing, clock } = this.host;
+    const extraDelayMs = this.delayNextCount > 0 ? this.delayNextMs : 0;
+    if (this.delayNextCount > 0) this.delayNextCount--;
+    const entry: Entry = {
+      window,
+      state: 'queued',
+      nominalDoneAt: clock.now() + timing.ratio * (window.end - window.start) * 1000,
+      extraDelayMs,
+      timer: undefined,
+    };
+    this.entries.push(entry);
+    const scriptedShed = this.scriptedShed(window);
+    this.previousKept = !scriptedShed;
+    if (scriptedShed) this.shed(entry);
+    while (this.queued().length > timing.queueLimit) this.shed(this.victim());
+    this.pump();
+    this.release();
+  }
+
+  /** Graceful close ran out of time: every window still waiting or running completes now. */
+  completeAll(): void {
+    for (const entry of this.entries) {
+      if (entry.state === 'running') this.finishRun(entry);
+      else if (entry.state === 'queued') entry.state = 'done';
+    }
+    this.host.pool.leave(this);
+    this.release();
+  }
+
+  /** The session ended abruptly: cancel everything, give pool slots back, emit nothing. */
+  cancel(): void {
+    for (const entry of this.entries) {
+      if (entry.state === 'running') {
+        this.host.clock.clearTimeout(entry.timer);
+        this.running--;
+        this.host.pool.release();
+      }
+    }
+    this.entries.length = 0;
+    this.host.pool.leave(this);
+  }
+
+  /**
+   * Graceful close: the final windows (`tail`, analyzed by the caller) and the media end. Returns the
+   * seconds before them that no analyzed window covers, to announce before the tail's events.
+   */
+  closeCoverage(tail: readonly Window[], mediaEnd: number): MediaRange | null {
+    const gapEnd = tail[0]?.start ?? mediaEnd;
+    const gap = this.gapBefore(gapEnd);
+    for (const window of tail) this.countAnalyzed(window);
+    return gap;
+  }
+
+  /** Seconds received but neither analyzed nor dropped yet (in flight, or cancelled at an abrupt end). */
+  undecidedSeconds(mediaEnd: number): number {
+    return Math.max(0, mediaEnd - this.coverage.analyzedSeconds - this.coverage.droppedSeconds);
+  }
+
+  /** The pool offers a slot; take it if a window is waiting and a session worker is free. */
+  offerSlot(): boolean {
+    const next = this.entries.find((e) => e.state === 'queued');
+    if (!next || this.running >= this.host.timing.workers || this.host.stopped()) return false;
+    this.start(next);
+    if (this.running < this.host.timing.workers && this.queued().length > 0) this.host.pool.wait(this);
+    return true;
+  }
+
+  private queued(): Entry[] {
+    return this.entries.filter((e) => e.state === 'queued');
+  }
+
+  /** Load spans and drop_windows faults shed a window whatever the queue. */
+  private scriptedShed(window: Window): boolean {
+    if (this.shedNextCount > 0) {
+      this.shedNextCount--;
+      return true;
+    }
+    const shed = loadAt(this.host.timing.load, window.start)?.shed ?? 'none';
+    if (shed === 'all') return true;
+    // Redundant: every other window after a kept one, so each shed window's neighbours cover it
+    // (when a window is at least two hops long; otherwise no window is redundant and none is shed).
+    return shed === 'redundant' && this.previousKept && window.end - window.start >= 2 * this.host.hopSeconds;
+  }
+
+  /** The queued window to shed: the oldest redundant one, else the oldest. */
+  private victim(): Entry {
+    const queued = this.queued();
+    return queued.find((e) => this.isRedundant(e)) ?? queued[0]!;
+  }
+
+  /** Its nearest kept neighbours (analyzed, running or waiting) together cover its seconds. */
+  private isRedundant(entry: Entry): boolean {
+    const at = this.entries.indexOf(entry);
+    const before = this.entries.slice(0, at).reverse().find((e) => e.state !== 'shed');
+    const after = this.entries.slice(at + 1).find((e) => e.state !== 'shed');
+    if (!after) return false;
+    // Seconds before coveredUntil are decided already (analyzed or announced as dropped).
+    const coveredBefore = before ? before.window.end : this.coveredUntil;
+    return coveredBefore >= after.window.start;
+  }
+
+  private shed(entry: Entry): void {
+    entry.state = 'shed';
+    this.coverage.windowsShed++;
+  }
+
+  /** Start waiting windows while the session has free workers and the pool has slots. */
+  private pump(): void {
+    const { timing, pool } = this.host;
+    while (this.running < timing.workers && this.queued().length > 0) {
+      if (!pool.tryAcquire()) {
+        pool.wait(this);
+        return;
+      }
+      this.start(this.queued()[0]!);
+    }
+  }
+
+  private start(entry: Entry): void {
+    const { timing, random } = this.host;
+    entry.state = 'running';
+    this.running++;
+    const spread = timing.jitter > 0 ? 1 + timing.jitter * (2 * random.next() - 1) : 1;
+    const slowdown = loadAt(timing.load, entry.window.start)?.slowdown ?? 1;
+    const delayMs = timing.ratio * (entry.window.end - entry.window.start) * 1000 * spread * slowdown + entry.extraDelayMs;
+    if (delayMs <= 0) {
+      // Instant: no timer, so tests need not advance a virtual clock.
+      this.finishRun(entry);
+      return;
+    }
+    entry.timer = this.host.setTimer(() => {
+      entry.timer = undefined;
+      this.finishRun(entry);
+      this.pump();
+      this.release();
+    }, delayMs);
+  }
+
+  private finishRun(entry: Entry): void {
+    this.host.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.state = 'done';
+    this.running--;
+    this.host.pool.release();
+  }
+
+  /** Emit finished windows and skip shed ones, strictly in window order. */
+  private release(): void {
+    while (this.entries.length > 0 && !this.host.stopped()) {
+      const head = this.entries[0]!;
+      if (head.state === 'shed') {
+        this.entries.shift();
+        continue;
+      }
+      if (head.state !== 'done') return;
+      this.entries.shift();
+      const gap = this.gapBefore(head.window.start);
+      if (gap) this.host.announceDropped(gap);
+      this.countAnalyzed(head.window);
+      this.host.emitWindow(head.window, this.host.clock.now() - head.nominalDoneAt);
+    }
+  }
+
+  /** The undecided seconds before `start` become dropped (returned, to announce) when no analyzed window covers them. */
+  private gapBefore(start: number): MediaRange | null {
+    if (start <= this.coveredUntil) return null;
+    const range = { start: this.coveredUntil, end: start };
+    this.coverage.droppedSeconds += range.end - range.start;
+    this.droppedRanges.push(range);
+    this.coveredUntil = start;
+    return range;
+  }
+
+  private countAnalyzed(window: Window): void {
+    this.coverage.analyzedSeconds += Math.max(0, window.end - Math.max(window.start, this.coveredUntil));
+    this.coveredUntil = Math.max(this.coveredUntil, window.end);
+  }
+}

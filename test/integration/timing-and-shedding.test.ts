@@ -1,0 +1,162 @@
+/**
+ * Processing timing (realistic / instant), load shedding with coverage.dropped, and the shared worker
+ * pool, over real sockets with real WebM segments on a virtual clock (issue 3, items 1 and 2).
+ */
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../server/clock.js';
+import type { Scenario } from '../../server/types/generated.js';
+import type { Frame } from '../support/client.js';
+import { checkLifecycles, droppedRanges, semantic } from '../support/protocol.js';
+import { startServer, useServers } from '../support/server.js';
+import { closeOnClock, openClient, steadyWith, streamPaced, useWebmSegments } from '../support/session.js';
+
+useServers();
+
+const times = useWebmSegments(3);
+
+/** Virtual ms since the session opened at which each frame arrived. */
+function arrivals(frames: Frame[], openedAt: number): { type: string; at: number }[] {
+  return frames.map((f) => ({ type: f.type, at: Date.parse(f.timestamp) - openedAt }));
+}
+
+/** Counters must add up once a graceful close has drained: received = analyzed + dropped. */
+function expectCountersAddUp(stats: { receivedSeconds: number; analyzedSeconds: number; droppedSeconds: number }): void {
+  expect(stats.analyzedSeconds + stats.droppedSeconds).toBeCloseTo(stats.receivedSeconds, 6);
+}
+
+describe('timing modes', () => {
+  it('realistic: streamed in real time as 3-s segments, the first events arrive about 10 s in, then in bursts every 3 s', async () => {
+    const clock = new VirtualClock();
+    const openedAt = clock.now();
+    const server = await startServer({ clock, scenario: 'steady', seed: 5 });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(10), 3000);
+    expect(await closeOnClock(client, clock)).toMatchObject({ code: 1000 });
+
+    const timeline = arrivals(client.frames, openedAt).filter((a) => a.type.startsWith('signal.') || a.type === 'engagement.updated');
+    // Window [0, 8) is due when the third segment (media 9 s) arrives at 6 s (sent at 0, 3, 6 s); it takes 2 s ± 20 %.
+    expect(timeline[0]!.at).toBeGreaterThanOrEqual(6000 + 1600);
+    expect(timeline[0]!.at).toBeLessThanOrEqual(6000 + 2400);
+    expect(session.stats.windowsShed).toBe(0);
+    checkLifecycles(client.frames);
+  });
+
+  it('instant: the same stream yields the same events with no added latency (no clock advance needed)', async () => {
+    const clock = new VirtualClock();
+    const realistic = await startServer({ clock, scenario: 'steady', seed: 5 });
+    const a = await openClient(realistic);
+    await streamPaced(a.client, a.session, clock, times(10), 3000);
+    await closeOnClock(a.client, clock);
+
+    const instantClock = new VirtualClock();
+    const openedAt = instantClock.now();
+    const instant = await startServer({ clock: instantClock, scenario: 'steady', timing: 'instant' });
+    const b = await openClient(instant);
+    await streamPaced(b.client, b.session, instantClock, times(10), 0);
+    b.client.sendJson({ type: 'session.close' });
+    expect((await b.client.closed).code).toBe(1000);
+    expect(instantClock.now()).toBe(openedAt); // not one virtual millisecond passed
+    expect(semantic(b.client.frames)).toEqual(semantic(a.client.frames));
+  });
+
+  it('the mode is chosen by scenario, by server option over the scenario, and by ?timing= over both', async () => {
+    const clock = new VirtualClock();
+    const instantScenario = steadyWith({ processing: { timing: 'instant' } });
+    const byScenario = await startServer({ clock, scenario: instantScenario });
+    const byOption = await startServer({ clock, scenario: instantScenario, timing: 'realistic' });
+    const s1 = await openClient(byScenario);
+    const s2 = await openClient(byOption);
+    const s3 = await openClient(byOption, '?timing=instant');
+    for (const { client, session } of [s1, s2, s3]) await streamPaced(client, session, clock, times(4), 0);
+    // 12 s of media at once and no time passes: only instant sessions have reported anything.
+    const detected = (c: typeof s1) => c.client.ofType('signal.detected').length;
+    expect(detected(s1)).toBeGreaterThan(0);
+    expect(detected(s2)).toBe(0);
+    expect(detected(s3)).toBeGreaterThan(0);
+  });
+});
+
+describe('load shedding', () => {
+  it('shed: all over [30, 45) drops windows 10-14 and announces exactly [35, 45) before the next analyzed window', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, scenario: steadyWith({ processing: { timing: 'instant' }, load: [{ start: 30, end: 45, shed: 'all' }] }) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(20), 0);
+    await closeOnClock(client, clock);
+
+    expect(droppedRanges(client.frames)).toEqual([{ start: 35, end: 45 }]);
+    // Window 9 [27, 35) is the last analyzed before the gap, window 15 [45, 53) the first after it.
+    const at = client.frames.findIndex((f) => f.type === 'coverage.dropped');
+    expect(client.frames.slice(at + 1).every((f) => f.type !== 'signal.detected' || f.data.start >= 45)).toBe(true);
+    expect(session.stats).toMatchObject({ receivedSeconds: 60, droppedSeconds: 10, analyzedSeconds: 50, windowsShed: 5 });
+    expectCountersAddUp(session.stats);
+    checkLifecycles(client.frames);
+  });
+
+  it('shed: redundant sheds every other window and loses no second: nothing is announced', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, scenario: steadyWith({ processing: { timing: 'instant' }, load: [{ start: 0, end: 60, shed: 'redundant' }] }) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(20), 0);
+    await closeOnClock(client, clock);
+    expect(client.ofType('coverage.dropped')).toEqual([]);
+    expect(session.stats.windowsShed).toBeGreaterThanOrEqual(8);
+    expect(session.stats).toMatchObject({ receivedSeconds: 60, analyzedSeconds: 60, droppedSeconds: 0 });
+    checkLifecycles(client.frames);
+  });
+
+  it('a backed-up queue sheds redundant windows first, then announces real gaps; events stay in order and counters add up', async () => {
+    const clock = new VirtualClock();
+    // Windows take 2.5 x their length on one worker: the session falls further behind every window.
+    const server = await startServer({ clock, seed: 9, scenario: steadyWith({ processing: { ratio: 2.5, jitter: 0, workers: 1, queue_limit: 2 } }) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(30), 3000);
+    await closeOnClock(client, clock);
+
+    const ranges = droppedRanges(client.frames);
+    expect(session.stats.windowsShed).toBeGreaterThan(10);
+    expect(ranges.length).toBeGreaterThan(0);
+    const announced = ranges.reduce((sum, r) => sum + r.end - r.start, 0);
+    expect(announced).toBeCloseTo(session.stats.droppedSeconds, 6);
+    expect(session.stats.droppedSeconds).toBeLessThan(session.stats.receivedSeconds);
+    for (const r of ranges) expect(r.end).toBeLessThanOrEqual(session.stats.receivedSeconds);
+    expectCountersAddUp(session.stats);
+    checkLifecycles(client.frames);
+    expect((await client.closed).code).toBe(1000);
+  });
+
+  it('announceDropped: false sheds the same windows without telling the client; the counters still know', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, announceDropped: false, scenario: steadyWith({ processing: { timing: 'instant' }, load: [{ start: 30, end: 45, shed: 'all' }] }) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(20), 0);
+    await closeOnClock(client, clock);
+    expect(client.ofType('coverage.dropped')).toEqual([]);
+    expect(session.stats.droppedSeconds).toBe(10);
+  });
+
+  it('a saturated shared pool makes sessions shed that would not on their own, and each session still adds up', async () => {
+    const run = async (workerPoolSize: number | null) => {
+      const clock = new VirtualClock();
+      const ended: { receivedSeconds: number; analyzedSeconds: number; droppedSeconds: number; windowsShed: number }[] = [];
+      const server = await startServer({ clock, seed: 2, scenario: 'steady', processingRatio: 0.9, processingJitter: 0, workersPerSession: 3, maxQueuedWindows: 1, workerPoolSize, onSessionEnded: (s) => ended.push({ ...s.stats }) });
+      const sessions = [await openClient(server), await openClient(server), await openClient(server)];
+      // Interleave: each session gets its segment, then time moves 3 s (real-time pace for all three).
+      for (let i = 0; i < 20; i++) {
+        for (const { client, session } of sessions) await streamPaced(client, session, clock, times(1), 0);
+        await clock.advance(3000);
+      }
+      for (const { client } of sessions) client.sendJson({ type: 'session.close' });
+      await clock.runAll();
+      for (const { client } of sessions) expect((await client.closed).code).toBe(1000);
+      for (const { client } of sessions) checkLifecycles(client.frames);
+      return ended;
+    };
+    const alone = await run(null);
+    expect(alone.map((s) => s.windowsShed)).toEqual([0, 0, 0]);
+    // A window needs 7.2 s of a slot and each session makes one every 3 s: alone, 3 workers keep up; 3 sessions need ~7 slots of the pool and get 2.
+    const crowded = await run(2);
+    expect(crowded.reduce((n, s) => n + s.windowsShed, 0)).toBeGreaterThan(10);
+    for (const stats of [...alone, ...crowded]) expectCountersAddUp(stats);
+  });
+});
