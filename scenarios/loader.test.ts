@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../server/paths.js';
 import {
   DEFAULT_SCENARIO_NAME,
   ScenarioError,
@@ -31,6 +32,13 @@ describe('built-in scenarios', () => {
     expect(names).toEqual([...names].sort());
     for (const name of ['conversation', 'quiet', 'steady', 'overloaded-server', 'quota-exhausted', 'one-hour']) expect(names).toContain(name);
     expect(builtIns.map((s) => s.name)).toContain(DEFAULT_SCENARIO_NAME);
+  });
+
+  it('docs/scenarios.md lists exactly the built-ins, in the table under "Built-in scenarios"', () => {
+    const docs = readFileSync(join(PACKAGE_ROOT, 'docs', 'scenarios.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## Built-in scenarios'), docs.indexOf('### `conversation`'));
+    const documented = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(documented).toEqual(builtIns.map((s) => s.name));
   });
 
   it.each(builtIns.map((s) => [s.name, s] as const))('%s parses, is named after its file and describes itself', (name, entry) => {

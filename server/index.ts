@@ -21,5 +21,20 @@ export type { ServerOptions, ServerOptionsInput } from './options.js';
 export { StreamSession, SUPPORTED_INCLUDE } from './stream/session.js';
 export type { SessionStats, SessionState, EndReason, SessionLimits } from './stream/session.js';
 export type { Envelope } from './stream/envelope.js';
-export { loadScenario, parseScenario, listScenarios } from '../scenarios/loader.js';
+export { WorkerPool } from './stream/worker-pool.js';
+export { resolveTiming, TIMING_MODES } from './stream/timing.js';
+export type { SessionTiming } from './stream/timing.js';
+export type { MediaRange } from './stream/window-pipeline.js';
+export { loadScenario, parseScenario, listScenarios, scenarioFromObject, validateScenario, ScenarioError } from '../scenarios/loader.js';
+export {
+  scenarioArbitrary,
+  signalSpansArbitrary,
+  engagementArbitrary,
+  qualityArbitrary,
+  loadArbitrary,
+  faultScheduleArbitrary,
+  generateScenario,
+  scenarioToYaml,
+} from '../scenarios/generator.js';
+export type { GeneratorOptions, FaultScheduleOptions } from '../scenarios/generator.js';
 export type * from './types/generated.js';

@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connect, connectRefused } from '../support/client.js';
+import { readMedia } from '../support/media.js';
 import { useServers } from '../support/server.js';
 
 useServers();
@@ -38,7 +39,48 @@ describe('programmatic API', () => {
   });
 });
 
+describe('programmatic API: scenarios', () => {
+  it('exports the generator and its arbitraries from the built package', async () => {
+    const api = await import('ih-mock');
+    const fc = (await import('fast-check')).default;
+    expect(api.generateScenario(42)).toEqual(api.generateScenario(42));
+    expect(api.parseScenario(api.scenarioToYaml(api.generateScenario(42)), 'x.yaml')).toEqual(api.scenarioFromObject(api.generateScenario(42)));
+    fc.assert(
+      fc.property(api.scenarioArbitrary({ maxDuration: 60, faults: true, load: true }), (scenario) => api.validateScenario(scenario).ok),
+      { numRuns: 50, seed: 1 },
+    );
+    expect(api.TIMING_MODES).toEqual(['realistic', 'instant']);
+  });
+});
+
 describe('logs', () => {
+  it('at session end: received, analyzed and dropped seconds, in the log line and from onSessionEnded', async () => {
+    const api = await import('../../server/index.js');
+    const media = await readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 10 });
+    let logs = '';
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        logs += chunk.toString();
+        cb();
+      },
+    });
+    const ended: unknown[] = [];
+    const scenario = { name: 'shed', processing: { timing: 'instant' as const }, load: [{ start: 30, end: 45, shed: 'all' as const }] };
+    const server = await api.createMockServer({ logLevel: 'info', logDestination: sink, scenario, onSessionEnded: (s) => ended.push({ ...s.stats }) });
+    try {
+      const client = await connect(server.streamUrl);
+      await client.waitForType('session.ready');
+      for (let i = 0; i < 6; i++) await client.sendBinary(media);
+      expect((await client.closeGracefully()).code).toBe(1000);
+    } finally {
+      await server.close();
+    }
+    const counters = { receivedSeconds: 60, analyzedSeconds: 50, droppedSeconds: 10, windowsShed: 5 };
+    expect(ended).toEqual([expect.objectContaining(counters)]);
+    const line = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'stream session ended');
+    expect(line).toMatchObject({ ...counters, reason: 'client_shutdown', unanalyzedSeconds: 0, timing: 'instant' });
+  });
+
   it('never contain credentials, whichever way they were sent', async () => {
     const api = await import('../../server/index.js');
     let logs = '';
