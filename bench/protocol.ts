@@ -12,6 +12,10 @@ export interface ChildConfig {
   processingRatio: number;
   /** Emulator only: record `onWindowEmitted` lags. */
   collectLag: boolean;
+  /** Emulator only: `processingJitter` (default 0: lag then measures the server, not the simulated spread). */
+  processingJitter?: number;
+  /** Emulator only: `workerPoolSize` (default null: unlimited). */
+  workerPoolSize?: number | null;
 }
 
 export type ChildCommand =
@@ -61,6 +65,11 @@ export interface StatsResult {
   mediaSecondsMin: number;
   mediaSecondsMax: number;
   windowsAnalyzed: number;
+  /** Emulator only, summed over open sessions: windows shed, and received / analyzed / dropped media seconds. */
+  windowsShed: number;
+  receivedSeconds: number;
+  analyzedSeconds: number;
+  droppedSeconds: number;
   /** process.cpuUsage() of the child, microseconds. */
   cpuUserMicros: number;
   cpuSystemMicros: number;

@@ -6,7 +6,7 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -21,7 +21,7 @@ import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type Uploa
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -41,7 +41,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -58,14 +58,17 @@ const PLAN = QUICK
       // Memory is cheap to measure (~10 s) and too noisy with fewer sessions: same as the full run.
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
-      watchdogSeconds: 240,
+      pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
+      watchdogSeconds: 300,
     }
   : {
       ingest: { connections: 4, bytesPerRun: 600e6, repetitions: 5, highWaterBytes: 1 << 20 },
       lag: { levels: [100, 500], seconds: 30, idleSeconds: 3, segmentEverySeconds: 3 },
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       upload: { connections: 4, uploadsPerConnection: 4, repetitions: 5 },
-      watchdogSeconds: 420,
+      // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
+      pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
+      watchdogSeconds: 540,
     };
 
 const TARGETS = {
@@ -76,6 +79,8 @@ const TARGETS = {
   /** Flat: the later value ≤ 1.2 × the earlier, or at most this many KB more. */
   flatFactor: 1.2,
   flatSlackKb: 4,
+  /** 200 sessions on a pool sized for 100: shed windows, but lose at most this share of seconds. */
+  poolDroppedShare: 0.05,
 };
 
 /** The emulator's upload limit (default `maxUploadBytes`): the upload files are just under it. */
@@ -233,41 +238,9 @@ async function eventLag(media: BenchMedia, sessions: number): Promise<LagFigure>
       await sleep(200);
       await server.call({ cmd: 'lag' }); // drop anything from before the load (nothing expected)
       await server.call({ cmd: 'eld-start', resolutionMs: 2 });
-      const sends = Math.floor(seconds / segmentEverySeconds);
-      const periodMs = segmentEverySeconds * 1000;
-      const t0 = performance.now() + 50;
-      let sent = 0;
-      const timers = new Set<NodeJS.Timeout>();
-      // Session i sends at t0 + i·period/N + k·period (k < sends): starts staggered over one period.
-      const all = conns.map(
-        (conn, i) =>
-          new Promise<void>((resolve) => {
-            let k = 0;
-            const tick = () => {
-              conn.send(media.segment3s);
-              sent++;
-              k++;
-              if (k >= sends) {
-                resolve();
-                return;
-              }
-              schedule();
-            };
-            const schedule = () => {
-              const at = t0 + (i * periodMs) / sessions + k * periodMs;
-              const timer = setTimeout(() => {
-                timers.delete(timer);
-                tick();
-              }, Math.max(0, at - performance.now()));
-              timers.add(timer);
-            };
-            schedule();
-          }),
-      );
-      await Promise.all(all);
+      const { sends, sent } = await streamRealTime(conns, media.segment3s, seconds, segmentEverySeconds);
       // The last window dispatched completes after its processing time; then collect.
       await sleep(DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
-      for (const t of timers) clearTimeout(t);
       const loaded = await server.call<EldResult>({ cmd: 'eld-stop' });
       const { samples } = await server.call<LagResult>({ cmd: 'lag' });
       const mediaSeconds = sends * 3;
@@ -280,6 +253,82 @@ async function eventLag(media: BenchMedia, sessions: number): Promise<LagFigure>
         idleEventLoopDelay: idle,
         loadedEventLoopDelay: loaded,
         segmentsSent: sent,
+        emulatorErrors: conns.reduce((n, c) => n + c.errorFrames, 0),
+        firstError: conns.find((c) => c.firstError)?.firstError,
+      };
+    } finally {
+      closeAll(conns);
+    }
+  });
+}
+
+/**
+ * Every connection sends `segment` once per period for `seconds`, like a MediaRecorder at real-time
+ * pace; session i starts i/N of a period after the first, so the load is spread over each period.
+ */
+async function streamRealTime(conns: readonly BenchConnection[], segment: Buffer, seconds: number, periodSeconds: number): Promise<{ sends: number; sent: number }> {
+  const sends = Math.floor(seconds / periodSeconds);
+  const periodMs = periodSeconds * 1000;
+  const t0 = performance.now() + 50;
+  let sent = 0;
+  await Promise.all(
+    conns.map(async (conn, i) => {
+      for (let k = 0; k < sends; k++) {
+        await sleep(Math.max(0, t0 + (i * periodMs) / conns.length + k * periodMs - performance.now()));
+        conn.send(segment);
+        sent++;
+      }
+    }),
+  );
+  return { sends, sent };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b. A shared worker pool under overload
+// ---------------------------------------------------------------------------------------------
+
+interface PoolFigure {
+  sessions: number;
+  poolSize: number;
+  seconds: number;
+  stats: StatsResult;
+  /** Windows shed / windows due. */
+  shedShare: number;
+  /** Media seconds announced as dropped / received. */
+  droppedShare: number;
+  lag: Distribution;
+  emulatorErrors: number;
+  firstError: string | undefined;
+}
+
+/** Worker slots that serve `sessions` real-time sessions on average: sessions x ratio x window / hop. */
+function poolSizedFor(sessions: number): number {
+  return Math.ceil((sessions * DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS) / HOP_SECONDS);
+}
+
+async function poolRun(media: BenchMedia, sessions: number): Promise<PoolFigure> {
+  const { sizedFor, seconds, segmentEverySeconds } = PLAN.pool;
+  const poolSize = poolSizedFor(sizedFor);
+  // No jitter: the lag then shows the waiting for pool slots, not the simulated spread.
+  return withServer({ kind: 'emulator', processingRatio: DEFAULT_PROCESSING_RATIO, processingJitter: 0, workerPoolSize: poolSize, collectLag: true }, async (server) => {
+    const conns = await openMany(server.url, sessions);
+    try {
+      await sleep(200);
+      await server.call({ cmd: 'lag' });
+      const { sends } = await streamRealTime(conns, media.segment3s, seconds, segmentEverySeconds);
+      // Let queued windows finish (a queue of 2 behind 2 workers: a few processing times at most).
+      await sleep(4 * DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
+      const stats = await server.call<StatsResult>({ cmd: 'stats' });
+      const { samples } = await server.call<LagResult>({ cmd: 'lag' });
+      const due = stats.windowsAnalyzed + stats.windowsShed;
+      return {
+        sessions,
+        poolSize,
+        seconds: sends * segmentEverySeconds,
+        stats,
+        shedShare: due > 0 ? stats.windowsShed / due : 0,
+        droppedShare: stats.receivedSeconds > 0 ? stats.droppedSeconds / stats.receivedSeconds : 0,
+        lag: distribution(samples),
         emulatorErrors: conns.reduce((n, c) => n + c.errorFrames, 0),
         firstError: conns.find((c) => c.firstError)?.firstError,
       };
@@ -614,6 +663,33 @@ function uploadRows(uploadFigures: UploadFigure[]): Row[] {
   return rows;
 }
 
+function poolRows(figures: PoolFigure[]): Row[] {
+  const [fits, overloaded] = figures;
+  if (!fits || !overloaded) return [];
+  const pct = (x: number) => `${fmt(100 * x, 1)} %`;
+  const what = (f: PoolFigure) => `${f.sessions} sessions`;
+  const shed = (f: PoolFigure) => `${pct(f.shedShare)} of ${f.stats.windowsAnalyzed + f.stats.windowsShed} windows shed, ${pct(f.droppedShare)} of ${fmt(f.stats.receivedSeconds, 0)} s dropped`;
+  const errors = (f: PoolFigure) => (f.emulatorErrors > 0 ? ` (${f.emulatorErrors} error envelopes!)` : '');
+  const sized = `a pool of ${overloaded.poolSize} slots (sized for ${PLAN.pool.sizedFor} real-time sessions), 3-s segment every 3 s, ${overloaded.seconds} s`;
+  return [
+    {
+      figure: `Pool overload, windows shed and seconds dropped: ${what(overloaded)} on ${sized}`,
+      emulator: shed(overloaded) + errors(overloaded),
+      baseline: `${shed(fits)} (${what(fits)})`,
+      // Demand is twice the capacity: about half the windows must go, and shedding redundant ones first keeps nearly every second.
+      target: `dropped ≤ ${pct(TARGETS.poolDroppedShare)} of seconds`,
+      result: overloaded.emulatorErrors === 0 && overloaded.droppedShare <= TARGETS.poolDroppedShare ? 'PASS' : 'FAIL',
+    },
+    {
+      figure: `Pool overload, event lag p50 / p99 / max behind an idle server: ${what(overloaded)} on ${sized}`,
+      emulator: lagCell(overloaded.lag) + errors(overloaded),
+      baseline: `${lagCell(fits.lag)} (${what(fits)})`,
+      target: 'info: bounded by the queue limit',
+      result: 'info',
+    },
+  ];
+}
+
 function markdownTable(rows: Row[]): string {
   const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
   const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
@@ -627,7 +703,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
   log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory');
+  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool');
   const media = streamSections ? await loadBenchMedia() : undefined;
   if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
   const uploadMedia = only.has('upload') ? await loadUploadMedia(MAX_UPLOAD_BYTES) : [];
@@ -643,8 +719,14 @@ async function main(): Promise<void> {
   const memBare = only.has('memory') && media ? await memoryRun(media, 'bare') : undefined;
   const memEmu = only.has('memory') && media ? await memoryRun(media, 'emulator') : undefined;
   const uploadFigures = uploadMedia.length ? await uploads(uploadMedia) : [];
+  const poolFigures: PoolFigure[] = [];
+  for (const level of only.has('pool') ? PLAN.pool.levels : []) {
+    const f = await poolRun(media!, level);
+    log(`pool ${level} sessions on ${f.poolSize} slots: ${fmt(100 * f.shedShare, 1)} % windows shed, ${fmt(100 * f.droppedShare, 1)} % seconds dropped, lag ${lagCell(f.lag)}`);
+    poolFigures.push(f);
+  }
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...uploadRows(uploadFigures)];
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -661,7 +743,7 @@ async function main(): Promise<void> {
       '',
     );
   }
-  const errorNotes = [...ingestFigures, ...lagFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
+  const errorNotes = [...ingestFigures, ...lagFigures, ...poolFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
   if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
   const uploadNotes = uploadFigures.map((f) => f.firstFailure).filter(Boolean);
   if (uploadNotes.length) out.push(`First bad upload answer: ${uploadNotes[0]}`, '');
@@ -681,6 +763,7 @@ async function main(): Promise<void> {
     eventLag: lagFigures,
     memory: { emulator: memEmu, bare: memBare },
     upload: uploadFigures,
+    pool: poolFigures,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);

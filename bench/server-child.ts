@@ -52,6 +52,8 @@ if (config.kind === 'emulator') {
     port: 0,
     logLevel: 'silent',
     processingRatio: config.processingRatio,
+    processingJitter: config.processingJitter ?? 0,
+    workerPoolSize: config.workerPoolSize ?? null,
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
     scenario: 'conversation',
@@ -120,21 +122,24 @@ function stats(): StatsResult {
   const cpu = process.cpuUsage();
   const base = { errorsByCode: { ...errorsByCode }, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system };
   if (!mock) {
-    return { ...base, open: bareOpen, messages: bareMessages, bytes: bareBytes, mediaSecondsMin: 0, mediaSecondsMax: 0, windowsAnalyzed: 0 };
+    const none = { windowsAnalyzed: 0, windowsShed: 0, receivedSeconds: 0, analyzedSeconds: 0, droppedSeconds: 0 };
+    return { ...base, ...none, open: bareOpen, messages: bareMessages, bytes: bareBytes, mediaSecondsMin: 0, mediaSecondsMax: 0 };
   }
-  let messages = 0;
-  let bytes = 0;
-  let windows = 0;
+  const sums = { messages: 0, bytes: 0, windowsAnalyzed: 0, windowsShed: 0, receivedSeconds: 0, analyzedSeconds: 0, droppedSeconds: 0 };
   let min = Infinity;
   let max = 0;
-  for (const session of mock.sessions) {
-    messages += session.stats.binaryMessages;
-    bytes += session.stats.bytesReceived;
-    windows += session.stats.windowsAnalyzed;
-    min = Math.min(min, session.stats.receivedSeconds);
-    max = Math.max(max, session.stats.receivedSeconds);
+  for (const { stats: s } of mock.sessions) {
+    sums.messages += s.binaryMessages;
+    sums.bytes += s.bytesReceived;
+    sums.windowsAnalyzed += s.windowsAnalyzed;
+    sums.windowsShed += s.windowsShed;
+    sums.receivedSeconds += s.receivedSeconds;
+    sums.analyzedSeconds += s.analyzedSeconds;
+    sums.droppedSeconds += s.droppedSeconds;
+    min = Math.min(min, s.receivedSeconds);
+    max = Math.max(max, s.receivedSeconds);
   }
-  return { ...base, open: mock.sessions.size, messages, bytes, mediaSecondsMin: Number.isFinite(min) ? min : 0, mediaSecondsMax: max, windowsAnalyzed: windows };
+  return { ...base, ...sums, open: mock.sessions.size, mediaSecondsMin: Number.isFinite(min) ? min : 0, mediaSecondsMax: max };
 }
 
 function eldStop(): EldResult {
