@@ -6,8 +6,22 @@ import { describe, expect, it } from 'vitest';
 import { generateScenario } from '../../scenarios/generator.js';
 import { listScenarios, parseScenario, scenarioFromObject } from '../../scenarios/loader.js';
 import { connect } from '../support/client.js';
-import { runCli, startCli, waitReady } from '../support/cli.js';
+import { runCli, startCli, stopGroup, waitReady } from '../support/cli.js';
 import { useServers } from '../support/server.js';
+
+/** True once `url` refuses connections (the server is gone), polling for up to `ms`. */
+async function refusedWithin(url: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
 
 // Registers the after-each check that every frame the clients below received was schema-valid.
 useServers();
@@ -132,8 +146,10 @@ describe('ih-mock CLI', () => {
     const run = startCli(['--port', '0', '--log-level', 'silent'], { viaNpx: true });
     const base = await waitReady(run, 60_000);
     expect((await fetch(`${base}/health`)).status).toBe(200);
-    run.child.kill('SIGTERM');
+    stopGroup(run, 'SIGINT');
     await run.exited;
+    // ih-mock itself is gone too, not left running by npx: its port refuses connections.
+    await expect(refusedWithin(`${base}/health`, 10_000)).resolves.toBe(true);
   });
 
   it('--help lists --key-pair with its format, and the token and rate-limit flags', async () => {

@@ -14,8 +14,10 @@ export interface Running {
 
 /** Start the CLI with `args` (via node, or via `npx` when `viaNpx`). */
 export function startCli(args: string[], opts: { viaNpx?: boolean } = {}): Running {
+  // npx runs ih-mock as its own child and does not pass SIGTERM on: give it a process group of its
+  // own, so `stopGroup` can signal npx and ih-mock together (as a terminal's Ctrl-C does).
   const child = opts.viaNpx
-    ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' } })
+    ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' }, detached: true })
     : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT });
   let out = '';
   let err = '';
@@ -42,4 +44,9 @@ export async function runCli(args: string[]): Promise<{ code: number | null; std
   const run = startCli(args);
   const { code } = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Signal every process of a `viaNpx` run's group (npx and the ih-mock it started). */
+export function stopGroup(run: Running, signal: NodeJS.Signals = 'SIGTERM'): void {
+  process.kill(-run.child.pid!, signal);
 }
