@@ -131,6 +131,7 @@ describe('error messages point at the right line', () => {
     expect(faults(['  - action: disconnect', '    windows: 2'])).toEqual(['4: /faults/0/windows: action disconnect takes no "windows" (it takes no parameters)']);
     expect(faults(['  - action: error', '    code: ih1001', '    close_code: 4000'])).toEqual(['5: /faults/0/close_code: only applies with "close: true"']);
     expect(faults(['  - action: close', '    close_code: 1005'])).toEqual(['4: /faults/0/close_code: must be a close code a server may send (1000-1003, 1007-1014 or 3000-4999), got 1005']);
+    expect(faults(['  - action: close', `    reason: ${'é'.repeat(62)}`])).toEqual(['4: /faults/0/reason: must be at most 123 bytes in UTF-8 (a close frame\'s limit), got 124']);
     expect(faults(['  - action: missing_scope', '    when: { segment: 1 }'])).toEqual(['4: /faults/0/when: missing_scope happens at the upgrade, instead of session.ready: it takes no trigger']);
     expect(faults(['  - action: unknown_event', '    event_type: signal.detected'])[0]).toMatch(/signal.detected is a v1 event type/);
     // The schema: one trigger key, a known action.

@@ -174,6 +174,10 @@ function faultProblems(fault: Fault, at: string): Diagnostic[] {
       if (fault[key] !== undefined) problems.push({ path: `${at}/${key}`, message: `only applies with "close: true"` });
     }
   }
+  // A close frame carries at most 123 bytes of reason (RFC 6455 5.5); the schema can only count characters.
+  if (fault.reason !== undefined && Buffer.byteLength(fault.reason) > 123) {
+    problems.push({ path: `${at}/reason`, message: `must be at most 123 bytes in UTF-8 (a close frame's limit), got ${Buffer.byteLength(fault.reason)}` });
+  }
   if (fault.close_code !== undefined && !isSendableCloseCode(fault.close_code)) {
     problems.push({ path: `${at}/close_code`, message: `must be a close code a server may send (1000-1003, 1007-1014 or 3000-4999), got ${fault.close_code}` });
   }

@@ -128,9 +128,25 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
+    try {
+      onUpgrade(request, socket, head);
+    } catch (err) {
+      // A bug here must not take the server down: this connection gets a 500 and nothing else changes.
+      logger.error({ err }, 'internal error while handling a WebSocket upgrade');
+      refuseUpgrade(socket, 500, request.ihCorrelationId ?? '', 'ih1001');
+    }
+  });
+
+  function onUpgrade(request: UpgradeRequest, socket: Duplex, head: Buffer): void {
     const correlationId = streamIds.uuid();
     request.ihCorrelationId = correlationId;
-    const url = new URL(request.url ?? '/', 'http://ih-mock');
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://ih-mock');
+    } catch {
+      refuseUpgrade(socket, 400, correlationId, undefined, `Cannot parse the request target ${JSON.stringify(request.url)}; use ${STREAM_PATH}.`, 'bad_request');
+      return;
+    }
     if (url.pathname !== STREAM_PATH) {
       refuseUpgrade(socket, 404, correlationId, undefined, `No WebSocket endpoint at ${url.pathname}; use ${STREAM_PATH}.`);
       return;
@@ -153,9 +169,14 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     }
     request.ihEchoProtocol = credential.echoProtocol;
     wss.handleUpgrade(request, socket, head, (ws) => {
-      openSession(ws, correlationId, auth.principal, credential.source, choice);
+      try {
+        openSession(ws, correlationId, auth.principal, credential.source, choice);
+      } catch (err) {
+        logger.error({ err, correlationId }, 'internal error while opening a stream session');
+        ws.close(1011, 'internal error');
+      }
     });
-  });
+  }
 
   function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource, choice: ReturnType<typeof parseConnectionChoice>): void {
     const log = logger.child({ correlationId, account: principal.account });
@@ -225,7 +246,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       log.info({ err: err.message }, 'stream socket closed by the WebSocket layer');
     });
     ws.on('close', () => session.onClientClosed(protocolError ? 'protocol_error' : 'client_disconnected'));
-    session.start();
+    try {
+      session.start();
+    } catch (err) {
+      session.fail(err);
+    }
   }
 
   let bound: MockServerUrls | undefined;
@@ -275,7 +300,7 @@ interface UpgradeRequest extends IncomingMessage {
 /** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, PROTOCOL 1). */
 function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string, error = 'not_found'): void {
   const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error, message });
-  const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Error';
+  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' } as Record<number, string>)[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +

@@ -42,7 +42,7 @@ export function runScenariosCommand(args: string[], io: Io): number {
       return 0;
     }
     case 'show': {
-      if (rest.length !== 1) throw new ScenarioUsageError('"scenarios show" takes one built-in scenario name (see ih-mock scenarios)');
+      if (rest.length !== 1) throw new ScenarioUsageError('"scenarios show" takes one built-in scenario name (ih-mock scenarios lists them)');
       const entry = listScenarios().find((s) => s.name === rest[0]);
       if (!entry) throw new ScenarioUsageError(`no built-in scenario "${rest[0]}" (built-ins: ${listScenarios().map((s) => s.name).join(', ')})`);
       io.out(readFileSync(entry.path, 'utf8'));
@@ -67,9 +67,9 @@ function generate(args: string[], io: Io): number {
   } catch (err) {
     throw new ScenarioUsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  const seed = wholeNumber('--seed', values['seed'], 2 ** 32 - 1);
+  const seed = wholeNumber('--seed', values['seed'], 0, 2 ** 32 - 1);
   if (seed === undefined) throw new ScenarioUsageError('"scenarios generate" needs --seed <n> (the same seed always gives the same scenario)');
-  const duration = wholeNumber('--duration', values['duration'], 86_400);
+  const duration = wholeNumber('--duration', values['duration'], 1, 86_400);
   const scenario = generateScenario(seed, {
     ...(duration !== undefined ? { minDuration: duration, maxDuration: duration } : {}),
     // Only what was asked for: the options are recorded in the description, e.g. {"faults":true}.
@@ -79,7 +79,11 @@ function generate(args: string[], io: Io): number {
   const yaml = scenarioToYaml(scenario);
   const out = values['out'];
   if (typeof out === 'string') {
-    writeFileSync(out, yaml);
+    try {
+      writeFileSync(out, yaml);
+    } catch (err) {
+      throw new ScenarioUsageError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     io.err(`wrote ${scenario.name} to ${out}\n`);
   } else {
     io.out(yaml);
@@ -104,10 +108,10 @@ export function runValidateCommand(files: string[], io: Io): number {
   return failed === 0 ? 0 : 1;
 }
 
-function wholeNumber(flag: string, raw: string | boolean | undefined, max: number): number | undefined {
+function wholeNumber(flag: string, raw: string | boolean | undefined, min: number, max: number): number | undefined {
   if (raw === undefined || typeof raw === 'boolean') return undefined;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n > max) throw new ScenarioUsageError(`${flag} expects a whole number from 0 to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new ScenarioUsageError(`${flag} expects a whole number from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 

@@ -69,6 +69,8 @@ export function parseConnectionChoice(params: URLSearchParams, { allowed, librar
   const choice: ConnectionChoice = {};
   const given = ['scenario', 'seed', 'timing'].filter((key) => params.has(key));
   if (given.length === 0) return choice;
+  const repeated = given.filter((key) => params.getAll(key).length > 1);
+  if (repeated.length > 0) throw new ConnectionChoiceError(`give ${repeated.map((k) => `?${k}=`).join(', ')} once, not ${params.getAll(repeated[0]!).length} times`);
   if (!allowed) {
     throw new ConnectionChoiceError(`this server does not let connections choose ${given.join(', ')} (started with connectionScenarios: false); drop the query parameters`);
   }

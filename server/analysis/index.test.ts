@@ -58,7 +58,7 @@ describe('WindowAnalysis facade', () => {
   });
 
   it('finish with no media yields nothing', () => {
-    expect(new WindowAnalysis({ scenario }).finish(0, BOTH)).toEqual({ windows: [], events: [] });
+    expect(new WindowAnalysis({ scenario }).finish(0, BOTH)).toEqual({ windows: [], windowEvents: [], closing: [], events: [] });
   });
 
   it('puts a window’s quality event after its signal and engagement events', () => {

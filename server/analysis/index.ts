@@ -7,7 +7,7 @@
  * the wire. See docs/analysis.md for the rules a user can predict events from.
  */
 import type { Scenario } from '../types/generated.js';
-import type { AnalysisEvent, LifecycleEvent } from './events.js';
+import type { AnalysisEvent } from './events.js';
 import { SignalLifecycle } from './lifecycle.js';
 import { QualityTracker } from './quality.js';
 import { ScenarioModel } from './scenario-model.js';
@@ -102,20 +102,27 @@ export class WindowAnalysis {
   }
 
   /**
-   * Graceful close with `mediaEnd` seconds of media: analyzes every window still due plus the final
-   * partial window, then ends every still-active signal, then closes the last quality period. Call it
-   * once, after every window `due` returned has been analyzed or shed.
+   * Graceful close with `mediaEnd` seconds of media: analyzes `revive` (a due window that was shed
+   * but must be analyzed after all), every window still due and the final partial window (each only
+   * if `keep` says so), then ends every still-active signal, then closes the last quality period.
+   * Call it once, after every window `due` returned has been analyzed or shed. Returns the windows
+   * analyzed, their events (`windowEvents`), the closing events (`closing`: signal.ended for every
+   * active signal, the last quality period) and both together in order (`events`).
    */
-  finish(mediaEnd: number, include: readonly string[]): { windows: Window[]; events: AnalysisEvent[] } {
+  finish(
+    mediaEnd: number,
+    include: readonly string[],
+    { revive = null, keep = () => true }: { revive?: Window | null; keep?: (window: Window) => boolean } = {},
+  ): { windows: Window[]; windowEvents: AnalysisEvent[]; closing: AnalysisEvent[]; events: AnalysisEvent[] } {
     if (this.finished) throw new Error('WindowAnalysis.finish called twice');
-    const windows = this.scheduler.flush(mediaEnd).filter((w) => w.index > this.lastIndex);
-    const events: AnalysisEvent[] = [];
-    for (const window of windows) events.push(...this.analyze(window, include));
+    const flushed = this.scheduler.flush(mediaEnd).filter((w) => w.index > this.lastIndex && keep(w));
+    const windows = revive && revive.index > this.lastIndex ? [revive, ...flushed] : flushed;
+    const windowEvents: AnalysisEvent[] = [];
+    for (const window of windows) windowEvents.push(...this.analyze(window, include));
     this.finished = true;
-    const ended: LifecycleEvent[] = this.lifecycle.finish(mediaEnd);
-    events.push(...ended);
+    const closing: AnalysisEvent[] = [...this.lifecycle.finish(mediaEnd)];
     const quality = this.quality.finish(mediaEnd, include);
-    if (quality !== null) events.push(quality);
-    return { windows, events };
+    if (quality !== null) closing.push(quality);
+    return { windows, windowEvents, closing, events: [...windowEvents, ...closing] };
   }
 }

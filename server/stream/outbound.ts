@@ -5,7 +5,10 @@
  * Invariants: frames and the final close leave in the order they were queued; while a throttle is
  * on, frame n+1 leaves no earlier than size(n) / rate after frame n; when the throttle ends, what is
  * queued still drains at the rate (so order holds) and later frames go straight out once the queue
- * is empty; `terminate` (an abrupt disconnect) drops the queue.
+ * is empty. `dispose` (the connection is gone, or the server shuts down) and `terminate` (an abrupt
+ * disconnect) drop the queue and its timer, so nothing is written to a dead socket and no timer
+ * keeps the process alive. A transport error while draining drops the queue, cuts the connection
+ * and is reported once; it never escapes the timer.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 
@@ -27,10 +30,13 @@ export class Outbound {
   private readonly queue: Queued[] = [];
   private nextSendAt = 0;
   private timer: TimerHandle | undefined;
+  /** Disposed or broken: nothing more is written. */
+  private done = false;
 
   constructor(
     private readonly transport: SessionTransport,
     private readonly clock: Clock,
+    /** Called once if the transport throws while the queue drains (the connection is then cut). */
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -45,19 +51,30 @@ export class Outbound {
   }
 
   send(text: string): void {
+    if (this.done) return;
     if (!this.throttled) this.transport.send(text);
     else this.enqueue({ kind: 'frame', text });
   }
 
+  /** Close after whatever is queued. */
   close(code: number, reason: string): void {
+    if (this.done) return;
     if (this.queue.length === 0) this.transport.close(code, reason);
     else this.enqueue({ kind: 'close', code, reason });
   }
 
+  /** Cut the connection now, dropping the queue. */
   terminate(): void {
+    this.dispose();
+    this.transport.terminate();
+  }
+
+  /** Drop the queue and its timer; write nothing more. */
+  dispose(): void {
+    this.done = true;
     this.queue.length = 0;
     this.clock.clearTimeout(this.timer);
-    this.transport.terminate();
+    this.timer = undefined;
   }
 
   /** Send several frames in one network write when nothing is throttled. */
@@ -73,27 +90,36 @@ export class Outbound {
 
   private drain(): void {
     this.timer = undefined;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !this.done) {
       const now = this.clock.now();
       if (now < this.nextSendAt) {
-        this.timer = this.clock.setTimeout(() => {
-          try {
-            this.drain();
-          } catch (err) {
-            this.onError(err);
-          }
-        }, this.nextSendAt - now);
+        this.timer = this.clock.setTimeout(() => this.drainSafely(), this.nextSendAt - now);
         return;
       }
       const item = this.queue.shift()!;
       if (item.kind === 'close') {
-        this.queue.length = 0;
+        this.dispose();
         this.transport.close(item.code, item.reason);
         return;
       }
       this.transport.send(item.text);
       const rate = this.bytesPerSecond ?? Infinity;
       this.nextSendAt = now + (Buffer.byteLength(item.text) / rate) * 1000;
+    }
+  }
+
+  /** A timer turn: a transport error ends here, with the connection cut and the error reported once. */
+  private drainSafely(): void {
+    try {
+      this.drain();
+    } catch (err) {
+      this.dispose();
+      try {
+        this.transport.terminate();
+      } catch {
+        // Nothing more can be done with this connection.
+      }
+      this.onError(err);
     }
   }
 }

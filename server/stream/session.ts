@@ -25,7 +25,7 @@ import { assertValidEnvelopeShape, assertValidServerEvent, parseClientTextFrame 
 import { envelope, errorData, type Envelope } from './envelope.js';
 import { FaultSchedule } from './faults.js';
 import { Outbound, type SessionTransport } from './outbound.js';
-import type { SessionTiming } from './timing.js';
+import { loadAt, type SessionTiming } from './timing.js';
 import { WindowPipeline, type MediaRange } from './window-pipeline.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -93,7 +93,7 @@ export interface SessionStats {
   receivedSeconds: number;
   /** Seconds inside analyzed windows: the billable seconds. */
   analyzedSeconds: number;
-  /** Seconds shed under load and announced in coverage.dropped (not billed). */
+  /** Seconds shed and covered by no analyzed window: announced in coverage.dropped unless announceDropped is off (not billed). */
   droppedSeconds: number;
   windowsAnalyzed: number;
   /** Windows shed (including redundant ones, whose seconds other windows covered). */
@@ -180,6 +180,7 @@ export class StreamSession {
       emitWindow: (window, lagMs) => this.emitWindow(window, lagMs),
       announceDropped: (range) => this.announceDropped(range),
       stopped: () => this.isEnded(),
+      drained: () => this.tailIfDrained(),
     });
     this.faults = new FaultSchedule(deps.scenario.faults ?? [], deps.random.fork('faults'));
     this.out = new Outbound(deps.transport, deps.clock, (err) => this.fail(err));
@@ -268,13 +269,15 @@ export class StreamSession {
       return;
     }
     this.stats.receivedSeconds = this.media.mediaEnd;
-    this.applyFaults(this.faults.onMedia(this.media.mediaEnd), segment);
+    this.applyFaults(this.faults.onMedia(this.media.mediaEnd), null);
     if (this.isEnded()) return;
     for (const window of this.analysis.due(this.media.mediaEnd)) this.pipeline.add(window);
   }
 
   /** The connection closed (client close, drop, or a WebSocket-layer error): cancel everything, send nothing more. */
   onClientClosed(reason: Extract<EndReason, 'client_disconnected' | 'protocol_error'> = 'client_disconnected'): void {
+    // Whatever is still queued for the client (a throttled close, say) can no longer reach it.
+    this.out.dispose();
     if (this.current === 'ended') return;
     this.end(reason);
   }
@@ -298,6 +301,7 @@ export class StreamSession {
   shutdown(): void {
     if (this.current === 'ended') return;
     this.end('server_shutdown');
+    this.out.dispose(); // going away now: frames still throttled are dropped, not sent after the close
     this.deps.transport.close(1001, 'server shutting down');
   }
 
@@ -324,8 +328,7 @@ export class StreamSession {
 
   private forceDrain(): void {
     this.drainDeadlinePassed = true;
-    this.pipeline.completeAll();
-    this.tailIfDrained();
+    this.pipeline.completeAll(); // releases everything, then calls drained() → the tail
   }
 
   /** The pipeline releases a window's results (in window order). */
@@ -334,7 +337,6 @@ export class StreamSession {
     this.stats.windowsAnalyzed++;
     this.syncCoverage();
     this.deps.onWindowEmitted?.(lagMs);
-    this.tailIfDrained();
   }
 
   private announceDropped(range: MediaRange): void {
@@ -362,15 +364,22 @@ export class StreamSession {
     if (this.tailStarted) return;
     this.tailStarted = true;
     this.deps.clock.clearTimeout(this.drainTimer);
-    const { windows, events } = this.analysis.finish(this.media.mediaEnd, this.include);
-    const processingMs = windows.reduce((ms, w) => ms + this.deps.timing.ratio * (w.end - w.start) * 1000, 0);
+    // A redundant window shed last is analyzed after all (its successor never came); the final
+    // window obeys `shed: all` and pending drop_windows like any other.
+    const revive = this.pipeline.reviveTrailingRedundant();
+    const { windows, windowEvents, closing } = this.analysis.finish(this.media.mediaEnd, this.include, { revive, keep: (w) => !this.pipeline.shedsFinal(w) });
+    // The final windows take their processing time (with any slowdown) without waiting for workers.
+    const { ratio, load } = this.deps.timing;
+    const processingMs = windows.reduce((ms, w) => ms + ratio * (w.end - w.start) * 1000 * (loadAt(load, w.start)?.slowdown ?? 1), 0);
     const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(processingMs, this.drainDeadline - this.deps.clock.now()));
     const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;
-      const gap = this.pipeline.closeCoverage(windows, this.media.mediaEnd);
-      if (gap) this.announceDropped(gap);
+      const gaps = this.pipeline.closeCoverage(windows, this.media.mediaEnd);
+      if (gaps.before) this.announceDropped(gaps.before);
+      this.emitAll(windowEvents);
+      if (gaps.after) this.announceDropped(gaps.after);
       this.syncCoverage();
-      this.emitAll(events);
+      this.emitAll(closing);
       this.finishGracefulClose();
     };
     if (delayMs === 0) emitTail();
@@ -410,7 +419,7 @@ export class StreamSession {
     return 'closeCode' in spec ? spec.closeCode : 1011;
   }
 
-  /** Carry out scripted faults (docs/scenarios.md). `segment`: the binary message that triggered them, if any. */
+  /** Carry out scripted faults (docs/scenarios.md). `segment`: the binary message whose arrival triggered them (segment triggers), else null. */
   private applyFaults(faults: readonly Fault[], segment: number | null): void {
     for (const fault of faults) {
       if (this.isEnded()) return;
@@ -454,7 +463,13 @@ export class StreamSession {
 
   private endAndClose(reason: EndReason, code: number, closeReason: string): void {
     this.end(reason);
-    this.out.close(code, closeReason);
+    try {
+      this.out.close(code, closeReason);
+    } catch (err) {
+      // The close frame could not be sent (the socket is gone, say): cut the connection instead.
+      this.deps.logger.warn({ err }, 'close frame could not be sent; connection cut');
+      this.out.terminate();
+    }
   }
 
   private end(reason: EndReason): void {

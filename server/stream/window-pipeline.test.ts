@@ -17,10 +17,13 @@ interface Harness {
   dropped: MediaRange[];
   /** Windows due as media reaches `mediaEnd`. */
   feed(mediaEnd: number): void;
+  /** How often the pipeline reported it had nothing left. */
+  drains(): number;
 }
 
 function harness(timing: Partial<SessionTiming>, pool = new WorkerPool(null), clock = new VirtualClock()): Harness {
   const emitted: Harness['emitted'] = [];
+  let drains = 0;
   const dropped: MediaRange[] = [];
   const scheduler = new WindowScheduler();
   const pipeline = new WindowPipeline({
@@ -33,8 +36,9 @@ function harness(timing: Partial<SessionTiming>, pool = new WorkerPool(null), cl
     emitWindow: (w: Window, lagMs: number) => emitted.push({ index: w.index, at: clock.now(), lagMs }),
     announceDropped: (r) => dropped.push(r),
     stopped: () => false,
+    drained: () => drains++,
   });
-  return { pipeline, clock, emitted, dropped, feed: (mediaEnd) => scheduler.advance(mediaEnd).forEach((w) => pipeline.add(w)) };
+  return { pipeline, clock, emitted, dropped, drains: () => drains, feed: (mediaEnd) => scheduler.advance(mediaEnd).forEach((w) => pipeline.add(w)) };
 }
 
 describe('WindowPipeline', () => {
@@ -77,8 +81,8 @@ describe('WindowPipeline', () => {
     const h = harness({ ratio: 0, load: [{ start: 12, end: 100, shed: 'all' }] });
     h.feed(23); // windows 0..5; 4 [12,20) and 5 [15,23) are shed; 3 [9,17) is the last analyzed
     expect(h.emitted.map((e) => e.index)).toEqual([0, 1, 2, 3]);
-    const gap = h.pipeline.closeCoverage([{ index: 6, start: 18, end: 24, final: true }], 24);
-    expect(gap).toEqual({ start: 17, end: 18 });
+    const gaps = h.pipeline.closeCoverage([{ index: 6, start: 18, end: 24, final: true }], 24);
+    expect(gaps).toEqual({ before: { start: 17, end: 18 }, after: null });
     expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 23, droppedSeconds: 1, windowsShed: 2 });
     expect(h.pipeline.undecidedSeconds(24)).toBe(0);
   });
@@ -126,4 +130,58 @@ describe('WindowPipeline', () => {
     expect(h.emitted.map((e) => e.index)).toEqual([1, 2, 3, 5, 7, 9]);
     expect(h.dropped).toEqual([{ start: 0, end: 3 }]);
   });
+
+  it('queue_limit 0 sheds only what no free worker takes', () => {
+    const h = harness({ workers: 2, queueLimit: 0 });
+    h.feed(11); // windows 0 and 1: two free workers take both
+    h.feed(14); // window 2: both workers busy, nothing may wait: shed
+    h.clock.tick(60_000);
+    expect(h.emitted.map((e) => e.index)).toEqual([0, 1]);
+    expect(h.pipeline.coverage.windowsShed).toBe(1);
+  });
+
+  it('a window started by a pool slot offer finishes and leaves at once when instant', () => {
+    const pool = new WorkerPool(1);
+    const clock = new VirtualClock();
+    const slow = harness({ workers: 1 }, pool, clock);
+    const instant = harness({ workers: 1, ratio: 0 }, pool, clock);
+    slow.feed(8); // holds the only slot for 2 s
+    instant.feed(8); // waits for it
+    expect(instant.emitted).toEqual([]);
+    clock.tick(2000);
+    expect(instant.emitted.map((e) => e.index)).toEqual([0]);
+    expect(instant.pipeline.idle).toBe(true);
+    expect(instant.drains()).toBe(1);
+  });
+
+  it('reports drained once trailing shed windows are skipped, not only after an emit', () => {
+    const h = harness({ workers: 1, load: [{ start: 3, end: 100, shed: 'all' }] });
+    h.feed(14); // 0 runs for 2 s; 1 and 2 are shed behind it
+    expect(h.drains()).toBe(0);
+    h.clock.tick(2000);
+    expect(h.emitted.map((e) => e.index)).toEqual([0]);
+    expect(h.pipeline.idle).toBe(true);
+    expect(h.drains()).toBe(1);
+  });
+
+  it('delay faults add up on the windows they share', () => {
+    const h = harness({ workers: 4, ratio: 0.25 });
+    h.pipeline.delayNext(2, 1);
+    h.pipeline.delayNext(1, 3);
+    h.feed(14); // 0: 2 s + 1 s + 3 s; 1: 2 s + 1 s; 2: 2 s
+    h.clock.tick(60_000);
+    const start = h.emitted[0]!.at - 6000;
+    expect(h.emitted.map((e) => e.at - start)).toEqual([6000, 6000, 6000]); // 1 and 2 finished earlier but wait for 0
+  });
+
+  it('a trailing redundant shed is revived at close, so no second is lost', () => {
+    const h = harness({ ratio: 0, load: [{ start: 0, end: 100, shed: 'redundant' }] });
+    h.feed(14); // 0 kept, 1 shed, 2 kept
+    h.feed(17); // 3 shed as redundant, and nothing after it
+    const revived = h.pipeline.reviveTrailingRedundant();
+    expect(revived?.index).toBe(3);
+    expect(h.pipeline.closeCoverage([revived!], 17)).toEqual({ before: null, after: null });
+    expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 17, droppedSeconds: 0, windowsShed: 1 });
+  });
 });
+

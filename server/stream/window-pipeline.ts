@@ -40,6 +40,8 @@ export interface PipelineHost {
   announceDropped(range: MediaRange): void;
   /** True once the session ended: emit nothing more. */
   stopped(): boolean;
+  /** Every due window is out (emitted or skipped); called after each release that empties the pipeline. */
+  drained(): void;
 }
 
 type EntryState = 'queued' | 'running' | 'done' | 'shed';
@@ -71,10 +73,15 @@ export class WindowPipeline implements PoolWaiter {
   readonly coverage: CoverageStats = { analyzedSeconds: 0, droppedSeconds: 0, windowsShed: 0 };
   readonly droppedRanges: MediaRange[] = [];
   private shedNextCount = 0;
-  private delayNextCount = 0;
-  private delayNextMs = 0;
-  /** Whether the previously added window was kept by the scripted rules (false before the first). */
+  /** Extra processing ms for the next windows due, in order (delay faults add up). */
+  private readonly pendingDelaysMs: number[] = [];
+  /** Whether the previously added window was kept (false before the first). */
   private previousKept = false;
+  /**
+   * The last window added, if a `shed: redundant` span shed it: its successor, which was to cover
+   * its seconds, may never come (the session closes first); see `reviveTrailingRedundant`.
+   */
+  private trailingRedundant: Window | null = null;
 
   constructor(private readonly host: PipelineHost) {}
 
@@ -88,30 +95,50 @@ export class WindowPipeline implements PoolWaiter {
     this.shedNextCount += count;
   }
 
-  /** A `delay` fault: the next `count` windows take `seconds` longer. */
+  /** A `delay` fault: the next `count` windows take `seconds` longer (on top of earlier delay faults). */
   delayNext(count: number, seconds: number): void {
-    this.delayNextCount = count;
-    this.delayNextMs = seconds * 1000;
+    for (let i = 0; i < count; i++) this.pendingDelaysMs[i] = (this.pendingDelaysMs[i] ?? 0) + seconds * 1000;
+  }
+
+  /** Whether the scripted rules shed `window` (a final window at close: `shed: all` and pending drop_windows apply). */
+  shedsFinal(window: Window): boolean {
+    if (this.shedNextCount > 0) {
+      this.shedNextCount--;
+      return true;
+    }
+    return loadAt(this.host.timing.load, window.start)?.shed === 'all';
+  }
+
+  /**
+   * At graceful close: the last due window, if it was shed as redundant and no window came after it
+   * to cover its seconds. The caller analyzes it with the final windows, so `shed: redundant` never
+   * loses a second.
+   */
+  reviveTrailingRedundant(): Window | null {
+    const window = this.trailingRedundant;
+    if (window) this.coverage.windowsShed--;
+    this.trailingRedundant = null;
+    return window;
   }
 
   /** A window became due (media up to its end arrived). */
   add(window: Window): void {
     const { timing, clock } = this.host;
-    const extraDelayMs = this.delayNextCount > 0 ? this.delayNextMs : 0;
-    if (this.delayNextCount > 0) this.delayNextCount--;
     const entry: Entry = {
       window,
       state: 'queued',
       nominalDoneAt: clock.now() + timing.ratio * (window.end - window.start) * 1000,
-      extraDelayMs,
+      extraDelayMs: this.pendingDelaysMs.shift() ?? 0,
       timer: undefined,
     };
     this.entries.push(entry);
-    const scriptedShed = this.scriptedShed(window);
-    this.previousKept = !scriptedShed;
-    if (scriptedShed) this.shed(entry);
-    while (this.queued().length > timing.queueLimit) this.shed(this.victim());
+    const scripted = this.scriptedShed(window);
+    this.trailingRedundant = scripted === 'redundant' ? window : null;
+    if (scripted !== null) this.shed(entry);
+    // Free workers take windows first; only what still waits counts against the queue limit.
     this.pump();
+    while (this.queued().length > timing.queueLimit) this.shed(this.victim());
+    this.previousKept = entry.state !== 'shed';
     this.release();
   }
 
@@ -139,14 +166,17 @@ export class WindowPipeline implements PoolWaiter {
   }
 
   /**
-   * Graceful close: the final windows (`tail`, analyzed by the caller) and the media end. Returns the
-   * seconds before them that no analyzed window covers, to announce before the tail's events.
+   * Graceful close: `tail` are the windows analyzed at close (a revived one, the final partial one),
+   * in order. Returns the seconds no analyzed window covers before them (`before`, to announce ahead
+   * of their events) and after them up to `mediaEnd` (`after`, to announce after their events).
    */
-  closeCoverage(tail: readonly Window[], mediaEnd: number): MediaRange | null {
-    const gapEnd = tail[0]?.start ?? mediaEnd;
-    const gap = this.gapBefore(gapEnd);
-    for (const window of tail) this.countAnalyzed(window);
-    return gap;
+  closeCoverage(tail: readonly Window[], mediaEnd: number): { before: MediaRange | null; after: MediaRange | null } {
+    const before = tail.length > 0 ? this.gapBefore(tail[0]!.start) : null;
+    for (const window of tail) {
+      // Tail windows overlap or touch (a revived window k and the final window k+1 starting inside it).
+      this.countAnalyzed(window);
+    }
+    return { before, after: this.gapBefore(mediaEnd) };
   }
 
   /** Seconds received but neither analyzed nor dropped yet (in flight, or cancelled at an abrupt end). */
@@ -160,6 +190,8 @@ export class WindowPipeline implements PoolWaiter {
     if (!next || this.running >= this.host.timing.workers || this.host.stopped()) return false;
     this.start(next);
     if (this.running < this.host.timing.workers && this.queued().length > 0) this.host.pool.wait(this);
+    // An instant window has already finished: let it (and what waited behind it) out now.
+    this.release();
     return true;
   }
 
@@ -167,17 +199,18 @@ export class WindowPipeline implements PoolWaiter {
     return this.entries.filter((e) => e.state === 'queued');
   }
 
-  /** Load spans and drop_windows faults shed a window whatever the queue. */
-  private scriptedShed(window: Window): boolean {
+  /** Load spans and drop_windows faults shed a window whatever the queue; returns why, or null. */
+  private scriptedShed(window: Window): 'dropped' | 'all' | 'redundant' | null {
     if (this.shedNextCount > 0) {
       this.shedNextCount--;
-      return true;
+      return 'dropped';
     }
     const shed = loadAt(this.host.timing.load, window.start)?.shed ?? 'none';
-    if (shed === 'all') return true;
+    if (shed === 'all') return 'all';
     // Redundant: every other window after a kept one, so each shed window's neighbours cover it
     // (when a window is at least two hops long; otherwise no window is redundant and none is shed).
-    return shed === 'redundant' && this.previousKept && window.end - window.start >= 2 * this.host.hopSeconds;
+    if (shed === 'redundant' && this.previousKept && window.end - window.start >= 2 * this.host.hopSeconds) return 'redundant';
+    return null;
   }
 
   /** The queued window to shed: the oldest redundant one, else the oldest. */
@@ -242,7 +275,7 @@ export class WindowPipeline implements PoolWaiter {
     this.host.pool.release();
   }
 
-  /** Emit finished windows and skip shed ones, strictly in window order. */
+  /** Emit finished windows and skip shed ones, strictly in window order; tell the host when none is left. */
   private release(): void {
     while (this.entries.length > 0 && !this.host.stopped()) {
       const head = this.entries[0]!;
@@ -257,6 +290,7 @@ export class WindowPipeline implements PoolWaiter {
       this.countAnalyzed(head.window);
       this.host.emitWindow(head.window, this.host.clock.now() - head.nominalDoneAt);
     }
+    if (this.entries.length === 0 && !this.host.stopped()) this.host.drained();
   }
 
   /** The undecided seconds before `start` become dropped (returned, to announce) when no analyzed window covers them. */

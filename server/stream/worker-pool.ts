@@ -6,7 +6,7 @@
  * waiter that no longer needs a slot declines it and the slot goes to the next one.
  */
 
-/** A session waiting for a slot. `offer` returns true if it took the slot (it must then `release` it later). */
+/** A session waiting for a slot. `offerSlot` returns true if it took the slot (it must then `release` it later). */
 export interface PoolWaiter {
   offerSlot(): boolean;
 }

@@ -252,6 +252,11 @@ describe('ih-mock scenarios and validate', () => {
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.stdout).toContain(`${file}: ok`);
     expect((await runCli(['scenarios', 'generate'])).code).toBe(2);
+    for (const args of [['--duration', '0'], ['--out', join(dir, 'no-such-dir', 'x.yaml')]]) {
+      const bad = await runCli(['scenarios', 'generate', '--seed', '1', ...args]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    }
   });
 
   it('validate reports every problem of a broken file by line, column and field, and exits 1', async () => {

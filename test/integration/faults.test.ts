@@ -9,6 +9,7 @@ import type { Fault, Scenario } from '../../server/types/generated.js';
 import { checkLifecycles, droppedRanges, semantic } from '../support/protocol.js';
 import { startServer, useServers } from '../support/server.js';
 import { closeOnClock, openClient, steadyWith, streamPaced, useWebmSegments } from '../support/session.js';
+import { until } from '../support/wait.js';
 
 useServers();
 
@@ -44,7 +45,8 @@ describe('error faults', () => {
     const a = await open([{ when: { media_seconds: 12 }, action: 'error', code: 'ih1001', message: 'GPU fell over', close: true }]);
     await streamPaced(a.client, a.session, a.clock, times(6), 0);
     expect((await a.client.closed).code).toBe(1011);
-    expect(a.client.ofType('error').map((f) => f.data)).toEqual([expect.objectContaining({ code: 'ih1001', message: 'GPU fell over', segment: 4 })]);
+    // A media trigger concerns no one segment: segment null (a segment trigger gives its segment).
+    expect(a.client.ofType('error').map((f) => f.data)).toEqual([expect.objectContaining({ code: 'ih1001', message: 'GPU fell over', segment: null })]);
     expect(a.client.types().at(-1)).toBe('error');
     expect(a.session.endReason).toBe('scripted_fault');
 
@@ -126,6 +128,17 @@ describe('timing faults', () => {
       expect(delivered[i]!.at - delivered[i - 1]!.at).toBeGreaterThanOrEqual((delivered[i - 1]!.bytes / 500) * 1000 - 1);
     }
     checkLifecycles(client.frames);
+  });
+
+  it('throttle: a client that disconnects leaves no queue and no timer behind', async () => {
+    const { client, session, clock } = await open([{ when: { segment: 1 }, action: 'throttle', bytes_per_second: 1 }]);
+    await streamPaced(client, session, clock, times(6), 0);
+    const pendingWhileThrottled = clock.pendingCount;
+    client.ws.terminate();
+    await client.closed;
+    await until(() => session.state === 'ended', 'the session ended');
+    expect(pendingWhileThrottled).toBeGreaterThan(0);
+    expect(clock.pendingCount).toBe(0);
   });
 });
 

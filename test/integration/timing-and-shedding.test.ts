@@ -2,6 +2,7 @@
  * Processing timing (realistic / instant), load shedding with coverage.dropped, and the shared worker
  * pool, over real sockets with real WebM segments on a virtual clock (issue 3, items 1 and 2).
  */
+import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../server/clock.js';
 import type { Scenario } from '../../server/types/generated.js';
@@ -13,6 +14,8 @@ import { closeOnClock, openClient, steadyWith, streamPaced, useWebmSegments } fr
 useServers();
 
 const times = useWebmSegments(3);
+const fourSeconds = useWebmSegments(4);
+const tenSeconds = useWebmSegments(10);
 
 /** Virtual ms since the session opened at which each frame arrived. */
 function arrivals(frames: Frame[], openedAt: number): { type: string; at: number }[] {
@@ -159,4 +162,52 @@ describe('load shedding', () => {
     expect(crowded.reduce((n, s) => n + s.windowsShed, 0)).toBeGreaterThan(10);
     for (const stats of [...alone, ...crowded]) expectCountersAddUp(stats);
   });
+
+  it('a graceful close is not held up by windows shed at the end, and the final window obeys shed: all', async () => {
+    const clock = new VirtualClock();
+    const openedAt = clock.now();
+    const server = await startServer({ clock, processingJitter: 0, scenario: steadyWith({ load: [{ start: 3, end: 100, shed: 'all' }] }) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(5), 0); // 15 s: window 0 runs, 1..2 are shed behind it
+    expect(await closeOnClock(client, clock)).toMatchObject({ code: 1000 });
+    // Window 0 takes 2 s; the final window [9, 15) is shed too, so nothing else is waited for.
+    expect(Date.parse(client.frames.at(-1)!.timestamp) - openedAt).toBe(2000);
+    expect(droppedRanges(client.frames)).toEqual([{ start: 8, end: 15 }]);
+    expect(session.stats).toMatchObject({ receivedSeconds: 15, analyzedSeconds: 8, droppedSeconds: 7 });
+    // The drop is announced after window 0's events and before the closing signal.ended.
+    const types = client.types();
+    expect(types.indexOf('coverage.dropped')).toBeLessThan(types.lastIndexOf('signal.ended'));
+  });
+
+  it('shed: redundant to the very end loses no second: the last shed window is analyzed at close', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ clock, scenario: steadyWith({ processing: { timing: 'instant' }, load: [{ start: 0, end: 100, shed: 'redundant' }] }) });
+    const { client, session } = await openClient(server);
+    // 10 + 4 + 3 = 17 s: windows 0..3 are due; 1 and 3 are shed, and 3 [9, 17) ends where the media does.
+    await streamPaced(client, session, clock, [...tenSeconds(1), ...fourSeconds(1), ...times(1)], 0);
+    await closeOnClock(client, clock);
+    expect(client.ofType('coverage.dropped')).toEqual([]);
+    expect(session.stats).toMatchObject({ receivedSeconds: 17, analyzedSeconds: 17, droppedSeconds: 0, windowsShed: 1, windowsAnalyzed: 3 });
+  });
 });
+
+describe('robustness', () => {
+  it('an unparsable request target gets 400 and the server goes on serving', async () => {
+    const server = await startServer();
+    const { port } = new URL(server.baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
+        socket.write('GET //[/v1/stream/analyze HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer k\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(answer).toMatch(/Cannot parse the request target/);
+    const { client } = await openClient(server);
+    expect(client.types()).toEqual(['session.ready']);
+  });
+});
+
