@@ -38,6 +38,7 @@ export const SCHEMA_FILES = [
   'auth-request.schema.json',
   'auth-response.schema.json',
   'upload-response.schema.json',
+  'recording.schema.json',
 ] as const;
 type SchemaFile = (typeof SCHEMA_FILES)[number];
 
@@ -78,6 +79,8 @@ const validators = {
   uploadResponse: compiled('upload-response.schema.json'),
   scenario: compiled('scenario.schema.json'),
   anyEvent: ajv.getSchema(`${schemas.get('stream-server-event.schema.json')!.$id}#/$defs/AnyEvent`)!,
+  recordingHeader: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingHeader`)!,
+  recordingRecord: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingRecord`)!,
 };
 
 /** The `type` of every server event, in schema order. */
@@ -271,6 +274,16 @@ export function validateUploadResponse(value: unknown): ValidationResult {
 /** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */
 export function validateScenarioObject(value: unknown): ValidationResult {
   return resultOf(validators.scenario, value);
+}
+
+/** Checks the first line of a recording (recording.schema.json, RecordingHeader). */
+export function validateRecordingHeader(value: unknown): ValidationResult {
+  return resultOf(validators.recordingHeader, value);
+}
+
+/** Checks one record line of a recording (recording.schema.json, RecordingRecord). */
+export function validateRecordingRecord(value: unknown): ValidationResult {
+  return resultOf(validators.recordingRecord, value);
 }
 
 /** One line per diagnostic: `<pointer>: <message>`, the value itself shown as `(root)`. */

@@ -725,6 +725,202 @@ end: number
 values: QualityScores
 }
 
+// ---- recording.schema.json
+/**
+ * One line of an ih-mock recording (JSON lines, UTF-8): the first line is the header, every other line one record (a frame, a request, a response, an open or a close), in the order they happened. Records of concurrent connections interleave; `session` tells them apart and `t` is milliseconds since that connection or request began. Credentials are replaced by the header's placeholder before anything is written.
+ */
+export type RecordingLine = (RecordingHeader | RecordingRecord)
+export type RecordingRecord = (WsOpenRecord | WsRefusedRecord | WsClientTextRecord | WsClientBinaryRecord | WsServerTextRecord | WsServerBinaryRecord | WsCloseRecord | HttpRequestRecord | HttpResponseRecord)
+/**
+ * The connection or request this record belongs to, numbered from 1 in the order they began.
+ */
+export type RecordSessionNumber = number
+/**
+ * Milliseconds since the session began (the upgrade request or the HTTP request arrived).
+ */
+export type RecordMillis = number
+export type Sha256Hex = string
+/**
+ * A body as recorded: JSON as parsed (credentials redacted), a multipart form as its fields and a summary of each file, or anything else as size and hash.
+ */
+export type RecordedHttpBody = ({
+kind: "json"
+json: unknown
+} | {
+kind: "multipart"
+fields: {
+name: string
+value: string
+}[]
+files: {
+field: string
+filename: (string | null)
+content_type: (string | null)
+bytes: number
+sha256: Sha256Hex
+sidecar?: SidecarSlice
+}[]
+} | {
+kind: "raw"
+bytes: number
+sha256: Sha256Hex
+/**
+ * The body as text when it is short UTF-8.
+ */
+text?: string
+})
+
+export interface RecordingHeader {
+format: "ih-mock-recording"
+/**
+ * Format version; a reader refuses versions it does not know.
+ */
+version: 1
+/**
+ * When recording began, ISO 8601 UTC.
+ */
+created: string
+/**
+ * Base URL of the service recorded (the live API, or an ih-mock).
+ */
+upstream: string
+/**
+ * What wrote the file, e.g. ih-mock 0.1.0.
+ */
+recorder: string
+/**
+ * Free text, e.g. what was recorded and from what.
+ */
+label?: string
+/**
+ * summary: video frames are recorded as size, media duration and SHA-256 only; sidecar: their bytes are also appended to the sidecar file.
+ */
+media: ("summary" | "sidecar")
+/**
+ * With media sidecar: the sidecar file's name, relative to this file.
+ */
+sidecar?: (string | null)
+redaction: {
+/**
+ * What replaces every credential, e.g. [redacted].
+ */
+placeholder: string
+/**
+ * What was redacted.
+ */
+what: string[]
+}
+}
+export interface WsOpenRecord {
+kind: "ws.open"
+session: RecordSessionNumber
+t: RecordMillis
+path: string
+/**
+ * The query string without '?', '' when none.
+ */
+query: string
+headers: RecordedHeaders
+/**
+ * The subprotocol the server selected (a credential is redacted).
+ */
+protocol: (string | null)
+/**
+ * The upgrade response's X-Correlation-ID.
+ */
+correlation_id: (string | null)
+}
+/**
+ * The headers that matter to the protocol (lower-case names), credentials redacted.
+ */
+export interface RecordedHeaders {
+[k: string]: string
+}
+export interface WsRefusedRecord {
+kind: "ws.refused"
+session: RecordSessionNumber
+t: RecordMillis
+path: string
+query: string
+headers: RecordedHeaders
+/**
+ * The HTTP status that refused the upgrade.
+ */
+status: number
+response_headers: RecordedHeaders
+body: string
+}
+export interface WsClientTextRecord {
+kind: "ws.client.text"
+session: RecordSessionNumber
+t: RecordMillis
+text: string
+}
+export interface WsClientBinaryRecord {
+kind: "ws.client.binary"
+session: RecordSessionNumber
+t: RecordMillis
+bytes: number
+sha256: Sha256Hex
+/**
+ * Seconds of media this message added to the connection's stream, read from its container timestamps as ih-mock reads them; null when they could not be read.
+ */
+media_seconds: (number | null)
+sidecar?: SidecarSlice
+}
+export interface SidecarSlice {
+offset: number
+length: number
+}
+export interface WsServerTextRecord {
+kind: "ws.server.text"
+session: RecordSessionNumber
+t: RecordMillis
+/**
+ * The frame as sent (an envelope, for a v1 server).
+ */
+text: string
+}
+export interface WsServerBinaryRecord {
+kind: "ws.server.binary"
+session: RecordSessionNumber
+t: RecordMillis
+bytes: number
+sha256: Sha256Hex
+}
+export interface WsCloseRecord {
+kind: "ws.close"
+session: RecordSessionNumber
+t: RecordMillis
+/**
+ * Which side closed first.
+ */
+by: ("client" | "server")
+/**
+ * The close code (1005: none given; 1006: the connection dropped without a close frame).
+ */
+code: number
+reason: string
+}
+export interface HttpRequestRecord {
+kind: "http.request"
+session: RecordSessionNumber
+t: RecordMillis
+method: string
+path: string
+query: string
+headers: RecordedHeaders
+body: (RecordedHttpBody | null)
+}
+export interface HttpResponseRecord {
+kind: "http.response"
+session: RecordSessionNumber
+t: RecordMillis
+status: number
+headers: RecordedHeaders
+body: (RecordedHttpBody | null)
+}
+
 // ---- server-options.schema.json
 /**
  * Options of the ih-mock server. CLI flags, a config file (--config) and the programmatic API all pass through this schema; defaults are filled in here.
