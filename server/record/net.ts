@@ -1,0 +1,28 @@
+/** Small pieces of plumbing the recording proxy and the replay server share. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RawData, WebSocket } from 'ws';
+
+/** Listen on `host:port` (0: a free port); resolves with the base URL. */
+export async function listenOn(server: Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
+
+/** Cut every WebSocket, stop listening, drop idle keep-alive connections. */
+export async function shutDown(server: Server, sockets: Iterable<WebSocket>): Promise<void> {
+  for (const ws of sockets) ws.terminate();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+}
+
+/** A ws message as one Buffer. */
+export function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

@@ -1,0 +1,337 @@
+/**
+ * `ih-mock record`: a recording proxy. It listens like the real API and forwards every connection
+ * (the stream WebSocket, the upload, the token exchange, anything else) to the upstream, recording
+ * both directions with times relative to each session's start (format.ts), credentials redacted
+ * before anything is written (redact.ts).
+ *
+ * Invariants: the client sees what the upstream sent, byte for byte (frames, statuses, bodies, the
+ * selected subprotocol, X-Correlation-ID); a record is written when its frame or message passes the
+ * proxy, so the file is in the order things happened; nothing is buffered beyond one HTTP body's
+ * recording summary (JSON bodies up to 1 MiB; files are hashed as they stream through).
+ */
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { Busboy, type BusboyInstance } from '@fastify/busboy';
+import type { Logger } from 'pino';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type { Clock } from '../clock.js';
+import { isSendableCloseCode } from '../close-codes.js';
+import { MediaTimeline } from '../media/timeline.js';
+import type { RecordedHttpBody, RecordingRecord } from '../types/generated.js';
+import { RecordingWriter, type WithoutSessionTime } from './format.js';
+import { listenOn, shutDown, toBuffer } from './net.js';
+import { Redactor } from './redact.js';
+
+/** JSON bodies larger than this are recorded as size and hash only. */
+const MAX_JSON_CAPTURE = 1 << 20;
+/** Request headers worth recording (lower case); others are forwarded but not written down. */
+const RECORDED_REQUEST_HEADERS = ['authorization', 'sec-websocket-protocol', 'content-type', 'x-client-request-id', 'origin'];
+/** Response headers worth recording. */
+const RECORDED_RESPONSE_HEADERS = ['content-type', 'x-correlation-id', 'retry-after', 'sec-websocket-protocol'];
+/** Hop-by-hop headers are the proxy's own business (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+export interface RecorderOptions {
+  /** Base URL of the service to record, e.g. https://api.interhuman.ai or http://127.0.0.1:4747. */
+  upstream: string;
+  /** Recording file to write. */
+  out: string;
+  /** Keep video bytes in a sidecar file (`<out>.media`). */
+  withMedia: boolean;
+  label?: string;
+  recorder: string;
+  host: string;
+  port: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface Recorder {
+  readonly writer: RecordingWriter;
+  /** Bind; resolves with the proxy's base URL. */
+  listen(): Promise<string>;
+  /** Stop accepting, close every proxied connection, close the file. */
+  close(): Promise<void>;
+}
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  const upstream = new URL(options.upstream);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new Error(`--upstream must be an http:// or https:// base URL, got ${options.upstream}`);
+  const { clock, logger } = options;
+  const writer = new RecordingWriter({ path: options.out, upstream: upstream.origin, recorder: options.recorder, label: options.label, withMedia: options.withMedia, now: clock.now() });
+  const redactor = new Redactor();
+  let sessions = 0;
+  const sockets = new Set<WebSocket>();
+
+  /**
+   * One session's record sink: stamps the session number and the time since it began (now, or the
+   * clock time `at` when the record is written later than it happened, like a request whose body
+   * had to be read first).
+   */
+  function sessionLog() {
+    const session = ++sessions;
+    const started = clock.now();
+    return (record: WithoutSessionTime<RecordingRecord>, at = clock.now()): void => {
+      writer.write({ session, t: at - started, ...record } as RecordingRecord);
+    };
+  }
+
+  function recordedHeaders(headers: IncomingHttpHeaders, names: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const name of names) {
+      const raw = headers[name];
+      if (raw === undefined) continue;
+      const value = Array.isArray(raw) ? raw.join(', ') : raw;
+      out[name] = name === 'authorization' ? redactor.authorization(value) : name === 'sec-websocket-protocol' ? redactor.subprotocols(value) : redactor.text(value);
+    }
+    return out;
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------------
+
+  function forwardHttp(req: IncomingMessage, res: ServerResponse): void {
+    const log = sessionLog();
+    const arrived = clock.now();
+    const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const headers = recordedHeaders(req.headers, RECORDED_REQUEST_HEADERS);
+    const body = captureRequestBody(req);
+    const upstreamReq = (upstream.protocol === 'https:' ? httpsRequest : httpRequest)(new URL(req.url ?? '/', upstream), { method: req.method, headers: forwardedHeaders(req.headers) });
+    upstreamReq.on('response', (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const hash = createHash('sha256');
+      upstreamRes.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        hash.update(chunk);
+        if (size <= MAX_JSON_CAPTURE) chunks.push(chunk);
+        res.write(chunk);
+      });
+      upstreamRes.on('end', () => {
+        res.end();
+        void body.then((requestBody) => {
+          log({ kind: 'http.request', method: req.method ?? 'GET', path, query, headers, body: requestBody }, arrived);
+          log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], chunks, size, hash.digest('hex')) });
+        });
+      });
+    });
+    upstreamReq.on('error', (err) => {
+      logger.warn({ err: err.message }, 'upstream request failed');
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'bad_gateway', message: `ih-mock record: the upstream ${upstream.origin} did not answer (${err.message})` }));
+      void body.then((requestBody) => {
+        log({ kind: 'http.request', method: req.method ?? 'GET', path, query, headers, body: requestBody }, arrived);
+        log({ kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: err.message } });
+      });
+    });
+    req.pipe(upstreamReq);
+  }
+
+  /** What to record of a request body, learned while it streams through to the upstream. */
+  function captureRequestBody(req: IncomingMessage): Promise<RecordedHttpBody | null> {
+    const type = req.headers['content-type'] ?? '';
+    if (/^multipart\/form-data/i.test(type)) return captureMultipart(req);
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const hash = createHash('sha256');
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        hash.update(chunk);
+        if (size <= MAX_JSON_CAPTURE) chunks.push(chunk);
+      });
+      req.on('end', () => resolve(size === 0 ? null : summarizeBody(type, chunks, size, hash.digest('hex'))));
+      req.on('error', () => resolve(null));
+    });
+  }
+
+  /** Fields as they are; each file as its size and hash (and its bytes in the sidecar with --with-media). */
+  function captureMultipart(req: IncomingMessage): Promise<RecordedHttpBody | null> {
+    return new Promise((resolve) => {
+      const fields: { name: string; value: string }[] = [];
+      const files: Extract<RecordedHttpBody, { kind: 'multipart' }>['files'] = [];
+      let busboy: BusboyInstance;
+      try {
+        busboy = new Busboy({ headers: req.headers as { 'content-type': string } });
+      } catch {
+        resolve(null);
+        return;
+      }
+      busboy.on('field', (name, value) => fields.push({ name, value: redactor.text(value) }));
+      busboy.on('file', (field, stream, filename, _encoding, mimeType) => {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        const kept: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => {
+          hash.update(chunk);
+          bytes += chunk.length;
+          if (options.withMedia) kept.push(chunk);
+        });
+        stream.on('end', () => {
+          const sidecar = options.withMedia ? writer.media(Buffer.concat(kept)) : null;
+          files.push({ field, filename: filename ?? null, content_type: mimeType ?? null, bytes, sha256: hash.digest('hex'), ...(sidecar ? { sidecar } : {}) });
+        });
+      });
+      busboy.on('finish', () => resolve({ kind: 'multipart', fields, files }));
+      busboy.on('error', () => resolve({ kind: 'multipart', fields, files }));
+      req.pipe(busboy);
+    });
+  }
+
+  function summarizeBody(contentType: string | undefined, chunks: Buffer[], size: number, sha256: string): RecordedHttpBody {
+    const whole = size <= MAX_JSON_CAPTURE ? Buffer.concat(chunks) : null;
+    if (whole && /json/i.test(contentType ?? '')) {
+      try {
+        return { kind: 'json', json: redactor.json(JSON.parse(whole.toString('utf8'))) };
+      } catch {
+        // Not JSON after all: recorded as raw below.
+      }
+    }
+    const text = whole && size <= 4096 ? whole.toString('utf8') : undefined;
+    return { kind: 'raw', bytes: size, sha256, ...(text !== undefined && !text.includes('\uFFFD') ? { text: redactor.text(text) } : {}) };
+  }
+
+  // ---- WebSocket -------------------------------------------------------------------------------
+
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 0, handleProtocols: (_offered, request) => (request as ProxiedUpgrade).ihSelectedProtocol ?? false });
+  wss.on('headers', (headers, request) => {
+    const correlationId = (request as ProxiedUpgrade).ihCorrelationId;
+    if (correlationId) headers.push(`X-Correlation-ID: ${correlationId}`);
+  });
+
+  function forwardUpgrade(req: ProxiedUpgrade, socket: Duplex, head: Buffer): void {
+    const log = sessionLog();
+    const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const headers = recordedHeaders(req.headers, RECORDED_REQUEST_HEADERS);
+    const target = new URL(req.url ?? '/', upstream);
+    target.protocol = upstream.protocol === 'https:' ? 'wss:' : 'ws:';
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const forwarded: Record<string, string> = {};
+    for (const name of ['authorization', 'x-client-request-id', 'origin', 'user-agent']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') forwarded[name] = value;
+    }
+    const upstreamWs = new WebSocket(target, offered, { headers: forwarded, perMessageDeflate: false, maxPayload: 0 });
+    const timeline = new MediaTimeline({ minSegmentSeconds: 0, toleranceSeconds: null, acceptContinuation: true, maxMessageSeconds: Number.MAX_SAFE_INTEGER });
+    let closeRecorded = false;
+    const recordClose = (by: 'client' | 'server', code: number, reason: string) => {
+      if (closeRecorded) return;
+      closeRecorded = true;
+      log({ kind: 'ws.close', by, code, reason: redactor.text(reason) });
+    };
+
+    upstreamWs.on('upgrade', (res) => {
+      const selected = res.headers['sec-websocket-protocol'];
+      req.ihSelectedProtocol = typeof selected === 'string' ? selected : undefined;
+      const correlation = res.headers['x-correlation-id'];
+      req.ihCorrelationId = typeof correlation === 'string' ? correlation : undefined;
+    });
+    upstreamWs.on('unexpected-response', (_request, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        log({ kind: 'ws.refused', path, query, headers, status: res.statusCode ?? 0, response_headers: recordedHeaders(res.headers, RECORDED_RESPONSE_HEADERS), body: redactor.text(body) });
+        const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}`];
+        for (const [name, value] of Object.entries(forwardedHeaders(res.headers))) lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
+        lines.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', body);
+        socket.end(lines.join('\r\n'));
+      });
+    });
+    upstreamWs.on('error', (err) => {
+      logger.warn({ err: err.message }, 'upstream WebSocket failed');
+      if (upstreamWs.readyState === WebSocket.CONNECTING || !socket.writable) socket.destroy();
+    });
+    upstreamWs.on('open', () => {
+      wss.handleUpgrade(req, socket, head, (client) => {
+        sockets.add(client);
+        sockets.add(upstreamWs);
+        log({ kind: 'ws.open', path, query, headers, protocol: client.protocol ? redactor.subprotocols(client.protocol) : null, correlation_id: req.ihCorrelationId ?? null });
+        const fromClient = (data: RawData, isBinary: boolean) => {
+          const bytes = toBuffer(data);
+          if (isBinary) {
+            const before = timeline.mediaEnd;
+            const verdict = safePush(timeline, bytes);
+            const sidecar = writer.media(bytes);
+            log({ kind: 'ws.client.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), media_seconds: verdict ? round6(timeline.mediaEnd - before) : null, ...(sidecar ? { sidecar } : {}) });
+          } else {
+            log({ kind: 'ws.client.text', text: redactor.text(bytes.toString('utf8')) });
+          }
+          upstreamWs.send(bytes, { binary: isBinary });
+        };
+        client.on('message', fromClient);
+        upstreamWs.on('message', (data, isBinary) => {
+          const bytes = toBuffer(data);
+          if (isBinary) log({ kind: 'ws.server.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+          else log({ kind: 'ws.server.text', text: redactor.text(bytes.toString('utf8')) });
+          client.send(bytes, { binary: isBinary });
+        });
+        client.on('close', (code, reason) => {
+          sockets.delete(client);
+          recordClose('client', code, reason.toString());
+          closeOther(upstreamWs, code, reason.toString());
+        });
+        upstreamWs.on('close', (code, reason) => {
+          sockets.delete(upstreamWs);
+          recordClose('server', code, reason.toString());
+          closeOther(client, code, reason.toString());
+        });
+        client.on('error', () => {});
+      });
+    });
+  }
+
+  const server: Server = createServer(forwardHttp);
+  server.on('upgrade', (req: ProxiedUpgrade, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    try {
+      forwardUpgrade(req, socket, head);
+    } catch (err) {
+      logger.error({ err }, 'internal error while proxying an upgrade');
+      socket.destroy();
+    }
+  });
+
+  return {
+    writer,
+    listen: () => listenOn(server, options.host, options.port),
+    async close() {
+      await shutDown(server, sockets);
+      writer.close();
+    },
+  };
+}
+
+interface ProxiedUpgrade extends IncomingMessage {
+  ihSelectedProtocol?: string | undefined;
+  ihCorrelationId?: string | undefined;
+}
+
+function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
+}
+
+/** Pass a close on to the other side with the same code, where the code may be sent; 1006 (dropped) is passed on as a drop. */
+function closeOther(ws: WebSocket, code: number, reason: string): void {
+  if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+  if (code === 1006) ws.terminate();
+  else if (isSendableCloseCode(code)) ws.close(code, reason);
+  else ws.close();
+}
+
+function safePush(timeline: MediaTimeline, bytes: Buffer): boolean {
+  try {
+    return timeline.push(bytes).ok;
+  } catch {
+    return false;
+  }
+}
+
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
