@@ -1,0 +1,478 @@
+/**
+ * `ih-mock replay`: serve a recording back. Each stream connection gets the next recorded stream
+ * session (or the one named by `?session=N`): the recorded server frames and close, paced as
+ * recorded (optionally scaled) or by the client's own media; each HTTP request gets the next
+ * recorded answer for its method and path. What the client sends is compared with what the recorded
+ * client sent, semantically (config frames by content, segments by count and media duration, upload
+ * fields and files by name and count; never raw bytes), and every difference is reported.
+ *
+ * Invariants: server frames leave in recorded order; with media pacing a frame leaves once the live
+ * client has sent the media it is about (see `needs`), the config frame it answers, the segment it
+ * names, or session.close for the closing frames; nothing is sent after the client closed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Clock, TimerHandle } from '../clock.js';
+import { isSendableCloseCode } from '../close-codes.js';
+import { MediaTimeline } from '../media/timeline.js';
+import type { Random } from '../random.js';
+import type { RecordedHttpBody, WsCloseRecord } from '../types/generated.js';
+import { listenOn, shutDown, toBuffer } from './net.js';
+import { REDACTED } from './redact.js';
+import type { RecordedExchange, RecordedStream, Recording } from './reader.js';
+
+export type ReplayPace = { mode: 'recorded'; speed: number } | { mode: 'media' };
+
+/** Something the live client did differently from the recorded one. */
+export interface Divergence {
+  /** The recorded session replayed. */
+  session: number;
+  message: string;
+  expected?: unknown;
+  actual?: unknown;
+}
+
+export interface ReplayOptions {
+  recording: Recording;
+  pace: ReplayPace;
+  host: string;
+  port: number;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  /** Called with each divergence as it is found. */
+  onDivergence?: (divergence: Divergence) => void;
+}
+
+export interface ReplayServer {
+  readonly divergences: readonly Divergence[];
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** How far the client has got (live), or must have got before a server frame leaves (media pacing). */
+interface Progress {
+  /** Config frames (text frames other than session.close). */
+  configs: number;
+  /** Whether session.close was sent. */
+  closed: boolean;
+  binaries: number;
+  mediaSeconds: number;
+}
+
+type Action = { t: number; after: Progress } & ({ kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string });
+
+/** A media-duration difference below this is rounding, not a divergence. */
+const MEDIA_TOLERANCE_SECONDS = 0.05;
+
+export function createReplayServer(options: ReplayOptions): ReplayServer {
+  const { recording, clock, logger } = options;
+  const divergences: Divergence[] = [];
+  const diverge = (d: Divergence) => {
+    divergences.push(d);
+    logger.warn(d, 'replay divergence');
+    options.onDivergence?.(d);
+  };
+  const streams = recording.sessions.filter((s): s is RecordedStream => s.kind === 'stream');
+  const exchanges = recording.sessions.filter((s): s is RecordedExchange => s.kind === 'http' && s.response !== undefined);
+  let nextStream = 0;
+  const used = new Set<number>();
+  const sockets = new Set<WebSocket>();
+
+  // ---- HTTP ------------------------------------------------------------------------------------
+
+  async function replayHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const [path = '/'] = (req.url ?? '/').split('?');
+    const at = exchanges.findIndex((e) => !used.has(e.session) && e.request.method === req.method && e.request.path === path);
+    const body = await readBody(req);
+    if (at < 0) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not_recorded', message: `ih-mock replay: the recording has no (more) ${req.method} ${path} exchanges` }));
+      return;
+    }
+    const exchange = exchanges[at]!;
+    used.add(exchange.session);
+    compareHttpRequest(exchange, req, body);
+    const response = exchange.response!;
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'x-correlation-id', 'retry-after']) if (response.headers[name] !== undefined) headers[name] = response.headers[name]!;
+    res.writeHead(response.status, headers);
+    res.end(replayBody(response.body));
+  }
+
+  function compareHttpRequest(exchange: RecordedExchange, req: IncomingMessage, body: Buffer): void {
+    const recorded = exchange.request.body;
+    const session = exchange.session;
+    if (recorded?.kind === 'json') {
+      let actual: unknown;
+      try {
+        actual = JSON.parse(body.toString('utf8'));
+      } catch {
+        diverge({ session, message: `${exchange.request.method} ${exchange.request.path}: the recorded request had a JSON body, this one is not JSON` });
+        return;
+      }
+      if (!sameJsonIgnoringRedacted(recorded.json, actual)) diverge({ session, message: `${exchange.request.method} ${exchange.request.path}: the JSON body differs`, expected: recorded.json, actual: redactLike(recorded.json, actual) });
+    } else if (recorded?.kind === 'multipart') {
+      const actual = multipartSummary(req.headers['content-type'] ?? '', body);
+      const expectedFields = recorded.fields.map((f) => `${f.name}=${f.value}`).sort();
+      const actualFields = actual.fields.sort();
+      if (!isDeepStrictEqual(expectedFields, actualFields)) diverge({ session, message: `${exchange.request.path}: the form fields differ`, expected: expectedFields, actual: actualFields });
+      const expectedFiles = recorded.files.map((f) => f.field).sort();
+      if (!isDeepStrictEqual(expectedFiles, actual.files.sort())) diverge({ session, message: `${exchange.request.path}: the uploaded files differ (by field)`, expected: expectedFiles, actual: actual.files });
+    }
+  }
+
+  /** The recorded body; a redacted access token is replaced by a fresh-looking one the replay accepts. */
+  function replayBody(body: RecordedHttpBody | null): string {
+    if (body === null) return '';
+    if (body.kind === 'json') return JSON.stringify(unredactTokens(body.json, options.random));
+    if (body.kind === 'raw') return body.text ?? '';
+    return '';
+  }
+
+  // ---- WebSocket -------------------------------------------------------------------------------
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 0,
+    // Echo what the emulator would: `access_token` for the pair form, else the one offered value.
+    handleProtocols: (offered) => (offered.has('access_token') ? 'access_token' : (offered.values().next().value ?? false)),
+  });
+  wss.on('headers', (headers, request) => {
+    const id = (request as ReplayUpgrade).ihCorrelationId;
+    if (id) headers.push(`X-Correlation-ID: ${id}`);
+  });
+
+  function replayUpgrade(req: ReplayUpgrade, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://replay');
+    const asked = url.searchParams.get('session');
+    const stream = asked !== null ? streams.find((s) => String(s.session) === asked) : streams[nextStream++];
+    if (!stream) {
+      const message = asked !== null ? `no stream session ${asked} in the recording (it has ${streams.map((s) => s.session).join(', ') || 'none'})` : 'the recording has no more stream sessions';
+      socket.end(httpResponse(410, 'Gone', { 'content-type': 'application/json' }, JSON.stringify({ error: 'not_recorded', message: `ih-mock replay: ${message}` })));
+      return;
+    }
+    const open = stream.open;
+    if (open.kind === 'ws.refused') {
+      socket.end(httpResponse(open.status, '', open.response_headers, open.body));
+      return;
+    }
+    req.ihCorrelationId = open.correlation_id ?? undefined;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      new StreamReplay(stream, ws, options.pace, clock, diverge).start();
+    });
+  }
+
+  const server: Server = createServer((req, res) => {
+    replayHttp(req, res).catch((err: unknown) => {
+      logger.error({ err }, 'replay failed to answer');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on('upgrade', (req: ReplayUpgrade, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    try {
+      replayUpgrade(req, socket, head);
+    } catch (err) {
+      logger.error({ err }, 'replay failed to open a stream session');
+      socket.destroy();
+    }
+  });
+
+  return {
+    divergences,
+    listen: () => listenOn(server, options.host, options.port),
+    async close() {
+      await shutDown(server, sockets);
+    },
+  };
+}
+
+/** One live connection replaying one recorded stream session. */
+class StreamReplay {
+  private readonly actions: Action[] = [];
+  private readonly recordedTexts: string[] = [];
+  private readonly recordedMedia: (number | null)[] = [];
+  private readonly live: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
+  private liveTexts = 0;
+  private readonly timeline = new MediaTimeline({ minSegmentSeconds: 0, toleranceSeconds: null, acceptContinuation: true, maxMessageSeconds: Number.MAX_SAFE_INTEGER });
+  private readonly openedAt: number;
+  private timer: TimerHandle | undefined;
+  private done = false;
+  private readonly session: number;
+
+  constructor(
+    stream: RecordedStream,
+    private readonly ws: WebSocket,
+    private readonly pace: ReplayPace,
+    private readonly clock: Clock,
+    private readonly diverge: (d: Divergence) => void,
+  ) {
+    this.session = stream.session;
+    this.openedAt = clock.now();
+    let recordedMedia = 0;
+    let close: WsCloseRecord | undefined;
+    // What each server frame waits for under media pacing (see `needs`), carried forward so frames keep their order.
+    let need: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
+    for (const record of stream.records) {
+      if (record.kind === 'ws.client.text') {
+        this.recordedTexts.push(record.text);
+      } else if (record.kind === 'ws.client.binary') {
+        recordedMedia += record.media_seconds ?? 0;
+        this.recordedMedia.push(record.media_seconds);
+      } else if (record.kind === 'ws.server.text') {
+        need = needs(need, record.text, recordedMedia);
+        this.actions.push({ t: record.t, after: need, kind: 'text', text: record.text });
+      } else if (record.kind === 'ws.close') {
+        close = record;
+      }
+    }
+    // A close the server made is replayed; a close the client made is the live client's to make.
+    if (close?.by === 'server') this.actions.push({ t: close.t, after: need, kind: 'close', code: close.code, reason: close.reason });
+  }
+
+  start(): void {
+    this.ws.on('message', (data, isBinary) => this.onClientFrame(toBuffer(data), isBinary));
+    this.ws.on('close', () => this.onClientClosed());
+    this.ws.on('error', () => {});
+    this.advance();
+  }
+
+  private onClientFrame(bytes: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      const index = this.live.binaries++;
+      const before = this.timeline.mediaEnd;
+      let seconds: number | null = null;
+      try {
+        if (this.timeline.push(bytes).ok) seconds = this.timeline.mediaEnd - before;
+      } catch {
+        seconds = null;
+      }
+      this.live.mediaSeconds += seconds ?? 0;
+      const expected = this.recordedMedia[index];
+      if (index >= this.recordedMedia.length) this.diverge({ session: this.session, message: `segment ${index + 1}: the recorded client sent only ${this.recordedMedia.length} segments` });
+      else if (!sameMedia(expected ?? null, seconds)) this.diverge({ session: this.session, message: `segment ${index + 1}: ${describeMedia(seconds)} of media, the recorded one had ${describeMedia(expected ?? null)}`, expected, actual: seconds });
+    } else {
+      const index = this.liveTexts++;
+      const text = bytes.toString('utf8');
+      if (isCloseFrame(text)) this.live.closed = true;
+      else this.live.configs++;
+      const expected = this.recordedTexts[index];
+      if (expected === undefined) this.diverge({ session: this.session, message: `text frame ${index + 1}: the recorded client sent only ${this.recordedTexts.length} text frames`, actual: text });
+      else if (!sameText(expected, text)) this.diverge({ session: this.session, message: `text frame ${index + 1} differs`, expected: parseOr(expected), actual: parseOr(text) });
+    }
+    if (this.pace.mode === 'media') this.advance();
+  }
+
+  private onClientClosed(): void {
+    if (this.done) return;
+    this.done = true;
+    this.clock.clearTimeout(this.timer);
+    if (this.liveTexts < this.recordedTexts.length) this.diverge({ session: this.session, message: `the client sent ${this.liveTexts} text frames before closing, the recorded one ${this.recordedTexts.length}` });
+    if (this.live.binaries < this.recordedMedia.length) this.diverge({ session: this.session, message: `the client sent ${this.live.binaries} segments before closing, the recorded one ${this.recordedMedia.length}` });
+  }
+
+  /** Send every action that is due, then wait for the next one (a timer, or more client media). */
+  private advance(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    while (!this.done && this.actions.length > 0) {
+      const next = this.actions[0]!;
+      if (this.pace.mode === 'recorded') {
+        const dueAt = this.openedAt + next.t / this.pace.speed;
+        const wait = dueAt - this.clock.now();
+        if (wait > 0) {
+          this.timer = this.clock.setTimeout(() => this.advance(), wait);
+          return;
+        }
+      } else if (!this.reached(next)) {
+        return;
+      }
+      this.actions.shift();
+      this.perform(next);
+    }
+  }
+
+  private reached(action: Action): boolean {
+    const { after } = action;
+    return (
+      this.live.configs >= after.configs &&
+      (this.live.closed || !after.closed) &&
+      this.live.mediaSeconds >= after.mediaSeconds - MEDIA_TOLERANCE_SECONDS &&
+      this.live.binaries >= after.binaries
+    );
+  }
+
+  private perform(action: Action): void {
+    if (action.kind === 'text') {
+      this.ws.send(action.text);
+      return;
+    }
+    this.done = true;
+    if (action.code === 1006) this.ws.terminate();
+    else if (isSendableCloseCode(action.code)) this.ws.close(action.code, action.reason);
+    else this.ws.close();
+  }
+}
+
+interface ReplayUpgrade extends IncomingMessage {
+  ihCorrelationId?: string | undefined;
+}
+
+/** Window length the media pacing assumes: an event about second t was produced by media up to t + this at most. */
+const WINDOW_SECONDS = 8;
+
+/**
+ * What a server frame waits for under media pacing, given what the frame before it waited for and
+ * how much media the recorded client had sent when it was recorded:
+ * - an event about media second t (a detected or engagement start, an ended end, a quality period's
+ *   or a dropped range's end) waits for min(recorded media, t + one window): the media it is about,
+ *   not more than the recording shows, and not the recording's figure alone, which a client that
+ *   sent everything at once inflates;
+ * - a session.updated or ih6001 error waits for its config frame; an error naming segment n for
+ *   segment n; session.closing and what follows for session.close;
+ * - everything also waits for what the frame before it waited for, so frames keep their order.
+ */
+function needs(previous: Progress, text: string, recordedMedia: number): Progress {
+  const need = { ...previous };
+  let event: { type?: unknown; data?: Record<string, unknown> };
+  try {
+    event = JSON.parse(text) as typeof event;
+  } catch {
+    return need;
+  }
+  const data = event.data ?? {};
+  const about = mediaAbout(event.type, data);
+  if (about !== null) need.mediaSeconds = Math.max(need.mediaSeconds, Math.min(recordedMedia, about + WINDOW_SECONDS));
+  if (event.type === 'session.updated' || (event.type === 'error' && data['code'] === 'ih6001' && !previous.closed)) need.configs++;
+  if (event.type === 'error' && typeof data['segment'] === 'number') need.binaries = Math.max(need.binaries, data['segment']);
+  if (event.type === 'session.closing') need.closed = true;
+  return need;
+}
+
+/** The media second an event is about, if it has one. */
+function mediaAbout(type: unknown, data: Record<string, unknown>): number | null {
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  const last = (v: unknown) => (Array.isArray(v) && v.length > 0 ? (v[v.length - 1] as Record<string, unknown>) : null);
+  switch (type) {
+    case 'signal.detected':
+    case 'engagement.updated':
+      return num(data['start']);
+    case 'signal.ended':
+      return num(data['end']);
+    case 'conversation_quality.updated':
+      return num(last(data['timeline'])?.['end']);
+    case 'coverage.dropped':
+      return num(last(data['ranges'])?.['end']);
+    default:
+      return null;
+  }
+}
+
+function isCloseFrame(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { type?: unknown }).type === 'session.close';
+  } catch {
+    return false;
+  }
+}
+
+function sameMedia(expected: number | null, actual: number | null): boolean {
+  if (expected === null || actual === null) return expected === actual;
+  return Math.abs(expected - actual) <= MEDIA_TOLERANCE_SECONDS;
+}
+
+function describeMedia(seconds: number | null): string {
+  return seconds === null ? 'no readable media' : `${Math.round(seconds * 1000) / 1000} s`;
+}
+
+/** Config frames compare by content (key order and spacing do not matter); anything else as text. */
+function sameText(expected: string, actual: string): boolean {
+  const a = parseOr(expected);
+  const b = parseOr(actual);
+  return typeof a === 'string' || typeof b === 'string' ? expected === actual : isDeepStrictEqual(a, b);
+}
+
+function parseOr(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Equal, where a recorded `[redacted]` matches any string. */
+function sameJsonIgnoringRedacted(recorded: unknown, actual: unknown): boolean {
+  if (recorded === REDACTED) return typeof actual === 'string';
+  if (Array.isArray(recorded)) return Array.isArray(actual) && recorded.length === actual.length && recorded.every((r, i) => sameJsonIgnoringRedacted(r, actual[i]));
+  if (recorded !== null && typeof recorded === 'object') {
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false;
+    const keys = new Set([...Object.keys(recorded), ...Object.keys(actual)]);
+    return [...keys].every((k) => sameJsonIgnoringRedacted((recorded as Record<string, unknown>)[k], (actual as Record<string, unknown>)[k]));
+  }
+  return isDeepStrictEqual(recorded, actual);
+}
+
+/** `actual` with the fields the recording redacted redacted too, so a report never prints a live secret. */
+function redactLike(recorded: unknown, actual: unknown): unknown {
+  if (recorded === REDACTED) return REDACTED;
+  if (recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) && actual !== null && typeof actual === 'object' && !Array.isArray(actual)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(actual)) out[k] = k === 'key_secret' || k === 'access_token' ? REDACTED : redactLike((recorded as Record<string, unknown>)[k], v);
+    return out;
+  }
+  return actual;
+}
+
+/** A redacted access token becomes a fresh token of the same shape (replay accepts any credential). */
+function unredactTokens(value: unknown, random: Random): unknown {
+  if (Array.isArray(value)) return value.map((v) => unredactTokens(v, random));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'access_token' && v === REDACTED ? `ihtok_${random.uuid().replace(/-/g, '')}${random.uuid().slice(0, 8)}` : unredactTokens(v, random);
+    return out;
+  }
+  return value;
+}
+
+/** Field `name=value` pairs and file field names of a multipart body (enough to compare, no parser state kept). */
+function multipartSummary(contentType: string, body: Buffer): { fields: string[]; files: string[] } {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  const fields: string[] = [];
+  const files: string[] = [];
+  if (!boundary) return { fields, files };
+  const marker = `--${boundary[1] ?? boundary[2]}`;
+  for (const part of body.toString('latin1').split(marker).slice(1)) {
+    const end = part.indexOf('\r\n\r\n');
+    if (end < 0) continue;
+    const head = part.slice(0, end);
+    const name = /name="([^"]*)"/i.exec(head)?.[1];
+    if (name === undefined) continue;
+    if (/filename=/i.test(head)) files.push(name);
+    else fields.push(`${name}=${Buffer.from(part.slice(end + 4).replace(/\r\n$/, ''), 'latin1').toString('utf8')}`);
+  }
+  return { fields, files };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+function httpResponse(status: number, reason: string, headers: Record<string, string>, body: string): string {
+  const lines = [`HTTP/1.1 ${status} ${reason}`];
+  for (const [name, value] of Object.entries(headers)) if (name !== 'content-length') lines.push(`${name}: ${value}`);
+  lines.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', body);
+  return lines.join('\r\n');
+}
