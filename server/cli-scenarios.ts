@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateScenario, scenarioToYaml } from '../scenarios/generator.js';
 import { listScenarios, loadScenario, ScenarioError } from '../scenarios/loader.js';
+import { runFromRecording } from './cli-record.js';
 
 export const SCENARIO_COMMANDS_HELP = [
   'Scenario commands:',
@@ -50,8 +51,10 @@ export function runScenariosCommand(args: string[], io: Io): number {
     }
     case 'generate':
       return generate(rest, io);
+    case 'from-recording':
+      return runFromRecording(rest, io);
     default:
-      throw new ScenarioUsageError(`unknown scenarios command "${sub}" (list, show, generate)`);
+      throw new ScenarioUsageError(`unknown scenarios command "${sub}" (list, show, generate, from-recording)`);
   }
 }
 

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from './app.js';
+import { CheckUsageError, runCheck } from '../conformance/check.js';
+import { RECORD_COMMANDS_HELP, RecordUsageError, runRecord, runReplay } from './cli-record.js';
 import { runScenariosCommand, runValidateCommand, ScenarioUsageError, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -68,6 +70,7 @@ export function helpText(): string {
     'Usage: ih-mock [serve] [options]',
     '       ih-mock scenarios [list | show <name> | generate --seed <n>]',
     '       ih-mock validate <file>...',
+    '       ih-mock record --upstream <base URL> | ih-mock replay <file> | ih-mock check <file>...',
     '',
     'Options:',
     ...rows,
@@ -78,6 +81,8 @@ export function helpText(): string {
     'Boolean options take --no-<flag> to turn them off (e.g. --no-accept-continuation).',
     '',
     SCENARIO_COMMANDS_HELP,
+    '',
+    RECORD_COMMANDS_HELP,
   ].join('\n');
 }
 
@@ -90,13 +95,19 @@ export type CliCommand =
   | { command: 'version' }
   | { command: 'serve'; options: ServerOptionsInput }
   | { command: 'scenarios'; args: string[] }
-  | { command: 'validate'; files: string[] };
+  | { command: 'validate'; files: string[] }
+  | { command: 'check'; args: string[] }
+  | { command: 'record'; args: string[] }
+  | { command: 'replay'; args: string[] };
 
 /** Parse argv (without node and script) into a command. Throws `UsageError` or `OptionsError`. */
 export function parseCli(argv: string[]): CliCommand {
   // Subcommands parse their own arguments.
   if (argv[0] === 'scenarios') return { command: 'scenarios', args: argv.slice(1) };
   if (argv[0] === 'validate') return { command: 'validate', files: argv.slice(1) };
+  if (argv[0] === 'record') return { command: 'record', args: argv.slice(1) };
+  if (argv[0] === 'check') return { command: 'check', args: argv.slice(1) };
+  if (argv[0] === 'replay') return { command: 'replay', args: argv.slice(1) };
   const config: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, config: { type: 'string' } };
   for (const f of FLAGS) {
     config[f.flag] = f.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'string[]' };
@@ -110,7 +121,7 @@ export function parseCli(argv: string[]): CliCommand {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
-    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; see ih-mock --help)`);
+    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; record; replay; check; see ih-mock --help)`);
   }
   if (values['help']) return { command: 'help' };
   if (values['version']) return { command: 'version' };
@@ -193,12 +204,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (cmd.command === 'scenarios' || cmd.command === 'validate') {
+  if (cmd.command !== 'serve') {
     const io = { out: (t: string) => void process.stdout.write(t), err: (t: string) => void process.stderr.write(t) };
     try {
-      return cmd.command === 'scenarios' ? runScenariosCommand(cmd.args, io) : runValidateCommand(cmd.files, io);
+      if (cmd.command === 'scenarios') return runScenariosCommand(cmd.args, io);
+      if (cmd.command === 'validate') return runValidateCommand(cmd.files, io);
+      if (cmd.command === 'check') return runCheck(cmd.args, io);
+      return await (cmd.command === 'record' ? runRecord(cmd.args, io) : runReplay(cmd.args, io));
     } catch (err) {
-      if (!(err instanceof ScenarioUsageError)) throw err;
+      if (!(err instanceof ScenarioUsageError || err instanceof RecordUsageError || err instanceof CheckUsageError)) throw err;
       process.stderr.write(`ih-mock: ${err.message} (see ih-mock --help)\n`);
       return EXIT_USAGE;
     }

@@ -38,3 +38,15 @@ export {
 } from '../scenarios/generator.js';
 export type { GeneratorOptions, FaultScheduleOptions } from '../scenarios/generator.js';
 export type * from './types/generated.js';
+export { createRecorder } from './record/proxy.js';
+export type { Recorder, RecorderOptions } from './record/proxy.js';
+export { readRecording, parseRecording, serverEvents, RecordingError } from './record/reader.js';
+export type { Recording, RecordedStream, RecordedExchange, RecordingProblem } from './record/reader.js';
+export { createReplayServer } from './record/replay.js';
+export type { ReplayServer, ReplayOptions, ReplayPace, Divergence } from './record/replay.js';
+export { extractScenario, extractScenarioWithNotes } from './record/extract.js';
+export { REDACTED } from './record/redact.js';
+export { SERVER_INVARIANTS, checkTrace } from '../conformance/invariants.js';
+export type { Invariant, Violation, CheckResult, Severity } from '../conformance/invariants.js';
+export { tracesFromRecording, traceFromRecordedStream } from '../conformance/trace.js';
+export type { Trace, TraceFrame } from '../conformance/trace.js';

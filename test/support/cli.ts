@@ -27,11 +27,12 @@ export function startCli(args: string[], opts: { viaNpx?: boolean } = {}): Runni
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Wait for the fixed readiness line and return the base URL it names. */
-export async function waitReady(run: Running, timeoutMs = 20_000): Promise<string> {
+/** Wait for the fixed readiness line (`ih-mock ready at`, `ih-mock record ready at`, ...) and return the base URL it names. */
+export async function waitReady(run: Running, timeoutMs = 20_000, command = ''): Promise<string> {
   const deadline = Date.now() + timeoutMs;
+  const line = new RegExp(`^ih-mock ${command ? `${command} ` : ''}ready at (http:\\/\\/\\S+)$`, 'm');
   for (;;) {
-    const match = /^ih-mock ready at (http:\/\/\S+)$/m.exec(run.stdout());
+    const match = line.exec(run.stdout());
     if (match) return match[1]!;
     if (run.child.exitCode !== null) throw new Error(`ih-mock exited (${run.child.exitCode}) before ready:\n${run.stderr()}`);
     if (Date.now() > deadline) throw new Error(`ih-mock not ready in time:\n${run.stdout()}\n${run.stderr()}`);

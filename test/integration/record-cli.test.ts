@@ -1,0 +1,97 @@
+/** The record, replay, check and from-recording commands as a user runs them: real processes, the shipped example recordings. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
+import { connect } from '../support/client.js';
+import { runCli, startCli, waitReady } from '../support/cli.js';
+import { useServers } from '../support/server.js';
+
+useServers();
+
+const STEADY = join(PACKAGE_ROOT, 'recordings', 'ih-mock-steady-session.jsonl');
+const OVERLOADED = join(PACKAGE_ROOT, 'recordings', 'ih-mock-overloaded-session.jsonl');
+
+describe('the example recordings', () => {
+  it.each([STEADY, OVERLOADED])('%s is a valid recording of ih-mock, labelled as such, without credentials', (file) => {
+    const recording = readRecording(file);
+    expect(recording.problems).toEqual([]);
+    expect(recording.header.label).toMatch(/^Recorded from ih-mock .* through ih-mock record; NOT the live service/);
+    expect(readFileSync(file, 'utf8')).not.toMatch(/ks_example_secret|ih_live_example_key|ihtok_[0-9a-f]{40}/);
+  });
+
+  it('the overloaded one shows shed windows announced with coverage.dropped', () => {
+    const stream = readRecording(OVERLOADED).sessions.find((s) => s.kind === 'stream') as RecordedStream;
+    const dropped = serverEvents(stream).filter((e) => e.type === 'coverage.dropped');
+    expect(dropped.map((e) => e.data)).toEqual([{ ranges: [{ start: 125, end: 135 }] }]);
+  });
+});
+
+describe('ih-mock check', () => {
+  it('passes the example recordings and reports a hand-broken one by invariant and frame, exit 1', async () => {
+    const ok = await runCli(['check', STEADY, OVERLOADED]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/session 2: ok/);
+    expect(ok.stdout).toMatch(/2 session\(s\) checked, 0 error\(s\)/);
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-check-'));
+    const broken = join(dir, 'broken.jsonl');
+    // The first signal.ended goes missing: the session ends with agreement still active.
+    const lines = readFileSync(STEADY, 'utf8').split('\n');
+    const drop = lines.findIndex((l) => l.includes('signal.ended'));
+    writeFileSync(broken, lines.filter((_, i) => i !== drop).join('\n'));
+    const bad = await runCli(['check', broken]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/broken\.jsonl#session 2: frame \d+: FAILED server\.signals-end-before-session-ended: session\.ended while agreement still active/);
+    const json = await runCli(['check', '--json', broken]);
+    expect(JSON.parse(json.stdout).results[0].violations[0]).toMatchObject({ invariant: 'server.signals-end-before-session-ended' });
+    expect((await runCli(['check'])).code).toBe(2);
+    const notRecording = join(dir, 'x.jsonl');
+    writeFileSync(notRecording, '{"hello":1}\n');
+    const refused = await runCli(['check', notRecording]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not an ih-mock recording/);
+  });
+});
+
+describe('ih-mock replay and scenarios from-recording', () => {
+  it('replays the steady example to a client (media pacing), then exits 1 on SIGTERM when the client diverged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-replay-'));
+    const report = join(dir, 'report.json');
+    const run = startCli(['replay', STEADY, '--pace', 'media', '--port', '0', '--report', report]);
+    const base = await waitReady(run, 20_000, 'replay');
+    expect(run.stdout()).toMatch(/1 recorded stream session/);
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: 'anything' });
+    await client.waitForType('session.ready');
+    client.sendJson({ include: [] }); // the recorded client asked for both quality includes
+    await client.waitForType('session.updated');
+    client.ws.close();
+    await client.closed;
+    await new Promise((r) => setTimeout(r, 200));
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+    expect(code).toBe(1);
+    expect(run.stderr()).toMatch(/ih-mock replay: session 2: text frame 1 differs \(recorded \{"include":\["conversation_quality_overall","conversation_quality_timeline"\]\}, got \{"include":\[\]\}\)/);
+    expect(JSON.parse(readFileSync(report, 'utf8')).divergences.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('from-recording writes a scenario that validates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-extract-'));
+    const out = join(dir, 'steady-again.yaml');
+    const made = await runCli(['scenarios', 'from-recording', STEADY, '--out', out]);
+    expect(made.code).toBe(0);
+    const check = await runCli(['validate', out]);
+    expect(check.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toMatch(/type: hesitation/);
+    expect((await runCli(['scenarios', 'from-recording', STEADY, '--session', '9'])).stderr).toMatch(/no stream session 9 \(it has 2\)/);
+  });
+
+  it('bad usage: one line, exit 2', async () => {
+    for (const args of [['record'], ['record', '--upstream', 'ftp://x'], ['replay'], ['replay', STEADY, '--speed', '0'], ['replay', STEADY, '--pace', 'media', '--speed', '2'], ['replay', '/no/such/file.jsonl']]) {
+      const { code, stderr } = await runCli(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    }
+  });
+});
