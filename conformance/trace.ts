@@ -25,6 +25,8 @@ export interface Trace {
   source: string;
   /** X-Correlation-ID of the upgrade response, when known. */
   upgradeCorrelationId: string | null;
+  /** When the connection opened, in ms since the recording began (null: not recorded). */
+  started: number | null;
   frames: TraceFrame[];
 }
 
@@ -66,7 +68,7 @@ export function traceFromRecordedStream(stream: RecordedStream, source: string):
     }
   }
   const open = stream.open;
-  return { source, upgradeCorrelationId: open.kind === 'ws.open' ? open.correlation_id : null, frames };
+  return { source, upgradeCorrelationId: open.kind === 'ws.open' ? open.correlation_id : null, started: open.started ?? null, frames };
 }
 
 /** Every accepted stream session of a recording as a trace (refused upgrades have no frames to check). */

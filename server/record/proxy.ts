@@ -62,6 +62,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const { clock, logger } = options;
   const writer = new RecordingWriter({ path: options.out, upstream: upstream.origin, recorder: options.recorder, label: options.label, withMedia: options.withMedia, now: clock.now() });
   const redactor = new Redactor();
+  const recordingStarted = clock.now();
   let sessions = 0;
   const sockets = new Set<WebSocket>();
 
@@ -74,7 +75,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const session = ++sessions;
     const started = clock.now();
     return (record: WithoutSessionTime<RecordingRecord>, at = clock.now()): void => {
-      writer.write({ session, t: at - started, ...record } as RecordingRecord);
+      // The first record of a session also says when it began within the recording.
+      const first = record.kind === 'ws.open' || record.kind === 'ws.refused' || record.kind === 'http.request';
+      writer.write({ session, t: at - started, ...(first ? { started: started - recordingStarted } : {}), ...record } as RecordingRecord);
     };
   }
 
@@ -92,12 +95,21 @@ export function createRecorder(options: RecorderOptions): Recorder {
   // ---- HTTP ------------------------------------------------------------------------------------
 
   function forwardHttp(req: IncomingMessage, res: ServerResponse): void {
+    const target = upstreamTarget(req.url);
+    if (!target) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'bad_request', message: 'ih-mock record: the request target must be a path starting with a single "/"' }));
+      return;
+    }
     const log = sessionLog();
     const arrived = clock.now();
-    const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const [path, query] = splitTarget(req.url!);
     const headers = recordedHeaders(req.headers, RECORDED_REQUEST_HEADERS);
-    const body = captureRequestBody(req);
-    const upstreamReq = (upstream.protocol === 'https:' ? httpsRequest : httpRequest)(new URL(req.url ?? '/', upstream), { method: req.method, headers: forwardedHeaders(req.headers) });
+    const isTokenExchange = /^\/v[01]\/auth$/.test(path);
+    // The request is recorded as soon as its body has passed (before the answer), the answer after it.
+    const requestLogged = captureRequestBody(req, isTokenExchange).then((body) => log({ kind: 'http.request', method: req.method ?? 'GET', path, query: redactor.query(query), headers, body }, arrived));
+    const upstreamReq = (upstream.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: req.method, headers: forwardedHeaders(req.headers) });
+    const respond = (record: () => void) => void requestLogged.then(record);
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
       const chunks: Buffer[] = [];
@@ -111,26 +123,43 @@ export function createRecorder(options: RecorderOptions): Recorder {
       });
       upstreamRes.on('end', () => {
         res.end();
-        void body.then((requestBody) => {
-          log({ kind: 'http.request', method: req.method ?? 'GET', path, query, headers, body: requestBody }, arrived);
-          log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], chunks, size, hash.digest('hex')) });
-        });
+        respond(() => log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], chunks, size, hash.digest('hex'), isTokenExchange) }));
       });
+      // The upstream dropped mid-answer: drop the client too (as it would have seen directly).
+      upstreamRes.on('aborted', () => res.destroy());
+      upstreamRes.on('error', () => res.destroy());
     });
     upstreamReq.on('error', (err) => {
       logger.warn({ err: err.message }, 'upstream request failed');
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'bad_gateway', message: `ih-mock record: the upstream ${upstream.origin} did not answer (${err.message})` }));
-      void body.then((requestBody) => {
-        log({ kind: 'http.request', method: req.method ?? 'GET', path, query, headers, body: requestBody }, arrived);
-        log({ kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: err.message } });
-      });
+      respond(() => log({ kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: redactor.text(err.message) } }));
+    });
+    // The client gave up mid-request: so does the proxy, rather than leave the upstream waiting.
+    req.on('aborted', () => upstreamReq.destroy());
+    res.on('close', () => {
+      if (!res.writableFinished) upstreamReq.destroy();
     });
     req.pipe(upstreamReq);
   }
 
+  /** The upstream URL for a request target, or null unless it is a path (`/…`, not `//host…` or a URL). */
+  function upstreamTarget(url: string | undefined): URL | null {
+    if (!url || !url.startsWith('/') || url.startsWith('//')) return null;
+    try {
+      const target = new URL(url, upstream.origin);
+      return target.origin === upstream.origin ? target : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** What to record of a request body, learned while it streams through to the upstream. */
-  function captureRequestBody(req: IncomingMessage): Promise<RecordedHttpBody | null> {
+  function captureRequestBody(req: IncomingMessage, isTokenExchange: boolean): Promise<RecordedHttpBody | null> {
     const type = req.headers['content-type'] ?? '';
     if (/^multipart\/form-data/i.test(type)) return captureMultipart(req);
     return new Promise((resolve) => {
@@ -142,8 +171,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         hash.update(chunk);
         if (size <= MAX_JSON_CAPTURE) chunks.push(chunk);
       });
-      req.on('end', () => resolve(size === 0 ? null : summarizeBody(type, chunks, size, hash.digest('hex'))));
+      req.on('end', () => resolve(size === 0 ? null : summarizeBody(type, chunks, size, hash.digest('hex'), isTokenExchange)));
       req.on('error', () => resolve(null));
+      req.on('aborted', () => resolve({ kind: 'raw', bytes: size, sha256: hash.digest('hex'), text: '[aborted by the client before the body was complete]' }));
     });
   }
 
@@ -159,7 +189,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         resolve(null);
         return;
       }
-      busboy.on('field', (name, value) => fields.push({ name, value: redactor.text(value) }));
+      busboy.on('field', (name, value) => fields.push({ name, value: redactor.field(name, value) }));
       busboy.on('file', (field, stream, filename, _encoding, mimeType) => {
         const hash = createHash('sha256');
         let bytes = 0;
@@ -180,16 +210,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
     });
   }
 
-  function summarizeBody(contentType: string | undefined, chunks: Buffer[], size: number, sha256: string): RecordedHttpBody {
+  /** A body as recorded. Token-exchange bodies are kept only as parsed JSON (redacted): never as text. */
+  function summarizeBody(contentType: string | undefined, chunks: Buffer[], size: number, sha256: string, isTokenExchange: boolean): RecordedHttpBody {
     const whole = size <= MAX_JSON_CAPTURE ? Buffer.concat(chunks) : null;
-    if (whole && /json/i.test(contentType ?? '')) {
+    if (whole && (/json/i.test(contentType ?? '') || isTokenExchange)) {
       try {
         return { kind: 'json', json: redactor.json(JSON.parse(whole.toString('utf8'))) };
       } catch {
         // Not JSON after all: recorded as raw below.
       }
     }
-    const text = whole && size <= 4096 ? whole.toString('utf8') : undefined;
+    const text = whole && size <= 4096 && !isTokenExchange ? whole.toString('utf8') : undefined;
     return { kind: 'raw', bytes: size, sha256, ...(text !== undefined && !text.includes('\uFFFD') ? { text: redactor.text(text) } : {}) };
   }
 
@@ -202,10 +233,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
   });
 
   function forwardUpgrade(req: ProxiedUpgrade, socket: Duplex, head: Buffer): void {
+    const target = upstreamTarget(req.url);
+    if (!target) {
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"bad_request","message":"ih-mock record: the request target must be a path starting with a single /"}');
+      return;
+    }
     const log = sessionLog();
-    const [path = '/', query = ''] = (req.url ?? '/').split(/\?(.*)/s);
+    const [path, rawQuery] = splitTarget(req.url!);
+    const query = redactor.query(rawQuery);
     const headers = recordedHeaders(req.headers, RECORDED_REQUEST_HEADERS);
-    const target = new URL(req.url ?? '/', upstream);
     target.protocol = upstream.protocol === 'https:' ? 'wss:' : 'ws:';
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     const forwarded: Record<string, string> = {};
@@ -214,6 +250,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       if (typeof value === 'string') forwarded[name] = value;
     }
     const upstreamWs = new WebSocket(target, offered, { headers: forwarded, perMessageDeflate: false, maxPayload: 0 });
+    sockets.add(upstreamWs);
+    // The client gave up during the upstream handshake: do not leave an upstream session open.
+    const abandon = () => {
+      if (upstreamWs.readyState === WebSocket.CONNECTING) upstreamWs.terminate();
+    };
+    socket.once('close', abandon);
     const timeline = new MediaTimeline({ minSegmentSeconds: 0, toleranceSeconds: null, acceptContinuation: true, maxMessageSeconds: Number.MAX_SAFE_INTEGER });
     let closeRecorded = false;
     const recordClose = (by: 'client' | 'server', code: number, reason: string) => {
@@ -232,12 +274,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        log({ kind: 'ws.refused', path, query, headers, status: res.statusCode ?? 0, response_headers: recordedHeaders(res.headers, RECORDED_RESPONSE_HEADERS), body: redactor.text(body) });
+        const body = Buffer.concat(chunks);
+        log({ kind: 'ws.refused', path, query, headers, status: res.statusCode ?? 0, response_headers: recordedHeaders(res.headers, RECORDED_RESPONSE_HEADERS), body: redactor.text(body.toString('utf8')) });
+        // The refusal as the upstream sent it: its headers (one content-length: ours) and its body bytes.
         const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}`];
-        for (const [name, value] of Object.entries(forwardedHeaders(res.headers))) lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
-        lines.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', '', body);
-        socket.end(lines.join('\r\n'));
+        for (const [name, value] of Object.entries(forwardedHeaders(res.headers))) if (name !== 'content-length') lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
+        lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
+        socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]));
       });
     });
     upstreamWs.on('error', (err) => {
@@ -245,9 +288,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
       if (upstreamWs.readyState === WebSocket.CONNECTING || !socket.writable) socket.destroy();
     });
     upstreamWs.on('open', () => {
+      socket.off('close', abandon);
+      if (socket.destroyed) {
+        upstreamWs.terminate();
+        return;
+      }
       wss.handleUpgrade(req, socket, head, (client) => {
         sockets.add(client);
-        sockets.add(upstreamWs);
         log({ kind: 'ws.open', path, query, headers, protocol: client.protocol ? redactor.subprotocols(client.protocol) : null, correlation_id: req.ihCorrelationId ?? null });
         const fromClient = (data: RawData, isBinary: boolean) => {
           const bytes = toBuffer(data);
@@ -283,7 +330,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
     });
   }
 
-  const server: Server = createServer(forwardHttp);
+  const server: Server = createServer((req, res) => {
+    try {
+      forwardHttp(req, res);
+    } catch (err) {
+      logger.error({ err }, 'internal error while proxying a request');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
   server.on('upgrade', (req: ProxiedUpgrade, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     try {
@@ -307,6 +362,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
 interface ProxiedUpgrade extends IncomingMessage {
   ihSelectedProtocol?: string | undefined;
   ihCorrelationId?: string | undefined;
+}
+
+/** `/path?query` → [path, query without '?']. */
+function splitTarget(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
 }
 
 function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -21,7 +21,7 @@ import { MediaTimeline } from '../media/timeline.js';
 import type { Random } from '../random.js';
 import type { RecordedHttpBody, WsCloseRecord } from '../types/generated.js';
 import { listenOn, shutDown, toBuffer } from './net.js';
-import { REDACTED } from './redact.js';
+import { REDACTED, Redactor } from './redact.js';
 import type { RecordedExchange, RecordedStream, Recording } from './reader.js';
 
 export type ReplayPace = { mode: 'recorded'; speed: number } | { mode: 'media' };
@@ -87,6 +87,8 @@ export function createReplayServer(options: ReplayOptions): ReplayServer {
   async function replayHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const [path = '/'] = (req.url ?? '/').split('?');
     const at = exchanges.findIndex((e) => !used.has(e.session) && e.request.method === req.method && e.request.path === path);
+    // Claimed before the body is read, so concurrent requests get different exchanges.
+    if (at >= 0) used.add(exchanges[at]!.session);
     const body = await readBody(req);
     if (at < 0) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -94,7 +96,6 @@ export function createReplayServer(options: ReplayOptions): ReplayServer {
       return;
     }
     const exchange = exchanges[at]!;
-    used.add(exchange.session);
     compareHttpRequest(exchange, req, body);
     const response = exchange.response!;
     const headers: Record<string, string> = {};
@@ -218,6 +219,7 @@ class StreamReplay {
     this.session = stream.session;
     this.openedAt = clock.now();
     let recordedMedia = 0;
+    let recordedBinaries = 0;
     let close: WsCloseRecord | undefined;
     // What each server frame waits for under media pacing (see `needs`), carried forward so frames keep their order.
     let need: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
@@ -226,16 +228,17 @@ class StreamReplay {
         this.recordedTexts.push(record.text);
       } else if (record.kind === 'ws.client.binary') {
         recordedMedia += record.media_seconds ?? 0;
+        recordedBinaries++;
         this.recordedMedia.push(record.media_seconds);
       } else if (record.kind === 'ws.server.text') {
-        need = needs(need, record.text, recordedMedia);
+        need = needs(need, record.text, recordedMedia, recordedBinaries);
         this.actions.push({ t: record.t, after: need, kind: 'text', text: record.text });
       } else if (record.kind === 'ws.close') {
         close = record;
       }
     }
     // A close the server made is replayed; a close the client made is the live client's to make.
-    if (close?.by === 'server') this.actions.push({ t: close.t, after: need, kind: 'close', code: close.code, reason: close.reason });
+    if (close?.by === 'server') this.actions.push({ t: close.t, after: { ...need, binaries: Math.max(need.binaries, recordedBinaries), mediaSeconds: Math.max(need.mediaSeconds, recordedMedia) }, kind: 'close', code: close.code, reason: close.reason });
   }
 
   start(): void {
@@ -340,7 +343,7 @@ const WINDOW_SECONDS = 8;
  *   segment n; session.closing and what follows for session.close;
  * - everything also waits for what the frame before it waited for, so frames keep their order.
  */
-function needs(previous: Progress, text: string, recordedMedia: number): Progress {
+function needs(previous: Progress, text: string, recordedMedia: number, recordedBinaries: number): Progress {
   const need = { ...previous };
   let event: { type?: unknown; data?: Record<string, unknown> };
   try {
@@ -353,6 +356,12 @@ function needs(previous: Progress, text: string, recordedMedia: number): Progres
   if (about !== null) need.mediaSeconds = Math.max(need.mediaSeconds, Math.min(recordedMedia, about + WINDOW_SECONDS));
   if (event.type === 'session.updated' || (event.type === 'error' && data['code'] === 'ih6001' && !previous.closed)) need.configs++;
   if (event.type === 'error' && typeof data['segment'] === 'number') need.binaries = Math.max(need.binaries, data['segment']);
+  // An error about no media in particular (idle, quota, max duration) came after what the client had
+  // sent by then; replayed earlier it would cut the live client short.
+  if (event.type === 'error' && data['segment'] == null) {
+    need.binaries = Math.max(need.binaries, recordedBinaries);
+    need.mediaSeconds = Math.max(need.mediaSeconds, recordedMedia);
+  }
   if (event.type === 'session.closing') need.closed = true;
   return need;
 }
@@ -420,15 +429,9 @@ function sameJsonIgnoringRedacted(recorded: unknown, actual: unknown): boolean {
   return isDeepStrictEqual(recorded, actual);
 }
 
-/** `actual` with the fields the recording redacted redacted too, so a report never prints a live secret. */
-function redactLike(recorded: unknown, actual: unknown): unknown {
-  if (recorded === REDACTED) return REDACTED;
-  if (recorded !== null && typeof recorded === 'object' && !Array.isArray(recorded) && actual !== null && typeof actual === 'object' && !Array.isArray(actual)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(actual)) out[k] = k === 'key_secret' || k === 'access_token' ? REDACTED : redactLike((recorded as Record<string, unknown>)[k], v);
-    return out;
-  }
-  return actual;
+/** `actual` as a recorder would write it (credentials redacted at any depth), so a report never prints a live secret. */
+function redactLike(_recorded: unknown, actual: unknown): unknown {
+  return new Redactor().json(actual);
 }
 
 /** A redacted access token becomes a fresh token of the same shape (replay accepts any credential). */

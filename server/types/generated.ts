@@ -815,6 +815,10 @@ export interface WsOpenRecord {
 kind: "ws.open"
 session: RecordSessionNumber
 t: RecordMillis
+/**
+ * When this session began, in milliseconds since the recording began (the header's created).
+ */
+started?: number
 path: string
 /**
  * The query string without '?', '' when none.
@@ -840,6 +844,10 @@ export interface WsRefusedRecord {
 kind: "ws.refused"
 session: RecordSessionNumber
 t: RecordMillis
+/**
+ * When this session began, in milliseconds since the recording began (the header's created).
+ */
+started?: number
 path: string
 query: string
 headers: RecordedHeaders
@@ -906,6 +914,10 @@ export interface HttpRequestRecord {
 kind: "http.request"
 session: RecordSessionNumber
 t: RecordMillis
+/**
+ * When this session began, in milliseconds since the recording began (the header's created).
+ */
+started?: number
 method: string
 path: string
 query: string

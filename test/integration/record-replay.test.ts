@@ -4,6 +4,7 @@
  * divergence reports, scenario extraction, and a recorder killed mid-session.
  */
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { extractScenario } from '../../server/record/extract.js';
 import { createRecorder, type Recorder } from '../../server/record/proxy.js';
 import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
 import { createReplayServer, type ReplayPace, type ReplayServer } from '../../server/record/replay.js';
-import { connect, type Frame, type TestClient } from '../support/client.js';
+import { connect, connectRefused, type Frame, type TestClient } from '../support/client.js';
 import { startCli, waitReady } from '../support/cli.js';
 import { liveWebmChunks, readMedia } from '../support/media.js';
 import { semantic } from '../support/protocol.js';
@@ -134,6 +135,42 @@ describe('ih-mock record', () => {
     expect(exchange.kind === 'http' && exchange.response?.body).toMatchObject({ kind: 'json', json: { access_token: '[redacted]', token_type: 'Bearer' } });
     const uploadRecord = recording.sessions[3]!;
     expect(uploadRecord.kind === 'http' && uploadRecord.request.body).toMatchObject({ kind: 'multipart', fields: [{ name: 'include[]', value: 'conversation_quality_overall' }], files: [{ field: 'file', filename: 'call.mp4', bytes: mp4.length }] });
+  }, 60_000);
+
+  it('credentials in odd places never reach the file, and a refused upgrade reaches the client as the upstream sent it', async () => {
+    const server = await upstream();
+    const { base, file, recorder } = await recorderFor(server.baseUrl);
+    const wsBase = base.replace('http', 'ws');
+    // A key in the query string too, as some browser clients send it.
+    const inQuery = await connect(`${wsBase}/v1/stream/analyze?access_token=${API_KEY}&scenario=steady`, { apiKey: API_KEY });
+    await inQuery.waitForType('session.ready');
+    inQuery.ws.close();
+    // A refused upgrade: the client sees the upstream's 401 and body, not a parse error.
+    const refused = await connectRefused(`${wsBase}/v1/stream/analyze`, { apiKey: 'ih_live_SECRET_wrong_key' });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error_id: 'ih2001' });
+    // Token-exchange bodies that are not valid JSON, or hold a numeric secret; a form field named api_key.
+    const post = (body: string, type = 'application/json') => fetch(`${base}/v1/auth`, { method: 'POST', headers: { 'content-type': type }, body });
+    await post(`{"key_id":"${KEY_ID}","key_secret":"${KEY_SECRET}",}`);
+    await post(`{"key_id":"${KEY_ID}","key_secret":"${KEY_SECRET}"}`, 'text/plain');
+    await post(`{"key_id":"${KEY_ID}","key_secret":12345678901}`);
+    const form = new FormData();
+    form.append('api_key', 'ih_live_SECRET_in_a_form');
+    form.append('file', new Blob([new Uint8Array(mp4)], { type: 'video/mp4' }), 'call.mp4');
+    await fetch(`${base}/v1/upload/analyze`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: form });
+    // A request target that names another host is refused, not forwarded there with the credential.
+    const elsewhere = await new Promise<string>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(new URL(base).port) }, () => socket.write(`GET http://example.invalid/v1/auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+    });
+    expect(elsewhere).toMatch(/^HTTP\/1\.1 400/);
+    await until(() => readRecording(file).sessions.length >= 6, "every session is recorded");
+    await recorder.close();
+    const text = readFileSync(file, 'utf8');
+    for (const secret of [API_KEY, KEY_SECRET, 'ih_live_SECRET_wrong_key', '12345678901', 'ih_live_SECRET_in_a_form']) expect(text, `the recording contains ${secret}`).not.toContain(secret);
+    expect(readRecording(file).problems).toEqual([]);
   }, 60_000);
 
   it('--with-media keeps the video bytes in a sidecar the records point into', async () => {
