@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from './app.js';
 import { CheckUsageError, runCheck } from '../conformance/check.js';
+import { ConformanceUsageError, runConformance } from '../conformance/cli.js';
 import { RECORD_COMMANDS_HELP, RecordUsageError, runRecord, runReplay } from './cli-record.js';
 import { runScenariosCommand, runValidateCommand, ScenarioUsageError, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
@@ -71,6 +72,7 @@ export function helpText(): string {
     '       ih-mock scenarios [list | show <name> | generate --seed <n>]',
     '       ih-mock validate <file>...',
     '       ih-mock record --upstream <base URL> | ih-mock replay <file> | ih-mock check <file>...',
+    '       ih-mock conformance --client "<command>" [--cases 4.*] [--runs N --seed S] [--junit FILE]',
     '',
     'Options:',
     ...rows,
@@ -97,6 +99,7 @@ export type CliCommand =
   | { command: 'scenarios'; args: string[] }
   | { command: 'validate'; files: string[] }
   | { command: 'check'; args: string[] }
+  | { command: 'conformance'; args: string[] }
   | { command: 'record'; args: string[] }
   | { command: 'replay'; args: string[] };
 
@@ -107,6 +110,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (argv[0] === 'validate') return { command: 'validate', files: argv.slice(1) };
   if (argv[0] === 'record') return { command: 'record', args: argv.slice(1) };
   if (argv[0] === 'check') return { command: 'check', args: argv.slice(1) };
+  if (argv[0] === 'conformance') return { command: 'conformance', args: argv.slice(1) };
   if (argv[0] === 'replay') return { command: 'replay', args: argv.slice(1) };
   const config: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, config: { type: 'string' } };
   for (const f of FLAGS) {
@@ -121,7 +125,7 @@ export function parseCli(argv: string[]): CliCommand {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
-    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; record; replay; check; see ih-mock --help)`);
+    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; record; replay; check; conformance; see ih-mock --help)`);
   }
   if (values['help']) return { command: 'help' };
   if (values['version']) return { command: 'version' };
@@ -210,9 +214,10 @@ export async function main(argv: string[]): Promise<number> {
       if (cmd.command === 'scenarios') return runScenariosCommand(cmd.args, io);
       if (cmd.command === 'validate') return runValidateCommand(cmd.files, io);
       if (cmd.command === 'check') return runCheck(cmd.args, io);
+      if (cmd.command === 'conformance') return await runConformance(cmd.args, io);
       return await (cmd.command === 'record' ? runRecord(cmd.args, io) : runReplay(cmd.args, io));
     } catch (err) {
-      if (!(err instanceof ScenarioUsageError || err instanceof RecordUsageError || err instanceof CheckUsageError)) throw err;
+      if (!(err instanceof ScenarioUsageError || err instanceof RecordUsageError || err instanceof CheckUsageError || err instanceof ConformanceUsageError)) throw err;
       process.stderr.write(`ih-mock: ${err.message} (see ih-mock --help)\n`);
       return EXIT_USAGE;
     }

@@ -1,0 +1,168 @@
+/**
+ * The numbered case catalogue, Autobahn-style: 1.x handshake and auth, 2.x config, 3.x segments and
+ * limits, 4.x signal lifecycles, 5.x errors, 6.x close and timeouts, 7.x load and dropped windows.
+ * Each case is a scenario (a built-in or a variant of one, with its faults) plus the invariants it
+ * stresses; every client invariant is checked in every case, the stressed ones are what the case is
+ * for. (8.x, the upload endpoint, is not part of the client contract yet.)
+ */
+import { loadScenario } from '../scenarios/loader.js';
+import type { Scenario } from '../server/types/generated.js';
+
+export interface ConformanceCase {
+  id: string;
+  title: string;
+  /** What the case checks, for reports. */
+  description: string;
+  scenario: Scenario;
+  /** Media the client gets: 12 or 24 s. */
+  mediaSeconds: 12 | 24;
+  /** Invariants this case is about (all are checked). */
+  stresses: string[];
+  /** INFORMATIONAL: violations are reported, never FAILED. */
+  informational?: boolean;
+  /** How long the client may run (ms). */
+  timeoutMs?: number;
+}
+
+/** A built-in with changes (faults, limits), instant timing unless it says otherwise. */
+function variant(name: string, changes: Partial<Scenario> = {}): Scenario {
+  const base = loadScenario(name);
+  return { ...structuredClone(base), processing: { timing: 'instant', ...(base.processing ?? {}) }, ...changes } as Scenario;
+}
+
+export const CASES: readonly ConformanceCase[] = [
+  {
+    id: '1.1',
+    title: 'Handshake and a whole session',
+    description: 'steady: session.ready, a config frame, the media, a graceful close. The client waits for session.ready before sending video and ends with session.close.',
+    scenario: variant('steady'),
+    mediaSeconds: 24,
+    stresses: ['client.waits-for-ready', 'client.graceful-close'],
+  },
+  {
+    id: '1.2',
+    title: 'Credential without the stream scope',
+    description: 'The server answers the upgrade with error ih2003 and closes 4003, without session.ready. The client surfaces the error and does not hammer the server.',
+    scenario: variant('missing-scope'),
+    mediaSeconds: 12,
+    stresses: ['client.errors-surfaced', 'client.no-hammering'],
+  },
+  {
+    id: '1.3',
+    title: 'Usage quota exhausted on open',
+    description: 'session.ready, then error ih3003 and close 4029. The client surfaces it and does not reconnect in a loop.',
+    scenario: variant('quota-exhausted'),
+    mediaSeconds: 12,
+    stresses: ['client.errors-surfaced', 'client.no-hammering'],
+  },
+  {
+    id: '2.1',
+    title: 'Config frame shape',
+    description: 'The config frame is the bare object {"include":[...]} (no "type": seed 003\'s session.configure is refused with ih6001).',
+    scenario: variant('steady'),
+    mediaSeconds: 12,
+    stresses: ['client.config-valid'],
+  },
+  {
+    id: '3.1',
+    title: 'Advertised segment size limit',
+    description: 'session.ready announces max_segment_size_bytes of 100 000: the 12-s file (about 95 KB) fits, the 24-s one does not. The client never sends a larger message.',
+    scenario: variant('steady', { limits: { max_segment_size_bytes: 100_000 } }),
+    mediaSeconds: 24,
+    stresses: ['client.segment-size', 'client.segment-duration'],
+  },
+  {
+    id: '4.1',
+    title: 'Signal lifecycle: detected, updated, ended',
+    description: 'steady over 24 s: agreement ends, hesitation is updated and still active at the close. The client ends up with the spans the wire implies.',
+    scenario: variant('steady'),
+    mediaSeconds: 24,
+    stresses: ['client.events-in-order', 'client.spans-match', 'client.spans-closed'],
+  },
+  {
+    id: '4.2',
+    title: 'Flapping signals',
+    description: 'Short spans of the same types detected and ended again and again.',
+    scenario: variant('flapping-signals'),
+    mediaSeconds: 24,
+    stresses: ['client.spans-match'],
+  },
+  {
+    id: '4.3',
+    title: 'Probability shifts',
+    description: 'Long spans with many signal.updated: the span keeps its start.',
+    scenario: variant('probability-shifts'),
+    mediaSeconds: 24,
+    stresses: ['client.events-in-order', 'client.spans-match'],
+  },
+  {
+    id: '4.4',
+    title: 'Disconnect mid-signal',
+    description: 'The connection is cut (no close frame) 1 s into the session while results are still coming (each window takes 0.4 s on one worker): the client ends the signals still active at the disconnect.',
+    // A wall-clock trigger, so the cut comes mid-stream however the client chunks its media.
+    scenario: variant('steady', { processing: { timing: 'realistic', ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 }, faults: [{ when: { wall_seconds: 1 }, action: 'disconnect' }] }),
+    mediaSeconds: 24,
+    stresses: ['client.spans-closed', 'client.spans-match'],
+  },
+  {
+    id: '5.1',
+    title: 'A segment error mid-session',
+    description: 'At 6 s of media the server sends error ih5004 and the session goes on: the client surfaces it and finishes normally.',
+    scenario: variant('steady', { faults: [{ when: { media_seconds: 6 }, action: 'error', code: 'ih5004' }] }),
+    mediaSeconds: 24,
+    stresses: ['client.errors-surfaced', 'client.graceful-close'],
+  },
+  {
+    id: '5.2',
+    title: 'Unknown event types',
+    description: 'Events of types v1 does not define arrive between known ones: the client ignores them and goes on.',
+    scenario: variant('steady', {
+      faults: [
+        { when: { media_seconds: 6 }, action: 'unknown_event' },
+        { when: { media_seconds: 9 }, action: 'unknown_event', event_type: 'signal.explained', data: { signal_type: 'agreement' } },
+      ],
+    }),
+    mediaSeconds: 24,
+    stresses: ['client.events-in-order', 'client.graceful-close'],
+  },
+  {
+    id: '5.3',
+    title: 'Internal error and close',
+    description: 'At 6 s of media the server sends ih1001 and closes 1011: the client surfaces it and does not reconnect in a loop.',
+    scenario: variant('steady', { faults: [{ when: { media_seconds: 6 }, action: 'error', code: 'ih1001', close: true }] }),
+    mediaSeconds: 24,
+    stresses: ['client.errors-surfaced', 'client.no-hammering', 'client.spans-closed'],
+  },
+  {
+    id: '6.1',
+    title: 'Graceful close',
+    description: 'session.close, then nothing but waiting: session.closing, the closing signal.ended events, session.ended, 1000. No video after session.close.',
+    scenario: variant('steady'),
+    mediaSeconds: 12,
+    stresses: ['client.graceful-close', 'client.no-media-after-close', 'client.spans-match'],
+  },
+  {
+    id: '6.2',
+    title: 'Idle timeout',
+    description: 'A 2-s idle timeout: a client that pauses between segments is closed with ih6003 (informational: clients that stream continuously never see it).',
+    scenario: variant('steady', { limits: { idle_timeout_seconds: 2 } }),
+    mediaSeconds: 12,
+    stresses: ['client.no-idle-timeout'],
+    informational: true,
+  },
+  {
+    id: '7.1',
+    title: 'Overloaded server: dropped windows',
+    description: 'overloaded-server with all its media at once: windows are shed and coverage.dropped arrives; events stay in order and the client tolerates the notice.',
+    scenario: variant('overloaded-server', { processing: { timing: 'instant' } }),
+    mediaSeconds: 24,
+    stresses: ['client.events-in-order', 'client.spans-match'],
+  },
+];
+
+/** Cases whose id matches any of the patterns (`4.*`, `1.2`, `*`). */
+export function selectCases(patterns: readonly string[] | undefined, cases: readonly ConformanceCase[] = CASES): ConformanceCase[] {
+  if (!patterns || patterns.length === 0) return [...cases];
+  const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  return cases.filter((c) => regexes.some((r) => r.test(c.id)));
+}

@@ -1,0 +1,11 @@
+// BROKEN on purpose (conformance kit example): reads signals from data.signals[], the stale shape of
+// the seed-000 docs ({"signals":[{"type","start","end",…}]}), instead of the flat v1 fields
+// (data.signal_type / start / end). The v1 server never sends that array, so this client never records
+// a signal: its spans are empty although the wire carried signal.detected / signal.ended events
+// (which its observations still list). Everything else is reference.mjs.
+import { run } from './common.mjs';
+
+run({
+  name: 'broken-signals-array',
+  signals: (data) => (data.signals ?? []).map((s) => ({ signal_type: s.type, start: s.start, end: s.end })),
+});

@@ -1,0 +1,128 @@
+// reference.mjs with hook points, for the broken-* clients: run(hooks) with no hooks behaves exactly
+// like reference.mjs (same frames, same observations, same exit code). Each broken client overrides
+// one hook to reproduce one bug real clients have had. Keep this file in step with reference.mjs.
+//
+// Hooks (all optional):
+//   config                  the config frame to send (reference: the bare {include:[…]})
+//   maxBytes(ready)         the size limit to honour, from session.ready's data (reference: max_segment_size_bytes)
+//   startOnOpen             send config and media as soon as the socket opens, before session.ready
+//   signals(data)           the signal records carried by a signal.* event's data (reference: [data], the flat shape)
+//   onUnknown(type)         called for an event type the client does not know (reference: log and carry on)
+//   implicitEnd             close spans still active at disconnect (reference: true)
+//   reconnect(code, n)      after the n-th connection closed with `code`: connect again? (reference: never)
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import WebSocket from 'ws';
+
+const env = process.env;
+const KNOWN = new Set(['session.ready', 'session.updated', 'signal.detected', 'signal.updated', 'signal.ended', 'engagement.updated',
+  'conversation_quality.updated', 'error', 'session.closing', 'session.ended', 'coverage.dropped']);
+const CONFIG = { include: ['conversation_quality_overall', 'conversation_quality_timeline'] };
+
+export function run(hooks = {}) {
+  const log = (...args) => console.error(`[${env.IH_CASE ?? hooks.name ?? 'client'}]`, ...args);
+  if (env.IH_OBSERVATIONS) writeFileSync(env.IH_OBSERVATIONS, '');
+  const observe = (o) => env.IH_OBSERVATIONS && appendFileSync(env.IH_OBSERVATIONS, `${JSON.stringify(o)}\n`);
+  const spans = []; // every signal span, in the order detected, across connections
+  let connections = 0;
+
+  function connect() {
+    connections++;
+    const active = new Map();
+    let mediaTime = 0;
+    let ready = false, ended = false, errored = false, failed = false;
+    const ws = new WebSocket(env.IH_STREAM_URL, { headers: { Authorization: `Bearer ${env.IH_API_KEY}` } });
+
+    async function stream(limit) { // the config frame, the media within `limit` bytes a message, session.close
+      ws.send(JSON.stringify(hooks.config ?? CONFIG));
+      const file = readFileSync(env.IH_MEDIA_FILE);
+      const segments = (env.IH_MEDIA_SEGMENTS ?? '').split('\n').filter(Boolean);
+      const parts = file.length <= limit || segments.length === 0 ? [file] : segments.map((p) => readFileSync(p));
+      for (const [i, part] of parts.entries()) {
+        if (ws.readyState !== WebSocket.OPEN) return; // the server closed: stop sending
+        if (part.length > limit) {
+          log(`segment ${i + 1} is ${part.length} bytes, over max_segment_size_bytes ${limit}: skipped`);
+          observe({ kind: 'error', code: 'client.segment-too-large', segment: i + 1, bytes: part.length, max_segment_size_bytes: limit });
+          continue;
+        }
+        await new Promise((resolve) => ws.send(part, resolve));
+      }
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'session.close' }));
+    }
+
+    if (hooks.startOnOpen) ws.on('open', () => stream(Infinity));
+
+    function handle(raw, isBinary) {
+      let event;
+      try { event = isBinary ? null : JSON.parse(raw); } catch { /* not JSON */ }
+      if (typeof event?.type !== 'string') return log('ignoring a frame that is not an event');
+      const { type, data = {} } = event;
+      observe({ kind: 'event', type, data });
+      if (!KNOWN.has(type)) {
+        hooks.onUnknown?.(type);
+        return log(`ignoring unknown event type ${type}`);
+      }
+      const times = [data.start, data.end, ...(data.timeline ?? []).map((p) => p.end)];
+      for (const t of times) if (typeof t === 'number') mediaTime = Math.max(mediaTime, t);
+      const signals = type.startsWith('signal.') ? (hooks.signals ?? ((d) => [d]))(data) : [];
+      switch (type) {
+        case 'session.ready':
+          ready = true;
+          if (!hooks.startOnOpen) stream(hooks.maxBytes ? hooks.maxBytes(data) : data.max_segment_size_bytes);
+          break;
+        case 'signal.detected':
+        case 'signal.updated': // an update keeps the span's start
+          for (const s of signals) {
+            if (active.has(s.signal_type)) continue;
+            const span = { signal_type: s.signal_type, start: s.start };
+            active.set(span.signal_type, span);
+            spans.push(span);
+          }
+          break;
+        case 'signal.ended':
+          for (const s of signals) {
+            if (active.has(s.signal_type)) active.get(s.signal_type).end = s.end;
+            active.delete(s.signal_type);
+          }
+          break;
+        case 'error':
+          errored = true;
+          log(`error ${data.code}${data.segment == null ? '' : ` (segment ${data.segment})`}: ${data.message}`);
+          observe({ kind: 'error', code: data.code, ...(data.segment == null ? {} : { segment: data.segment }) });
+          break;
+        case 'session.ended':
+          ended = true;
+          break;
+      }
+    }
+
+    ws.on('message', (raw, isBinary) => {
+      if (failed) return;
+      try {
+        handle(raw, isBinary);
+      } catch (err) {
+        // The client's own bug: stop processing, close the socket, exit 1 (like an uncaught exception).
+        failed = true;
+        log(`giving up: ${err.message}`);
+        ws.close();
+      }
+    });
+
+    ws.on('error', (err) => log(`connection error: ${err.message}`));
+    ws.on('close', (code) => {
+      if (failed) process.exit(1);
+      // Signals still active when the connection ended end at the last media time we knew of.
+      if (hooks.implicitEnd !== false) for (const span of active.values()) span.end = Math.max(mediaTime, span.start);
+      if (hooks.reconnect?.(code, connections)) {
+        log(`connection closed with ${code}: reconnecting (connection ${connections + 1})`);
+        return connect();
+      }
+      observe({ kind: 'spans', spans });
+      // Explained: a graceful end, a close after an error envelope, or a network drop mid-session.
+      const explained = (ended && code === 1000) || errored || (ready && code === 1006);
+      log(`connection closed with ${code}: ${explained ? 'session handled' : 'giving up'}`);
+      process.exit(explained ? 0 : 1);
+    });
+  }
+
+  connect();
+}

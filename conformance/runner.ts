@@ -1,0 +1,195 @@
+/**
+ * Runs a client under test through cases. For each case: an emulator with the case's scenario, the
+ * recording proxy in front of it (the kit's record of the wire), the client (a shell command, or a
+ * function for in-process use) pointed at the proxy; then the recording becomes traces, and the
+ * server invariants (a sanity check of ih-mock itself) and the client invariants give the verdict.
+ *
+ * Verdicts: OK (nothing violated), NON-STRICT (only warnings), FAILED (an error-severity invariant
+ * was violated, or the client could not be run), INFORMATIONAL (the case only reports).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createMockServer } from '../server/app.js';
+import { RealClock } from '../server/clock.js';
+import { PACKAGE_ROOT } from '../server/paths.js';
+import { createRecorder } from '../server/record/proxy.js';
+import { readRecording } from '../server/record/reader.js';
+import type { Scenario } from '../server/types/generated.js';
+import type { ConformanceCase } from './cases.js';
+import { CLIENT_INVARIANTS, parseObservations, type ClientRun } from './client-invariants.js';
+import { checkTrace, SERVER_INVARIANTS, type Severity, type Violation } from './invariants.js';
+import { tracesFromRecording, type Trace } from './trace.js';
+
+export type Verdict = 'OK' | 'NON-STRICT' | 'FAILED' | 'INFORMATIONAL';
+
+/** The environment a client gets (docs: conformance/README.md). */
+export interface ClientEnv {
+  IH_STREAM_URL: string;
+  IH_API_BASE_URL: string;
+  IH_API_KEY: string;
+  IH_MEDIA_FILE: string;
+  IH_MEDIA_SEGMENTS: string;
+  IH_MEDIA_SECONDS: string;
+  IH_OBSERVATIONS: string;
+  IH_CASE: string;
+}
+
+/** A command run through the shell, or a function (in-process use: vitest, jest). Resolves with an exit code. */
+export type ClientUnderTest = { command: string } | { run: (env: ClientEnv) => Promise<number> };
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  verdict: Verdict;
+  violations: (Violation & { severity: Severity })[];
+  exitCode: number | null;
+  durationMs: number;
+  connections: number;
+  /** The last lines the client printed (commands only). */
+  output: string;
+  /** The wire, for reports: every connection's trace. */
+  traces: Trace[];
+}
+
+const API_KEY = 'ih_live_conformance_key';
+const DEFAULT_TIMEOUT_MS = 30_000;
+const SEVERITY = new Map<string, Severity>([...SERVER_INVARIANTS, ...CLIENT_INVARIANTS].map((i) => [i.id, i.severity]));
+
+/** The shipped sample media of one length: the whole file and its 3-s segments. */
+export function sampleMedia(seconds: 12 | 24): { file: string; segments: string[] } {
+  const dir = join(PACKAGE_ROOT, 'conformance', 'media');
+  const segmentsDir = join(dir, `sample-${seconds}s-segments`);
+  return { file: join(dir, `sample-${seconds}s.webm`), segments: readdirSync(segmentsDir).filter((f) => f.endsWith('.webm')).sort().map((f) => join(segmentsDir, f)) };
+}
+
+export interface RunCaseOptions {
+  client: ClientUnderTest;
+  /** Seed of the emulator (and so of the case's ids and random faults). */
+  seed?: number;
+}
+
+export async function runCase(testCase: ConformanceCase, options: RunCaseOptions): Promise<CaseResult> {
+  const started = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), `ih-mock-case-${testCase.id}-`));
+  const recordingPath = join(dir, 'wire.jsonl');
+  const observationsPath = join(dir, 'observations.jsonl');
+  const quiet = pino({ level: 'silent' });
+  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY] });
+  const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
+  const base = await recorder.listen();
+  const media = sampleMedia(testCase.mediaSeconds);
+  const env: ClientEnv = {
+    IH_STREAM_URL: `${base.replace(/^http/, 'ws')}/v1/stream/analyze`,
+    IH_API_BASE_URL: base,
+    IH_API_KEY: API_KEY,
+    IH_MEDIA_FILE: media.file,
+    IH_MEDIA_SEGMENTS: media.segments.join('\n'),
+    IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
+    IH_OBSERVATIONS: observationsPath,
+    IH_CASE: testCase.id,
+  };
+  let exitCode: number | null = null;
+  let output = '';
+  let runProblem: string | null = null;
+  try {
+    ({ exitCode, output } = await runClient(options.client, env, testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    if (exitCode === null) runProblem = `the client did not finish within ${testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms and was stopped`;
+  } catch (err) {
+    runProblem = `the client could not be run: ${(err as Error).message}`;
+  }
+  // Let the last frames and closes pass the proxy before the record is read.
+  await new Promise((r) => setTimeout(r, 150));
+  await recorder.close();
+  await emulator.close();
+
+  const recording = readRecording(recordingPath);
+  const traces = tracesFromRecording(recording);
+  const run: ClientRun = {
+    sessions: traces.map((trace) => {
+      const close = trace.frames.find((f) => f.kind === 'close');
+      return { trace, openedAt: trace.started ?? 0, closedAt: close ? (trace.started ?? 0) + close.t : null };
+    }),
+    observations: existsSync(observationsPath) ? parseObservations(readFileSync(observationsPath, 'utf8')) : null,
+    exitCode,
+    scriptedErrors: new Set((testCase.scenario.faults ?? []).flatMap((f) => (f.action === 'error' && f.code ? [f.code] : []))),
+  };
+  const violations: CaseResult['violations'] = [];
+  // The server side is ih-mock itself: only its errors matter here (a bug in the kit), not its
+  // warnings (the unknown event types some cases send on purpose).
+  for (const trace of traces) for (const v of checkTrace(trace).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
+  for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
+  if (traces.length === 0 && !runProblem) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
+  if (runProblem) violations.push({ invariant: 'client.runs', frame: null, message: runProblem, severity: 'error' });
+  rmSync(dir, { recursive: true, force: true });
+
+  const errors = violations.some((v) => v.severity === 'error');
+  const verdict: Verdict = testCase.informational ? 'INFORMATIONAL' : errors ? 'FAILED' : violations.length > 0 ? 'NON-STRICT' : 'OK';
+  return { id: testCase.id, title: testCase.title, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, traces };
+}
+
+/** Run the client; resolves with its exit code (null: stopped at the timeout) and the tail of its output. */
+async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+  if ('run' in client) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+    try {
+      const exitCode = await Promise.race([client.run(env), timeout]);
+      return { exitCode, output: '' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return new Promise((resolve, reject) => {
+    // Its own process group, so a stop reaches everything the command started.
+    const child = spawn(client.command, { shell: true, detached: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let stopped = false;
+    const timer = setTimeout(() => {
+      stopped = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ exitCode: stopped ? null : code, output });
+    });
+  });
+}
+
+export interface CatalogueResult {
+  results: CaseResult[];
+  counts: Record<Verdict, number>;
+  durationMs: number;
+}
+
+/** Run cases one after another; `onResult` is called as each finishes (progress). */
+export async function runCatalogue(cases: readonly ConformanceCase[], options: RunCaseOptions & { onResult?: (r: CaseResult) => void }): Promise<CatalogueResult> {
+  const started = Date.now();
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    const r = await runCase(c, options);
+    results.push(r);
+    options.onResult?.(r);
+  }
+  const counts: Record<Verdict, number> = { OK: 0, 'NON-STRICT': 0, FAILED: 0, INFORMATIONAL: 0 };
+  for (const r of results) counts[r.verdict]++;
+  return { results, counts, durationMs: Date.now() - started };
+}
+
+/** A one-case run of a scenario (property runs, a shrunk reproducer, a user's own scenario file). */
+export function scenarioCase(id: string, scenario: Scenario, mediaSeconds: 12 | 24 = 24): ConformanceCase {
+  return { id, title: `scenario ${scenario.name}`, description: scenario.description ?? '', scenario, mediaSeconds, stresses: [] };
+}
