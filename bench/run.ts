@@ -19,9 +19,10 @@ import { killAllChildren, ServerHandle } from './child-handle.js';
 import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
+import { conformanceFigure, type ConformanceFigure } from './conformance.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -59,6 +60,7 @@ const PLAN = QUICK
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
+      conformance: { propertyRuns: 10 },
       watchdogSeconds: 300,
     }
   : {
@@ -68,6 +70,7 @@ const PLAN = QUICK
       upload: { connections: 4, uploadsPerConnection: 4, repetitions: 5 },
       // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
+      conformance: { propertyRuns: 30 },
       watchdogSeconds: 540,
     };
 
@@ -690,6 +693,26 @@ function poolRows(figures: PoolFigure[]): Row[] {
   ];
 }
 
+function conformanceRows(f: ConformanceFigure | undefined): Row[] {
+  if (!f) return [];
+  return [
+    {
+      figure: `Conformance catalogue: ${f.cases} cases, the Node reference client as a subprocess`,
+      emulator: `${fmt(f.catalogueMs / 1000, 1)} s (${fmt(f.catalogueMs / f.cases, 0)} ms a case)${f.failed ? ` (${f.failed} FAILED!)` : ''}`,
+      baseline: `${fmt(f.bareMs / 1000, 1)} s (the client ${f.cases}× straight against ih-mock, no kit)`,
+      target: `kit overhead ${fmt((f.catalogueMs - f.bareMs) / f.cases, 0)} ms a case`,
+      result: f.failed ? 'FAIL' : 'info',
+    },
+    {
+      figure: `Conformance property runs: generated scenarios with faults, the Node reference client as a subprocess`,
+      emulator: `${fmt((f.propertyRuns / f.propertyMs) * 1000, 1)} cases/s (${f.propertyRuns} in ${fmt(f.propertyMs / 1000, 1)} s)`,
+      baseline: `${fmt((f.cases / f.bareMs) * 1000, 1)} client runs/s with no kit`,
+      target: 'info',
+      result: 'info',
+    },
+  ];
+}
+
 function markdownTable(rows: Row[]): string {
   const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
   const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
@@ -726,7 +749,10 @@ async function main(): Promise<void> {
     poolFigures.push(f);
   }
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures)];
+  const conformance = only.has('conformance') ? await conformanceFigure(PLAN.conformance.propertyRuns) : undefined;
+  if (conformance) log(`conformance: catalogue ${conformance.catalogueMs} ms (bare ${conformance.bareMs} ms), ${conformance.propertyRuns} property runs in ${conformance.propertyMs} ms`);
+
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -764,6 +790,7 @@ async function main(): Promise<void> {
     memory: { emulator: memEmu, bare: memBare },
     upload: uploadFigures,
     pool: poolFigures,
+    conformance,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);

@@ -1,9 +1,20 @@
 /**
- * `ih-mock check FILE...`: apply the server invariants to every stream session of recordings (the
- * shared recording format, docs/recording.md). Prints one line per violation, naming the file, the
- * session, the frame and the invariant; exits 1 if any error-severity invariant was violated.
+ * `ih-mock check FILE... | ws(s)://URL --key KEY`: apply the server invariants to every stream session
+ * of recordings (the shared recording format, docs/recording.md), or to a live server, which the kit
+ * drives with its reference client streaming a sample file through the recording proxy. Prints one
+ * line per violation, naming the source, the session, the frame and the invariant; exits 1 if any
+ * error-severity invariant was violated.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { RealClock } from '../server/clock.js';
+import { PACKAGE_ROOT } from '../server/paths.js';
+import { createRecorder } from '../server/record/proxy.js';
 import { readRecording, RecordingError } from '../server/record/reader.js';
+import { sampleMedia } from './runner.js';
 import { checkTrace, severityOf, type CheckResult } from './invariants.js';
 import { tracesFromRecording } from './trace.js';
 
@@ -37,13 +48,48 @@ export function checkRecordings(files: readonly string[]): { results: CheckResul
   return { results, problems };
 }
 
-export function runCheck(args: string[], io: Io): number {
+/**
+ * Drive a live server with the reference client (the 24-s sample, a config frame, a graceful close)
+ * through the recording proxy, then check what it sent.
+ */
+export async function checkLive(url: string, key: string): Promise<{ results: CheckResult[]; problems: string[] }> {
+  const target = new URL(url);
+  if (target.protocol !== 'ws:' && target.protocol !== 'wss:') throw new CheckUsageError(`expected a ws:// or wss:// stream URL, got ${url}`);
+  const upstream = `${target.protocol === 'wss:' ? 'https' : 'http'}://${target.host}`;
+  const dir = mkdtempSync(join(tmpdir(), 'ih-mock-check-'));
+  const file = join(dir, 'live.jsonl');
+  const recorder = createRecorder({ upstream, out: file, withMedia: false, recorder: 'ih-mock check', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: pino({ level: 'silent' }) });
+  const base = await recorder.listen();
+  const media = sampleMedia(24);
+  const env = { ...process.env, IH_STREAM_URL: `${base.replace(/^http/, 'ws')}${target.pathname}${target.search}`, IH_API_BASE_URL: base, IH_API_KEY: key, IH_MEDIA_FILE: media.file, IH_MEDIA_SEGMENTS: media.segments.join('\n'), IH_MEDIA_SECONDS: '24', IH_CASE: 'check' };
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'conformance', 'clients', 'reference.mjs')], { env, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  await recorder.close();
+  const checked = checkRecordings([file]);
+  rmSync(dir, { recursive: true, force: true });
+  const source = `${target.origin}${target.pathname}`;
+  return { results: checked.results.map((r) => ({ ...r, source: `${source} (${r.source.replace(/^.*#/, '')})` })), problems: checked.problems };
+}
+
+export async function runCheck(args: string[], io: Io): Promise<number> {
   const json = args.includes('--json');
-  const files = args.filter((a) => a !== '--json');
-  if (files.length === 0) throw new CheckUsageError('check needs at least one recording file (ih-mock record writes them)');
+  const keyAt = args.indexOf('--key');
+  const key = keyAt >= 0 ? args[keyAt + 1] : undefined;
+  const files = args.filter((a, i) => a !== '--json' && a !== '--key' && (keyAt < 0 || i !== keyAt + 1));
+  if (files.length === 0) throw new CheckUsageError('check needs recording files (ih-mock record writes them) or a ws(s):// stream URL with --key');
   const bad = files.find((f) => f.startsWith('-'));
-  if (bad) throw new CheckUsageError(`unknown option ${bad} (check takes recording files and --json)`);
-  const { results, problems } = checkRecordings(files);
+  if (bad) throw new CheckUsageError(`unknown option ${bad} (check takes recording files or a stream URL, --key and --json)`);
+  const live = files.filter((f) => /^wss?:\/\//.test(f));
+  if (live.length > 0 && (live.length !== 1 || files.length !== 1)) throw new CheckUsageError('check takes either recording files or one stream URL');
+  if (live.length === 1 && !key) throw new CheckUsageError('checking a live server needs --key <API key> (sent as Authorization: Bearer)');
+  const { results, problems } = live.length === 1 ? await checkLive(live[0]!, key!) : checkRecordings(files);
   const errors = results.reduce((n, r) => n + r.violations.filter((v) => severityOf(v.invariant) === 'error').length, 0);
   if (json) {
     io.out(`${JSON.stringify({ results, problems }, null, 2)}\n`);

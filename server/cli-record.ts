@@ -29,6 +29,7 @@ export const RECORD_COMMANDS_HELP = [
   '  ih-mock scenarios from-recording <file> [--session <n>] [--out <file>]',
   '                                             Reconstruct a scenario from a recorded stream session.',
   '  ih-mock check <file>... [--json]           Check recorded stream sessions against the protocol invariants.',
+  '  ih-mock check <ws(s)://URL> --key <key>    Drive a live server with the reference client and check it.',
 ].join('\n');
 
 export class RecordUsageError extends Error {

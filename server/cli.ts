@@ -213,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       if (cmd.command === 'scenarios') return runScenariosCommand(cmd.args, io);
       if (cmd.command === 'validate') return runValidateCommand(cmd.files, io);
-      if (cmd.command === 'check') return runCheck(cmd.args, io);
+      if (cmd.command === 'check') return await runCheck(cmd.args, io);
       if (cmd.command === 'conformance') return await runConformance(cmd.args, io);
       return await (cmd.command === 'record' ? runRecord(cmd.args, io) : runReplay(cmd.args, io));
     } catch (err) {

@@ -1,5 +1,8 @@
 /** The record, replay, check and from-recording commands as a user runs them: real processes, the shipped example recordings. */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +10,7 @@ import { PACKAGE_ROOT } from '../../server/paths.js';
 import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
 import { connect } from '../support/client.js';
 import { runCli, startCli, waitReady } from '../support/cli.js';
-import { useServers } from '../support/server.js';
+import { startServer, useServers } from '../support/server.js';
 
 useServers();
 
@@ -53,6 +56,39 @@ describe('ih-mock check', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/not an ih-mock recording/);
   });
+});
+
+describe('ih-mock check of a live server', () => {
+  it('drives ih-mock with the reference client and finds nothing; drives a broken server and names the invariant and frame', async () => {
+    const server = await startServer({ timing: 'instant', apiKeys: ['ih_live_check'] });
+    const ok = await runCli(['check', `${server.streamUrl}?scenario=steady`, '--key', 'ih_live_check']);
+    expect(ok.stdout).toMatch(/ok \(12 invariants\)/);
+    expect(ok.code).toBe(0);
+    // A server that announces itself twice and forgets to end a signal.
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    wss.on('connection', (ws) => {
+      const send = (type: string, data: unknown) => ws.send(JSON.stringify({ type, timestamp: '2026-11-23T10:00:00.000000Z', correlation_id: '3f0c2a1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f', data }));
+      const ready = { session_idle_timeout_seconds: 300, session_max_duration_seconds: 3600, max_segment_duration_seconds: null, min_segment_size_bytes: 1, max_segment_size_bytes: 33554432, supported_session_config_options: { include: [], goal_dimensions: null } };
+      send('session.ready', ready);
+      send('session.ready', ready);
+      ws.on('message', (data, isBinary) => {
+        if (isBinary || !String(data).includes('session.close')) return;
+        send('signal.detected', { signal_type: 'interest', start: 0, probability: 'high', rationale: 'r' });
+        send('session.ended', { reason: 'client_shutdown' });
+        ws.close(1000);
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    const bad = await runCli(['check', `ws://127.0.0.1:${port}/v1/stream/analyze`, '--key', 'k']);
+    wss.close();
+    http.close();
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/frame 1: FAILED server\.ready-first: a second session\.ready/);
+    expect(bad.stdout).toMatch(/FAILED server\.signals-end-before-session-ended: session\.ended while interest still active/);
+    expect((await runCli(['check', `ws://127.0.0.1:${port}/v1/stream/analyze`])).code).toBe(2);
+  }, 60_000);
 });
 
 describe('ih-mock replay and scenarios from-recording', () => {
