@@ -6,7 +6,7 @@
  * Like the server invariants (invariants.ts) each has a stable id, a one-line statement and a
  * severity, and reports the frame (or the observation line) that broke it.
  */
-import { validateCloseFrame, validateConfigFrame } from '../server/validation.js';
+import { isKnownEventType, validateCloseFrame, validateConfigFrame } from '../server/validation.js';
 import type { Severity, Violation } from './invariants.js';
 import type { ParsedEvent, Trace } from './trace.js';
 
@@ -72,6 +72,8 @@ export function wireSpans(trace: Trace): { signal_type: string; start: number; e
   const active = new Map<string, number>();
   let lastTime = 0;
   for (const { event } of events(trace)) {
+    // Unknown types say nothing a client may rely on (it must ignore them), media times included.
+    if (!isKnownEventType(event.type)) continue;
     const d = (event.data ?? {}) as Record<string, unknown>;
     for (const key of ['start', 'end']) if (typeof d[key] === 'number') lastTime = Math.max(lastTime, d[key] as number);
     if (event.type === 'conversation_quality.updated' && Array.isArray(d['timeline'])) for (const p of d['timeline'] as { end?: unknown }[]) if (typeof p.end === 'number') lastTime = Math.max(lastTime, p.end);

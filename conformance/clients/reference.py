@@ -39,10 +39,10 @@ def read(path):
 async def send_media(ws, limit):
     """The config frame, the media within `limit` bytes per message, then session.close (a task, so
     that a send failing on a closed connection never stops the receive loop)."""
-    file = read(env['IH_MEDIA_FILE'])
-    segments = [p for p in env.get('IH_MEDIA_SEGMENTS', '').split('\n') if p]
-    parts = [file] if len(file) <= limit or not segments else [read(p) for p in segments]
     try:
+        file = read(env['IH_MEDIA_FILE'])
+        segments = [p for p in env.get('IH_MEDIA_SEGMENTS', '').split('\n') if p]
+        parts = [file] if len(file) <= limit or not segments else [read(p) for p in segments]
         await ws.send(json.dumps({'include': ['conversation_quality_overall', 'conversation_quality_timeline']}))
         for i, part in enumerate(parts, 1):
             if not ws.open:
@@ -55,6 +55,9 @@ async def send_media(ws, limit):
         await ws.send(json.dumps({'type': 'session.close'}))
     except websockets.ConnectionClosed:
         pass  # the server closed: stop sending
+    except Exception:
+        await ws.close(1011, 'client error')  # our own failure (unreadable media, say): give up
+        raise
 
 
 async def main():
@@ -109,6 +112,9 @@ async def main():
             code = ws.close_code
     except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as err:
         log(f'connection error: {err!r}')
+    if sender is not None and sender.done() and not sender.cancelled() and sender.exception():
+        log(f'giving up: {sender.exception()!r}')
+        return 1
     if sender is not None:
         sender.cancel()
     # Signals still active when the connection ended end at the last media time we knew of.

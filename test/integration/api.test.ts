@@ -53,6 +53,24 @@ describe('programmatic API: scenarios', () => {
   });
 });
 
+describe('programmatic API: the conformance kit', () => {
+  it('is importable as "ih-mock/conformance" and runs a case with a client function', async () => {
+    const kit = await import('ih-mock/conformance');
+    expect(kit.CASES.length).toBeGreaterThanOrEqual(15);
+    const result = await kit.runCase(kit.selectCases(['1.3'])[0]!, {
+      client: {
+        run: async (env) => {
+          const ws = new (await import('ws')).default(env.IH_STREAM_URL, { headers: { authorization: `Bearer ${env.IH_API_KEY}` } });
+          await new Promise((resolve) => ws.on('close', resolve));
+          return 0;
+        },
+      },
+    });
+    expect(result.verdict).toBe('OK');
+    expect(result.traces[0]!.frames.map((f) => (f.kind === 'text' && f.from === 'server' ? f.event?.type : f.kind))).toEqual(['session.ready', 'error', 'close']);
+  }, 30_000);
+});
+
 describe('logs', () => {
   it('at session end: received, analyzed and dropped seconds, in the log line and from onSessionEnded', async () => {
     const api = await import('../../server/index.js');
