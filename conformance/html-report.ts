@@ -268,10 +268,10 @@ function header(result: CatalogueResult, title: string): string {
     ...Object.entries(PROBABILITY_COLOUR).map(([p, c]) => swatch(c, `${p} probability`)),
     ...Object.entries(ENGAGEMENT_COLOUR).map(([s, c]) => swatch(c, s)),
     swatch('repeating-linear-gradient(45deg,#424242 0 2px,#fff 2px 4px)', 'still active at the end'),
-    swatch('rgba(97,97,97,0.35)', 'coverage dropped'),
+    swatch('repeating-linear-gradient(45deg,#9e9e9e 0 2px,#eee 2px 5px)', 'coverage dropped'),
     swatch('#c62828', 'error'),
   ];
-  return `<header><h1>${esc(title)}</h1><p>${counts}</p><p class="meta">${result.results.length} cases in ${duration(result.durationMs)}</p><p class="legend">${legend.join('')}</p></header>`;
+  return `<header><h1>${esc(title)}</h1><p>${counts}</p><p class="meta">${result.results.length} case${result.results.length === 1 ? '' : 's'} in ${duration(result.durationMs)}</p><p class="legend">${legend.join('')}</p></header>`;
 }
 
 function summaryTable(results: CaseResult[]): string {

@@ -26,6 +26,14 @@ describe('the reference clients pass every case', () => {
     expect(result.counts.OK).toBe(CASES.length - CASES.filter((c) => c.informational).length);
   }, 120_000);
 
+  it.each([
+    ['Node', `${JSON.stringify(process.execPath)} conformance/clients/minimal.mjs`],
+    ['Python', '/usr/bin/python3 conformance/clients/minimal.py'],
+  ])('the README\'s minimal %s client too', async (_name, command) => {
+    const result = await runCatalogue(CASES, { client: { command } });
+    expect(result.results.filter((r) => r.verdict === 'FAILED').map((r) => r.id)).toEqual([]);
+  }, 120_000);
+
   it('Python (Debian python3-websockets), through the command contract', async () => {
     const python = '/usr/bin/python3';
     execFileSync(python, ['-c', 'import websockets']); // the suite's machines install it (.ci/run)

@@ -1,0 +1,24 @@
+# A minimal client for the conformance kit (contract: ../README.md), Python websockets 10: passes every case.
+import asyncio, json, os, websockets
+env = os.environ
+def note(o):
+    if env.get("IH_OBSERVATIONS"):
+        with open(env["IH_OBSERVATIONS"], "a") as f: f.write(json.dumps(o) + "\n")
+async def main():
+    active, done, last = {}, [], 0
+    async with websockets.connect(env["IH_STREAM_URL"], extra_headers={"Authorization": "Bearer " + env["IH_API_KEY"]}, max_size=None) as ws:
+        try:
+            async for raw in ws:
+                e = json.loads(raw); t, d = e["type"], e.get("data") or {}
+                note({"kind": "event", "type": t, "data": d})
+                last = max([last] + [d[k] for k in ("start", "end") if isinstance(d.get(k), (int, float))])
+                if t == "session.ready":
+                    whole = open(env["IH_MEDIA_FILE"], "rb").read()  # one message if it fits, else the 3-s segments
+                    for part in [whole] if len(whole) <= d["max_segment_size_bytes"] else [open(p, "rb").read() for p in env["IH_MEDIA_SEGMENTS"].split("\n")]: await ws.send(part)
+                    await ws.send(json.dumps({"type": "session.close"}))
+                elif t == "signal.detected": active[d["signal_type"]] = d["start"]
+                elif t == "signal.ended" and d["signal_type"] in active: done.append({"signal_type": d["signal_type"], "start": active.pop(d["signal_type"]), "end": d["end"]})
+                elif t == "error": note({"kind": "error", "code": d["code"]})
+        except websockets.ConnectionClosed: pass
+    note({"kind": "spans", "spans": done + [{"signal_type": k, "start": s, "end": last} for k, s in active.items()]})
+asyncio.run(main())

@@ -1,0 +1,154 @@
+/**
+ * The HTML report on hand-made traces (no sockets): one self-contained document, every case and
+ * verdict, a chart per connection with a lane per signal type, dropped coverage, errors, escaped
+ * untrusted text, and the violations of a FAILED case with their frames.
+ */
+import { describe, expect, it } from 'vitest';
+import { htmlReport, timelineOf } from './html-report.js';
+import type { CaseResult, CatalogueResult, Verdict } from './runner.js';
+import { parseEvent, type Trace, type TraceFrame } from './trace.js';
+
+type FrameAt = (index: number, t: number) => TraceFrame;
+
+const server = (type: string, data: unknown): FrameAt => (index, t) => {
+  const text = JSON.stringify({ type, timestamp: '2026-01-01T00:00:00.000000Z', correlation_id: 'c0ffee', data });
+  return { index, t, from: 'server', kind: 'text', text, event: parseEvent(text) };
+};
+const clientText = (text: string): FrameAt => (index, t) => ({ index, t, from: 'client', kind: 'text', text });
+const segment = (mediaSeconds: number | null): FrameAt => (index, t) => ({ index, t, from: 'client', kind: 'binary', bytes: 50_000, mediaSeconds });
+const close = (from: 'client' | 'server', code: number): FrameAt => (index, t) => ({ index, t, from, kind: 'close', code, reason: '' });
+
+function traceOf(source: string, frames: FrameAt[]): Trace {
+  return { source, upgradeCorrelationId: null, started: 0, frames: frames.map((make, i) => make(i, 100 * i)) };
+}
+
+const ATTACK = '<script>alert("pwned")</script>';
+const scores = (q: number) => ({ quality_index: q, clarity: q, authority: q, energy: q, rapport: q, learning: q });
+
+/** 12 s of media: confusion (low, then high) ended at 6, interest still active, a drop, an error on segment 2. */
+const busy = traceOf('busy.jsonl#session 1', [
+  server('session.ready', {}),
+  clientText('{"include":["conversation_quality_timeline"]}'),
+  segment(3),
+  segment(3),
+  segment(3),
+  segment(3),
+  server('signal.detected', { signal_type: 'confusion', start: 0, probability: 'low', rationale: ATTACK }),
+  server('engagement.updated', { state: 'engaged', start: 0 }),
+  server('conversation_quality.updated', { timeline: [{ start: 0, end: 5, values: scores(40) }] }),
+  server('signal.updated', { signal_type: 'confusion', start: 0, probability: 'high', rationale: 'furrowed brow' }),
+  server('signal.detected', { signal_type: 'interest', start: 4, probability: 'medium', rationale: 'leans in' }),
+  server('signal.ended', { signal_type: 'confusion', end: 6 }),
+  server('engagement.updated', { state: 'disengaged', start: 7 }),
+  server('coverage.dropped', { ranges: [{ start: 8, end: 10 }] }),
+  server('conversation_quality.updated', { timeline: [{ start: 5, end: 10, values: scores(80) }] }),
+  server('error', { code: 'ih5004', message: 'unreadable segment', segment: 2 }),
+  close('server', 1000),
+]);
+
+const BAD_CONFIG = '{"include":["everything"],"bogus":true}';
+const firstTry = traceOf('broken#session 1', [server('session.ready', {}), clientText(BAD_CONFIG), segment(3), server('signal.detected', { signal_type: 'stress', start: 0, probability: 'high', rationale: 'fast speech' }), close('client', 1006)]);
+const secondTry = traceOf('broken#session 2', [server('session.ready', {}), clientText('not json at all'), close('server', 1000)]);
+
+function caseResult(id: string, verdict: Verdict, traces: Trace[], violations: CaseResult['violations'] = []): CaseResult {
+  return { id, title: `case ${id} <b>bold</b>`, verdict, violations, exitCode: verdict === 'FAILED' ? 1 : 0, durationMs: 1234, connections: traces.length, output: '', traces };
+}
+
+const results: CaseResult[] = [
+  caseResult('1.1', 'OK', [busy]),
+  caseResult('2.3', 'FAILED', [firstTry, secondTry], [
+    { invariant: 'client.config-valid', frame: 1, message: 'neither a config frame nor session.close', severity: 'error' },
+    { invariant: 'client.no-hammering', frame: null, message: 'reconnected 12 ms after connection 1 closed', severity: 'error' },
+  ]),
+  caseResult('3.1', 'NON-STRICT', [traceOf('idle#session 1', [server('session.ready', {}), server('error', { code: 'ih6003', message: 'idle', segment: null }), close('server', 4008)])], [
+    { invariant: 'client.no-idle-timeout', frame: 1, message: 'the session timed out idle', severity: 'warning' },
+  ]),
+  caseResult('4.0', 'INFORMATIONAL', []),
+];
+const catalogue: CatalogueResult = { results, counts: { OK: 1, 'NON-STRICT': 1, FAILED: 1, INFORMATIONAL: 1 }, durationMs: 5678 };
+const html = htmlReport(catalogue, 'Conformance of <my client>');
+const charts = html.split('<svg class="timeline"').slice(1);
+const section = (id: string) => html.slice(html.indexOf(`<h2>${id} `), html.indexOf('</section>', html.indexOf(`<h2>${id} `)));
+
+describe('htmlReport', () => {
+  it('is one self-contained document', () => {
+    expect(html.startsWith('<!DOCTYPE html>\n<html lang="en">')).toBe(true);
+    expect(html.match(/<html/g)).toHaveLength(1);
+    expect(html.trimEnd().endsWith('</html>')).toBe(true);
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/<script|<link|<img|@import|@font-face|url\(\s*["']?(https?:)?\/\//i);
+    expect(html).toContain('<title>Conformance of &#60;my client&#62;</title>');
+  });
+
+  it('has the counts, the duration and every case with its verdict', () => {
+    expect(html).toContain('4 cases in 5.7 s');
+    for (const r of results) {
+      expect(html).toContain(`>${r.id}</a>`);
+      expect(section(r.id)).toContain(`class="verdict v-${r.verdict.toLowerCase()}">${r.verdict}<`);
+    }
+    expect(html).toContain('case 1.1 &#60;b&#62;bold&#60;/b&#62;');
+  });
+
+  it('draws one chart per connection with one lane per signal type seen', () => {
+    expect(charts).toHaveLength(4);
+    const lanes = (svg: string) => [...svg.matchAll(/<g class="lane lane-signal"><text[^>]*>([^<]*)</g)].map((m) => m[1]);
+    expect(lanes(charts[0]!)).toEqual(['confusion', 'interest']);
+    expect(lanes(charts[1]!)).toEqual(['stress']);
+    expect(lanes(charts[2]!)).toEqual([]);
+    expect(lanes(charts[3]!)).toEqual([]);
+    for (const svg of charts) expect(svg).toContain('class="lane lane-engagement"');
+    expect(section('4.0')).toContain('no stream session recorded');
+  });
+
+  it('shades dropped coverage, marks errors, open spans and probability changes', () => {
+    const svg = charts[0]!;
+    expect(svg.match(/class="dropped"/g)).toHaveLength(1);
+    expect(svg).toContain('coverage dropped [8, 10) s');
+    expect(svg).toContain('error ih5004 at 3 s (frame 15): unreadable segment');
+    expect(svg).toContain('interest still active at 10 s');
+    expect(svg.match(/class="change"/g)).toHaveLength(1);
+    expect(svg).toContain('class="quality" points=');
+    expect(charts[3]).toContain('error ih6003 at 0 s (frame 1): idle');
+  });
+
+  it('escapes text from the trace', () => {
+    expect(html).not.toContain(ATTACK);
+    expect(html).toContain('confusion low from 0 s: &#60;script&#62;alert(&#34;pwned&#34;)&#60;/script&#62;');
+  });
+
+  it('lists the violations of a FAILED case with the offending frames', () => {
+    const failed = section('2.3');
+    expect(failed).toContain('<code>client.config-valid</code> at frame 1: neither a config frame nor session.close');
+    expect(failed).toContain('<code>client.no-hammering</code>: reconnected 12 ms after connection 1 closed');
+    // Which connection the frame index belongs to is not recorded: both frames 1 are shown.
+    expect(failed).toContain('connection 1, frame 1 · client → server · t=100 ms · text');
+    expect(failed).toContain(JSON.stringify(JSON.parse(BAD_CONFIG), null, 2).replace(/"/g, '&#34;'));
+    expect(failed).toContain('connection 2, frame 1 · client → server · t=100 ms · text</summary><pre>not json at all</pre>');
+    expect(section('3.1')).toContain('frame 1 · server → client · t=100 ms');
+  });
+
+  it('truncates long frames to about 2 KB', () => {
+    const long = 'x'.repeat(5000);
+    const r = caseResult('9.9', 'FAILED', [traceOf('long', [clientText(long)])], [{ invariant: 'client.config-valid', frame: 0, message: 'not JSON', severity: 'error' }]);
+    const out = htmlReport({ results: [r], counts: { OK: 0, 'NON-STRICT': 0, FAILED: 1, INFORMATIONAL: 0 }, durationMs: 1 }, 'long');
+    expect(out).toContain(`${'x'.repeat(2048)}\n… (2952 more characters)`);
+    expect(out).not.toContain('x'.repeat(2049));
+  });
+});
+
+describe('timelineOf', () => {
+  it('turns server events into spans, engagement segments, quality periods, drops and errors', () => {
+    const tl = timelineOf(busy);
+    expect(tl.known).toBe(10);
+    expect(tl.extent).toBe(12);
+    expect(tl.signals.map((s) => s.type)).toEqual(['confusion', 'interest']);
+    const [confusion] = tl.signals[0]!.spans;
+    expect(confusion).toMatchObject({ start: 0, end: 6, open: false });
+    expect(confusion!.steps.map((s) => [s.at, s.probability])).toEqual([[0, 'low'], [5, 'high']]);
+    expect(tl.signals[1]!.spans).toMatchObject([{ start: 4, end: 10, open: true }]);
+    expect(tl.engagement).toEqual([{ start: 0, end: 7, state: 'engaged' }, { start: 7, end: 10, state: 'disengaged' }]);
+    expect(tl.quality.map((q) => q.value)).toEqual([40, 80]);
+    expect(tl.dropped).toEqual([{ start: 8, end: 10 }]);
+    expect(tl.errors).toEqual([{ at: 3, code: 'ih5004', message: 'unreadable segment', frame: 15 }]);
+  });
+});
