@@ -6,7 +6,7 @@
  *   --cases 4.*,1.2        only these cases (patterns)
  *   --runs N --seed S      property runs: N generated scenarios instead of the catalogue
  *   --scenario-file FILE   one case with this scenario (a shrunk counterexample, your own)
- *   --junit FILE --json FILE   reports for CI
+ *   --junit FILE --json FILE --html FILE   reports: CI, machines, people (timelines of each session)
  *   --ledger FILE          expected deviations: {"4.4": ["client.spans-closed"], ...} (JSON or YAML)
  *   --timeout-ms N         per case (default 30000)
  */
@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadScenario, ScenarioError } from '../scenarios/loader.js';
 import { CASES, selectCases, type ConformanceCase } from './cases.js';
 import { runProperties } from './properties.js';
+import { htmlReport } from './html-report.js';
 import { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
 import { runCatalogue, scenarioCase, type CaseResult, type CatalogueResult } from './runner.js';
 
@@ -63,6 +64,7 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
         'scenario-file': { type: 'string' },
         junit: { type: 'string' },
         json: { type: 'string' },
+        html: { type: 'string' },
         ledger: { type: 'string' },
         'timeout-ms': { type: 'string' },
         'out-dir': { type: 'string' },
@@ -128,6 +130,10 @@ function writeReports(c: CatalogueResult, values: Record<string, string | boolea
   if (typeof values['json'] === 'string') {
     writeFileSync(values['json'], jsonReport(c, { client, ...meta }));
     io.err(`wrote ${values['json']}\n`);
+  }
+  if (typeof values['html'] === 'string') {
+    writeFileSync(values['html'], htmlReport(c, `ih-mock conformance: ${String(client)}`));
+    io.err(`wrote ${values['html']}\n`);
   }
   if (typeof values['junit'] === 'string') {
     writeFileSync(values['junit'], junitReport(c, `ih-mock conformance: ${String(client)}`));

@@ -15,3 +15,4 @@ export type { Invariant, Violation, Severity, CheckResult } from './invariants.j
 export { tracesFromRecording, traceFromRecordedStream } from './trace.js';
 export type { Trace, TraceFrame } from './trace.js';
 export { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
+export { htmlReport } from './html-report.js';

@@ -113,7 +113,9 @@ describe('running the kit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ih-mock-ledger-'));
     const junit = join(dir, 'junit.xml');
     const client = `${process.execPath} conformance/clients/broken-ignores-size-limit.mjs`;
-    const failed = await runCli(['conformance', '--client', client, '--cases', '3.*', '--junit', junit]);
+    const html = join(dir, 'report.html');
+    const failed = await runCli(['conformance', '--client', client, '--cases', '3.*', '--junit', junit, '--html', html]);
+    expect(readFileSync(html, 'utf8')).toMatch(/<svg class="timeline"[\s\S]*client\.segment-size/);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^3\.1 +FAILED/m);
     expect(failed.stdout).toMatch(/1 cases in [\d.]+ s: 0 OK, 0 NON-STRICT, 1 FAILED/);
