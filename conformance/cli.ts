@@ -4,7 +4,7 @@
  * 0 otherwise; 2 on bad usage.
  *
  *   --cases 4.*,1.2        only these cases (patterns)
- *   --runs N --seed S      property runs: N generated scenarios instead of the catalogue
+ *   --runs N --seed S      property runs: N generated scenarios instead of the catalogue (--no-shrink: stop at the first failure)
  *   --scenario-file FILE   one case with this scenario (a shrunk counterexample, your own)
  *   --junit FILE --json FILE --html FILE   reports: CI, machines, people (timelines of each session)
  *   --ledger FILE          expected deviations: {"4.4": ["client.spans-closed"], ...} (JSON or YAML)
@@ -68,6 +68,7 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
         ledger: { type: 'string' },
         'timeout-ms': { type: 'string' },
         'out-dir': { type: 'string' },
+        'no-shrink': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -93,7 +94,7 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
 
   if (runs !== undefined) {
     io.err(`ih-mock conformance: ${runs} property runs, seed ${seed}\n`);
-    const result = await runProperties({ client, runs, seed, outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
+    const result = await runProperties({ client, runs, seed, shrink: values['no-shrink'] !== true, outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       return 0;

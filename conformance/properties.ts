@@ -11,9 +11,29 @@ import { scenarioArbitrary, scenarioToYaml } from '../scenarios/generator.js';
 import type { Scenario } from '../server/types/generated.js';
 import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './runner.js';
 
-/** Scenarios for property runs: up to the 24 s of sample media, with faults, in instant timing (no waiting). */
+/** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
+const SMALL_SEGMENT_LIMIT = 100_000;
+
+/**
+ * Scenarios for property runs: up to the 24 s of sample media, with signals and fault schedules
+ * (session-ending faults included), in instant timing, and two situations a generated fault schedule
+ * rarely produces on its own, each a shrinkable flag: a small advertised segment limit, and the
+ * connection cut mid-stream (slow windows, 0.4 s each on one worker, and a drop 1 s in), so signals
+ * are still active when it drops however the client chunks its media.
+ */
 export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
-  return scenarioArbitrary({ minDuration: 10, maxDuration: 24, maxSignals: 8, faults: true, terminalFaults: true }).map((s) => ({ ...s, processing: { ...(s.processing ?? {}), timing: 'instant' as const } }));
+  return fc
+    .record({
+      scenario: scenarioArbitrary({ minDuration: 10, maxDuration: 24, maxSignals: 8, faults: true, terminalFaults: true }),
+      smallLimit: fc.boolean(),
+      cutMidStream: fc.boolean(),
+    })
+    .map(({ scenario, smallLimit, cutMidStream }) => ({
+      ...scenario,
+      ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
+      processing: cutMidStream ? { timing: 'realistic' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+      faults: cutMidStream ? [...(scenario.faults ?? []), { when: { wall_seconds: 1 }, action: 'disconnect' as const }] : (scenario.faults ?? []),
+    }));
 }
 
 export interface PropertyOptions {
@@ -24,6 +44,8 @@ export interface PropertyOptions {
   outDir: string;
   /** How the client was given on the command line, for the replay command. */
   clientCommand?: string;
+  /** Shrink a failure to the smallest scenario (default true); false reports the first failing one, faster. */
+  shrink?: boolean;
   onRun?: (result: CaseResult, run: number) => void;
 }
 
@@ -42,14 +64,14 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
     if (result.verdict === 'FAILED') lastFailure = result;
     return result.verdict !== 'FAILED';
   });
-  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed });
+  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, endOnFailure: options.shrink === false });
   const durationMs = Date.now() - started;
   if (!details.failed || !details.counterexample) return { ok: true, runs, durationMs };
   const counterexample = details.counterexample[0];
   // The last failing run is the shrunk counterexample's: run it once more to report exactly it.
   const failure = await runCase(scenarioCase('shrunk', counterexample), { client: options.client, seed: options.seed });
   const file = join(options.outDir, `ih-mock-counterexample-seed-${options.seed}.yaml`);
-  writeFileSync(file, `# The smallest failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed}\n${scenarioToYaml(counterexample)}`);
+  writeFileSync(file, `# The ${options.shrink === false ? 'first' : 'smallest'} failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed}\n${scenarioToYaml(counterexample)}`);
   const replay = `npx ih-mock conformance --client ${JSON.stringify(options.clientCommand ?? '<your client>')} --scenario-file ${file} --seed ${options.seed}`;
   return { ok: false, runs, durationMs, seed: options.seed, counterexample, failure: failure.verdict === 'FAILED' ? failure : (lastFailure ?? failure), file, replay };
 }
