@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { CASES } from '../conformance/cases.js';
 import { runProperties } from '../conformance/properties.js';
-import { runCatalogue, sampleMedia } from '../conformance/runner.js';
+import { runCatalogue, sampleMedia, type ClientEnv } from '../conformance/runner.js';
 import { createMockServer } from '../dist/server/app.js';
 
 const REFERENCE = { command: `${JSON.stringify(process.execPath)} conformance/clients/reference.mjs` };
@@ -15,6 +15,8 @@ const REFERENCE = { command: `${JSON.stringify(process.execPath)} conformance/cl
 export interface ConformanceFigure {
   cases: number;
   catalogueMs: number;
+  /** The same catalogue with the reference client run in-process (a function, no subprocess). */
+  inProcessMs: number;
   failed: number;
   /** The same client run once per case with no kit: the baseline. */
   bareMs: number;
@@ -40,12 +42,19 @@ async function bareRuns(times: number): Promise<number> {
 export async function conformanceFigure(propertyRuns: number): Promise<ConformanceFigure> {
   const bareMs = await bareRuns(CASES.length);
   const catalogue = await runCatalogue(CASES, { client: REFERENCE });
+  // A path the type checker does not follow: the reference is a plain .mjs script.
+  const referencePath = new URL('../conformance/clients/reference.mjs', import.meta.url).href;
+  const { runReference } = (await import(referencePath)) as { runReference: (env: ClientEnv) => Promise<number> };
+  const quietLog = console.error;
+  console.error = () => {}; // the client logs each session to stderr; the bench's own lines are enough
+  const inProcess = await runCatalogue(CASES, { client: { run: runReference } }).finally(() => (console.error = quietLog));
   const started = Date.now();
   const property = await runProperties({ client: REFERENCE, runs: propertyRuns, seed: 1, outDir: '.cache' });
   return {
     cases: CASES.length,
     catalogueMs: catalogue.durationMs,
-    failed: catalogue.counts.FAILED + (property.ok ? 0 : 1),
+    inProcessMs: inProcess.durationMs,
+    failed: catalogue.counts.FAILED + inProcess.counts.FAILED + (property.ok ? 0 : 1),
     bareMs,
     propertyRuns: property.runs,
     propertyMs: Date.now() - started,

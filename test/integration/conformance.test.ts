@@ -103,6 +103,12 @@ describe('each broken client is caught', () => {
 });
 
 describe('running the kit', () => {
+  it('in-process: the reference client as a function passes every case', async () => {
+    const { runReference } = (await import(new URL('../../conformance/clients/reference.mjs', import.meta.url).href)) as { runReference: (env: ClientEnv) => Promise<number> };
+    const result = await runCatalogue(CASES, { client: { run: runReference } });
+    expect(result.results.filter((r) => r.verdict === 'FAILED').map((r) => r.id)).toEqual([]);
+  }, 120_000);
+
   it('in-process: a client function gets the same environment and is judged the same way', async () => {
     const inProcess = async (env: ClientEnv): Promise<number> => {
       const ws = new WebSocket(env.IH_STREAM_URL, { headers: { authorization: `Bearer ${env.IH_API_KEY}` } });
