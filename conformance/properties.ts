@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { scenarioArbitrary, scenarioToYaml } from '../scenarios/generator.js';
-import type { Scenario } from '../server/types/generated.js';
+import type { Fault, Scenario } from '../server/types/generated.js';
 import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './runner.js';
 
 /** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
@@ -32,8 +32,15 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
       ...scenario,
       ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
       processing: cutMidStream ? { timing: 'realistic' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
-      faults: cutMidStream ? [...(scenario.faults ?? []), { when: { wall_seconds: 1 }, action: 'disconnect' as const }] : (scenario.faults ?? []),
+      faults: [...(scenario.faults ?? []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 1 }, action: 'disconnect' as const }] : [])],
     }));
+}
+
+/** Fastest throttle a property run uses: slower ones make a correct client outlast the case's time limit. */
+const MIN_THROTTLE_BYTES_PER_SECOND = 8192;
+
+function briskThrottle(fault: Fault): Fault {
+  return fault.action === 'throttle' ? { ...fault, bytes_per_second: Math.max(fault.bytes_per_second ?? 0, MIN_THROTTLE_BYTES_PER_SECOND) } : fault;
 }
 
 export interface PropertyOptions {

@@ -4,6 +4,12 @@ env = os.environ
 def note(o):
     if env.get("IH_OBSERVATIONS"):
         with open(env["IH_OBSERVATIONS"], "a") as f: f.write(json.dumps(o) + "\n")
+async def send_media(ws, limit):  # in its own task, so the events keep being read meanwhile
+    whole = open(env["IH_MEDIA_FILE"], "rb").read()  # one message if it fits, else the 3-s segments
+    try:
+        for part in [whole] if len(whole) <= limit else [open(p, "rb").read() for p in env["IH_MEDIA_SEGMENTS"].split("\n")]: await ws.send(part)
+        await ws.send(json.dumps({"type": "session.close"}))
+    except websockets.ConnectionClosed: pass
 async def main():
     active, done, last = {}, [], 0
     async with websockets.connect(env["IH_STREAM_URL"], extra_headers={"Authorization": "Bearer " + env["IH_API_KEY"]}, max_size=None) as ws:
@@ -12,10 +18,7 @@ async def main():
                 e = json.loads(raw); t, d = e["type"], e.get("data") or {}
                 note({"kind": "event", "type": t, "data": d})
                 last = max([last] + [d[k] for k in ("start", "end") if isinstance(d.get(k), (int, float))])
-                if t == "session.ready":
-                    whole = open(env["IH_MEDIA_FILE"], "rb").read()  # one message if it fits, else the 3-s segments
-                    for part in [whole] if len(whole) <= d["max_segment_size_bytes"] else [open(p, "rb").read() for p in env["IH_MEDIA_SEGMENTS"].split("\n")]: await ws.send(part)
-                    await ws.send(json.dumps({"type": "session.close"}))
+                if t == "session.ready": asyncio.ensure_future(send_media(ws, d["max_segment_size_bytes"]))
                 elif t == "signal.detected": active[d["signal_type"]] = d["start"]
                 elif t == "signal.ended" and d["signal_type"] in active: done.append({"signal_type": d["signal_type"], "start": active.pop(d["signal_type"]), "end": d["end"]})
                 elif t == "error": note({"kind": "error", "code": d["code"]})
