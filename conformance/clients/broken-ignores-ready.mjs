@@ -5,4 +5,4 @@
 // max_segment_size_bytes (error ih6002). Everything else is reference.mjs.
 import { run } from './common.mjs';
 
-run({ name: 'broken-ignores-ready', startOnOpen: true });
+run({ name: 'broken-ignores-ready', startOnOpen: true }).then((code) => process.exit(code));

@@ -4,4 +4,4 @@
 // events, empty spans. Everything else is reference.mjs.
 import { run } from './common.mjs';
 
-run({ name: 'broken-ignores-size-limit', maxBytes: () => Infinity });
+run({ name: 'broken-ignores-size-limit', maxBytes: () => Infinity }).then((code) => process.exit(code));

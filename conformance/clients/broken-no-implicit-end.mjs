@@ -4,4 +4,4 @@
 // says they end at the last media time the client knew of. Everything else is reference.mjs.
 import { run } from './common.mjs';
 
-run({ name: 'broken-no-implicit-end', implicitEnd: false });
+run({ name: 'broken-no-implicit-end', implicitEnd: false }).then((code) => process.exit(code));

@@ -5,4 +5,4 @@
 // at the end. Everything else is reference.mjs.
 import { run } from './common.mjs';
 
-run({ name: 'broken-reconnect-loop', reconnect: (code, connections) => code !== 1000 && connections <= 20 });
+run({ name: 'broken-reconnect-loop', reconnect: (code, connections) => code !== 1000 && connections <= 20 }).then((code) => process.exit(code));

@@ -8,4 +8,4 @@ import { run } from './common.mjs';
 run({
   name: 'broken-session-configure',
   config: { type: 'session.configure', include: ['conversation_quality_overall', 'conversation_quality_timeline'] },
-});
+}).then((code) => process.exit(code));

@@ -8,4 +8,4 @@ import { run } from './common.mjs';
 run({
   name: 'broken-signals-array',
   signals: (data) => (data.signals ?? []).map((s) => ({ signal_type: s.type, start: s.start, end: s.end })),
-});
+}).then((code) => process.exit(code));

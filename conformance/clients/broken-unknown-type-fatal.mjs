@@ -9,4 +9,4 @@ run({
   onUnknown: (type) => {
     throw new Error(`unknown event type ${type}`);
   },
-});
+}).then((code) => process.exit(code));

@@ -1,6 +1,8 @@
-// reference.mjs with hook points, for the broken-* clients: run(hooks) with no hooks behaves exactly
-// like reference.mjs (same frames, same observations, same exit code). Each broken client overrides
-// one hook to reproduce one bug real clients have had. Keep this file in step with reference.mjs.
+// The reference client's session (contract: ../README.md), with hook points: run({}) is the correct
+// client (reference.mjs), and each broken-* client overrides one hook to reproduce one bug real clients
+// have had. Connects, waits for session.ready and honours its size limit, sends one config frame, the
+// media and {"type":"session.close"}, tracks signal spans, ignores unknown event types, surfaces
+// errors, and reports what it observed to IH_OBSERVATIONS. run() resolves with the exit code.
 //
 // Hooks (all optional):
 //   config                  the config frame to send (reference: the bare {include:[…]})
@@ -13,12 +15,13 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
-const env = process.env;
 const KNOWN = new Set(['session.ready', 'session.updated', 'signal.detected', 'signal.updated', 'signal.ended', 'engagement.updated',
   'conversation_quality.updated', 'error', 'session.closing', 'session.ended', 'coverage.dropped']);
 const CONFIG = { include: ['conversation_quality_overall', 'conversation_quality_timeline'] };
 
-export function run(hooks = {}) {
+export function run(hooks = {}, env = process.env) {
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
   const log = (...args) => console.error(`[${env.IH_CASE ?? hooks.name ?? 'client'}]`, ...args);
   if (env.IH_OBSERVATIONS) writeFileSync(env.IH_OBSERVATIONS, '');
   const observe = (o) => env.IH_OBSERVATIONS && appendFileSync(env.IH_OBSERVATIONS, `${JSON.stringify(o)}\n`);
@@ -109,7 +112,7 @@ export function run(hooks = {}) {
 
     ws.on('error', (err) => log(`connection error: ${err.message}`));
     ws.on('close', (code) => {
-      if (failed) process.exit(1);
+      if (failed) return finish(1);
       // Signals still active when the connection ended end at the last media time we knew of.
       if (hooks.implicitEnd !== false) for (const span of active.values()) span.end = Math.max(mediaTime, span.start);
       if (hooks.reconnect?.(code, connections)) {
@@ -120,9 +123,10 @@ export function run(hooks = {}) {
       // Explained: a graceful end, a close after an error envelope, or a network drop mid-session.
       const explained = (ended && code === 1000) || errored || (ready && code === 1006);
       log(`connection closed with ${code}: ${explained ? 'session handled' : 'giving up'}`);
-      process.exit(explained ? 0 : 1);
+      finish(explained ? 0 : 1);
     });
   }
 
   connect();
+  return finished;
 }
