@@ -7,7 +7,7 @@
  * severity, and reports the frame (or the observation line) that broke it.
  */
 import { isKnownEventType, validateCloseFrame, validateConfigFrame } from '../server/validation.js';
-import type { Severity, Violation } from './invariants.js';
+import { rule, type Rule, type Severity } from './invariants.js';
 import type { ParsedEvent, Trace } from './trace.js';
 
 /** Everything one case run produced. */
@@ -28,25 +28,10 @@ export type Observation =
   | { kind: 'spans'; spans: { signal_type: string; start: number; end: number | null }[] }
   | { kind: 'invalid'; line: number; text: string };
 
-export interface ClientInvariant {
-  id: string;
-  statement: string;
-  severity: Severity;
-  check(run: ClientRun): Violation[];
-}
+/** A client invariant: a rule over everything one case run produced. */
+export type ClientInvariant = Rule<ClientRun>;
 
-function invariant(id: string, statement: string, severity: Severity, find: (run: ClientRun, report: (frame: number | null, message: string) => void) => void): ClientInvariant {
-  return {
-    id,
-    statement,
-    severity,
-    check(run) {
-      const violations: Violation[] = [];
-      find(run, (frame, message) => violations.push({ invariant: id, frame, message }));
-      return violations;
-    },
-  };
-}
+const invariant = (id: string, statement: string, severity: Severity, find: (run: ClientRun, report: (frame: number | null, message: string) => void) => void): ClientInvariant => rule(id, statement, severity, find);
 
 function events(trace: Trace): { index: number; event: ParsedEvent }[] {
   return trace.frames.flatMap((f) => (f.from === 'server' && f.kind === 'text' && f.event ? [{ index: f.index, event: f.event }] : []));

@@ -21,13 +21,31 @@ export interface Violation {
   message: string;
 }
 
-export interface Invariant {
+/** A rule over some input (a trace for the server, a whole client run for the client). */
+export interface Rule<Input> {
   /** Stable id, e.g. `server.ready-first`. */
   id: string;
   /** One line: what must hold. */
   statement: string;
   severity: Severity;
-  check(trace: Trace): Violation[];
+  check(input: Input): Violation[];
+}
+
+/** A server invariant: a rule over one connection's trace. */
+export type Invariant = Rule<Trace>;
+
+/** Build a rule from a function that reports each violation it finds. */
+export function rule<Input>(id: string, statement: string, severity: Severity, find: (input: Input, report: (frame: number | null, message: string) => void) => void): Rule<Input> {
+  return {
+    id,
+    statement,
+    severity,
+    check(input) {
+      const violations: Violation[] = [];
+      find(input, (frame, message) => violations.push({ invariant: id, frame, message }));
+      return violations;
+    },
+  };
 }
 
 type ServerEventFrame = Extract<TraceFrame, { from: 'server'; kind: 'text' }> & { event: ParsedEvent };
@@ -55,18 +73,7 @@ function mediaTime(frame: ServerEventFrame): number | null {
   }
 }
 
-function invariant(id: string, statement: string, severity: Severity, find: (trace: Trace, report: (frame: number | null, message: string) => void) => void): Invariant {
-  return {
-    id,
-    statement,
-    severity,
-    check(trace) {
-      const violations: Violation[] = [];
-      find(trace, (frame, message) => violations.push({ invariant: id, frame, message }));
-      return violations;
-    },
-  };
-}
+const invariant = (id: string, statement: string, severity: Severity, find: (trace: Trace, report: (frame: number | null, message: string) => void) => void): Invariant => rule(id, statement, severity, find);
 
 const QUALITY_KEYS = ['clarity', 'authority', 'energy', 'rapport', 'learning'] as const;
 

@@ -45,6 +45,19 @@ export function roundSeconds(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
 
+/**
+ * Close every container of `stack` that ends at `pos`: the outermost one ending there and everything
+ * still open inside it (unknown-size children), innermost first. Returns true if one was closed.
+ */
+export function closeContainersEndingAt<T extends { readonly end: number | null }>(stack: T[], pos: number, close: (open: T) => void): boolean {
+  for (let k = 0; k < stack.length; k++) {
+    if (stack[k]!.end !== pos) continue;
+    while (stack.length > k) close(stack.pop()!);
+    return true;
+  }
+  return false;
+}
+
 /** Hex dump of the first bytes, for error messages. */
 export function hexPreview(bytes: Uint8Array, count = 8): string {
   return Array.from(bytes.subarray(0, count), (b) => b.toString(16).padStart(2, '0')).join(' ');

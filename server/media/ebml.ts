@@ -30,7 +30,7 @@
  * A block counts once all of its bytes have arrived.
  */
 
-import { ByteScanner, FrameGapEstimator, MAX_READ, MediaError, malformed, roundSeconds } from './common.js';
+import { ByteScanner, closeContainersEndingAt, FrameGapEstimator, malformed, MAX_READ, MediaError, roundSeconds } from './common.js';
 
 /** Element IDs used here (RFC 9559 names; Matroska v2 names in parentheses). */
 const ID = {
@@ -413,14 +413,7 @@ export class EbmlScanner extends ByteScanner {
   }
 
   protected closeEnded(): boolean {
-    // Close the outermost container ending here, and everything open inside it (unknown-size children).
-    const stack = this.stack;
-    for (let k = 0; k < stack.length; k++) {
-      if (stack[k]!.end !== this.pos) continue;
-      while (stack.length > k) this.close(stack.pop()!);
-      return true;
-    }
-    return false;
+    return closeContainersEndingAt(this.stack, this.pos, (open) => this.close(open));
   }
 
   private allowed(parent: number, id: number): boolean {

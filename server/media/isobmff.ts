@@ -25,7 +25,7 @@
  *   its moof has been fully received (or the next moof starts, or the file ends).
  */
 
-import { ByteScanner, MAX_READ, MediaError, malformed, roundSeconds } from './common.js';
+import { ByteScanner, closeContainersEndingAt, malformed, MAX_READ, MediaError, roundSeconds } from './common.js';
 
 /** Box types accepted at the top level of a file or live stream. */
 export const TOP_LEVEL_BOXES: ReadonlySet<string> = new Set([
@@ -327,14 +327,7 @@ export class IsobmffScanner extends ByteScanner {
   }
 
   protected closeEnded(): boolean {
-    // Close the outermost box ending here, and everything open inside it.
-    const stack = this.stack;
-    for (let k = 0; k < stack.length; k++) {
-      if (stack[k]!.end !== this.pos) continue;
-      while (stack.length > k) this.close(stack.pop()!);
-      return true;
-    }
-    return false;
+    return closeContainersEndingAt(this.stack, this.pos, (open) => this.close(open));
   }
 
   private open(type: string): void {
