@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { createMockServer } from '../server/app.js';
 import { RealClock } from '../server/clock.js';
+import { packageVersion } from '../server/paths.js';
 import { createRecorder } from '../server/record/proxy.js';
 import { liveWebmChunks, readMedia } from '../test/support/media.js';
 
@@ -82,7 +83,7 @@ async function stream(base: string, credential: string, config: unknown, paceMs:
 for (const example of examples) {
   const upstream = await createMockServer({ scenario: example.scenario, seed: 7, logLevel: 'silent', apiKeys: [API_KEY], keyPairs: [KEY_PAIR] });
   const out = join(HERE, example.file);
-  const recorder = createRecorder({ upstream: upstream.baseUrl, out, withMedia: false, label: example.label, recorder: 'ih-mock 0.1.0', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: pino({ level: 'silent' }) });
+  const recorder = createRecorder({ upstream: upstream.baseUrl, out, withMedia: false, label: example.label, recorder: `ih-mock ${packageVersion()}`, host: '127.0.0.1', port: 0, clock: new RealClock(), logger: pino({ level: 'silent' }) });
   const base = await recorder.listen();
   await example.client(base);
   await recorder.close();

@@ -319,12 +319,16 @@ function builtInPath(name: string): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
-function builtInNames(): string[] {
+/** The names of the built-in scenarios, sorted (without reading them). */
+export function builtInScenarioNames(): string[] {
   return readdirSync(SCENARIOS_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => basename(f, '.yaml'))
     .sort();
 }
+
+/** Built-ins parsed once per process: they ship with the package and come back deeply frozen, so sharing them is safe. */
+const builtInCache = new Map<string, ResolvedScenario>();
 
 /**
  * Loads a built-in scenario by name (`scenarios/<name>.yaml`; a built-in name wins over a file of
@@ -332,6 +336,8 @@ function builtInNames(): string[] {
  */
 export function loadScenario(nameOrPath: string): ResolvedScenario {
   const builtIn = builtInPath(nameOrPath);
+  const cached = builtIn ? builtInCache.get(builtIn) : undefined;
+  if (cached) return cached;
   const path = builtIn ?? resolve(nameOrPath);
   const source = builtIn ?? nameOrPath;
   let text: string;
@@ -339,14 +345,16 @@ export function loadScenario(nameOrPath: string): ResolvedScenario {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw new ScenarioError(`unknown scenario "${nameOrPath}": not a built-in (${builtInNames().join(', ')}) and ${reason}`, nameOrPath);
+    throw new ScenarioError(`unknown scenario "${nameOrPath}": not a built-in (${builtInScenarioNames().join(', ')}) and ${reason}`, nameOrPath);
   }
-  return parseScenario(text, source);
+  const scenario = parseScenario(text, source);
+  if (builtIn) builtInCache.set(builtIn, scenario);
+  return scenario;
 }
 
 /** The built-in scenarios, sorted by name; `name` is what `loadScenario` accepts. */
 export function listScenarios(): { name: string; description: string; path: string }[] {
-  return builtInNames().map((name) => {
+  return builtInScenarioNames().map((name) => {
     const path = join(SCENARIOS_DIR, `${name}.yaml`);
     return { name, description: loadScenario(name).description, path };
   });

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { RealClock } from './clock.js';
+import { packageVersion } from './paths.js';
 import { Random } from './random.js';
 import { extractScenarioWithNotes } from './record/extract.js';
 import { createRecorder } from './record/proxy.js';
@@ -59,10 +60,6 @@ function port(raw: unknown, fallback: number): number {
   return n;
 }
 
-function version(): string {
-  return process.env['npm_package_version'] ?? '0.1.0';
-}
-
 /** Wait for SIGINT/SIGTERM, then run `stop`. */
 function untilSignal(stop: () => Promise<number>): Promise<number> {
   return new Promise((resolve) => {
@@ -86,7 +83,7 @@ export async function runRecord(args: string[], io: Io): Promise<number> {
       out,
       withMedia: values['with-media'] === true,
       ...(typeof values['label'] === 'string' ? { label: values['label'] } : {}),
-      recorder: `ih-mock ${version()}`,
+      recorder: `ih-mock ${packageVersion()}`,
       host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
       port: port(values['port'], 4747),
       clock,

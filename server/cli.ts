@@ -11,7 +11,7 @@ import { ConformanceUsageError, runConformance } from '../conformance/cli.js';
 import { RECORD_COMMANDS_HELP, RecordUsageError, runRecord, runReplay } from './cli-record.js';
 import { runScenariosCommand, runValidateCommand, ScenarioUsageError, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
-import { PACKAGE_ROOT } from './paths.js';
+import { packageVersion } from './paths.js';
 import { resolveTiming } from './stream/timing.js';
 
 /** Flag names that differ from the kebab-case of their option key (the names users know). */
@@ -184,10 +184,6 @@ function describeTiming(server: ReturnType<typeof buildServer>): string {
   return t.mode === 'instant' ? 'instant (no added latency)' : `realistic (window processing ${t.ratio} x length ± ${Math.round(t.jitter * 100)} %, ${t.workers} workers per session, ${pool})`;
 }
 
-function version(): string {
-  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
 /** Run the CLI. Resolves with the process exit code once the server has stopped (or at once). */
 export async function main(argv: string[]): Promise<number> {
   let cmd: CliCommand;
@@ -205,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd.command === 'version') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (cmd.command !== 'serve') {

@@ -9,7 +9,7 @@
  * comes from the network, and a path would let any client read files on the server's machine.
  */
 import { generateScenario } from '../scenarios/generator.js';
-import { listScenarios, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
+import { builtInScenarioNames, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
 import { TIMING_MODES, type TimingMode } from './stream/timing.js';
 import type { Scenario } from './types/generated.js';
 
@@ -27,27 +27,14 @@ export class ConnectionChoiceError extends Error {
   override name = 'ConnectionChoiceError';
 }
 
-/** Built-in scenarios, loaded once each, and generated ones. */
+/** Built-in scenarios (parsed once per process by the loader) and generated ones. */
 export class ScenarioLibrary {
-  private readonly loaded = new Map<string, ResolvedScenario>();
-  private builtInNames: string[] | undefined;
-
   names(): string[] {
-    this.builtInNames ??= listScenarios().map((s) => s.name);
-    return this.builtInNames;
+    return builtInScenarioNames();
   }
 
   builtIns(): ResolvedScenario[] {
-    return this.names().map((name) => this.builtIn(name));
-  }
-
-  builtIn(name: string): ResolvedScenario {
-    let scenario = this.loaded.get(name);
-    if (!scenario) {
-      scenario = loadScenario(name);
-      this.loaded.set(name, scenario);
-    }
-    return scenario;
+    return this.names().map((name) => loadScenario(name));
   }
 
   /** The server's default: a scenario object, a built-in name, a file path, or `random` (from the server seed). */
@@ -60,7 +47,7 @@ export class ScenarioLibrary {
   /** A scenario named on a connection's URL (already checked by `parseConnectionChoice`). */
   connectionScenario(name: string, seed: number): ResolvedScenario {
     if (name === RANDOM_SCENARIO) return scenarioFromObject(generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
-    return this.builtIn(name);
+    return loadScenario(name);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Locations inside the installed package, valid both from source (tsx) and from `dist/`. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,3 +16,8 @@ function findPackageRoot(start: string): string {
 export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 export const SCHEMAS_DIR = join(PACKAGE_ROOT, 'schemas');
 export const SCENARIOS_DIR = join(PACKAGE_ROOT, 'scenarios');
+
+/** The package's version (from its package.json). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
