@@ -2,8 +2,6 @@
  * The `ih-mock` command: a thin layer that parses flags, merges a config file, and calls the
  * library. Flags are derived from the options schema, so `--help` and validation never drift.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from './app.js';
 import { CheckUsageError, runCheck } from '../conformance/check.js';
