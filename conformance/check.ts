@@ -70,7 +70,7 @@ export async function checkLive(url: string, key: string): Promise<{ results: Ch
       resolve();
     });
   });
-  await new Promise((r) => setTimeout(r, 150));
+  await recorder.settled(2000); // the last frames and closes pass the proxy and are recorded
   await recorder.close();
   const checked = checkRecordings([file]);
   rmSync(dir, { recursive: true, force: true });

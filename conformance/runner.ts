@@ -100,8 +100,7 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   } catch (err) {
     runProblem = `the client could not be run: ${(err as Error).message}`;
   }
-  // Let the last frames and closes pass the proxy before the record is read.
-  await new Promise((r) => setTimeout(r, 150));
+  await recorder.settled(2000); // the last frames and closes pass the proxy and are recorded
   await recorder.close();
   await emulator.close();
 

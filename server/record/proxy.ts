@@ -52,6 +52,8 @@ export interface Recorder {
   readonly writer: RecordingWriter;
   /** Bind; resolves with the proxy's base URL. */
   listen(): Promise<string>;
+  /** Resolves once no proxied WebSocket is open (both sides closed and recorded), or after `timeoutMs`. */
+  settled(timeoutMs: number): Promise<void>;
   /** Stop accepting, close every proxied connection, close the file. */
   close(): Promise<void>;
 }
@@ -251,6 +253,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     }
     const upstreamWs = new WebSocket(target, offered, { headers: forwarded, perMessageDeflate: false, maxPayload: 0 });
     sockets.add(upstreamWs);
+    upstreamWs.on('close', () => sockets.delete(upstreamWs));
     // The client gave up during the upstream handshake: do not leave an upstream session open.
     const abandon = () => {
       if (upstreamWs.readyState === WebSocket.CONNECTING) upstreamWs.terminate();
@@ -321,7 +324,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
           closeOther(upstreamWs, code, reason.toString());
         });
         upstreamWs.on('close', (code, reason) => {
-          sockets.delete(upstreamWs);
           recordClose('server', code, reason.toString());
           closeOther(client, code, reason.toString());
         });
@@ -352,6 +354,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return {
     writer,
     listen: () => listenOn(server, options.host, options.port),
+    async settled(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    },
     async close() {
       await shutDown(server, sockets);
       writer.close();

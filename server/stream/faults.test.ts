@@ -4,7 +4,7 @@ import { Random } from '../random.js';
 import type { Fault } from '../types/generated.js';
 import { FaultSchedule } from './faults.js';
 
-const actions = (faults: Fault[]) => faults.map((f) => f.action);
+const actions = (faults: readonly Fault[]) => faults.map((f) => f.action);
 
 describe('FaultSchedule', () => {
   it('fires open, segment and media triggers once each, in script order', () => {

@@ -10,6 +10,8 @@
 import type { Random } from '../random.js';
 import type { Fault } from '../types/generated.js';
 
+const NO_FAULTS: readonly Fault[] = Object.freeze([]);
+
 export class FaultSchedule {
   private readonly fired = new Set<Fault>();
 
@@ -24,7 +26,7 @@ export class FaultSchedule {
   }
 
   /** Faults without a trigger: right after session.ready. */
-  atOpen(): Fault[] {
+  atOpen(): readonly Fault[] {
     return this.take((f) => f.when === undefined && f.action !== 'missing_scope');
   }
 
@@ -34,21 +36,23 @@ export class FaultSchedule {
   }
 
   /** A timed fault's moment came. */
-  atWallTime(fault: Fault): Fault[] {
+  atWallTime(fault: Fault): readonly Fault[] {
     return this.take((f) => f === fault);
   }
 
   /** Binary message `segment` (1-based) arrived, before it is processed. */
-  onSegment(segment: number): Fault[] {
+  onSegment(segment: number): readonly Fault[] {
     return this.take((f) => f.when?.segment === segment || f.when?.every_segment === true);
   }
 
   /** Accepted media reached `mediaEnd` seconds. */
-  onMedia(mediaEnd: number): Fault[] {
+  onMedia(mediaEnd: number): readonly Fault[] {
     return this.take((f) => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd);
   }
 
-  private take(match: (f: Fault) => boolean): Fault[] {
+  private take(match: (f: Fault) => boolean): readonly Fault[] {
+    // Nearly every session has no faults: nothing to allocate on each binary message.
+    if (this.faults.length === 0) return NO_FAULTS;
     const due: Fault[] = [];
     for (const fault of this.faults) {
       const repeating = fault.when?.every_segment === true;
