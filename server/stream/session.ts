@@ -25,7 +25,7 @@ import { assertValidEnvelopeShape, assertValidServerEvent, parseClientTextFrame 
 import { envelope, errorData, type Envelope } from './envelope.js';
 import { FaultSchedule } from './faults.js';
 import { Outbound, type SessionTransport } from './outbound.js';
-import { loadAt, type SessionTiming } from './timing.js';
+import type { SessionTiming } from './timing.js';
 import { WindowPipeline, type MediaRange } from './window-pipeline.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -369,8 +369,7 @@ export class StreamSession {
     const revive = this.pipeline.reviveTrailingRedundant();
     const { windows, windowEvents, closing } = this.analysis.finish(this.media.mediaEnd, this.include, { revive, keep: (w) => !this.pipeline.shedsFinal(w) });
     // The final windows take their processing time (with any slowdown) without waiting for workers.
-    const { ratio, load } = this.deps.timing;
-    const processingMs = windows.reduce((ms, w) => ms + ratio * (w.end - w.start) * 1000 * (loadAt(load, w.start)?.slowdown ?? 1), 0);
+    const processingMs = windows.reduce((ms, w) => ms + this.pipeline.processingMs(w), 0);
     const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(processingMs, this.drainDeadline - this.deps.clock.now()));
     const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;

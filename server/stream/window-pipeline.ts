@@ -179,6 +179,12 @@ export class WindowPipeline implements PoolWaiter {
     return { before, after: this.gapBefore(mediaEnd) };
   }
 
+  /** A window's processing time before jitter: ratio x length, x the slowdown of a load span it starts in. */
+  processingMs(window: Window): number {
+    const { ratio, load } = this.host.timing;
+    return ratio * (window.end - window.start) * 1000 * (loadAt(load, window.start)?.slowdown ?? 1);
+  }
+
   /** Seconds received but neither analyzed nor dropped yet (in flight, or cancelled at an abrupt end). */
   undecidedSeconds(mediaEnd: number): number {
     return Math.max(0, mediaEnd - this.coverage.analyzedSeconds - this.coverage.droppedSeconds);
@@ -252,8 +258,7 @@ export class WindowPipeline implements PoolWaiter {
     entry.state = 'running';
     this.running++;
     const spread = timing.jitter > 0 ? 1 + timing.jitter * (2 * random.next() - 1) : 1;
-    const slowdown = loadAt(timing.load, entry.window.start)?.slowdown ?? 1;
-    const delayMs = timing.ratio * (entry.window.end - entry.window.start) * 1000 * spread * slowdown + entry.extraDelayMs;
+    const delayMs = this.processingMs(entry.window) * spread + entry.extraDelayMs;
     if (delayMs <= 0) {
       // Instant: no timer, so tests need not advance a virtual clock.
       this.finishRun(entry);
