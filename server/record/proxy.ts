@@ -114,18 +114,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const respond = (record: () => void) => void requestLogged.then(record);
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const hash = createHash('sha256');
+      const body = new BodyCapture();
       upstreamRes.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        hash.update(chunk);
-        if (size <= MAX_JSON_CAPTURE) chunks.push(chunk);
+        body.add(chunk);
         res.write(chunk);
       });
       upstreamRes.on('end', () => {
         res.end();
-        respond(() => log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], chunks, size, hash.digest('hex'), isTokenExchange) }));
+        respond(() => log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], body, isTokenExchange) }));
       });
       // The upstream dropped mid-answer: drop the client too (as it would have seen directly).
       upstreamRes.on('aborted', () => res.destroy());
@@ -165,17 +161,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const type = req.headers['content-type'] ?? '';
     if (/^multipart\/form-data/i.test(type)) return captureMultipart(req);
     return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const hash = createHash('sha256');
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        hash.update(chunk);
-        if (size <= MAX_JSON_CAPTURE) chunks.push(chunk);
-      });
-      req.on('end', () => resolve(size === 0 ? null : summarizeBody(type, chunks, size, hash.digest('hex'), isTokenExchange)));
+      const body = new BodyCapture();
+      req.on('data', (chunk: Buffer) => body.add(chunk));
+      req.on('end', () => resolve(body.size === 0 ? null : summarizeBody(type, body, isTokenExchange)));
       req.on('error', () => resolve(null));
-      req.on('aborted', () => resolve({ kind: 'raw', bytes: size, sha256: hash.digest('hex'), text: '[aborted by the client before the body was complete]' }));
+      req.on('aborted', () => resolve({ kind: 'raw', bytes: body.size, sha256: body.sha256(), text: '[aborted by the client before the body was complete]' }));
     });
   }
 
@@ -213,8 +203,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   /** A body as recorded. Token-exchange bodies are kept only as parsed JSON (redacted): never as text. */
-  function summarizeBody(contentType: string | undefined, chunks: Buffer[], size: number, sha256: string, isTokenExchange: boolean): RecordedHttpBody {
-    const whole = size <= MAX_JSON_CAPTURE ? Buffer.concat(chunks) : null;
+  function summarizeBody(contentType: string | undefined, body: BodyCapture, isTokenExchange: boolean): RecordedHttpBody {
+    const whole = body.whole();
+    const { size } = body;
     if (whole && (/json/i.test(contentType ?? '') || isTokenExchange)) {
       try {
         return { kind: 'json', json: redactor.json(JSON.parse(whole.toString('utf8'))) };
@@ -223,7 +214,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
     }
     const text = whole && size <= 4096 && !isTokenExchange ? whole.toString('utf8') : undefined;
-    return { kind: 'raw', bytes: size, sha256, ...(text !== undefined && !text.includes('\uFFFD') ? { text: redactor.text(text) } : {}) };
+    return { kind: 'raw', bytes: size, sha256: body.sha256(), ...(text !== undefined && !text.includes('\uFFFD') ? { text: redactor.text(text) } : {}) };
   }
 
   // ---- WebSocket -------------------------------------------------------------------------------
@@ -363,6 +354,30 @@ export function createRecorder(options: RecorderOptions): Recorder {
       writer.close();
     },
   };
+}
+
+/** A body passing through: its size and hash, and its bytes while they are few enough to parse as JSON. */
+class BodyCapture {
+  size = 0;
+  private readonly hash = createHash('sha256');
+  private readonly chunks: Buffer[] = [];
+  private digest: string | undefined;
+
+  add(chunk: Buffer): void {
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    if (this.size <= MAX_JSON_CAPTURE) this.chunks.push(chunk);
+  }
+
+  sha256(): string {
+    this.digest ??= this.hash.digest('hex');
+    return this.digest;
+  }
+
+  /** The whole body, or null when it was too large to keep. */
+  whole(): Buffer | null {
+    return this.size <= MAX_JSON_CAPTURE ? Buffer.concat(this.chunks) : null;
+  }
 }
 
 interface ProxiedUpgrade extends IncomingMessage {
