@@ -8,6 +8,7 @@
  * is the index of the offending frame, or null when the trace as a whole is at fault (something
  * missing). Unknown event types are checked only for the shared envelope (clients must ignore them).
  */
+import { envelopeMediaTime } from '../server/analysis/events.js';
 import { ERROR_CODES } from '../server/errors.js';
 import { validateAnyServerEvent, formatDiagnostics, isKnownEventType } from '../server/validation.js';
 import type { ParsedEvent, Trace, TraceFrame } from './trace.js';
@@ -59,18 +60,9 @@ function data(frame: ServerEventFrame): Record<string, unknown> {
   return d !== null && typeof d === 'object' ? (d as Record<string, unknown>) : {};
 }
 
-/** The media time an event reports, for ordering (PROTOCOL 3.1; eventMediaTime in server/analysis). */
+/** The media time an event reports, for ordering (PROTOCOL 3.1): the emulator's own rule. */
 function mediaTime(frame: ServerEventFrame): number | null {
-  const d = data(frame);
-  switch (frame.event.type) {
-    case 'signal.detected':
-    case 'engagement.updated':
-      return typeof d['start'] === 'number' ? d['start'] : null;
-    case 'signal.ended':
-      return typeof d['end'] === 'number' ? d['end'] : null;
-    default:
-      return null;
-  }
+  return envelopeMediaTime(frame.event.type, frame.event.data);
 }
 
 const invariant = (id: string, statement: string, severity: Severity, find: (trace: Trace, report: (frame: number | null, message: string) => void) => void): Invariant => rule(id, statement, severity, find);

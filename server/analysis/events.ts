@@ -41,6 +41,16 @@ export const INCLUDE_QUALITY_OVERALL = 'conversation_quality_overall';
 export const INCLUDE_QUALITY_TIMELINE = 'conversation_quality_timeline';
 
 /**
+ * `eventMediaTime` for an envelope read off the wire (any type, data not yet trusted): the number
+ * in the field the rule names, or null.
+ */
+export function envelopeMediaTime(type: unknown, data: unknown): number | null {
+  const d = data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : {};
+  const field = type === 'signal.detected' || type === 'engagement.updated' ? d['start'] : type === 'signal.ended' ? d['end'] : undefined;
+  return typeof field === 'number' ? field : null;
+}
+
+/**
  * The media time an event reports for the session-wide ordering invariant: `signal.detected` →
  * `start`, `signal.ended` → `end`, `engagement.updated` → `start`. These are non-decreasing over a
  * session. `signal.updated` repeats the start of the span it updates and `conversation_quality.updated`

@@ -16,6 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
+import { envelopeMediaTime } from '../analysis/events.js';
 import { isSendableCloseCode } from '../close-codes.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { Random } from '../random.js';
@@ -366,23 +367,11 @@ function needs(previous: Progress, text: string, recordedMedia: number, recorded
   return need;
 }
 
-/** The media second an event is about, if it has one. */
+/** The media second an event is about, if it has one: its reported time, or the end of the period or range it reports. */
 function mediaAbout(type: unknown, data: Record<string, unknown>): number | null {
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
   const last = (v: unknown) => (Array.isArray(v) && v.length > 0 ? (v[v.length - 1] as Record<string, unknown>) : null);
-  switch (type) {
-    case 'signal.detected':
-    case 'engagement.updated':
-      return num(data['start']);
-    case 'signal.ended':
-      return num(data['end']);
-    case 'conversation_quality.updated':
-      return num(last(data['timeline'])?.['end']);
-    case 'coverage.dropped':
-      return num(last(data['ranges'])?.['end']);
-    default:
-      return null;
-  }
+  const end = type === 'conversation_quality.updated' ? last(data['timeline'])?.['end'] : type === 'coverage.dropped' ? last(data['ranges'])?.['end'] : undefined;
+  return envelopeMediaTime(type, data) ?? (typeof end === 'number' ? end : null);
 }
 
 function isCloseFrame(text: string): boolean {

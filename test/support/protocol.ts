@@ -1,12 +1,11 @@
 /** Checks every event stream in the tests must pass, and views of a stream that ignore ids and clocks. */
 import { expect } from 'vitest';
+import { envelopeMediaTime } from '../../server/analysis/events.js';
 import type { Frame } from './client.js';
 
-/** The media time an event reports (for ordering checks); coverage.dropped reports its first range's start. */
+/** The media time an event reports (for ordering checks): the emulator's own rule. */
 export function mediaTime(f: Frame): number | null {
-  if (f.type === 'signal.detected' || f.type === 'engagement.updated') return f.data.start;
-  if (f.type === 'signal.ended') return f.data.end;
-  return null;
+  return envelopeMediaTime(f.type, f.data);
 }
 
 /**
