@@ -217,6 +217,11 @@ describe('ih-mock CLI', () => {
     pooled.child.kill('SIGTERM');
     await pooled.exited;
     expect((await runCli(['--timing', 'fast'])).stderr).toMatch(/timing/);
+    const generated = startCli(['--port', '0', '--log-level', 'silent', '--scenario', 'random', '--seed', '5']);
+    await waitReady(generated);
+    expect(generated.stdout()).toMatch(/scenario: generated-5, seed 5/);
+    generated.child.kill('SIGTERM');
+    await generated.exited;
   });
 });
 
