@@ -1,5 +1,6 @@
 /** Parent side of `server-child.ts`: spawn it, wait for its port, call its commands, stop it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { pinProcess } from './cpu-pinning.js';
 import { fileURLToPath } from 'node:url';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest } from './protocol.js';
 
@@ -14,6 +15,8 @@ export interface SpawnOptions {
   cpuProfDir?: string;
   /** How long the child may take to start listening. */
   startTimeoutMs?: number;
+  /** Run the child on these CPUs only (a `taskset -c` list), see `cpu-pinning.ts`. */
+  cpus?: string;
 }
 
 export class ServerHandle {
@@ -52,6 +55,7 @@ export class ServerHandle {
     args.push(CHILD_PATH, JSON.stringify(config));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.add(child);
+    if (options.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, options.cpus);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');

@@ -7,13 +7,17 @@
  *   session for the event-lag figure.
  * - `loadUploadMedia()` (the upload section only): H.264 + AAC, 1280x720 at 30 fps, in MP4 (moov
  *   at the end), Matroska and MPEG-TS, each just under the 32-MB upload limit (about 31–32 MB).
+ * - `chromium3s` / `chromium1s`: one 600-s live WebM that looks like what Chromium's MediaRecorder sent
+ *   from its fake camera in the browser test (VP9 640x480 20 fps, ~650 kbit/s, Opus in 60-ms frames;
+ *   `CHROMIUM_LIVE_LOOK`), cut like `MediaRecorder.start(3000)` (the seed's browser flow, ~250 KB per
+ *   chunk) and `start(1000)`; used for ingest throughput.
  * - `live`: one continuous live WebM stream (VP8 + Opus, 160x120, as the test kit makes it) cut like
  *   `MediaRecorder.start(1000)`: chunk 0 holds the EBML header, every later chunk is a continuation
  *   cut at an arbitrary byte. Longer than 60 s it is a 30-s recording looped with `-c copy`, so its
  *   timestamps keep increasing for the whole length: 10 minutes of media per session is sent as
  *   one 600-s stream, never by resending chunks (timestamps would go back).
  */
-import { liveWebmChunks, readMedia, type MediaOptions } from '../test/support/media.js';
+import { CHROMIUM_LIVE_LOOK, liveWebmChunks, readMedia, type MediaOptions } from '../test/support/media.js';
 
 export interface BenchMedia {
   segment10s: Buffer;
@@ -22,15 +26,26 @@ export interface BenchMedia {
   live: Buffer[];
   liveSeconds: number;
   liveChunkSeconds: number;
+  /** A live stream as Chromium records its fake camera (see CHROMIUM_LIVE_LOOK), as MediaRecorder.start(3000) and start(1000) cut it. */
+  chromium3s: Buffer[];
+  chromium1s: Buffer[];
 }
 
 export const LIVE_SECONDS = 600;
 export const LIVE_CHUNK_SECONDS = 1;
+/** Length of the Chromium-like stream (a 30-s recording looped): long enough that ingest runs rarely wrap around. */
+const CHROMIUM_SECONDS = 600;
 
 export async function loadBenchMedia(): Promise<BenchMedia> {
   const segment = (seconds: number) => readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds, width: 640, height: 360, fps: 30 });
-  const [segment10s, segment3s, live] = await Promise.all([segment(10), segment(3), liveWebmChunks(LIVE_SECONDS, LIVE_CHUNK_SECONDS)]);
-  return { segment10s, segment3s, live, liveSeconds: LIVE_SECONDS, liveChunkSeconds: LIVE_CHUNK_SECONDS };
+  const [segment10s, segment3s, live, chromium3s, chromium1s] = await Promise.all([
+    segment(10),
+    segment(3),
+    liveWebmChunks(LIVE_SECONDS, LIVE_CHUNK_SECONDS),
+    liveWebmChunks(CHROMIUM_SECONDS, 3, CHROMIUM_LIVE_LOOK),
+    liveWebmChunks(CHROMIUM_SECONDS, 1, CHROMIUM_LIVE_LOOK),
+  ]);
+  return { segment10s, segment3s, live, chromium3s, chromium1s, liveSeconds: LIVE_SECONDS, liveChunkSeconds: LIVE_CHUNK_SECONDS };
 }
 
 /** Index of the first chunk after `seconds` of media (chunks are cut evenly in bytes, about evenly in time). */

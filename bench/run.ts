@@ -16,6 +16,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { killAllChildren, ServerHandle } from './child-handle.js';
+import { pinBench } from './cpu-pinning.js';
 import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
@@ -64,7 +65,7 @@ const PLAN = QUICK
       watchdogSeconds: 300,
     }
   : {
-      ingest: { connections: 4, bytesPerRun: 600e6, repetitions: 5, highWaterBytes: 1 << 20 },
+      ingest: { connections: 4, bytesPerRun: 2e9, repetitions: 5, highWaterBytes: 1 << 20 },
       lag: { levels: [100, 500], seconds: 30, idleSeconds: 3, segmentEverySeconds: 3 },
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10 },
       upload: { connections: 4, uploadsPerConnection: 4, repetitions: 5 },
@@ -97,8 +98,10 @@ const HOP_SECONDS = 3;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
+const PINNING = pinBench();
+
 function spawnOptions() {
-  return args.has('--cpu-prof') ? { cpuProfDir: PROF_DIR } : {};
+  return { cpus: PINNING.server, ...(args.has('--cpu-prof') ? { cpuProfDir: PROF_DIR } : {}) };
 }
 
 async function withServer<T>(config: ChildConfig, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
@@ -128,6 +131,11 @@ interface IngestRun {
 interface IngestFigure {
   media: string;
   label: string;
+  /** A stress source, not what clients send: reported, not judged against the target. */
+  stress: boolean;
+  /** Median server CPU (user + system) per message, µs. */
+  emulatorMicrosPerMessage: number;
+  bareMicrosPerMessage: number;
   emulator: IngestRun[];
   bare: IngestRun[];
   emulatorMbPerSecond: number;
@@ -178,9 +186,11 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[]): Promi
 }
 
 async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
-  const kinds: { media: string; label: string; frames: readonly Buffer[] }[] = [
+  const kinds: { media: string; label: string; frames: readonly Buffer[]; stress?: boolean }[] = [
     { media: 'segments-10s-640x360', label: 'self-contained 10-s WebM segments, 640x360 30 fps', frames: [media.segment10s] },
-    { media: 'live-webm-chunks', label: `live WebM continuation chunks (${media.liveChunkSeconds}-s, 160x120)`, frames: media.live },
+    { media: 'chromium-3s-chunks', label: 'live WebM as Chromium records its camera (VP9 640x480 20 fps, ~650 kbit/s), MediaRecorder.start(3000) chunks', frames: media.chromium3s },
+    { media: 'chromium-1s-chunks', label: 'the same stream, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
+    { media: 'live-webm-chunks', label: `stress: small live WebM chunks (${media.liveChunkSeconds}-s, VP8 160x120 10 fps, ~180 kbit/s)`, frames: media.live, stress: true },
   ];
   const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
   const bare = await ServerHandle.start({ kind: 'bare', processingRatio: 0, collectLag: false }, spawnOptions());
@@ -204,7 +214,21 @@ async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
       }
       const e = median(runs.emulator.map((r) => r.mbPerSecond));
       const b = median(runs.bare.map((r) => r.mbPerSecond));
-      figures.push({ media: kind.media, label: kind.label, emulator: runs.emulator, bare: runs.bare, emulatorMbPerSecond: e, bareMbPerSecond: b, ratio: e / b, emulatorErrors: errors, firstError });
+      const cpuPerMessage = (r: IngestRun) => (r.serverCores * r.seconds * 1e6) / r.messages;
+      figures.push({
+        media: kind.media,
+        label: kind.label,
+        stress: kind.stress === true,
+        emulator: runs.emulator,
+        bare: runs.bare,
+        emulatorMbPerSecond: e,
+        bareMbPerSecond: b,
+        ratio: e / b,
+        emulatorMicrosPerMessage: median(runs.emulator.map(cpuPerMessage)),
+        bareMicrosPerMessage: median(runs.bare.map(cpuPerMessage)),
+        emulatorErrors: errors,
+        firstError,
+      });
     }
     return figures;
   } finally {
@@ -584,12 +608,13 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
   const { connections, bytesPerRun, repetitions } = PLAN.ingest;
   for (const f of ingestFigures) {
     const rejected = f.emulatorErrors > 0;
+    const perMessage = `${fmt(f.emulatorMicrosPerMessage, 1)} vs ${fmt(f.bareMicrosPerMessage, 1)} µs server CPU a message`;
     rows.push({
       figure: `Ingest MB/s: ${f.label}; ${connections} connections, ${fmt(bytesPerRun / 1e6, 0)} MB, median of ${repetitions}`,
       emulator: `${fmt(f.emulatorMbPerSecond)} MB/s${rejected ? ` (${f.emulatorErrors} error envelopes!)` : ''}`,
       baseline: `${fmt(f.bareMbPerSecond)} MB/s (bare ws)`,
-      target: `${fmt(f.ratio, 2)} (≥ ${fmt(TARGETS.ingestRatio, 2)})`,
-      result: !rejected && f.ratio >= TARGETS.ingestRatio ? 'PASS' : 'FAIL',
+      target: f.stress ? `${fmt(f.ratio, 2)} (info: ${perMessage})` : `${fmt(f.ratio, 2)} (≥ ${fmt(TARGETS.ingestRatio, 2)})`,
+      result: rejected ? 'FAIL' : f.stress ? 'info' : f.ratio >= TARGETS.ingestRatio ? 'PASS' : 'FAIL',
     });
   }
   for (const f of lagFigures) {
@@ -732,7 +757,7 @@ function markdownTable(rows: Row[]): string {
 async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
-  log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, ${PINNING.description}, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
   const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool');
   const media = streamSections ? await loadBenchMedia() : undefined;
   if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
@@ -756,6 +781,9 @@ async function main(): Promise<void> {
     poolFigures.push(f);
   }
 
+  // The conformance section runs the emulator in this process and the client as its child: both
+  // need CPUs of their own, so the client pin is lifted first.
+  PINNING.release();
   const conformance = only.has('conformance') ? await conformanceFigure(PLAN.conformance.propertyRuns) : undefined;
   if (conformance) log(`conformance: catalogue ${conformance.catalogueMs} ms (in-process ${conformance.inProcessMs} ms, bare ${conformance.bareMs} ms), ${conformance.propertyRuns} property runs in ${conformance.propertyMs} ms`);
 
@@ -765,7 +793,7 @@ async function main(): Promise<void> {
   const out = [
     `## ih-mock bench (${QUICK ? 'quick' : 'full'} run, ${new Date().toISOString()})`,
     '',
-    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${fmt(seconds, 0)} s.`,
+    `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}; ${PINNING.description}), load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${fmt(seconds, 0)} s.`,
     '',
     markdownTable(rows),
     '',

@@ -22,6 +22,7 @@ import { envelope, errorData, type Envelope } from './stream/envelope.js';
 import { missingScopeMessage, sessionLimits, StreamSession } from './stream/session.js';
 import { resolveTiming } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
+import { wsTransport } from './stream/ws-transport.js';
 import { assertValidServerEvent } from './validation.js';
 import { ConnectionChoiceError, ScenarioLibrary, parseConnectionChoice } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
@@ -203,24 +204,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       random: sessionRandom,
       correlationId,
       logger: log,
-      transport: {
-        send: (text) => ws.send(text),
-        close: (code, reason) => ws.close(code, reason),
-        terminate: () => ws.terminate(),
-        // ws writes each frame on its own; corking the socket (reference-counted, so ws's own
-        // cork/uncork nest inside) turns a window's frames into one write. `_socket` is ws's
-        // long-standing handle on the net.Socket; without it, frames simply go one by one.
-        batch: (fn) => {
-          const socket = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
-          if (!socket) return fn();
-          socket.cork();
-          try {
-            fn();
-          } finally {
-            socket.uncork();
-          }
-        },
-      },
+      transport: wsTransport(ws, clock),
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
       onWindowEmitted: onWindowEmitted ? (lagMs) => onWindowEmitted(lagMs, session) : undefined,
       onEnded: (s) => {

@@ -15,6 +15,13 @@ export interface Clock {
   /** Run `fn` once after `ms` milliseconds of this clock's time. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
+  /**
+   * Run `fn` once the work of the current turn is done; used to write a turn's frames to a socket
+   * together. Real time: at the end of this event-loop turn, after its timers and reads. Virtual
+   * time: before the clock moves again, so a frame still leaves at the time it was sent. Without
+   * it, `setImmediate`.
+   */
+  afterTurn?(fn: () => void): void;
 }
 
 /** Largest delay Node's setTimeout honours. */
@@ -48,6 +55,10 @@ export class RealClock implements Clock {
       fn();
     }, wait);
     this.timers.set(id, timer);
+  }
+
+  afterTurn(fn: () => void): void {
+    setImmediate(fn);
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
@@ -91,6 +102,11 @@ export class VirtualClock implements Clock {
     const timer: PendingTimer = { id: this.nextId++, due: this.current + Math.max(0, ms), seq: this.seq++, fn };
     this.pending.push(timer);
     return { id: timer.id };
+  }
+
+  /** Before `advance` or `runAll` fires the next timer: this timer's frames leave at its time. */
+  afterTurn(fn: () => void): void {
+    process.nextTick(fn);
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {

@@ -18,8 +18,6 @@ export interface SessionTransport {
   close(code: number, reason: string): void;
   /** Cut the connection without a close frame. */
   terminate(): void;
-  /** Run `fn`, whose sends may be written to the network together (one write instead of one per frame). */
-  batch?(fn: () => void): void;
 }
 
 type Queued = { kind: 'frame'; text: string } | { kind: 'close'; code: number; reason: string };
@@ -75,12 +73,6 @@ export class Outbound {
     this.queue.length = 0;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-  }
-
-  /** Send several frames in one network write when nothing is throttled. */
-  batch(fn: () => void): void {
-    if (this.throttled || !this.transport.batch) fn();
-    else this.transport.batch(fn);
   }
 
   private enqueue(item: Queued): void {

@@ -547,13 +547,8 @@ export class StreamSession {
     this.send('error', errorData(code, segment, message));
   }
 
-  /** A window's events go out together: one network write for all of them. */
   private emitAll(events: readonly AnalysisEvent[]): void {
-    const sendAll = () => {
-      for (const event of events) this.send(event.type, event.data);
-    };
-    if (events.length > 1) this.out.batch(sendAll);
-    else sendAll();
+    for (const event of events) this.send(event.type, event.data);
   }
 
   /** `unknownType`: a deliberately unknown event (fault), checked only for the envelope's shape. */

@@ -52,7 +52,24 @@ export interface MediaOptions {
   width?: number;
   /** Default 120. */
   height?: number;
+  /** Video bitrate in kbit/s for vp8/vp9 (default 150). */
+  videoKbps?: number;
+  /** Opus frame length in ms (default: the encoder's 20). Chromium's MediaRecorder writes 60-ms frames. */
+  opusFrameMs?: number;
 }
+
+/** How a live stream looks: the MediaOptions that shape its content (everything but container, length and liveness). */
+export type LiveLook = Pick<MediaOptions, 'video' | 'audio' | 'width' | 'height' | 'fps' | 'videoKbps' | 'opusFrameMs'>;
+
+/** The test kit's default live stream: small and quick to make (VP8 + Opus, 160x120, 10 fps, 150 kbit/s). */
+export const SMALL_LIVE_LOOK: LiveLook = { video: 'vp8', audio: 'opus' };
+
+/**
+ * What Chromium's MediaRecorder sent from its fake camera in the browser test (measured from
+ * `.cache/browser-codealong/`): VP9 640x480 at 20 fps, about 650 kbit/s with Opus in 60-ms frames;
+ * about 250 KB per 3-s chunk.
+ */
+export const CHROMIUM_LIVE_LOOK: LiveLook = { video: 'vp9', audio: 'opus', width: 640, height: 480, fps: 20, videoKbps: 620, opusFrameMs: 60 };
 
 const FORMAT: Record<MediaContainer, { format: string; ext: string }> = {
   webm: { format: 'webm', ext: 'webm' },
@@ -79,7 +96,7 @@ const AUDIO_ARGS: Record<AudioCodec, string[]> = {
 function fileName(o: MediaOptions): string {
   const fps = o.fps ?? 10;
   const size = `${o.width ?? 160}x${o.height ?? 120}`;
-  const flags = [o.fragmented ? 'frag' : '', o.faststart ? 'faststart' : '', o.live ? 'live' : ''].filter(Boolean).join('-');
+  const flags = [o.videoKbps ? `${o.videoKbps}k` : '', o.opusFrameMs ? `opus${o.opusFrameMs}ms` : '', o.fragmented ? 'frag' : '', o.faststart ? 'faststart' : '', o.live ? 'live' : ''].filter(Boolean).join('-');
   return `${o.container}-${o.video ?? 'novideo'}-${o.audio ?? 'noaudio'}-${o.seconds}s-${fps}fps-${size}${flags ? `-${flags}` : ''}.${FORMAT[o.container].ext}`;
 }
 
@@ -89,7 +106,9 @@ function ffmpegArgs(o: MediaOptions, output: string): string[] {
   if (o.video) args.push('-f', 'lavfi', '-i', `testsrc2=size=${o.width ?? 160}x${o.height ?? 120}:rate=${fps}:duration=${o.seconds}`);
   if (o.audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`);
   if (o.video) args.push(...VIDEO_ARGS[o.video], '-g', String(fps));
+  if (o.video && o.videoKbps) args.push('-b:v', `${o.videoKbps}k`); // the last -b:v wins
   if (o.audio) args.push(...AUDIO_ARGS[o.audio]);
+  if (o.audio === 'opus' && o.opusFrameMs) args.push('-frame_duration', String(o.opusFrameMs));
   args.push('-threads', '1');
   const movflags: string[] = [];
   if (o.fragmented) movflags.push('frag_keyframe', 'empty_moov', 'default_base_moof');
@@ -154,8 +173,8 @@ async function generate(path: string, args: (output: string) => string[], viaPip
  * surely inside a SimpleBlock, since blocks are nearly all the bytes), every even cut moves to
  * 2 bytes into the next Cluster ID (inside an element header).
  */
-export async function liveWebmChunks(seconds: number, chunkSeconds: number): Promise<Buffer[]> {
-  const stream = unknownSizeClusters(await readFile(await liveWebm(seconds)));
+export async function liveWebmChunks(seconds: number, chunkSeconds: number, look: LiveLook = SMALL_LIVE_LOOK): Promise<Buffer[]> {
+  const stream = unknownSizeClusters(await readFile(await liveWebm(seconds, look)));
   const clusterId = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
   return cut(stream, Math.max(1, Math.round(seconds / chunkSeconds)), (base) => {
     const at = stream.indexOf(clusterId, base);
@@ -196,11 +215,11 @@ function cut(bytes: Buffer, n: number, even: (base: number) => number, minFirst 
   return chunks;
 }
 
-async function liveWebm(seconds: number): Promise<string> {
-  if (seconds <= 60) return makeMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds, live: true });
-  const base = await makeMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 30 });
+async function liveWebm(seconds: number, look: LiveLook): Promise<string> {
+  if (seconds <= 60) return makeMedia({ ...look, container: 'webm', seconds, live: true });
+  const base = await makeMedia({ ...look, container: 'webm', seconds: 30 });
   const loops = Math.ceil(seconds / 30);
-  const path = join(MEDIA_CACHE_DIR, `webm-vp8-opus-${loops * 30}s-loop-live.webm`);
+  const path = join(MEDIA_CACHE_DIR, fileName({ ...look, container: 'webm', seconds: loops * 30 }).replace(/\.webm$/, '-loop-live.webm'));
   let job = pending.get(path);
   if (!job) {
     const args = (out: string) => ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-stream_loop', String(loops - 1), '-i', base, '-c', 'copy', '-cluster_time_limit', '1000', '-f', 'webm', out];
