@@ -15,6 +15,11 @@ import { REDACTED, REDACTED_WHAT } from './redact.js';
 
 export const RECORDING_FORMAT = 'ih-mock-recording';
 export const RECORDING_VERSION = 1;
+/**
+ * Status recorded for an HTTP exchange the client abandoned before the answer had reached it
+ * (nginx's "client closed request"). The upstream's answer, if one came later, was not waited for.
+ */
+export const CLIENT_CLOSED_STATUS = 499;
 
 /** Distributes `Omit` over a union, so each record kind keeps its own fields. */
 export type WithoutSessionTime<T> = T extends unknown ? Omit<T, 'session' | 't'> : never;

@@ -16,8 +16,11 @@ export async function listenOn(server: Server, host: string, port: number): Prom
 /** Cut every WebSocket, stop listening, drop idle keep-alive connections. */
 export async function shutDown(server: Server, sockets: Iterable<WebSocket>): Promise<void> {
   for (const ws of sockets) ws.terminate();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Requests still open (an answer held back on purpose, a client that never finished) are cut,
+  // or close() would wait for them.
   server.closeAllConnections();
+  await closed;
 }
 
 /** A ws message as one Buffer. */

@@ -20,7 +20,7 @@ import type { Clock } from '../clock.js';
 import { isSendableCloseCode } from '../close-codes.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { RecordedHttpBody, RecordingRecord } from '../types/generated.js';
-import { RecordingWriter, type WithoutSessionTime } from './format.js';
+import { CLIENT_CLOSED_STATUS, RecordingWriter, type WithoutSessionTime } from './format.js';
 import { listenOn, shutDown, toBuffer } from './net.js';
 import { Redactor } from './redact.js';
 
@@ -111,7 +111,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // The request is recorded as soon as its body has passed (before the answer), the answer after it.
     const requestLogged = captureRequestBody(req, isTokenExchange).then((body) => log({ kind: 'http.request', method: req.method ?? 'GET', path, query: redactor.query(query), headers, body }, arrived));
     const upstreamReq = (upstream.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: req.method, headers: forwardedHeaders(req.headers) });
-    const respond = (record: () => void) => void requestLogged.then(record);
+    // Exactly one answer is recorded: the upstream's, a 502 when it failed, or 499 when the client left first.
+    let recorded = false;
+    const respond = (record: () => void) => {
+      if (recorded) return;
+      recorded = true;
+      void requestLogged.then(record);
+    };
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
       const body = new BodyCapture();
@@ -128,6 +134,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       upstreamRes.on('error', () => res.destroy());
     });
     upstreamReq.on('error', (err) => {
+      if (recorded) return; // the client left first, and the proxy gave up on the upstream for it
       logger.warn({ err: err.message }, 'upstream request failed');
       if (res.headersSent) {
         res.destroy();
@@ -140,7 +147,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // The client gave up mid-request: so does the proxy, rather than leave the upstream waiting.
     req.on('aborted', () => upstreamReq.destroy());
     res.on('close', () => {
-      if (!res.writableFinished) upstreamReq.destroy();
+      if (res.writableFinished) return;
+      respond(() => log({ kind: 'http.response', status: CLIENT_CLOSED_STATUS, headers: {}, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: '[the client closed the connection before the answer reached it]' } }));
+      upstreamReq.destroy();
     });
     req.pipe(upstreamReq);
   }

@@ -21,6 +21,7 @@ import { isSendableCloseCode } from '../close-codes.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { Random } from '../random.js';
 import type { RecordedHttpBody, WsCloseRecord } from '../types/generated.js';
+import { CLIENT_CLOSED_STATUS } from './format.js';
 import { listenOn, shutDown, toBuffer } from './net.js';
 import { REDACTED, Redactor } from './redact.js';
 import type { RecordedExchange, RecordedStream, Recording } from './reader.js';
@@ -99,6 +100,9 @@ export function createReplayServer(options: ReplayOptions): ReplayServer {
     const exchange = exchanges[at]!;
     compareHttpRequest(exchange, req, body);
     const response = exchange.response!;
+    // The recorded client left before any answer: neither does this one get one (the connection is
+    // cut when the replay ends, or when the client leaves).
+    if (response.status === CLIENT_CLOSED_STATUS) return;
     const headers: Record<string, string> = {};
     for (const name of ['content-type', 'x-correlation-id', 'retry-after']) if (response.headers[name] !== undefined) headers[name] = response.headers[name]!;
     res.writeHead(response.status, headers);

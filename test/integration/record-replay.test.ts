@@ -188,6 +188,32 @@ describe('ih-mock record', () => {
     });
   }, 60_000);
 
+  it('an upload the client abandons before the answer is recorded as 499, and its replay answers nothing', async () => {
+    // 4 s of video at ratio 1: the upstream answers after 4 s; the client gives up after 300 ms.
+    const server = await startServer({ scenario: 'steady', seed: 11, processingRatio: 1, apiKeys: [API_KEY] });
+    const { base, file, recorder } = await recorderFor(server.baseUrl);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(mp4)], { type: 'video/mp4' }), 'call.mp4');
+    const gaveUp = fetch(`${base}/v1/upload/analyze`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: form, signal: AbortSignal.timeout(300) });
+    await expect(gaveUp).rejects.toThrow();
+    await until(() => readRecording(file).sessions.some((s) => s.kind === 'http' && s.response !== undefined), 'the abandoned exchange is recorded');
+    await recorder.close();
+    const recording = readRecording(file);
+    const exchange = recording.sessions[0]!;
+    expect(exchange.kind === 'http' && exchange.response).toMatchObject({ status: 499, body: { kind: 'raw', text: expect.stringMatching(/closed the connection before the answer/) } });
+    expect(recording.sessions).toHaveLength(1); // no 502 or late answer recorded after it
+
+    const replay = createReplayServer({ recording, pace: { mode: 'recorded', speed: 1 }, host: '127.0.0.1', port: 0, clock: new RealClock(), random: new Random(1), logger: quiet });
+    const replayBase = await replay.listen();
+    const again = new FormData();
+    again.append('file', new Blob([new Uint8Array(mp4)], { type: 'video/mp4' }), 'call.mp4');
+    const pending = fetch(`${replayBase}/v1/upload/analyze`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: again });
+    const outcome = await Promise.race([pending.then((r) => `answered ${r.status}`, () => 'cut'), new Promise((r) => setTimeout(() => r('no answer yet'), 500))]);
+    expect(outcome).toBe('no answer yet');
+    await replay.close(); // cuts the held request, and does not wait for it
+    await expect(pending).rejects.toThrow();
+  }, 30_000);
+
   it('a recorder killed with SIGKILL mid-session leaves a file readable up to its last record', async () => {
     const server = await upstream();
     const dir = await mkdtemp(join(tmpdir(), 'ih-mock-kill-'));
