@@ -139,6 +139,17 @@ describe('error messages point at the right line', () => {
     expect(faults(['  - action: explode'])[0]).toMatch(/\/faults\/0\/action: must be one of error, close, disconnect/);
   });
 
+  it('upload faults: error, delay or disconnect, with an HTTP code, and only their own parameters', () => {
+    const faults = (lines: string[]) => parseError(['name: x', 'faults:', ...lines, ''].join('\n')).problems.map((p) => `${p.line}: ${p.path}: ${p.message}`);
+    expect(faults(['  - when: { upload: 1 }', '    action: throttle', '    bytes_per_second: 10'])).toEqual(['4: /faults/0/action: an upload fault (when: {upload: N}) is error, delay or disconnect, not throttle']);
+    expect(faults(['  - when: { upload: 1 }', '    action: error', '    code: ih5004'])).toEqual(['5: /faults/0/code: ih5004 is a WebSocket-only code; an upload error needs a code with an HTTP status (see docs/errors.md)']);
+    expect(faults(['  - when: { upload: 1 }', '    action: error', '    code: ih1001', '    close: true'])).toEqual(['6: /faults/0/close: action error on an upload takes no "close" (it takes "code", "message", "retry_after_seconds")']);
+    expect(faults(['  - when: { upload: 2 }', '    action: delay', '    seconds: 3', '    windows: 2'])).toEqual(['6: /faults/0/windows: action delay on an upload takes no "windows" (it takes "seconds")']);
+    // Retry-After is an HTTP header: a stream error has none.
+    expect(faults(['  - action: error', '    code: ih3001', '    retry_after_seconds: 2'])).toEqual(['5: /faults/0/retry_after_seconds: action error takes no "retry_after_seconds" (it takes "code", "message", "segment", "close", "close_code", "reason")']);
+    expect(() => parseScenario(['name: ok', 'faults:', '  - when: { upload: 1 }', '    action: error', '    code: ih3002', '    retry_after_seconds: 2', ''].join('\n'), 'ok.yaml')).not.toThrow();
+  });
+
   it('load spans: end after start, and they must do something', () => {
     const error = parseError(['name: x', 'load:', '  - start: 10', '    end: 5', '    shed: all', '  - start: 0', '    end: 5', ''].join('\n'));
     expect(error.problems.map((p) => `${p.line}: ${p.path}: ${p.message}`)).toEqual([

@@ -15,6 +15,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { SCENARIOS_DIR } from '../server/paths.js';
 import { isSendableCloseCode } from '../server/close-codes.js';
+import { ERROR_TABLE } from '../server/errors.js';
 import type { Fault, FaultAction, LoadSpan, Scenario, ScriptedEngagement, ScriptedQuality, ScriptedSignal } from '../server/types/generated.js';
 import { SERVER_EVENT_TYPES, validateScenarioObject, type Diagnostic, type ValidationResult } from '../server/validation.js';
 
@@ -154,18 +155,18 @@ const FAULT_PARAMETERS: Readonly<Record<FaultAction, { required: readonly (keyof
 };
 const FAULT_COMMON: readonly (keyof Fault)[] = ['action', 'when', 'probability'];
 
+/** What an upload fault (`when: {upload: N}`) may do, and the parameters each action takes there. */
+const UPLOAD_FAULT_PARAMETERS: Readonly<Partial<Record<FaultAction, { required: readonly (keyof Fault)[]; optional: readonly (keyof Fault)[] }>>> = {
+  error: { required: ['code'], optional: ['message', 'retry_after_seconds'] },
+  delay: { required: ['seconds'], optional: [] },
+  disconnect: { required: [], optional: [] },
+};
+
 function faultProblems(fault: Fault, at: string): Diagnostic[] {
+  if (fault.when?.upload !== undefined) return uploadFaultProblems(fault, at);
   const problems: Diagnostic[] = [];
   const { required, optional } = FAULT_PARAMETERS[fault.action];
-  for (const key of required) {
-    if (fault[key] === undefined) problems.push({ path: at, message: `action ${fault.action} requires "${key}"` });
-  }
-  for (const key of Object.keys(fault) as (keyof Fault)[]) {
-    if (!FAULT_COMMON.includes(key) && !required.includes(key) && !optional.includes(key)) {
-      const takes = [...required, ...optional];
-      problems.push({ path: `${at}/${key}`, message: `action ${fault.action} takes no "${key}" (it takes ${takes.length === 0 ? 'no parameters' : takes.map((k) => `"${k}"`).join(', ')})` });
-    }
-  }
+  problems.push(...parameterProblems(fault, at, required, optional, ''));
   if (fault.action === 'missing_scope' && fault.when !== undefined) {
     problems.push({ path: `${at}/when`, message: 'missing_scope happens at the upgrade, instead of session.ready: it takes no trigger' });
   }
@@ -183,6 +184,31 @@ function faultProblems(fault: Fault, at: string): Diagnostic[] {
   }
   if (fault.event_type !== undefined && (SERVER_EVENT_TYPES as readonly string[]).includes(fault.event_type)) {
     problems.push({ path: `${at}/event_type`, message: `${fault.event_type} is a v1 event type; an unknown_event needs a type clients do not know, e.g. feedback.generated` });
+  }
+  return problems;
+}
+
+function uploadFaultProblems(fault: Fault, at: string): Diagnostic[] {
+  const takes = UPLOAD_FAULT_PARAMETERS[fault.action];
+  if (!takes) return [{ path: `${at}/action`, message: `an upload fault (when: {upload: N}) is error, delay or disconnect, not ${fault.action}` }];
+  const problems = parameterProblems(fault, at, takes.required, takes.optional, ' on an upload');
+  if (fault.code !== undefined && ERROR_TABLE[fault.code].http === null) {
+    problems.push({ path: `${at}/code`, message: `${fault.code} is a WebSocket-only code; an upload error needs a code with an HTTP status (see docs/errors.md)` });
+  }
+  return problems;
+}
+
+/** Required parameters present, and no parameter the action does not take (`where`: ' on an upload' or ''). */
+function parameterProblems(fault: Fault, at: string, required: readonly (keyof Fault)[], optional: readonly (keyof Fault)[], where: string): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  for (const key of required) {
+    if (fault[key] === undefined) problems.push({ path: at, message: `action ${fault.action}${where} requires "${key}"` });
+  }
+  for (const key of Object.keys(fault) as (keyof Fault)[]) {
+    if (!FAULT_COMMON.includes(key) && !required.includes(key) && !optional.includes(key)) {
+      const takes = [...required, ...optional];
+      problems.push({ path: `${at}/${key}`, message: `action ${fault.action}${where} takes no "${key}" (it takes ${takes.length === 0 ? 'no parameters' : takes.map((k) => `"${k}"`).join(', ')})` });
+    }
   }
   return problems;
 }

@@ -108,7 +108,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   });
   http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
   registerAuthRoutes(http, { authenticator, rateLimiter, strict: options.strictEvents });
-  registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter });
+  registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter, random: random.fork('upload-faults') });
   registerOpenApiRoute(http);
   http.setNotFoundHandler(async (request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url}. ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json and ${HEALTH_PATH}.` });

@@ -4,6 +4,8 @@
  *
  * Checks, in this order (each answers and stops):
  *  1. credential and scope (`interhumanai.upload`) → 401 ih2002 / 401 ih2001 / 403 ih2003;
+ *  1b. the scenario's upload faults for this upload (`when: {upload: N}`, upload-faults.ts): a
+ *     scripted error answers here; a disconnect cuts the connection here; a delay waits at step 5;
  *  2. per account: request rate → 429 ih3001; more than `uploadConcurrency` uploads in flight →
  *     429 ih3002; the scenario's `quota_exhausted` → 429 ih3003;
  *  3. not multipart/form-data → 400 ih4001;
@@ -41,6 +43,8 @@ import type { Scenario, UploadResponse } from '../types/generated.js';
 import { formatDiagnostics, validateHttpError, validateUploadResponse } from '../validation.js';
 import { authenticateRequest } from './credentials.js';
 import { ConcurrencyLimiter, type RateLimiter } from './limits.js';
+import type { Random } from '../random.js';
+import { UploadFaults } from './upload-faults.js';
 import { sendHttpError, sendRateLimited } from './reply.js';
 
 export const UPLOAD_PATH = '/v1/upload/analyze';
@@ -75,11 +79,17 @@ export interface UploadRouteDeps {
   rateLimiter: RateLimiter;
   /** Uploads in flight per account (ih3002); default: a new one allowing `options.uploadConcurrency`. */
   concurrency?: ConcurrencyLimiter;
+  /** Draws for upload faults with a probability. */
+  random: Random;
 }
 
 /** Register `POST /v1/upload/analyze` on `http`, in a context of its own (its body parsers affect no other route). */
 export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDeps): void {
-  const state: RouteState = { concurrency: deps.concurrency ?? new ConcurrencyLimiter(deps.options.uploadConcurrency), processing: new Set() };
+  const state: RouteState = {
+    concurrency: deps.concurrency ?? new ConcurrencyLimiter(deps.options.uploadConcurrency),
+    processing: new Set(),
+    faults: new UploadFaults(deps.scenario.faults ?? [], deps.random),
+  };
   // Shutting down: uploads still "processing" are cut (their connections closed), as stream
   // sessions are closed with 1001, so close() never waits out a simulated processing time.
   http.addHook('preClose', (done) => {
@@ -118,6 +128,7 @@ interface RouteState {
   readonly concurrency: ConcurrencyLimiter;
   /** Cut functions of the uploads waiting out their processing time. */
   readonly processing: Set<() => void>;
+  readonly faults: UploadFaults;
 }
 
 async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps: UploadRouteDeps, state: RouteState): Promise<FastifyReply> {
@@ -130,6 +141,21 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
   }
   const { account } = auth.principal;
   const log = request.log.child({ account });
+
+  let delaySeconds = 0;
+  for (const fault of state.faults.next()) {
+    if (fault.kind === 'disconnect') {
+      log.info('upload fault: connection cut with no answer');
+      request.raw.socket.destroy();
+      return reply.hijack();
+    }
+    if (fault.kind === 'error') {
+      log.info({ code: fault.fault.code }, 'upload fault: scripted error');
+      if (fault.retryAfterSeconds !== null) reply.header('Retry-After', String(fault.retryAfterSeconds));
+      return refuse(request, reply, fault.fault.code, fault.fault.message);
+    }
+    delaySeconds += fault.seconds;
+  }
 
   const rate = deps.rateLimiter.take(account);
   if (!rate.ok) {
@@ -199,8 +225,9 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
     durationSeconds: verdict.durationSeconds,
     include,
   });
-  // Simulated processing time, on the server's clock: ratio × the file's duration (0 = at once).
-  const processingMs = options.processingRatio * verdict.durationSeconds * 1000;
+  // Simulated processing time, on the server's clock: ratio × the file's duration (0 = at once),
+  // plus any scripted delay.
+  const processingMs = options.processingRatio * verdict.durationSeconds * 1000 + delaySeconds * 1000;
   if (processingMs > 0 && !(await processing(deps.clock, processingMs, reply, state.processing))) {
     log.info({ bytes: received.bytes }, 'upload cut during processing: the client went away, or the server is closing');
     return reply.hijack();

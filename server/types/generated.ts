@@ -52,7 +52,7 @@ export type ErrorLink = string
  */
 export type TimingMode = ("realistic" | "instant")
 /**
- * error: an error envelope (code, optional close); close: a close frame with close_code and no session.ended; disconnect: the TCP connection is cut with no close frame; delay: the next `windows` windows take `seconds` longer; drop_windows: the next `windows` windows due are shed; quota_exhausted: error ih3003 then close 4029; missing_scope: error ih2003 and close 4003 instead of session.ready (at open only); throttle: frames to the client leave at most at bytes_per_second; unknown_event: an event of a type this protocol version does not define (clients must ignore it).
+ * error: an error envelope (code, optional close); close: a close frame with close_code and no session.ended; disconnect: the TCP connection is cut with no close frame; delay: the next `windows` windows take `seconds` longer; drop_windows: the next `windows` windows due are shed; quota_exhausted: error ih3003 then close 4029; missing_scope: error ih2003 and close 4003 instead of session.ready (at open only); throttle: frames to the client leave at most at bytes_per_second; unknown_event: an event of a type this protocol version does not define (clients must ignore it). On an upload (when: {upload: N}): error answers with the code's HTTP status and body at once; delay adds `seconds` to the analysis; disconnect cuts the connection with no answer.
  * 
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "FaultAction".
@@ -208,7 +208,7 @@ close_code?: number
  */
 reason?: string
 /**
- * delay: extra processing seconds per window; throttle: how long the throttle lasts (server clock; default until the end).
+ * delay: extra processing seconds per window (an upload: extra seconds before the answer); throttle: how long the throttle lasts (server clock; default until the end).
  */
 seconds?: number
 /**
@@ -219,6 +219,10 @@ windows?: number
  * throttle: the rate frames leave at.
  */
 bytes_per_second?: number
+/**
+ * error on an upload: the Retry-After header, in seconds (default: 1 for ih3001; none otherwise).
+ */
+retry_after_seconds?: number
 /**
  * unknown_event: the type, dotted lower-case like the real ones.
  */
@@ -231,7 +235,7 @@ data?: {
 }
 }
 /**
- * When a fault fires: exactly one key. Omit `when` to fire as the session opens (right after session.ready).
+ * When a fault fires: exactly one key. Omit `when` to fire as the session opens (right after session.ready). `upload` makes an upload fault; every other trigger a stream fault.
  * 
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "FaultTrigger".
@@ -253,6 +257,10 @@ wall_seconds?: number
  * On every binary message, each time with `probability` (a seeded draw): for random faults.
  */
 every_segment?: true
+/**
+ * When the n-th upload (POST /v1/upload/analyze with an accepted credential, 1-based, counted from the server's start) arrives: an upload fault. Upload faults take the actions error, delay and disconnect; stream sessions ignore them, as uploads ignore the other triggers.
+ */
+upload?: number
 }
 /**
  * This interface was referenced by `Scenario`'s JSON-Schema

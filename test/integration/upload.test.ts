@@ -19,6 +19,7 @@ import { RateLimiter } from '../../server/http/limits.js';
 import { DISCARD_LIMIT_BYTES, registerUploadRoutes } from '../../server/http/upload-route.js';
 import { resolveOptions } from '../../server/options.js';
 import { Random } from '../../server/random.js';
+import { loadScenario } from '../../scenarios/loader.js';
 import { validateHttpError, validateUploadResponse, formatDiagnostics } from '../../server/validation.js';
 import type { Scenario, UploadResponse } from '../../server/types/generated.js';
 import { connect, type Frame } from '../support/client.js';
@@ -333,7 +334,7 @@ describe('the error matrix', () => {
     http.addHook('onRequest', async (request, reply) => void reply.header('X-Correlation-ID', request.id));
     const broken = new Proxy({ name: 'broken' } as Scenario, {
       get: (target, key) => {
-        if (key === 'quota_exhausted' || key === 'name') return Reflect.get(target, key);
+        if (key === 'quota_exhausted' || key === 'name' || key === 'faults') return Reflect.get(target, key);
         throw new Error(`scenario field ${String(key)} exploded`);
       },
     });
@@ -343,6 +344,7 @@ describe('the error matrix', () => {
       clock,
       authenticator: new Authenticator({ apiKeys: [], keyPairs: [], tokens: new TokenStore({ clock, random: new Random(1), ttlSeconds: 900 }) }),
       rateLimiter: new RateLimiter({ limit: null, clock }),
+      random: new Random(1),
     });
     const address = await http.listen({ host: '127.0.0.1', port: 0 });
     try {
@@ -391,6 +393,70 @@ describe('the error matrix', () => {
     const scenario: Scenario = { name: 'no-quota', quota_exhausted: true };
     const server = await startServer({ processingRatio: 0, scenario });
     expectError(await upload(server.baseUrl, mp4), 429, 'ih3003');
+  });
+});
+
+describe('upload faults (when: {upload: N})', () => {
+  const withFaults = (faults: Scenario['faults']): Scenario => ({ ...loadScenario('steady'), name: 'upload-faults', faults });
+
+  it('error: the n-th upload gets the code with its status, body and Retry-After; the others are analyzed', async () => {
+    const server = await startServer({
+      processingRatio: 0,
+      scenario: withFaults([
+        { when: { upload: 1 }, action: 'error', code: 'ih3002', retry_after_seconds: 2 },
+        { when: { upload: 2 }, action: 'error', code: 'ih3001' },
+        { when: { upload: 4 }, action: 'error', code: 'ih4003', message: 'scripted: too large' },
+      ]),
+    });
+    const first = await upload(server.baseUrl, mp4);
+    expectError(first, 429, 'ih3002');
+    expect(first.headers.get('retry-after')).toBe('2');
+    const second = await upload(server.baseUrl, mp4);
+    expectError(second, 429, 'ih3001');
+    expect(second.headers.get('retry-after')).toBe('1'); // ih3001 always says when to come back
+    expect((await upload(server.baseUrl, mp4)).status).toBe(200);
+    const fourth = await upload(server.baseUrl, mp4);
+    expectError(fourth, 413, 'ih4003');
+    expect(fourth.body.message).toBe('scripted: too large');
+    expect(fourth.headers.get('retry-after')).toBeNull();
+    expect((await upload(server.baseUrl, mp4)).status).toBe(200);
+  });
+
+  it('delay: the answer comes that many seconds later on the server clock', async () => {
+    const clock = new VirtualClock();
+    const server = await startServer({ processingRatio: 0, clock, scenario: withFaults([{ when: { upload: 1 }, action: 'delay', seconds: 90 }]) });
+    let settled = false;
+    const pending = upload(server.baseUrl, mp4).finally(() => (settled = true));
+    await until(() => clock.pendingCount === 1, 'the delayed answer to be scheduled');
+    await clock.advance(89_000);
+    expect(settled).toBe(false);
+    await clock.advance(1_000);
+    expect((await pending).status).toBe(200);
+  });
+
+  it('disconnect: the connection is cut with no answer, and the server serves the next upload', async () => {
+    const server = await startServer({ processingRatio: 0, scenario: withFaults([{ when: { upload: 1 }, action: 'disconnect' }]) });
+    await expect(upload(server.baseUrl, mp4)).rejects.toThrow();
+    expect((await upload(server.baseUrl, mp4)).status).toBe(200);
+  });
+
+  it('stream sessions ignore upload faults, and uploads ignore stream faults', async () => {
+    const server = await startServer({
+      processingRatio: 0,
+      timing: 'instant',
+      scenario: withFaults([
+        { when: { upload: 1 }, action: 'error', code: 'ih1001' },
+        { when: { segment: 1 }, action: 'error', code: 'ih5004' },
+      ]),
+    });
+    const client = await connect(server.streamUrl, { apiKey: 'ih_live_test' });
+    await client.waitForType('session.ready');
+    await client.sendBinary(mp4);
+    const { code } = await client.closeGracefully(10_000);
+    expect(code).toBe(1000);
+    expect(client.frames.filter((f) => f.type === 'error').map((f) => (f.data as { code: string }).code)).toEqual(['ih5004']);
+    expectError(await upload(server.baseUrl, mp4), 500, 'ih1001');
+    expect((await upload(server.baseUrl, mp4)).status).toBe(200);
   });
 });
 
