@@ -102,7 +102,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
 
-  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => httpIds.uuid() });
+  // forceCloseConnections: close() cuts HTTP requests still in flight (a client stalled mid-upload)
+  // instead of waiting for them; stream sessions are closed politely before that.
+  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => httpIds.uuid(), forceCloseConnections: true });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-ID', request.id);
   });

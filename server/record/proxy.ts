@@ -30,6 +30,8 @@ const MAX_JSON_CAPTURE = 1 << 20;
 const RECORDED_REQUEST_HEADERS = ['authorization', 'sec-websocket-protocol', 'content-type', 'x-client-request-id', 'origin'];
 /** Response headers worth recording. */
 const RECORDED_RESPONSE_HEADERS = ['content-type', 'x-correlation-id', 'retry-after', 'sec-websocket-protocol'];
+/** The text of a request body the client stopped sending before its end. */
+const ABORTED_BODY = '[aborted by the client before the body was complete]';
 /** Hop-by-hop headers are the proxy's own business (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
 
@@ -52,7 +54,7 @@ export interface Recorder {
   readonly writer: RecordingWriter;
   /** Bind; resolves with the proxy's base URL. */
   listen(): Promise<string>;
-  /** Resolves once no proxied WebSocket is open (both sides closed and recorded), or after `timeoutMs`. */
+  /** Resolves once no proxied WebSocket is open (both sides closed and recorded) and every HTTP exchange has its answer recorded, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
   /** Stop accepting, close every proxied connection, close the file. */
   close(): Promise<void>;
@@ -73,6 +75,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
    * clock time `at` when the record is written later than it happened, like a request whose body
    * had to be read first).
    */
+  /** HTTP exchanges whose answer (or abandonment) is not recorded yet. */
+  let exchangesOpen = 0;
+
   function sessionLog() {
     const session = ++sessions;
     const started = clock.now();
@@ -113,10 +118,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const upstreamReq = (upstream.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method: req.method, headers: forwardedHeaders(req.headers) });
     // Exactly one answer is recorded: the upstream's, a 502 when it failed, or 499 when the client left first.
     let recorded = false;
+    exchangesOpen++;
     const respond = (record: () => void) => {
       if (recorded) return;
       recorded = true;
-      void requestLogged.then(record);
+      void requestLogged.then(() => {
+        record();
+        exchangesOpen--;
+      });
     };
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
@@ -127,6 +136,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
       });
       upstreamRes.on('end', () => {
         res.end();
+        // The upstream answered before the whole request body arrived (an early 413, 429, …): it
+        // needs no more of it, and may not read it; stop forwarding and read the rest for the record.
+        if (!req.complete) {
+          req.unpipe(upstreamReq);
+          upstreamReq.destroy();
+          req.resume();
+        }
         respond(() => log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], body, isTokenExchange) }));
       });
       // The upstream dropped mid-answer: drop the client too (as it would have seen directly).
@@ -145,7 +161,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       respond(() => log({ kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: redactor.text(err.message) } }));
     });
     // The client gave up mid-request: so does the proxy, rather than leave the upstream waiting.
-    req.on('aborted', () => upstreamReq.destroy());
+    onBodyCut(req, () => upstreamReq.destroy());
     res.on('close', () => {
       if (res.writableFinished) return;
       respond(() => log({ kind: 'http.response', status: CLIENT_CLOSED_STATUS, headers: {}, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: '[the client closed the connection before the answer reached it]' } }));
@@ -174,7 +190,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       req.on('data', (chunk: Buffer) => body.add(chunk));
       req.on('end', () => resolve(body.size === 0 ? null : summarizeBody(type, body, isTokenExchange)));
       req.on('error', () => resolve(null));
-      req.on('aborted', () => resolve({ kind: 'raw', bytes: body.size, sha256: body.sha256(), text: '[aborted by the client before the body was complete]' }));
+      onBodyCut(req, () => resolve({ kind: 'raw', bytes: body.size, sha256: body.sha256(), text: ABORTED_BODY }));
     });
   }
 
@@ -207,6 +223,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       });
       busboy.on('finish', () => resolve({ kind: 'multipart', fields, files }));
       busboy.on('error', () => resolve({ kind: 'multipart', fields, files }));
+      // A client that stops mid-body (it read an early answer and left) never lets the form finish:
+      // recorded as what arrived, like any other cut body, so the exchange is not lost.
+      const raw = new BodyCapture();
+      req.on('data', (chunk: Buffer) => raw.add(chunk));
+      onBodyCut(req, () => resolve({ kind: 'raw', bytes: raw.size, sha256: raw.sha256(), text: ABORTED_BODY }));
       req.pipe(busboy);
     });
   }
@@ -356,13 +377,32 @@ export function createRecorder(options: RecorderOptions): Recorder {
     listen: () => listenOn(server, options.host, options.port),
     async settled(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      while ((sockets.size > 0 || exchangesOpen > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     },
     async close() {
       await shutDown(server, sockets);
       writer.close();
     },
   };
+}
+
+/**
+ * Call `fn` once if the request's body stops before its end: the request closes incomplete, or its
+ * connection closes (once the answer has been sent Node no longer reports the request's own close).
+ */
+function onBodyCut(req: IncomingMessage, fn: () => void): void {
+  const socket = req.socket;
+  let called = false;
+  const check = () => {
+    socket.off('close', check);
+    if (called || req.complete) return;
+    called = true;
+    fn();
+  };
+  req.once('close', check);
+  socket.once('close', check);
+  // A complete body: the listener on a kept-alive connection would outlive the request.
+  req.once('end', () => socket.off('close', check));
 }
 
 /** A body passing through: its size and hash, and its bytes while they are few enough to parse as JSON. */

@@ -214,6 +214,38 @@ describe('ih-mock record', () => {
     await expect(pending).rejects.toThrow();
   }, 30_000);
 
+  it('an early answer (429 before the body is read) is recorded with the body the client sent before leaving', async () => {
+    const server = await startServer({ scenario: 'quota-exhausted', apiKeys: [API_KEY] });
+    const { base, file, recorder } = await recorderFor(server.baseUrl);
+    const { port } = new URL(base);
+    // A client that announces 8 MB, sends 1 MB, reads the early 429 and leaves.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: '127.0.0.1', port: Number(port) }, () => {
+        const boundary = 'xbound';
+        const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.webm"\r\nContent-Type: video/webm\r\n\r\n`;
+        socket.write(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${8 << 20}\r\n\r\n${head}`);
+        socket.write(Buffer.alloc(1 << 20));
+      });
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+        if (text.includes('\r\n\r\n') && text.includes('}')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 429/);
+    const started = Date.now();
+    await recorder.settled(5000);
+    expect(Date.now() - started).toBeLessThan(2000); // the exchange is recorded, not left open
+    await recorder.close();
+    const exchange = readRecording(file).sessions[0]!;
+    expect(exchange.kind === 'http' && exchange.response?.status).toBe(429);
+    expect(exchange.kind === 'http' && exchange.request.body).toMatchObject({ kind: 'raw', text: expect.stringMatching(/aborted by the client/) });
+  }, 30_000);
+
   it('a recorder killed with SIGKILL mid-session leaves a file readable up to its last record', async () => {
     const server = await upstream();
     const dir = await mkdtemp(join(tmpdir(), 'ih-mock-kill-'));

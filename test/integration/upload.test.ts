@@ -20,6 +20,7 @@ import { DISCARD_LIMIT_BYTES, registerUploadRoutes } from '../../server/http/upl
 import { resolveOptions } from '../../server/options.js';
 import { Random } from '../../server/random.js';
 import { loadScenario } from '../../scenarios/loader.js';
+import { createMockServer } from '../../server/app.js';
 import { validateHttpError, validateUploadResponse, formatDiagnostics } from '../../server/validation.js';
 import type { Scenario, UploadResponse } from '../../server/types/generated.js';
 import { connect, type Frame } from '../support/client.js';
@@ -393,6 +394,21 @@ describe('the error matrix', () => {
     const scenario: Scenario = { name: 'no-quota', quota_exhausted: true };
     const server = await startServer({ processingRatio: 0, scenario });
     expectError(await upload(server.baseUrl, mp4), 429, 'ih3003');
+  });
+});
+
+describe('closing the server', () => {
+  it('does not wait for a client stalled in the middle of its upload body', async () => {
+    const server = await createMockServer({ host: '127.0.0.1', logLevel: 'silent', processingRatio: 0 });
+    const socket = createConnection({ host: '127.0.0.1', port: Number(new URL(server.baseUrl).port) });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n--b\r\n`);
+    await new Promise((r) => setTimeout(r, 200)); // the headers arrive; the body never does
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await closed;
   });
 });
 
