@@ -449,9 +449,25 @@ function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string |
 /** Pass a close on to the other side with the same code, where the code may be sent; 1006 (dropped) is passed on as a drop. */
 function closeOther(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
-  if (code === 1006) ws.terminate();
+  if (code === 1006) dropAfterFlush(ws);
   else if (isSendableCloseCode(code)) ws.close(code, reason);
   else ws.close();
+}
+
+/**
+ * Drop the connection with no close frame, as the other side's was, but after the frames already
+ * forwarded on it: a server that sends a frame and cuts the connection at once (the disconnect fault)
+ * has the frame arrive before the cut, and so must the proxied client. `terminate()` would discard
+ * frames still in the socket's buffer. The TCP connection is ended (FIN), and destroyed if it lingers.
+ */
+function dropAfterFlush(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+  if (!socket || socket.destroyed) {
+    ws.terminate();
+    return;
+  }
+  socket.end();
+  setTimeout(() => ws.terminate(), 1000).unref();
 }
 
 function safePush(timeline: MediaTimeline, bytes: Buffer): boolean {
