@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['server/**/*.test.ts', 'scenarios/**/*.test.ts', 'conformance/**/*.test.ts', 'schemas/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Most of the suite waits on sockets and child processes (the conformance files on client
+    // subprocesses and scripted delays): two workers halve its wall time on a 2-core machine.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

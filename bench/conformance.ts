@@ -1,11 +1,12 @@
 /**
  * The conformance figure of `npm run bench`: how long the case catalogue and property runs take for
  * the Node reference client run as a subprocess, against a baseline measured in the same run: the
- * same client, as many times, straight against an emulator with no kit around it (no recording
- * proxy, no trace reading, no invariants). The difference is what the kit costs per case.
+ * same client, once per case with the case's scenario, endpoint and media, straight against an
+ * emulator with no kit around it (no recording proxy, no trace reading, no invariants). Scripted
+ * waits (a delayed upload answer, Retry-After) are in both. The difference is what the kit costs per case.
  */
 import { spawn } from 'node:child_process';
-import { CASES } from '../conformance/cases.js';
+import { CASES, type ConformanceCase } from '../conformance/cases.js';
 import { runProperties } from '../conformance/properties.js';
 import { runCatalogue, sampleMedia, type ClientEnv } from '../conformance/runner.js';
 import { createMockServer } from '../dist/server/app.js';
@@ -18,20 +19,21 @@ export interface ConformanceFigure {
   /** The same catalogue with the reference client run in-process (a function, no subprocess). */
   inProcessMs: number;
   failed: number;
-  /** The same client run once per case with no kit: the baseline. */
+  /** The same client run once per case (its scenario, endpoint and media) with no kit: the baseline. */
   bareMs: number;
   propertyRuns: number;
   propertyMs: number;
 }
 
-/** Run the reference client `times` times straight against one emulator per run (steady, instant). */
-async function bareRuns(times: number): Promise<number> {
+/** Run the reference client once per case straight against an emulator with the case's scenario. */
+async function bareRuns(cases: readonly ConformanceCase[]): Promise<number> {
   const started = Date.now();
-  const media = sampleMedia(24);
-  for (let i = 0; i < times; i++) {
-    const server = await createMockServer({ scenario: 'steady', timing: 'instant', logLevel: 'silent' });
+  for (const c of cases) {
+    const media = sampleMedia(c.mediaSeconds);
+    const transport = c.transport ?? 'stream';
+    const server = await createMockServer({ scenario: c.scenario, seed: 1, logLevel: 'silent', ...(transport === 'upload' ? { processingRatio: 0 } : {}) });
     await new Promise<void>((resolve) => {
-      const env = { ...process.env, IH_STREAM_URL: server.streamUrl, IH_API_BASE_URL: server.baseUrl, IH_API_KEY: 'k', IH_MEDIA_FILE: media.file, IH_MEDIA_SEGMENTS: media.segments.join('\n'), IH_MEDIA_SECONDS: '24', IH_CASE: 'bare' };
+      const env = { ...process.env, IH_TRANSPORT: transport, IH_STREAM_URL: server.streamUrl, IH_API_BASE_URL: server.baseUrl, IH_API_KEY: 'k', IH_MEDIA_FILE: media.file, IH_MEDIA_SEGMENTS: media.segments.join('\n'), IH_MEDIA_SECONDS: String(c.mediaSeconds), IH_CASE: 'bare' };
       spawn(REFERENCE.command, { shell: true, env, stdio: 'ignore' }).on('exit', () => resolve());
     });
     await server.close();
@@ -40,7 +42,7 @@ async function bareRuns(times: number): Promise<number> {
 }
 
 export async function conformanceFigure(propertyRuns: number): Promise<ConformanceFigure> {
-  const bareMs = await bareRuns(CASES.length);
+  const bareMs = await bareRuns(CASES);
   const catalogue = await runCatalogue(CASES, { client: REFERENCE });
   // A path the type checker does not follow: the reference is a plain .mjs script.
   const referencePath = new URL('../conformance/clients/reference.mjs', import.meta.url).href;

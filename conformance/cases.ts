@@ -1,12 +1,16 @@
 /**
  * The numbered case catalogue, Autobahn-style: 1.x handshake and auth, 2.x config, 3.x segments and
- * limits, 4.x signal lifecycles, 5.x errors, 6.x close and timeouts, 7.x load and dropped windows.
- * Each case is a scenario (a built-in or a variant of one, with its faults) plus the invariants it
- * stresses; every client invariant is checked in every case, the stressed ones are what the case is
- * for. (8.x, the upload endpoint, is not part of the client contract yet.)
+ * limits, 4.x signal lifecycles, 5.x errors, 6.x close and timeouts, 7.x load and dropped windows,
+ * 8.x the upload endpoint. Each case is a scenario (a built-in or a variant of one, with its faults)
+ * plus the invariants it stresses; every client invariant is checked in every case, the stressed
+ * ones are what the case is for. 8.x cases run the client with IH_TRANSPORT=upload.
  */
 import { loadScenario } from '../scenarios/loader.js';
 import type { Scenario } from '../server/types/generated.js';
+
+/** What a case exercises: the stream endpoint, or the upload endpoint. */
+export type Transport = 'stream' | 'upload';
+export const TRANSPORTS: readonly Transport[] = ['stream', 'upload'];
 
 export interface ConformanceCase {
   id: string;
@@ -14,6 +18,8 @@ export interface ConformanceCase {
   /** What the case checks, for reports. */
   description: string;
   scenario: Scenario;
+  /** Default stream. */
+  transport?: Transport;
   /** Media the client gets: 12 or 24 s. */
   mediaSeconds: 12 | 24;
   /** Invariants this case is about (all are checked). */
@@ -157,6 +163,69 @@ export const CASES: readonly ConformanceCase[] = [
     scenario: variant('overloaded-server', { processing: { timing: 'instant' } }),
     mediaSeconds: 24,
     stresses: ['client.events-in-order', 'client.spans-match'],
+  },
+  {
+    id: '8.1',
+    title: 'Upload and read the result',
+    description: 'The 24-s file uploaded once and analyzed: the client reads the signals (each with "type", not the stream\'s "signal_type") and sends any include flags as include[] fields.',
+    scenario: variant('steady'),
+    transport: 'upload',
+    mediaSeconds: 24,
+    stresses: ['client.upload-request', 'client.upload-include', 'client.spans-match'],
+  },
+  {
+    id: '8.2',
+    title: 'Slow analysis',
+    description: 'The answer comes 5 s after the upload (the real service takes one to three minutes): the client waits for it instead of giving up or uploading again.',
+    scenario: variant('steady', { faults: [{ when: { upload: 1 }, action: 'delay', seconds: 5 }] }),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.upload-waits', 'client.upload-retry', 'client.spans-match'],
+  },
+  {
+    id: '8.3',
+    title: 'File over the upload limit',
+    description: '413 ih4003: the client surfaces it and does not send the same file again.',
+    scenario: variant('steady', { faults: [{ when: { upload: 1 }, action: 'error', code: 'ih4003' }] }),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.errors-surfaced', 'client.upload-retry'],
+  },
+  {
+    id: '8.4',
+    title: 'Too many concurrent uploads',
+    description: '429 ih3002 with Retry-After 1 on the first upload: the client surfaces it, or tries again no sooner than 1 s later (the retry is analyzed).',
+    scenario: variant('steady', { faults: [{ when: { upload: 1 }, action: 'error', code: 'ih3002', retry_after_seconds: 1 }] }),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.upload-retry', 'client.errors-surfaced', 'client.spans-match'],
+  },
+  {
+    id: '8.5',
+    title: 'Rate limited',
+    description: '429 ih3001 with Retry-After 2 on the first upload: a retry, if any, honours Retry-After.',
+    scenario: variant('steady', { faults: [{ when: { upload: 1 }, action: 'error', code: 'ih3001', retry_after_seconds: 2 }] }),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.upload-retry', 'client.errors-surfaced'],
+  },
+  {
+    id: '8.6',
+    title: 'Usage quota exhausted',
+    description: '429 ih3003: final for this billing period. The client surfaces it and does not retry.',
+    scenario: variant('quota-exhausted'),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.errors-surfaced', 'client.upload-retry'],
+  },
+  {
+    id: '8.7',
+    title: 'Connection cut during an upload',
+    description: 'The server cuts the connection with no answer: the client may try again after a backoff of at least 1 s (the retry is analyzed), or give up.',
+    scenario: variant('steady', { faults: [{ when: { upload: 1 }, action: 'disconnect' }] }),
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.upload-retry', 'client.spans-match'],
   },
 ];
 

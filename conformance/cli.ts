@@ -9,12 +9,13 @@
  *   --junit FILE --json FILE --html FILE   reports: CI, machines, people (timelines of each session)
  *   --ledger FILE          expected deviations: {"4.4": ["client.spans-closed"], ...} (JSON or YAML)
  *   --timeout-ms N         per case (default 30000)
+ *   --transport T          stream, upload or both (default): which endpoints the cases and runs exercise
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadScenario, ScenarioError } from '../scenarios/loader.js';
-import { CASES, selectCases, type ConformanceCase } from './cases.js';
+import { CASES, selectCases, TRANSPORTS, type ConformanceCase, type Transport } from './cases.js';
 import { runProperties } from './properties.js';
 import { htmlReport } from './html-report.js';
 import { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
@@ -69,6 +70,7 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
         'timeout-ms': { type: 'string' },
         'out-dir': { type: 'string' },
         'no-shrink': { type: 'boolean' },
+        transport: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -89,12 +91,15 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
   const seed = whole('seed', 0) ?? 1;
   const timeoutMs = whole('timeout-ms', 100);
   const ledger = typeof values['ledger'] === 'string' ? readLedger(values['ledger']) : {};
+  const transportFlag = values['transport'] ?? 'both';
+  if (transportFlag !== 'both' && !TRANSPORTS.includes(transportFlag as Transport)) throw new ConformanceUsageError(`--transport expects stream, upload or both, got "${String(transportFlag)}"`);
+  const transports: readonly Transport[] = transportFlag === 'both' ? TRANSPORTS : [transportFlag as Transport];
   const client = { command };
   const withTimeout = (c: ConformanceCase): ConformanceCase => (timeoutMs ? { ...c, timeoutMs } : c);
 
   if (runs !== undefined) {
     io.err(`ih-mock conformance: ${runs} property runs, seed ${seed}\n`);
-    const result = await runProperties({ client, runs, seed, shrink: values['no-shrink'] !== true, outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
+    const result = await runProperties({ client, runs, seed, transports, shrink: values['no-shrink'] !== true, outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       return 0;
@@ -107,15 +112,16 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
   let cases: ConformanceCase[];
   if (typeof values['scenario-file'] === 'string') {
     try {
-      cases = [scenarioCase('S1', loadScenario(values['scenario-file']))];
+      const scenario = loadScenario(values['scenario-file']);
+      cases = transports.map((transport, i) => scenarioCase(`S${i + 1}`, scenario, transport));
     } catch (err) {
       if (err instanceof ScenarioError) throw new ConformanceUsageError(err.message.split('\n').join(' '));
       throw err;
     }
   } else {
     const patterns = typeof values['cases'] === 'string' ? values['cases'].split(',').map((p) => p.trim()).filter(Boolean) : undefined;
-    cases = selectCases(patterns, CASES);
-    if (cases.length === 0) throw new ConformanceUsageError(`no case matches ${String(values['cases'])} (cases: ${CASES.map((c) => c.id).join(', ')})`);
+    cases = selectCases(patterns, CASES).filter((c) => transports.includes(c.transport ?? 'stream'));
+    if (cases.length === 0) throw new ConformanceUsageError(`no ${transportFlag === 'both' ? '' : `${String(transportFlag)} `}case matches ${String(values['cases'])} (cases: ${CASES.map((c) => c.id).join(', ')})`);
   }
   const catalogue = await runCatalogue(cases.map(withTimeout), { client, seed, onResult: (r) => io.out(`${consoleLine(r)}\n`) });
   io.out(`${consoleSummary(catalogue)}\n`);

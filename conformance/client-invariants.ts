@@ -9,11 +9,17 @@
 import { isKnownEventType, validateCloseFrame, validateConfigFrame } from '../server/validation.js';
 import { rule, type Rule, type Severity } from './invariants.js';
 import type { ParsedEvent, Trace } from './trace.js';
+import { acceptedUpload, finalUploadError, UPLOAD_INVARIANTS } from './upload-invariants.js';
+import { answerSpans, type UploadExchange } from './uploads.js';
 
 /** Everything one case run produced. */
 export interface ClientRun {
   /** One trace per connection, in the order they were opened, with each one's open time (ms since the case began). */
   sessions: { trace: Trace; openedAt: number; closedAt: number | null }[];
+  /** Every upload the client made, in order (upload cases). */
+  uploads: UploadExchange[];
+  /** Size of the media file the client was given (null: unknown), to check an upload carried all of it. */
+  mediaBytes: number | null;
   /** The client's observation lines, if it wrote any (null: no file). */
   observations: Observation[] | null;
   /** The client's exit code (null: it was stopped). */
@@ -72,7 +78,8 @@ export function wireSpans(trace: Trace): { signal_type: string; start: number; e
   return spans;
 }
 
-const byTypeAndStart = (a: { signal_type: string; start: number }, b: { signal_type: string; start: number }) => a.start - b.start || a.signal_type.localeCompare(b.signal_type);
+// String(): a client may write spans without a type (JSON drops undefined); they must still sort, and show as "undefined".
+const byTypeAndStart = (a: { signal_type: string; start: number }, b: { signal_type: string; start: number }) => a.start - b.start || String(a.signal_type).localeCompare(String(b.signal_type));
 
 export const CLIENT_INVARIANTS: readonly ClientInvariant[] = [
   invariant('client.waits-for-ready', 'no video is sent before session.ready has arrived (the client cannot know the limits yet)', 'error', (run, report) => {
@@ -178,18 +185,19 @@ export const CLIENT_INVARIANTS: readonly ClientInvariant[] = [
     }
     for (const span of final.spans) if (typeof span.end !== 'number') report(null, `${span.signal_type} from ${span.start} has no end`);
   }),
-  invariant('client.spans-match', "the client's final signal spans are the ones the wire implies", 'error', (run, report) => {
+  invariant('client.spans-match', "the client's final signal spans are the ones the wire implies (the stream's events, or the accepted upload's signals)", 'error', (run, report) => {
     if (!run.observations) return;
     const final = run.observations.find((o): o is Extract<Observation, { kind: 'spans' }> => o.kind === 'spans');
     if (!final) return;
-    const wire = run.sessions.flatMap(({ trace }) => wireSpans(trace)).sort(byTypeAndStart);
+    const accepted = acceptedUpload(run);
+    const wire = [...run.sessions.flatMap(({ trace }) => wireSpans(trace)), ...(accepted ? answerSpans(accepted) : [])].sort(byTypeAndStart);
     const mine = [...final.spans].sort(byTypeAndStart);
     const key = (s: { signal_type: string; start: number; end: number | null }) => `${s.signal_type} [${s.start}, ${s.end ?? 'open'})`;
     const missing = wire.filter((w) => !mine.some((m) => key(m) === key(w)));
     const extra = mine.filter((m) => !wire.some((w) => key(w) === key(m)));
     if (missing.length || extra.length) report(null, `spans differ: missing ${missing.map(key).join(', ') || 'none'}; unexpected ${extra.map(key).join(', ') || 'none'}`);
   }),
-  invariant('client.errors-surfaced', 'every error the server sent is surfaced by the client with its code', 'error', (run, report) => {
+  invariant('client.errors-surfaced', 'every error the server sent is surfaced by the client with its code (an upload error it retried excepted)', 'error', (run, report) => {
     if (!run.observations) return;
     const surfaced = run.observations.filter((o): o is Extract<Observation, { kind: 'error' }> => o.kind === 'error').map((o) => o.code);
     for (const { trace } of run.sessions) {
@@ -201,7 +209,10 @@ export const CLIENT_INVARIANTS: readonly ClientInvariant[] = [
         else surfaced.splice(at, 1);
       }
     }
+    const upload = finalUploadError(run);
+    if (upload && !surfaced.includes(upload.code)) report(null, `upload ${upload.exchange.number}'s answer ${upload.code} was not surfaced`);
   }),
+  ...UPLOAD_INVARIANTS,
 ];
 
 /** Parse an observation file's text into observations (bad lines become `invalid`). */

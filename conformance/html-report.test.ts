@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { htmlReport, timelineOf } from './html-report.js';
 import type { CaseResult, CatalogueResult, Verdict } from './runner.js';
 import { parseEvent, type Trace, type TraceFrame } from './trace.js';
+import type { UploadExchange } from './uploads.js';
 
 type FrameAt = (index: number, t: number) => TraceFrame;
 
@@ -51,8 +52,25 @@ const firstTry = traceOf('broken#session 1', [server('session.ready', {}), clien
 const secondTry = traceOf('broken#session 2', [server('session.ready', {}), clientText('not json at all'), close('server', 1000)]);
 
 function caseResult(id: string, verdict: Verdict, traces: Trace[], violations: CaseResult['violations'] = []): CaseResult {
-  return { id, title: `case ${id} <b>bold</b>`, verdict, violations, exitCode: verdict === 'FAILED' ? 1 : 0, durationMs: 1234, connections: traces.length, output: '', traces };
+  return { id, title: `case ${id} <b>bold</b>`, verdict, violations, exitCode: verdict === 'FAILED' ? 1 : 0, durationMs: 1234, connections: traces.length, output: '', transport: 'stream', traces, uploads: [] };
 }
+
+const upload = (number: number, at: number, answer: UploadExchange['answer'], fields: { name: string; value: string }[] = []): UploadExchange => ({
+  number,
+  at,
+  method: 'POST',
+  contentType: 'multipart/form-data; boundary=x',
+  body: { kind: 'multipart', fields, files: [{ field: 'file', filename: 'call.webm', content_type: 'video/webm', bytes: 92142, sha256: '0'.repeat(64) }] },
+  answer,
+});
+const uploadCase: CaseResult = {
+  ...caseResult('8.4', 'FAILED', [], [{ invariant: 'client.upload-retry', frame: null, message: 'upload 2 came 5 ms after 429 ih3002; it had to wait 1000 ms (Retry-After)', severity: 'error' }]),
+  transport: 'upload',
+  uploads: [
+    upload(1, 100, { kind: 'answered', at: 112, status: 429, code: 'ih3002', retryAfterSeconds: 1, json: null }, [{ name: 'include[]', value: '<conversation_quality_overall>' }]),
+    upload(2, 117, { kind: 'abandoned', at: 2117 }),
+  ],
+};
 
 const results: CaseResult[] = [
   caseResult('1.1', 'OK', [busy]),
@@ -64,8 +82,9 @@ const results: CaseResult[] = [
     { invariant: 'client.no-idle-timeout', frame: 1, message: 'the session timed out idle', severity: 'warning' },
   ]),
   caseResult('4.0', 'INFORMATIONAL', []),
+  uploadCase,
 ];
-const catalogue: CatalogueResult = { results, counts: { OK: 1, 'NON-STRICT': 1, FAILED: 1, INFORMATIONAL: 1 }, durationMs: 5678 };
+const catalogue: CatalogueResult = { results, counts: { OK: 1, 'NON-STRICT': 1, FAILED: 2, INFORMATIONAL: 1 }, durationMs: 5678 };
 const html = htmlReport(catalogue, 'Conformance of <my client>');
 const charts = html.split('<svg class="timeline"').slice(1);
 const section = (id: string) => html.slice(html.indexOf(`<h2>${id} `), html.indexOf('</section>', html.indexOf(`<h2>${id} `)));
@@ -81,7 +100,7 @@ describe('htmlReport', () => {
   });
 
   it('has the counts, the duration and every case with its verdict', () => {
-    expect(html).toContain('4 cases in 5.7 s');
+    expect(html).toContain('5 cases in 5.7 s');
     for (const r of results) {
       expect(html).toContain(`>${r.id}</a>`);
       expect(section(r.id)).toContain(`class="verdict v-${r.verdict.toLowerCase()}">${r.verdict}<`);
@@ -125,6 +144,15 @@ describe('htmlReport', () => {
     expect(failed).toContain(JSON.stringify(JSON.parse(BAD_CONFIG), null, 2).replace(/"/g, '&#34;'));
     expect(failed).toContain('connection 2, frame 1 · client → server · t=100 ms · text</summary><pre>not json at all</pre>');
     expect(section('3.1')).toContain('frame 1 · server → client · t=100 ms');
+  });
+
+  it('lists an upload case\'s uploads: what was sent, and the answer or that the client left', () => {
+    const up = section('8.4');
+    expect(up).toContain('2 uploads');
+    expect(up).not.toContain('<svg');
+    expect(up).toContain('<td>1</td><td>100 ms</td><td>file: 92142 bytes</td><td>include[]=&#60;conversation_quality_overall&#62;</td><td>429 ih3002 · Retry-After 1 s after 12 ms</td>');
+    expect(up).toContain('<td>none: the client left after 2000 ms</td>');
+    expect(up).toContain('<code>client.upload-retry</code>: upload 2 came 5 ms after 429 ih3002');
   });
 
   it('truncates long frames to about 2 KB', () => {

@@ -304,6 +304,22 @@ function violationItem(v: CaseResult['violations'][number], traces: Trace[]): st
   return `<li class="violation sev-${esc(v.severity)}"><span class="sev">${esc(v.severity)}</span> <code>${esc(v.invariant)}</code>${v.frame === null ? '' : ` at frame ${v.frame}`}: ${esc(v.message)}${frames.join('')}${missing}</li>`;
 }
 
+/** The uploads of an upload case: when each was sent and answered, and how. */
+function uploadsTable(uploads: CaseResult['uploads']): string {
+  const rows = uploads.map((u) => {
+    const answer =
+      u.answer.kind === 'answered'
+        ? `${u.answer.status}${u.answer.code ? ` ${esc(u.answer.code)}` : ''}${u.answer.retryAfterSeconds !== null ? ` · Retry-After ${u.answer.retryAfterSeconds} s` : ''} after ${Math.round(u.answer.at - u.at)} ms`
+        : u.answer.kind === 'abandoned'
+          ? `none: the client left after ${Math.round(u.answer.at - u.at)} ms`
+          : 'none recorded';
+    const file = u.body?.kind === 'multipart' ? u.body.files.map((f) => `${esc(f.field)}: ${f.bytes} bytes`).join(', ') : esc(u.body?.kind ?? 'no body');
+    const fields = u.body?.kind === 'multipart' ? u.body.fields.map((f) => `${esc(f.name)}=${esc(f.value)}`).join(', ') : '';
+    return `<tr><td>${u.number}</td><td>${Math.round(u.at)} ms</td><td>${file}</td><td>${fields}</td><td>${answer}</td></tr>`;
+  });
+  return `<table class="uploads"><thead><tr><th>upload</th><th>sent at</th><th>file</th><th>fields</th><th>answer</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function caseSection(r: CaseResult, i: number): string {
   const violations = r.violations.length ? `<ul>${r.violations.map((v) => violationItem(v, r.traces)).join('')}</ul>` : '<p class="none">no violated invariants</p>';
   const output = r.output ? `<details><summary>client output (last lines)</summary><pre>${esc(r.output)}</pre></details>` : '';
@@ -311,9 +327,11 @@ function caseSection(r: CaseResult, i: number): string {
   return [
     `<section class="case" id="case-${i}">`,
     `<h2>${esc(r.id)} ${verdictBadge(r.verdict)} ${esc(r.title)}</h2>`,
-    `<p class="meta">${duration(r.durationMs)} · ${r.connections} connection${r.connections === 1 ? '' : 's'} · exit code ${r.exitCode ?? 'none (stopped)'}</p>`,
+    r.transport === 'upload'
+      ? `<p class="meta">${duration(r.durationMs)} · ${r.uploads.length} upload${r.uploads.length === 1 ? '' : 's'} · exit code ${r.exitCode ?? 'none (stopped)'}</p>`
+      : `<p class="meta">${duration(r.durationMs)} · ${r.connections} connection${r.connections === 1 ? '' : 's'} · exit code ${r.exitCode ?? 'none (stopped)'}</p>`,
     `<h3>violated invariants</h3>${violations}${output}`,
-    charts.length ? charts.join('\n') : '<p class="none">no stream session recorded</p>',
+    r.transport === 'upload' ? (r.uploads.length ? uploadsTable(r.uploads) : '<p class="none">no upload recorded</p>') : charts.length ? charts.join('\n') : '<p class="none">no stream session recorded</p>',
     '</section>',
   ].join('\n');
 }

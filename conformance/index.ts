@@ -2,16 +2,19 @@
  * The conformance kit's programmatic API (`ih-mock/conformance`): the case catalogue, the runner for
  * a client command or function, property runs, the invariants and the reports.
  */
-export { CASES, selectCases } from './cases.js';
-export type { ConformanceCase } from './cases.js';
+export { CASES, selectCases, TRANSPORTS } from './cases.js';
+export type { ConformanceCase, Transport } from './cases.js';
 export { runCase, runCatalogue, scenarioCase, sampleMedia } from './runner.js';
 export type { CaseResult, CatalogueResult, ClientEnv, ClientUnderTest, Verdict, RunCaseOptions } from './runner.js';
-export { runProperties, conformanceScenarioArbitrary } from './properties.js';
+export { runProperties, conformanceScenarioArbitrary, conformanceUploadScenarioArbitrary, conformanceRunArbitrary } from './properties.js';
 export type { PropertyOptions, PropertyResult } from './properties.js';
 export { CLIENT_INVARIANTS, parseObservations, wireSpans } from './client-invariants.js';
 export type { ClientInvariant, ClientRun, Observation } from './client-invariants.js';
 export { SERVER_INVARIANTS, checkTrace } from './invariants.js';
 export type { Invariant, Violation, Severity, CheckResult } from './invariants.js';
+export { UPLOAD_INVARIANTS } from './upload-invariants.js';
+export { uploadsFromRecording } from './uploads.js';
+export type { UploadExchange } from './uploads.js';
 export { tracesFromRecording, traceFromRecordedStream } from './trace.js';
 export type { Trace, TraceFrame } from './trace.js';
 export { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';

@@ -7,8 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { scenarioArbitrary, scenarioToYaml } from '../scenarios/generator.js';
+import { scenarioArbitrary, scenarioToYaml, uploadFaultScheduleArbitrary } from '../scenarios/generator.js';
 import type { Fault, Scenario } from '../server/types/generated.js';
+import { TRANSPORTS, type Transport } from './cases.js';
 import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './runner.js';
 
 /** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
@@ -36,6 +37,24 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
     }));
 }
 
+/** Scenarios for upload property runs: generated signals, engagement and quality, and what the first two uploads meet. */
+export function conformanceUploadScenarioArbitrary(): fc.Arbitrary<Scenario> {
+  return fc
+    .record({ scenario: scenarioArbitrary({ minDuration: 10, maxDuration: 24, maxSignals: 8, faults: false }), faults: uploadFaultScheduleArbitrary() })
+    .map(({ scenario, faults }) => ({ ...scenario, faults }));
+}
+
+/** One property run: a transport and a scenario for it (stream first, so a failure on both shrinks to the stream). */
+export function conformanceRunArbitrary(transports: readonly Transport[] = TRANSPORTS): fc.Arbitrary<{ transport: Transport; scenario: Scenario }> {
+  const byTransport = {
+    stream: conformanceScenarioArbitrary().map((scenario) => ({ transport: 'stream' as const, scenario })),
+    upload: conformanceUploadScenarioArbitrary().map((scenario) => ({ transport: 'upload' as const, scenario })),
+  };
+  const chosen = TRANSPORTS.filter((t) => transports.includes(t)).map((t) => byTransport[t]);
+  if (chosen.length === 0) throw new RangeError('at least one transport');
+  return chosen.length === 1 ? chosen[0]! : fc.oneof(...chosen);
+}
+
 /** Fastest throttle a property run uses: slower ones make a correct client outlast the case's time limit. */
 const MIN_THROTTLE_BYTES_PER_SECOND = 8192;
 
@@ -53,19 +72,21 @@ export interface PropertyOptions {
   clientCommand?: string;
   /** Shrink a failure to the smallest scenario (default true); false reports the first failing one, faster. */
   shrink?: boolean;
+  /** Which endpoints runs exercise (default both; a stream-only client passes ['stream']). */
+  transports?: readonly Transport[];
   onRun?: (result: CaseResult, run: number) => void;
 }
 
 export type PropertyResult =
   | { ok: true; runs: number; durationMs: number }
-  | { ok: false; runs: number; durationMs: number; seed: number; counterexample: Scenario; failure: CaseResult; file: string; replay: string };
+  | { ok: false; runs: number; durationMs: number; seed: number; counterexample: Scenario; transport: Transport; failure: CaseResult; file: string; replay: string };
 
 export async function runProperties(options: PropertyOptions): Promise<PropertyResult> {
   const started = Date.now();
   let runs = 0;
   let lastFailure: CaseResult | undefined;
-  const property = fc.asyncProperty(conformanceScenarioArbitrary(), async (scenario) => {
-    const result = await runCase(scenarioCase(`P${runs + 1}`, scenario), { client: options.client, seed: options.seed });
+  const property = fc.asyncProperty(conformanceRunArbitrary(options.transports), async ({ transport, scenario }) => {
+    const result = await runCase(scenarioCase(`P${runs + 1}`, scenario, transport), { client: options.client, seed: options.seed });
     runs++;
     options.onRun?.(result, runs);
     if (result.verdict === 'FAILED') lastFailure = result;
@@ -74,11 +95,11 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
   const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, endOnFailure: options.shrink === false });
   const durationMs = Date.now() - started;
   if (!details.failed || !details.counterexample) return { ok: true, runs, durationMs };
-  const counterexample = details.counterexample[0];
+  const { transport, scenario: counterexample } = details.counterexample[0];
   // The last failing run is the shrunk counterexample's: run it once more to report exactly it.
-  const failure = await runCase(scenarioCase('shrunk', counterexample), { client: options.client, seed: options.seed });
+  const failure = await runCase(scenarioCase('shrunk', counterexample, transport), { client: options.client, seed: options.seed });
   const file = join(options.outDir, `ih-mock-counterexample-seed-${options.seed}.yaml`);
-  writeFileSync(file, `# The ${options.shrink === false ? 'first' : 'smallest'} failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed}\n${scenarioToYaml(counterexample)}`);
-  const replay = `npx ih-mock conformance --client ${JSON.stringify(options.clientCommand ?? '<your client>')} --scenario-file ${file} --seed ${options.seed}`;
-  return { ok: false, runs, durationMs, seed: options.seed, counterexample, failure: failure.verdict === 'FAILED' ? failure : (lastFailure ?? failure), file, replay };
+  writeFileSync(file, `# The ${options.shrink === false ? 'first' : 'smallest'} failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed} (${transport})\n${scenarioToYaml(counterexample)}`);
+  const replay = `npx ih-mock conformance --client ${JSON.stringify(options.clientCommand ?? '<your client>')} --scenario-file ${file} --transport ${transport} --seed ${options.seed}`;
+  return { ok: false, runs, durationMs, seed: options.seed, counterexample, transport, failure: failure.verdict === 'FAILED' ? failure : (lastFailure ?? failure), file, replay };
 }

@@ -8,7 +8,7 @@
  * was violated, or the client could not be run), INFORMATIONAL (the case only reports).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -18,10 +18,11 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 import { createRecorder } from '../server/record/proxy.js';
 import { readRecording } from '../server/record/reader.js';
 import type { Scenario } from '../server/types/generated.js';
-import type { ConformanceCase } from './cases.js';
+import type { ConformanceCase, Transport } from './cases.js';
 import { CLIENT_INVARIANTS, parseObservations, type ClientRun } from './client-invariants.js';
 import { checkTrace, SERVER_INVARIANTS, type Severity, type Violation } from './invariants.js';
 import { tracesFromRecording, type Trace } from './trace.js';
+import { uploadsFromRecording, type UploadExchange } from './uploads.js';
 
 export type Verdict = 'OK' | 'NON-STRICT' | 'FAILED' | 'INFORMATIONAL';
 
@@ -35,6 +36,8 @@ export interface ClientEnv {
   IH_MEDIA_SECONDS: string;
   IH_OBSERVATIONS: string;
   IH_CASE: string;
+  /** What the case exercises: `stream` (connect to IH_STREAM_URL) or `upload` (POST IH_MEDIA_FILE to IH_API_BASE_URL/v1/upload/analyze). */
+  IH_TRANSPORT: Transport;
 }
 
 /** A command run through the shell, or a function (in-process use: vitest, jest). Resolves with an exit code. */
@@ -50,8 +53,11 @@ export interface CaseResult {
   connections: number;
   /** The last lines the client printed (commands only). */
   output: string;
+  transport: Transport;
   /** The wire, for reports: every connection's trace. */
   traces: Trace[];
+  /** Every upload the client made (upload cases). */
+  uploads: UploadExchange[];
 }
 
 const API_KEY = 'ih_live_conformance_key';
@@ -77,7 +83,9 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   const recordingPath = join(dir, 'wire.jsonl');
   const observationsPath = join(dir, 'observations.jsonl');
   const quiet = pino({ level: 'silent' });
-  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY] });
+  const transport = testCase.transport ?? 'stream';
+  // Uploads are answered at once unless the scenario scripts a delay (its processing block times streams only).
+  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], ...(transport === 'upload' ? { processingRatio: 0 } : {}) });
   const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
   const base = await recorder.listen();
   const media = sampleMedia(testCase.mediaSeconds);
@@ -90,6 +98,7 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
     IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
     IH_OBSERVATIONS: observationsPath,
     IH_CASE: testCase.id,
+    IH_TRANSPORT: transport,
   };
   let exitCode: number | null = null;
   let output = '';
@@ -106,12 +115,15 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
 
   const recording = readRecording(recordingPath);
   const traces = tracesFromRecording(recording);
+  const uploads = uploadsFromRecording(recording);
   const run: ClientRun = {
     sessions: traces.map((trace) => {
       const close = trace.frames.find((f) => f.kind === 'close');
       return { trace, openedAt: trace.started ?? 0, closedAt: close ? (trace.started ?? 0) + close.t : null };
     }),
     observations: existsSync(observationsPath) ? parseObservations(readFileSync(observationsPath, 'utf8')) : null,
+    uploads,
+    mediaBytes: statSync(media.file).size,
     exitCode,
     scriptedErrors: new Set((testCase.scenario.faults ?? []).flatMap((f) => (f.action === 'error' && f.code ? [f.code] : []))),
   };
@@ -120,13 +132,14 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   // warnings (the unknown event types some cases send on purpose).
   for (const trace of traces) for (const v of checkTrace(trace).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
   for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
-  if (traces.length === 0 && !runProblem) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
+  if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
+  if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `the client never uploaded (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze)`, severity: 'error' });
   if (runProblem) violations.push({ invariant: 'client.runs', frame: null, message: runProblem, severity: 'error' });
   rmSync(dir, { recursive: true, force: true });
 
   const errors = violations.some((v) => v.severity === 'error');
   const verdict: Verdict = testCase.informational ? 'INFORMATIONAL' : errors ? 'FAILED' : violations.length > 0 ? 'NON-STRICT' : 'OK';
-  return { id: testCase.id, title: testCase.title, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, traces };
+  return { id: testCase.id, title: testCase.title, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, transport, traces, uploads };
 }
 
 /** Run the client; resolves with its exit code (null: stopped at the timeout) and the tail of its output. */
@@ -189,6 +202,6 @@ export async function runCatalogue(cases: readonly ConformanceCase[], options: R
 }
 
 /** A one-case run of a scenario (property runs, a shrunk reproducer, a user's own scenario file). */
-export function scenarioCase(id: string, scenario: Scenario, mediaSeconds: 12 | 24 = 24): ConformanceCase {
-  return { id, title: `scenario ${scenario.name}`, description: scenario.description ?? '', scenario, mediaSeconds, stresses: [] };
+export function scenarioCase(id: string, scenario: Scenario, transport: Transport = 'stream', mediaSeconds: 12 | 24 = 24): ConformanceCase {
+  return { id, title: `scenario ${scenario.name} (${transport})`, description: scenario.description ?? '', scenario, transport, mediaSeconds, stresses: [] };
 }

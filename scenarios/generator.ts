@@ -456,6 +456,29 @@ export function faultScheduleArbitrary(duration: number, options: FaultScheduleO
   return rawFaults(options.terminal ?? false).map((raw) => layoutFaults(raw, duration));
 }
 
+/** Error codes a generated upload fault answers with: the failures upload clients meet. */
+const UPLOAD_FAULT_CODES = ['ih3001', 'ih3002', 'ih3003', 'ih4003', 'ih1001'] as const;
+
+const uploadFaultBody: fc.Arbitrary<Omit<Fault, 'when'>> = fc.oneof(
+  fc.record({ code: fc.constantFrom(...UPLOAD_FAULT_CODES), retry: fc.constantFrom<(number | null)[]>(null, 1, 2) }).map(({ code, retry }): Omit<Fault, 'when'> => ({
+    action: 'error',
+    code,
+    ...(retry !== null && (code === 'ih3001' || code === 'ih3002') ? { retry_after_seconds: retry } : {}),
+  })),
+  fc.integer({ min: 1, max: 4 }).map((seconds): Omit<Fault, 'when'> => ({ action: 'delay', seconds })),
+  fc.constant<Omit<Fault, 'when'>>({ action: 'disconnect' }),
+);
+
+/**
+ * What the first two uploads meet: for each, nothing or one fault (a scripted error of the kinds
+ * clients meet, a delayed answer, a cut connection). Shrinks towards no fault.
+ */
+export function uploadFaultScheduleArbitrary(): fc.Arbitrary<Fault[]> {
+  return fc.tuple(fc.option(uploadFaultBody, { nil: null }), fc.option(uploadFaultBody, { nil: null })).map((perUpload) =>
+    perUpload.flatMap((body, i) => (body === null ? [] : [{ when: { upload: i + 1 }, ...body } as Fault])),
+  );
+}
+
 // ---- whole scenarios -----------------------------------------------------------------------------
 
 function resolveOptions(options: GeneratorOptions): Required<GeneratorOptions> {

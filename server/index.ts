@@ -33,6 +33,7 @@ export {
   qualityArbitrary,
   loadArbitrary,
   faultScheduleArbitrary,
+  uploadFaultScheduleArbitrary,
   generateScenario,
   scenarioToYaml,
 } from '../scenarios/generator.js';

@@ -1,8 +1,12 @@
 // The reference client's session (contract: ../README.md), with hook points: run({}) is the correct
 // client (reference.mjs), and each broken-* client overrides one hook to reproduce one bug real clients
-// have had. Connects, waits for session.ready and honours its size limit, sends one config frame, the
-// media and {"type":"session.close"}, tracks signal spans, ignores unknown event types, surfaces
-// errors, and reports what it observed to IH_OBSERVATIONS. run() resolves with the exit code.
+// have had. Stream (IH_TRANSPORT=stream, the default): connects, waits for session.ready and honours
+// its size limit, sends one config frame, the media and {"type":"session.close"}, tracks signal spans,
+// ignores unknown event types, surfaces errors. Upload (IH_TRANSPORT=upload): posts the media file as
+// multipart/form-data with both include[] flags, waits for the answer however long it takes, retries a
+// 429 (ih3001, ih3002), a 5xx or a cut connection after Retry-After (else 1 s) at most 3 times, and
+// reads the signals' "type". Both report what they observed to IH_OBSERVATIONS. run() resolves with
+// the exit code.
 //
 // Hooks (all optional):
 //   config                  the config frame to send (reference: the bare {include:[…]})
@@ -12,6 +16,11 @@
 //   onUnknown(type)         called for an event type the client does not know (reference: log and carry on)
 //   implicitEnd             close spans still active at disconnect (reference: true)
 //   reconnect(code, n)      after the n-th connection closed with `code`: connect again? (reference: never)
+//   uploadSignalType(s)     the type of one signal of an upload answer (reference: s.type)
+//   includeField            the multipart field of the include flags (reference: "include[]")
+//   uploadTimeoutMs         give up on an upload's answer after this long (reference: never)
+//   retryUpload(answer, n)  after the n-th upload got `answer` ({status, code, retryAfter}; status 0: no
+//                           answer): ms to wait before uploading again, or null to stop (reference above)
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
@@ -27,6 +36,7 @@ export function run(hooks = {}, env = process.env) {
   const observe = (o) => env.IH_OBSERVATIONS && appendFileSync(env.IH_OBSERVATIONS, `${JSON.stringify(o)}\n`);
   const spans = []; // every signal span, in the order detected, across connections
   let connections = 0;
+  if (env.IH_TRANSPORT === 'upload') return upload(hooks, env, log, observe);
 
   function connect() {
     connections++;
@@ -129,4 +139,53 @@ export function run(hooks = {}, env = process.env) {
 
   connect();
   return finished;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Retry a 429 for rate or concurrency, a 5xx or a cut connection after Retry-After (else 1 s), 3 times at most. */
+function referenceRetry(answer, attempt) {
+  const transient = answer.status === 0 || answer.status >= 500 || (answer.status === 429 && (answer.code === 'ih3001' || answer.code === 'ih3002'));
+  if (!transient || attempt > 3) return null;
+  return answer.retryAfter !== null ? answer.retryAfter * 1000 : 1000;
+}
+
+async function upload(hooks, env, log, observe) {
+  const file = readFileSync(env.IH_MEDIA_FILE);
+  let spans = [];
+  let exitCode = 1;
+  for (let attempt = 1; ; attempt++) {
+    const form = new FormData();
+    form.append('file', new Blob([file], { type: 'video/webm' }), 'call.webm');
+    for (const flag of CONFIG.include) form.append(hooks.includeField ?? 'include[]', flag);
+    let answer;
+    try {
+      const signal = hooks.uploadTimeoutMs ? AbortSignal.timeout(hooks.uploadTimeoutMs) : undefined;
+      const res = await fetch(`${env.IH_API_BASE_URL}/v1/upload/analyze`, { method: 'POST', headers: { Authorization: `Bearer ${env.IH_API_KEY}` }, body: form, signal });
+      const body = await res.json().catch(() => null);
+      const retryAfter = res.headers.get('retry-after');
+      answer = { status: res.status, code: body?.error_id ?? null, retryAfter: retryAfter === null ? null : Number(retryAfter), body };
+    } catch (err) {
+      answer = { status: 0, code: null, retryAfter: null, body: null, problem: err.name === 'TimeoutError' ? `no answer within ${hooks.uploadTimeoutMs} ms` : err.message };
+    }
+    if (answer.status === 200) {
+      const typeOf = hooks.uploadSignalType ?? ((s) => s.type);
+      spans = answer.body.signals.map((s) => ({ signal_type: typeOf(s), start: s.start, end: s.end }));
+      log(`upload ${attempt}: ${spans.length} signals`);
+      exitCode = 0;
+      break;
+    }
+    const what = answer.status === 0 ? answer.problem : `${answer.status} ${answer.code ?? ''}`.trim();
+    const wait = (hooks.retryUpload ?? referenceRetry)(answer, attempt);
+    if (wait === null) {
+      log(`upload ${attempt}: ${what}: giving up`);
+      if (answer.code) observe({ kind: 'error', code: answer.code });
+      exitCode = answer.code ? 0 : 1; // an error surfaced is a handled upload; no answer at all is not
+      break;
+    }
+    log(`upload ${attempt}: ${what}: retrying in ${wait} ms`);
+    await sleep(wait);
+  }
+  observe({ kind: 'spans', spans });
+  return exitCode;
 }

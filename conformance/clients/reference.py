@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""A correct Interhuman v1 stream client in Python, run by the conformance kit (contract: ../README.md).
+"""A correct Interhuman v1 client in Python, run by the conformance kit (contract: ../README.md).
 
-The same client as reference.mjs: connects, waits for session.ready and honours its size limit,
-sends one config frame, the media and {"type":"session.close"}, tracks signal spans, ignores unknown
-event types, surfaces errors, and reports what it observed to IH_OBSERVATIONS. Never reconnects.
-Written for Debian's python3-websockets 10.4 (on websockets 14+, extra_headers= is additional_headers=).
+The same client as reference.mjs. Stream (IH_TRANSPORT=stream): connects, waits for session.ready and
+honours its size limit, sends one config frame, the media and {"type":"session.close"}, tracks signal
+spans, ignores unknown event types, surfaces errors. Never reconnects. Upload (IH_TRANSPORT=upload):
+posts the media file as multipart/form-data with both include[] flags (standard library only), waits
+for the answer, retries a 429 (ih3001, ih3002), a 5xx or a cut connection after Retry-After (else
+1 s) at most 3 times, and reads the signals' "type". Both report what they observed to
+IH_OBSERVATIONS. Written for Debian's python3-websockets 10.4 (on websockets 14+, extra_headers= is
+additional_headers=).
 """
 import asyncio
 import json
 import os
 import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
 
 import websockets
 
@@ -127,5 +135,60 @@ async def main():
     return 0 if explained else 1
 
 
+def multipart(fields, file_field, filename, content_type, data):
+    """A multipart/form-data body: text fields, then one file."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode() for name, value in fields]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'.encode() + data + b'\r\n')
+    parts.append(f'--{boundary}--\r\n'.encode())
+    return b''.join(parts), f'multipart/form-data; boundary={boundary}'
+
+
+def retry_wait(status, code, retry_after, attempt):
+    """Seconds to wait before trying again, or None: a 429 for rate or concurrency, a 5xx or no answer, 3 times at most."""
+    transient = status == 0 or status >= 500 or (status == 429 and code in ('ih3001', 'ih3002'))
+    if not transient or attempt > 3:
+        return None
+    return float(retry_after) if retry_after is not None else 1.0
+
+
+def upload():
+    body, content_type = multipart([('include[]', 'conversation_quality_overall'), ('include[]', 'conversation_quality_timeline')],
+                                   'file', 'call.webm', 'video/webm', read(env['IH_MEDIA_FILE']))
+    spans, exit_code, attempt = [], 1, 0
+    while True:
+        attempt += 1
+        request = urllib.request.Request(f"{env['IH_API_BASE_URL']}/v1/upload/analyze", data=body, method='POST',
+                                         headers={'Authorization': f"Bearer {env['IH_API_KEY']}", 'Content-Type': content_type})
+        status, code, retry_after, answer = 0, None, None, None
+        try:
+            with urllib.request.urlopen(request) as res:  # no timeout: the real analysis takes minutes
+                status, answer = res.status, json.load(res)
+        except urllib.error.HTTPError as err:
+            status, retry_after = err.code, err.headers.get('Retry-After')
+            try:
+                code = json.load(err).get('error_id')
+            except ValueError:
+                code = None
+        except OSError as err:  # no answer: the connection was cut
+            log(f'upload {attempt}: {err!r}')
+        if status == 200:
+            spans = [{'signal_type': s['type'], 'start': s['start'], 'end': s['end']} for s in answer['signals']]
+            log(f'upload {attempt}: {len(spans)} signals')
+            exit_code = 0
+            break
+        wait = retry_wait(status, code, retry_after, attempt)
+        if wait is None:
+            log(f'upload {attempt}: {status} {code or ""}: giving up')
+            if code:
+                observe({'kind': 'error', 'code': code})
+            exit_code = 0 if code else 1  # an error surfaced is a handled upload; no answer at all is not
+            break
+        log(f'upload {attempt}: {status} {code or ""}: retrying in {wait} s')
+        time.sleep(wait)
+    observe({'kind': 'spans', 'spans': spans})
+    return exit_code
+
+
 if __name__ == '__main__':
-    sys.exit(asyncio.run(main()))
+    sys.exit(upload() if env.get('IH_TRANSPORT') == 'upload' else asyncio.run(main()))

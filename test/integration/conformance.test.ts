@@ -1,7 +1,8 @@
 /**
  * The conformance kit against real clients: the reference clients (Node and Python, as commands)
- * pass every case; each deliberately broken client is caught by a named case and by a property run,
- * whose shrunk reproducer replays the failure; the kit is usable in-process with a client function.
+ * pass every case, stream and upload, and property runs; the kit is usable in-process with a client
+ * function, and its CLI and reports. The broken clients: conformance-broken.test.ts (a file of its
+ * own, so the two run in parallel).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { CASES, selectCases } from '../../conformance/cases.js';
 import { runProperties } from '../../conformance/properties.js';
 import { jsonReport, junitReport } from '../../conformance/reports.js';
 import { runCase, runCatalogue, type ClientEnv } from '../../conformance/runner.js';
-import { loadScenario } from '../../scenarios/loader.js';
 import { runCli } from '../support/cli.js';
 
 const node = (client: string) => ({ command: `${JSON.stringify(process.execPath)} conformance/clients/${client}` });
@@ -45,60 +45,6 @@ describe('the reference clients pass every case', () => {
     const result = await runCatalogue(CASES, { client: { command: `${python} conformance/clients/reference.py` } });
     const bad = result.results.filter((r) => r.verdict === 'FAILED');
     expect(bad.map((r) => `${r.id}: ${r.violations.map((v) => `${v.invariant} ${v.message}`).join('; ')}`)).toEqual([]);
-  }, 120_000);
-});
-
-/** Each bug class, the case that must catch it and the invariant it must break. */
-const BROKEN: [client: string, caseId: string, invariant: string][] = [
-  ['broken-signals-array.mjs', '4.1', 'client.spans-match'],
-  ['broken-no-implicit-end.mjs', '4.4', 'client.spans-closed'],
-  ['broken-ignores-size-limit.mjs', '3.1', 'client.segment-size'],
-  ['broken-session-configure.mjs', '2.1', 'client.config-valid'],
-  ['broken-unknown-type-fatal.mjs', '5.2', 'client.events-in-order'],
-  ['broken-reconnect-loop.mjs', '1.3', 'client.no-hammering'],
-  // Not waiting for session.ready shows when none comes (1.2), not honouring it when it sets a limit (3.1).
-  ['broken-ignores-ready.mjs', '1.2', 'client.waits-for-ready'],
-  ['broken-ignores-ready.mjs', '3.1', 'client.segment-size'],
-];
-
-describe('each broken client is caught', () => {
-  it.each(BROKEN)('%s: case %s fails on %s, and the reference passes it', async (client, caseId, invariant) => {
-    const testCase = selectCases([caseId])[0]!;
-    const broken = await runCase(testCase, { client: node(client) });
-    expect(broken.verdict).toBe('FAILED');
-    expect(broken.violations.map((v) => v.invariant)).toContain(invariant);
-    const reference = await runCase(testCase, { client: node('reference.mjs') });
-    expect(reference.verdict).toBe('OK');
-  }, 60_000);
-
-  // no-implicit-end needs a scenario cut mid-stream: the property run finds it too (seed 5: 65 runs
-  // with shrinking, about 90 s), too slow to repeat here; the named case 4.4 catches it above.
-  it.each([
-    ['broken-session-configure.mjs', 'client.config-valid'],
-    ['broken-reconnect-loop.mjs', 'client.no-hammering'],
-    ['broken-ignores-size-limit.mjs', 'client.segment-size'],
-    ['broken-ignores-ready.mjs', 'client.segment-size'],
-    ['broken-unknown-type-fatal.mjs', 'client.events-in-order'],
-  ])('%s is caught by a property run (seed 5) on %s', async (client, invariant) => {
-    // No shrinking here (the test below shows it): the first failing scenario is enough.
-    const result = await runProperties({ client: node(client), runs: 40, seed: 5, shrink: false, outDir: mkdtempSync(join(tmpdir(), 'ih-mock-prop-')) });
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.failure.violations.map((v) => v.invariant)).toContain(invariant);
-  }, 120_000);
-
-  it('by a property run too, which shrinks to a small scenario file that replays the failure', async () => {
-    const outDir = mkdtempSync(join(tmpdir(), 'ih-mock-prop-'));
-    const result = await runProperties({ client: node('broken-signals-array.mjs'), runs: 20, seed: 7, outDir, clientCommand: 'node conformance/clients/broken-signals-array.mjs' });
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.failure.violations.map((v) => v.invariant)).toContain('client.spans-match');
-    // Shrunk: a single signal span is enough to show the bug.
-    expect(result.counterexample.signals).toHaveLength(1);
-    expect(result.replay).toContain(`--scenario-file ${result.file}`);
-    const replayed = await runCli(['conformance', '--client', `${process.execPath} conformance/clients/broken-signals-array.mjs`, '--scenario-file', result.file, '--seed', '7']);
-    expect(replayed.code).toBe(1);
-    expect(replayed.stdout).toMatch(/S1 +FAILED[\s\S]*client\.spans-match/);
-    expect(loadScenario(result.file).signals).toEqual(result.counterexample.signals);
   }, 120_000);
 });
 
