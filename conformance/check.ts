@@ -1,7 +1,8 @@
 /**
  * `ih-mock check FILE... | ws(s)://URL --key KEY`: apply the server invariants to every stream session
- * of recordings (the shared recording format, docs/recording.md), or to a live server, which the kit
- * drives with its reference client streaming a sample file through the recording proxy. Prints one
+ * and every upload of recordings (the shared recording format, docs/recording.md), or to a live
+ * server, which the kit drives with its reference client through the recording proxy: one stream
+ * session with a sample file, then one upload of it. Prints one
  * line per violation, naming the source, the session, the frame and the invariant; exits 1 if any
  * error-severity invariant was violated.
  */
@@ -15,8 +16,12 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 import { createRecorder } from '../server/record/proxy.js';
 import { readRecording, RecordingError } from '../server/record/reader.js';
 import { sampleMedia } from './runner.js';
-import { checkTrace, severityOf, type CheckResult } from './invariants.js';
+import { checkTrace, SERVER_INVARIANTS, severityOf, type CheckResult } from './invariants.js';
 import { tracesFromRecording } from './trace.js';
+import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
+import { uploadsFromRecording } from './uploads.js';
+
+const ALL_SERVER_INVARIANTS = [...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS];
 
 export class CheckUsageError extends Error {
   override name = 'CheckUsageError';
@@ -44,6 +49,7 @@ export function checkRecordings(files: readonly string[]): { results: CheckResul
     }
     for (const p of recording.problems) problems.push(`${file}:${p.line}: ${p.message}`);
     for (const trace of tracesFromRecording(recording)) results.push(checkTrace(trace));
+    for (const upload of uploadsFromRecording(recording)) results.push(checkUpload(upload));
   }
   return { results, problems };
 }
@@ -62,14 +68,17 @@ export async function checkLive(url: string, key: string): Promise<{ results: Ch
   const base = await recorder.listen();
   const media = sampleMedia(24);
   const env = { ...process.env, IH_STREAM_URL: `${base.replace(/^http/, 'ws')}${target.pathname}${target.search}`, IH_API_BASE_URL: base, IH_API_KEY: key, IH_MEDIA_FILE: media.file, IH_MEDIA_SEGMENTS: media.segments.join('\n'), IH_MEDIA_SECONDS: '24', IH_CASE: 'check' };
-  await new Promise<void>((resolve) => {
-    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'conformance', 'clients', 'reference.mjs')], { env, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve();
+  // The real upload answers in minutes: it gets up to 5 (the stream about 30 s of media, in real time or faster).
+  for (const [transport, limitMs] of [['stream', 120_000], ['upload', 300_000]] as const) {
+    await new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'conformance', 'clients', 'reference.mjs')], { env: { ...env, IH_TRANSPORT: transport }, stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
-  });
+  }
   await recorder.settled(2000); // the last frames and closes pass the proxy and are recorded
   await recorder.close();
   const checked = checkRecordings([file]);
@@ -90,16 +99,16 @@ export async function runCheck(args: string[], io: Io): Promise<number> {
   if (live.length > 0 && (live.length !== 1 || files.length !== 1)) throw new CheckUsageError('check takes either recording files or one stream URL');
   if (live.length === 1 && !key) throw new CheckUsageError('checking a live server needs --key <API key> (sent as Authorization: Bearer)');
   const { results, problems } = live.length === 1 ? await checkLive(live[0]!, key!) : checkRecordings(files);
-  const errors = results.reduce((n, r) => n + r.violations.filter((v) => severityOf(v.invariant) === 'error').length, 0);
+  const errors = results.reduce((n, r) => n + r.violations.filter((v) => severityOf(v.invariant, ALL_SERVER_INVARIANTS) === 'error').length, 0);
   if (json) {
     io.out(`${JSON.stringify({ results, problems }, null, 2)}\n`);
   } else {
     for (const p of problems) io.err(`${p}\n`);
     for (const r of results) {
       if (r.violations.length === 0) io.out(`${r.source}: ok (${r.checked.length} invariants)\n`);
-      for (const v of r.violations) io.out(`${r.source}: ${v.frame === null ? 'session' : `frame ${v.frame}`}: ${severityOf(v.invariant) === 'error' ? 'FAILED' : 'warning'} ${v.invariant}: ${v.message}\n`);
+      for (const v of r.violations) io.out(`${r.source}: ${v.frame === null ? 'session' : `frame ${v.frame}`}: ${severityOf(v.invariant, ALL_SERVER_INVARIANTS) === 'error' ? 'FAILED' : 'warning'} ${v.invariant}: ${v.message}\n`);
     }
-    io.out(`${results.length} session(s) checked, ${errors} error(s)\n`);
+    io.out(`${results.length} session(s) and upload(s) checked, ${errors} error(s)\n`);
   }
   const unreadable = problems.length > 0 && results.length === 0;
   return errors > 0 || unreadable ? 1 : 0;

@@ -56,6 +56,7 @@ function caseResult(id: string, verdict: Verdict, traces: Trace[], violations: C
 }
 
 const upload = (number: number, at: number, answer: UploadExchange['answer'], fields: { name: string; value: string }[] = []): UploadExchange => ({
+  source: 'test',
   number,
   at,
   method: 'POST',
@@ -67,7 +68,7 @@ const uploadCase: CaseResult = {
   ...caseResult('8.4', 'FAILED', [], [{ invariant: 'client.upload-retry', frame: null, message: 'upload 2 came 5 ms after 429 ih3002; it had to wait 1000 ms (Retry-After)', severity: 'error' }]),
   transport: 'upload',
   uploads: [
-    upload(1, 100, { kind: 'answered', at: 112, status: 429, code: 'ih3002', retryAfterSeconds: 1, json: null }, [{ name: 'include[]', value: '<conversation_quality_overall>' }]),
+    upload(1, 100, { kind: 'answered', at: 112, status: 429, code: 'ih3002', retryAfterSeconds: 1, json: null, correlationId: null, contentType: null }, [{ name: 'include[]', value: '<conversation_quality_overall>' }]),
     upload(2, 117, { kind: 'abandoned', at: 2117 }),
   ],
 };

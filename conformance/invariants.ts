@@ -257,6 +257,6 @@ export function checkTrace(trace: Trace, invariants: readonly Invariant[] = SERV
 }
 
 /** The severity of an invariant id (for reports and exit codes). */
-export function severityOf(id: string, invariants: readonly Invariant[] = SERVER_INVARIANTS): Severity {
+export function severityOf(id: string, invariants: readonly { id: string; severity: Severity }[] = SERVER_INVARIANTS): Severity {
   return invariants.find((inv) => inv.id === id)?.severity ?? 'error';
 }

@@ -22,6 +22,7 @@ import type { ConformanceCase, Transport } from './cases.js';
 import { CLIENT_INVARIANTS, parseObservations, type ClientRun } from './client-invariants.js';
 import { checkTrace, SERVER_INVARIANTS, type Severity, type Violation } from './invariants.js';
 import { tracesFromRecording, type Trace } from './trace.js';
+import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
 import { uploadsFromRecording, type UploadExchange } from './uploads.js';
 
 export type Verdict = 'OK' | 'NON-STRICT' | 'FAILED' | 'INFORMATIONAL';
@@ -62,7 +63,7 @@ export interface CaseResult {
 
 const API_KEY = 'ih_live_conformance_key';
 const DEFAULT_TIMEOUT_MS = 30_000;
-const SEVERITY = new Map<string, Severity>([...SERVER_INVARIANTS, ...CLIENT_INVARIANTS].map((i) => [i.id, i.severity]));
+const SEVERITY = new Map<string, Severity>([...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS, ...CLIENT_INVARIANTS].map((i) => [i.id, i.severity]));
 
 /** The shipped sample media of one length: the whole file and its 3-s segments. */
 export function sampleMedia(seconds: 12 | 24): { file: string; segments: string[] } {
@@ -131,6 +132,7 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   // The server side is ih-mock itself: only its errors matter here (a bug in the kit), not its
   // warnings (the unknown event types some cases send on purpose).
   for (const trace of traces) for (const v of checkTrace(trace).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
+  for (const upload of uploads) for (const v of checkUpload(upload).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
   for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
   if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
   if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `the client never uploaded (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze)`, severity: 'error' });

@@ -5,12 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLIENT_INVARIANTS, type ClientRun } from './client-invariants.js';
+import { checkUpload } from './upload-server-invariants.js';
 import type { UploadExchange } from './uploads.js';
 
 const FILE_BYTES = 92_142;
 
 function upload(number: number, at: number, answer: UploadExchange['answer'], overrides: Partial<UploadExchange> = {}): UploadExchange {
   return {
+    source: 'test',
     number,
     at,
     method: 'POST',
@@ -21,8 +23,8 @@ function upload(number: number, at: number, answer: UploadExchange['answer'], ov
   };
 }
 
-const ok = (at: number, signals: unknown[] = []): UploadExchange['answer'] => ({ kind: 'answered', at, status: 200, code: null, retryAfterSeconds: null, json: { signals, engagement_state: [] } });
-const refused = (at: number, status: number, code: string, retryAfterSeconds: number | null = null): UploadExchange['answer'] => ({ kind: 'answered', at, status, code, retryAfterSeconds, json: { error_id: code } });
+const ok = (at: number, signals: unknown[] = []): UploadExchange['answer'] => ({ kind: 'answered', at, status: 200, code: null, retryAfterSeconds: null, json: { signals, engagement_state: [] }, correlationId: null, contentType: null });
+const refused = (at: number, status: number, code: string, retryAfterSeconds: number | null = null): UploadExchange['answer'] => ({ kind: 'answered', at, status, code, retryAfterSeconds, json: { error_id: code }, correlationId: null, contentType: null });
 
 function run(uploads: UploadExchange[], observations: ClientRun['observations'] = null): ClientRun {
   return { sessions: [], uploads, mediaBytes: FILE_BYTES, observations, exitCode: 0, scriptedErrors: new Set() };
@@ -80,5 +82,28 @@ describe('upload invariants', () => {
     expect(violations(run([upload(1, 0, answer)], [{ kind: 'spans', spans: [{ signal_type: 'undefined', start: 3, end: 9 }] }]))).toEqual([
       'client.spans-match: spans differ: missing hesitation [3, 9); unexpected undefined [3, 9)',
     ]);
+  });
+});
+
+describe('upload server invariants', () => {
+  const ID = '3f0c2a1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f';
+  const OTHER = '00000000-0000-4000-8000-000000000000';
+  const body = (code: string, correlation = ID) => ({ error_id: code, correlation_id: correlation, link: `https://docs.interhuman.ai/api-reference/error-handling#${code}`, message: 'm' });
+  const answered = (status: number, json: unknown, extra: Partial<Extract<UploadExchange['answer'], { kind: 'answered' }>> = {}): UploadExchange =>
+    upload(1, 0, { kind: 'answered', at: 10, status, code: (json as { error_id?: string } | null)?.error_id ?? null, retryAfterSeconds: null, json, correlationId: ID, contentType: 'application/json', ...extra });
+  const found = (e: UploadExchange) => checkUpload(e).violations.map((v) => `${v.invariant}: ${v.message}`);
+
+  it('accept a valid analysis, a v1 error with its table status, and a cut connection', () => {
+    expect(found(answered(200, { signals: [], engagement_state: [] }))).toEqual([]);
+    expect(found(answered(413, body('ih4003')))).toEqual([]);
+    expect(found(answered(429, body('ih3001'), { retryAfterSeconds: 1 }))).toEqual([]);
+    expect(found(answered(502, null))).toEqual([]);
+  });
+
+  it('report an invalid analysis, a code with another status, a foreign correlation id and a 429 ih3001 without Retry-After', () => {
+    expect(found(answered(200, { signals: 'none' }))[0]).toMatch(/^server\.upload-answer: the 200 body is not a valid analysis/);
+    expect(found(answered(400, body('ih4003')))).toEqual(['server.upload-answer: ih4003 came with HTTP 400; the error table says 413']);
+    expect(found(answered(413, body('ih4003', OTHER)))).toEqual([`server.upload-correlation-id: correlation_id ${OTHER} in the body, ${ID} in X-Correlation-ID`]);
+    expect(found(answered(429, body('ih3001')))).toEqual(['server.upload-retry-after: 429 ih3001 without Retry-After']);
   });
 });

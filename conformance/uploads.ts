@@ -11,6 +11,8 @@ import type { RecordedHttpBody } from '../server/types/generated.js';
 export const UPLOAD_PATH = '/v1/upload/analyze';
 
 export interface UploadExchange {
+  /** Where it came from, for reports: `file.jsonl#session 3`. */
+  source: string;
   /** 1-based, in the order the requests arrived. */
   number: number;
   /** When the request arrived (ms since the recording began). */
@@ -20,7 +22,7 @@ export interface UploadExchange {
   /** The request body as recorded (a multipart form: its fields, and each file's field, name, type and size). */
   body: RecordedHttpBody | null;
   answer:
-    | { kind: 'answered'; at: number; status: number; code: string | null; retryAfterSeconds: number | null; json: unknown }
+    | { kind: 'answered'; at: number; status: number; code: string | null; retryAfterSeconds: number | null; json: unknown; correlationId: string | null; contentType: string | null }
     /** The client closed the connection before the answer reached it. */
     | { kind: 'abandoned'; at: number }
     /** Nothing recorded: the kit stopped before an answer came. */
@@ -31,19 +33,29 @@ export interface UploadExchange {
 export function uploadsFromRecording(recording: Recording): UploadExchange[] {
   return recording.sessions
     .filter((s): s is RecordedExchange => s.kind === 'http' && s.request.path === UPLOAD_PATH)
-    .map((s, i) => toExchange(s, i + 1));
+    .map((s, i) => toExchange(s, i + 1, `${recording.source}#session ${s.session}`));
 }
 
-function toExchange(s: RecordedExchange, number: number): UploadExchange {
+function toExchange(s: RecordedExchange, number: number, source: string): UploadExchange {
   const at = s.request.started ?? 0;
   const response = s.response;
-  const base = { number, at, method: s.request.method, contentType: s.request.headers['content-type'] ?? null, body: s.request.body };
+  const base = { source, number, at, method: s.request.method, contentType: s.request.headers['content-type'] ?? null, body: s.request.body };
   if (!response) return { ...base, answer: { kind: 'none' } };
   if (response.status === CLIENT_CLOSED_STATUS) return { ...base, answer: { kind: 'abandoned', at: at + response.t } };
   const json = response.body?.kind === 'json' ? response.body.json : null;
   const code = json !== null && typeof json === 'object' && typeof (json as { error_id?: unknown }).error_id === 'string' ? (json as { error_id: string }).error_id : null;
   const retryAfter = Number(response.headers['retry-after']);
-  return { ...base, answer: { kind: 'answered', at: at + response.t, status: response.status, code, retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null, json } };
+  const answer = {
+    kind: 'answered' as const,
+    at: at + response.t,
+    status: response.status,
+    code,
+    retryAfterSeconds: response.headers['retry-after'] !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+    json,
+    correlationId: response.headers['x-correlation-id'] ?? null,
+    contentType: response.headers['content-type'] ?? null,
+  };
+  return { ...base, answer };
 }
 
 /**

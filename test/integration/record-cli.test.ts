@@ -37,7 +37,8 @@ describe('ih-mock check', () => {
     const ok = await runCli(['check', STEADY, OVERLOADED]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/session 2: ok/);
-    expect(ok.stdout).toMatch(/2 session\(s\) checked, 0 error\(s\)/);
+    expect(ok.stdout).toMatch(/ih-mock-steady-session\.jsonl#session 3: ok \(3 invariants\)/); // the upload
+    expect(ok.stdout).toMatch(/3 session\(s\) and upload\(s\) checked, 0 error\(s\)/);
     const dir = mkdtempSync(join(tmpdir(), 'ih-mock-check-'));
     const broken = join(dir, 'broken.jsonl');
     // The first signal.ended goes missing: the session ends with agreement still active.
@@ -50,6 +51,13 @@ describe('ih-mock check', () => {
     const json = await runCli(['check', '--json', broken]);
     expect(JSON.parse(json.stdout).results[0].violations[0]).toMatchObject({ invariant: 'server.signals-end-before-session-ended' });
     expect((await runCli(['check'])).code).toBe(2);
+    // An upload answered 200 whose body says the status was an error; and one with a code of another status.
+    const upload = lines.map((l) => (l.includes('"kind":"http.response"') && l.includes('"signals"') ? l.replace('"status":200', '"status":422') : l));
+    const brokenUpload = join(dir, 'broken-upload.jsonl');
+    writeFileSync(brokenUpload, upload.join('\n'));
+    const badUpload = await runCli(['check', brokenUpload]);
+    expect(badUpload.code).toBe(1);
+    expect(badUpload.stdout).toMatch(/broken-upload\.jsonl#session 3: session: FAILED server\.upload-answer: the 422 body is not a v1 error body/);
     const notRecording = join(dir, 'x.jsonl');
     writeFileSync(notRecording, '{"hello":1}\n');
     const refused = await runCli(['check', notRecording]);
@@ -63,9 +71,14 @@ describe('ih-mock check of a live server', () => {
     const server = await startServer({ timing: 'instant', apiKeys: ['ih_live_check'] });
     const ok = await runCli(['check', `${server.streamUrl}?scenario=steady`, '--key', 'ih_live_check']);
     expect(ok.stdout).toMatch(/ok \(12 invariants\)/);
+    expect(ok.stdout).toMatch(/ok \(3 invariants\)/); // the upload of the same file
+    expect(ok.stdout).toMatch(/2 session\(s\) and upload\(s\) checked, 0 error\(s\)/);
     expect(ok.code).toBe(0);
-    // A server that announces itself twice and forgets to end a signal.
-    const http = createServer();
+    // A server that announces itself twice, forgets to end a signal, and has no upload endpoint.
+    const http = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"detail":"Not Found"}');
+    });
     const wss = new WebSocketServer({ server: http });
     wss.on('connection', (ws) => {
       const send = (type: string, data: unknown) => ws.send(JSON.stringify({ type, timestamp: '2026-11-23T10:00:00.000000Z', correlation_id: '3f0c2a1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f', data }));
@@ -87,6 +100,7 @@ describe('ih-mock check of a live server', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/frame 1: FAILED server\.ready-first: a second session\.ready/);
     expect(bad.stdout).toMatch(/FAILED server\.signals-end-before-session-ended: session\.ended while interest still active/);
+    expect(bad.stdout).toMatch(/FAILED server\.upload-answer: the 404 body is not a v1 error body/);
     expect((await runCli(['check', `ws://127.0.0.1:${port}/v1/stream/analyze`])).code).toBe(2);
   }, 60_000);
 });
