@@ -1,7 +1,7 @@
 /**
  * Each deliberately broken client (conformance/clients/broken-*.mjs) is caught by a named case and
- * by a property run whose scenario file replays the failure; two property runs shrink to a minimal
- * scenario and replay it through the CLI.
+ * by a property run whose scenario file (shrunk for nine of the eleven) replays the failure; one
+ * stream and one upload reproducer also replay through the CLI, with the printed command's flags.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,26 +44,28 @@ describe('each broken client is caught', () => {
     expect(reference.verdict).toBe('OK');
   }, 60_000);
 
-  // Shrinking every one would take minutes (26 to 48 s each): two tests below shrink; here the
-  // first failing scenario is written and replayed.
-  it.each<[string, string, Transport, number]>([
-    ['broken-signals-array.mjs', 'client.spans-match', 'stream', 5],
-    ['broken-no-implicit-end.mjs', 'client.spans-closed', 'stream', 1], // needs a cut mid-stream: seed 1 finds one in 4 runs
-    ['broken-session-configure.mjs', 'client.config-valid', 'stream', 5],
-    ['broken-reconnect-loop.mjs', 'client.no-hammering', 'stream', 5],
-    ['broken-ignores-size-limit.mjs', 'client.segment-size', 'stream', 5],
-    ['broken-ignores-ready.mjs', 'client.segment-size', 'stream', 5],
-    ['broken-unknown-type-fatal.mjs', 'client.events-in-order', 'stream', 5],
-    ['broken-upload-signal-type.mjs', 'client.spans-match', 'upload', 5],
-    ['broken-upload-include.mjs', 'client.upload-include', 'upload', 5],
-    ['broken-upload-retry-loop.mjs', 'client.upload-retry', 'upload', 5],
-    ['broken-upload-short-timeout.mjs', 'client.upload-waits', 'upload', 5],
-  ])('%s is caught by a property run on %s (%s, seed %i), and its scenario file replays the failure', async (client, invariant, transport, seed) => {
-    const result = await runProperties({ client: node(client), runs: 40, seed, shrink: false, transports: [transport], outDir: mkdtempSync(join(tmpdir(), 'ih-mock-prop-')) });
+  // Each one's property run writes its counterexample as a scenario file, which must replay the
+  // failure. Shrinking takes 3 to 26 s for most; for two it takes 49 and 129 s (measured), so their
+  // first failing scenario is replayed unshrunk.
+  it.each<[string, string, Transport, number, 'shrunk' | 'first failing']>([
+    ['broken-signals-array.mjs', 'client.spans-match', 'stream', 5, 'first failing'], // shrunk and replayed by the CLI below
+    ['broken-no-implicit-end.mjs', 'client.spans-closed', 'stream', 1, 'first failing'], // needs a cut mid-stream: seed 1 finds one in 4 runs
+    ['broken-session-configure.mjs', 'client.config-valid', 'stream', 5, 'shrunk'],
+    ['broken-reconnect-loop.mjs', 'client.no-hammering', 'stream', 5, 'first failing'], // each run is 21 sessions
+    ['broken-ignores-size-limit.mjs', 'client.segment-size', 'stream', 5, 'shrunk'],
+    ['broken-ignores-ready.mjs', 'client.segment-size', 'stream', 5, 'shrunk'],
+    ['broken-unknown-type-fatal.mjs', 'client.events-in-order', 'stream', 5, 'shrunk'],
+    ['broken-upload-signal-type.mjs', 'client.spans-match', 'upload', 7, 'first failing'], // shrunk and replayed by the CLI below
+    ['broken-upload-include.mjs', 'client.upload-include', 'upload', 5, 'shrunk'],
+    ['broken-upload-retry-loop.mjs', 'client.upload-retry', 'upload', 5, 'shrunk'],
+    ['broken-upload-short-timeout.mjs', 'client.upload-waits', 'upload', 5, 'shrunk'],
+  ])('%s is caught by a property run on %s (%s, seed %i), and its %s scenario file replays the failure', async (client, invariant, transport, seed, kind) => {
+    const result = await runProperties({ client: node(client), runs: 40, seed, shrink: kind === 'shrunk', transports: [transport], outDir: mkdtempSync(join(tmpdir(), 'ih-mock-prop-')) });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.failure.violations.map((v) => v.invariant)).toContain(invariant);
     const replayed = await runCase(scenarioCase('replay', loadScenario(result.file), result.transport), { client: node(client), seed });
+    expect(replayed.verdict).toBe('FAILED');
     expect(replayed.violations.map((v) => v.invariant)).toContain(invariant);
   }, 120_000);
 
@@ -84,7 +86,7 @@ describe('each broken client is caught', () => {
 
   it('by a property run too, which shrinks to a small scenario file that replays the failure', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'ih-mock-prop-'));
-    const result = await runProperties({ client: node('broken-signals-array.mjs'), runs: 20, seed: 7, transports: ['stream'], outDir, clientCommand: 'node conformance/clients/broken-signals-array.mjs' });
+    const result = await runProperties({ client: node('broken-signals-array.mjs'), runs: 40, seed: 5, transports: ['stream'], outDir, clientCommand: 'node conformance/clients/broken-signals-array.mjs' });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.failure.violations.map((v) => v.invariant)).toContain('client.spans-match');
@@ -92,7 +94,7 @@ describe('each broken client is caught', () => {
     expect(result.counterexample.signals).toHaveLength(1);
     expect(result.replay).toContain(`--scenario-file ${result.file}`);
     expect(result.replay).toContain('--transport stream');
-    const replayed = await runCli(['conformance', '--client', `${process.execPath} conformance/clients/broken-signals-array.mjs`, '--scenario-file', result.file, '--transport', 'stream', '--seed', '7']);
+    const replayed = await runCli(['conformance', '--client', `${process.execPath} conformance/clients/broken-signals-array.mjs`, '--scenario-file', result.file, '--transport', 'stream', '--seed', '5']);
     expect(replayed.code).toBe(1);
     expect(replayed.stdout).toMatch(/S1 +FAILED[\s\S]*client\.spans-match/);
     expect(loadScenario(result.file).signals).toEqual(result.counterexample.signals);
