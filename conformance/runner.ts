@@ -135,7 +135,7 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   for (const upload of uploads) for (const v of checkUpload(upload).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
   for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
   if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
-  if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `the client never uploaded (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze)`, severity: 'error' });
+  if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `the client never uploaded (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze; a client that only streams runs with --transport stream)`, severity: 'error' });
   if (runProblem) violations.push({ invariant: 'client.runs', frame: null, message: runProblem, severity: 'error' });
   rmSync(dir, { recursive: true, force: true });
 

@@ -44,13 +44,15 @@ function toExchange(s: RecordedExchange, number: number, source: string): Upload
   if (response.status === CLIENT_CLOSED_STATUS) return { ...base, answer: { kind: 'abandoned', at: at + response.t } };
   const json = response.body?.kind === 'json' ? response.body.json : null;
   const code = json !== null && typeof json === 'object' && typeof (json as { error_id?: unknown }).error_id === 'string' ? (json as { error_id: string }).error_id : null;
-  const retryAfter = Number(response.headers['retry-after']);
+  // Retry-After in whole seconds (an HTTP date or anything else counts as absent: the 1-s default applies).
+  const retryAfterText = response.headers['retry-after'] ?? '';
+  const retryAfter = /^\d+$/.test(retryAfterText.trim()) ? Number(retryAfterText.trim()) : Number.NaN;
   const answer = {
     kind: 'answered' as const,
     at: at + response.t,
     status: response.status,
     code,
-    retryAfterSeconds: response.headers['retry-after'] !== undefined && Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+    retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : null,
     json,
     correlationId: response.headers['x-correlation-id'] ?? null,
     contentType: response.headers['content-type'] ?? null,

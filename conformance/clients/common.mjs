@@ -163,8 +163,8 @@ async function upload(hooks, env, log, observe) {
       const signal = hooks.uploadTimeoutMs ? AbortSignal.timeout(hooks.uploadTimeoutMs) : undefined;
       const res = await fetch(`${env.IH_API_BASE_URL}/v1/upload/analyze`, { method: 'POST', headers: { Authorization: `Bearer ${env.IH_API_KEY}` }, body: form, signal });
       const body = await res.json().catch(() => null);
-      const retryAfter = res.headers.get('retry-after');
-      answer = { status: res.status, code: body?.error_id ?? null, retryAfter: retryAfter === null ? null : Number(retryAfter), body };
+      const retryAfter = res.headers.get('retry-after')?.trim() ?? ''; // whole seconds; anything else: the 1-s default
+      answer = { status: res.status, code: body?.error_id ?? null, retryAfter: /^\d+$/.test(retryAfter) ? Number(retryAfter) : null, body };
     } catch (err) {
       answer = { status: 0, code: null, retryAfter: null, body: null, problem: err.name === 'TimeoutError' ? `no answer within ${hooks.uploadTimeoutMs} ms` : err.message };
     }

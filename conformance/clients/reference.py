@@ -149,7 +149,7 @@ def retry_wait(status, code, retry_after, attempt):
     transient = status == 0 or status >= 500 or (status == 429 and code in ('ih3001', 'ih3002'))
     if not transient or attempt > 3:
         return None
-    return float(retry_after) if retry_after is not None else 1.0
+    return float(retry_after) if retry_after is not None and retry_after.strip().isdigit() else 1.0  # whole seconds, else 1 s
 
 
 def upload():

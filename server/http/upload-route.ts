@@ -5,7 +5,8 @@
  * Checks, in this order (each answers and stops):
  *  1. credential and scope (`interhumanai.upload`) → 401 ih2002 / 401 ih2001 / 403 ih2003;
  *  1b. the scenario's upload faults for this upload (`when: {upload: N}`, upload-faults.ts): a
- *     scripted error answers here; a disconnect cuts the connection here; a delay waits at step 5;
+ *     scripted error answers here; a disconnect cuts the connection here; a delay is added to the
+ *     processing time of an upload that is analyzed (one refused below answers without it);
  *  2. per account: request rate → 429 ih3001; more than `uploadConcurrency` uploads in flight →
  *     429 ih3002; the scenario's `quota_exhausted` → 429 ih3003;
  *  3. not multipart/form-data → 400 ih4001;
@@ -24,7 +25,9 @@
  *   would be a TCP reset, which Node's fetch (undici) may see before the answer (measured with
  *   `Connection: close`: fetch failed with EPIPE in two of three runs of the 40-MB test). Clients that read early answers (undici, curl) stop
  *   sending and close the connection themselves; clients that send the whole body first (Python
- *   requests) still get the answer after it;
+ *   requests) still get the answer after it. A client that asked to close the connection after the
+ *   exchange (Connection: close, Python's urllib) gets the answer once its body has been read, since
+ *   Node closes such a connection with the answer (answerEarly);
  * - `include[]` fields count wherever they are in the body, before or after the file: the answer
  *   is computed only once the whole body has been read;
  * - every response carries `X-Correlation-ID` (app.ts), equal to `correlation_id` in error bodies;
@@ -160,8 +163,7 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
   const rate = deps.rateLimiter.take(account);
   if (!rate.ok) {
     log.info({ code: 'ih3001', retryAfterSeconds: rate.retryAfterSeconds }, 'upload refused');
-    stopReading(request, reply);
-    return sendRateLimited(reply, rate.retryAfterSeconds);
+    return answerEarly(request, reply, () => sendRateLimited(reply, rate.retryAfterSeconds));
   }
   const release = state.concurrency.acquire(account);
   if (release === null) {
@@ -329,9 +331,37 @@ function processing(clock: Clock, ms: number, reply: FastifyReply, pending: Set<
 }
 
 /** Send the v1 error for `code`; if the body is still arriving, stop reading it first (see `stopReading`). */
-function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
+function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply | Promise<FastifyReply> {
+  return answerEarly(request, reply, () => sendHttpError(reply, code, message));
+}
+
+/**
+ * Answer before the body has been read: the rest of it is discarded (stopReading). A client that
+ * asked to close the connection after this exchange (Connection: close, HTTP/1.0, Python's urllib)
+ * would have it closed with the answer while it is still sending, and see a broken pipe instead of
+ * the answer: it gets the answer once the rest of its body has been read and discarded (up to
+ * DISCARD_LIMIT_BYTES, after which it is cut).
+ */
+function answerEarly(request: FastifyRequest, reply: FastifyReply, send: () => FastifyReply): FastifyReply | Promise<FastifyReply> {
+  const raw = request.raw;
   stopReading(request, reply);
-  return sendHttpError(reply, code, message);
+  if (raw.complete || keepsAlive(raw)) return send();
+  return new Promise((resolve) => {
+    let done = false;
+    const answer = () => {
+      if (done) return;
+      done = true;
+      resolve(raw.socket.destroyed ? reply.hijack() : send());
+    };
+    raw.once('end', answer);
+    raw.once('close', answer);
+  });
+}
+
+/** Whether the client keeps its connection open after this exchange (HTTP/1.1 without Connection: close). */
+function keepsAlive(raw: FastifyRequest['raw']): boolean {
+  const connection = String(raw.headers.connection ?? '').toLowerCase();
+  return raw.httpVersion === '1.1' ? !connection.split(',').some((t) => t.trim() === 'close') : connection.includes('keep-alive');
 }
 
 /**

@@ -30,6 +30,17 @@ const MAX_JSON_CAPTURE = 1 << 20;
 const RECORDED_REQUEST_HEADERS = ['authorization', 'sec-websocket-protocol', 'content-type', 'x-client-request-id', 'origin'];
 /** Response headers worth recording. */
 const RECORDED_RESPONSE_HEADERS = ['content-type', 'x-correlation-id', 'retry-after', 'sec-websocket-protocol'];
+/** Recorded when the upstream failed: unreachable (and the proxy answered), or it cut the connection. */
+const BAD_GATEWAY = 502;
+/** Errors that mean the upstream was never reached: the proxy answers 502 itself. Any other error is a cut. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+/** Whether the client keeps its connection open after this exchange (HTTP/1.1 without Connection: close). */
+function keepsAlive(req: IncomingMessage): boolean {
+  const connection = String(req.headers.connection ?? '').toLowerCase();
+  return req.httpVersion === '1.1' ? !connection.split(',').some((t) => t.trim() === 'close') : connection.includes('keep-alive');
+}
+
 /** The text of a request body the client stopped sending before its end. */
 const ABORTED_BODY = '[aborted by the client before the body was complete]';
 /** Hop-by-hop headers are the proxy's own business (RFC 9110 7.6.1). */
@@ -119,14 +130,18 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // Exactly one answer is recorded: the upstream's, a 502 when it failed, or 499 when the client left first.
     let recorded = false;
     exchangesOpen++;
-    const respond = (record: () => void) => {
+    // The answer's time is when it passed the proxy, even if the request's record is written later.
+    const respond = (record: WithoutSessionTime<RecordingRecord>) => {
       if (recorded) return;
       recorded = true;
+      const at = clock.now();
       void requestLogged.then(() => {
-        record();
+        log(record, at);
         exchangesOpen--;
       });
     };
+    const failed = (status: number, text: string): WithoutSessionTime<RecordingRecord> => ({ kind: 'http.response', status, headers: {}, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text } });
+    let upstreamFailed = false;
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, forwardedHeaders(upstreamRes.headers));
       const body = new BodyCapture();
@@ -135,36 +150,55 @@ export function createRecorder(options: RecorderOptions): Recorder {
         res.write(chunk);
       });
       upstreamRes.on('end', () => {
-        res.end();
         // The upstream answered before the whole request body arrived (an early 413, 429, …): it
         // needs no more of it, and may not read it; stop forwarding and read the rest for the record.
+        // A client that asked to close the connection after this exchange would have its socket
+        // closed with the answer while it is still sending (a broken pipe, not the answer): its
+        // answer ends once its body has arrived.
         if (!req.complete) {
           req.unpipe(upstreamReq);
           upstreamReq.destroy();
           req.resume();
+          if (!keepsAlive(req)) req.once('end', () => res.end());
+          else res.end();
+        } else {
+          res.end();
         }
-        respond(() => log({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], body, isTokenExchange) }));
+        respond({ kind: 'http.response', status: upstreamRes.statusCode ?? 0, headers: recordedHeaders(upstreamRes.headers, RECORDED_RESPONSE_HEADERS), body: summarizeBody(upstreamRes.headers['content-type'], body, isTokenExchange) });
       });
-      // The upstream dropped mid-answer: drop the client too (as it would have seen directly).
-      upstreamRes.on('aborted', () => res.destroy());
-      upstreamRes.on('error', () => res.destroy());
+      // The upstream dropped mid-answer: drop the client too (as it would have seen directly), and
+      // record it as the upstream's failure, not the client's.
+      const dropped = (why: string) => {
+        upstreamFailed = true;
+        respond(failed(BAD_GATEWAY, `[the upstream cut the connection in the middle of its answer: ${why}]`));
+        res.destroy();
+      };
+      upstreamRes.on('aborted', () => dropped('aborted'));
+      upstreamRes.on('error', (err) => dropped(err.message));
     });
     upstreamReq.on('error', (err) => {
       if (recorded) return; // the client left first, and the proxy gave up on the upstream for it
       logger.warn({ err: err.message }, 'upstream request failed');
-      if (res.headersSent) {
+      upstreamFailed = true;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (res.headersSent || !UNREACHABLE.has(code ?? '')) {
+        // The upstream took the request and then cut the connection with no answer (or mid-answer):
+        // the client sees the same cut. The record says so, as a 502 with no body.
+        respond(failed(BAD_GATEWAY, `[the upstream cut the connection without an answer: ${redactor.text(err.message)}]`));
         res.destroy();
+        req.socket.destroy();
         return;
       }
-      res.writeHead(502, { 'content-type': 'application/json' });
+      // The upstream could not be reached at all: that is the proxy's own answer to give.
+      res.writeHead(BAD_GATEWAY, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'bad_gateway', message: `ih-mock record: the upstream ${upstream.origin} did not answer (${err.message})` }));
-      respond(() => log({ kind: 'http.response', status: 502, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: redactor.text(err.message) } }));
+      respond({ kind: 'http.response', status: BAD_GATEWAY, headers: { 'content-type': 'application/json' }, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: redactor.text(err.message) } });
     });
     // The client gave up mid-request: so does the proxy, rather than leave the upstream waiting.
     onBodyCut(req, () => upstreamReq.destroy());
     res.on('close', () => {
-      if (res.writableFinished) return;
-      respond(() => log({ kind: 'http.response', status: CLIENT_CLOSED_STATUS, headers: {}, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text: '[the client closed the connection before the answer reached it]' } }));
+      if (res.writableFinished || upstreamFailed) return;
+      respond(failed(CLIENT_CLOSED_STATUS, '[the client closed the connection before the answer reached it]'));
       upstreamReq.destroy();
     });
     req.pipe(upstreamReq);
@@ -466,6 +500,8 @@ function dropAfterFlush(ws: WebSocket): void {
     ws.terminate();
     return;
   }
+  // The connection is gone for the other side: what this one still sends is neither forwarded nor recorded.
+  ws.removeAllListeners('message');
   socket.end();
   setTimeout(() => ws.terminate(), 1000).unref();
 }

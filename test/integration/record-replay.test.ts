@@ -13,6 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock, VirtualClock } from '../../server/clock.js';
 import { Random } from '../../server/random.js';
 import { extractScenario } from '../../server/record/extract.js';
+import { loadScenario } from '../../scenarios/loader.js';
 import { createRecorder, type Recorder } from '../../server/record/proxy.js';
 import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
 import { createReplayServer, type ReplayPace, type ReplayServer } from '../../server/record/replay.js';
@@ -244,6 +245,19 @@ describe('ih-mock record', () => {
     const exchange = readRecording(file).sessions[0]!;
     expect(exchange.kind === 'http' && exchange.response?.status).toBe(429);
     expect(exchange.kind === 'http' && exchange.request.body).toMatchObject({ kind: 'raw', text: expect.stringMatching(/aborted by the client/) });
+  }, 30_000);
+
+  it('an upstream that cuts an upload with no answer cuts the client too (no 502 of the proxy\'s own), recorded as 502', async () => {
+    const scenario = { ...loadScenario('steady'), name: 'cut', faults: [{ when: { upload: 1 }, action: 'disconnect' as const }] };
+    const server = await startServer({ scenario, processingRatio: 0, apiKeys: [API_KEY] });
+    const { base, file, recorder } = await recorderFor(server.baseUrl);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(mp4)], { type: 'video/mp4' }), 'call.mp4');
+    await expect(fetch(`${base}/v1/upload/analyze`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` }, body: form })).rejects.toThrow();
+    await recorder.settled(5000);
+    await recorder.close();
+    const exchange = readRecording(file).sessions[0]!;
+    expect(exchange.kind === 'http' && exchange.response).toMatchObject({ status: 502, body: { kind: 'raw', text: expect.stringMatching(/upstream cut the connection without an answer/) } });
   }, 30_000);
 
   it('a recorder killed with SIGKILL mid-session leaves a file readable up to its last record', async () => {

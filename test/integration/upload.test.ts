@@ -397,6 +397,30 @@ describe('the error matrix', () => {
   });
 });
 
+/**
+ * A client like Python's urllib: Connection: close, the whole multipart body written before it
+ * reads anything; resolves with what it then reads, rejects if writing failed (a broken pipe).
+ */
+async function sendWholeBodyThenRead(baseUrl: string, bodyBytes: number): Promise<string> {
+  const socket = createConnection({ host: '127.0.0.1', port: Number(new URL(baseUrl).port) });
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const head = '--b\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n';
+  const tail = '\r\n--b--\r\n';
+  let answer = '';
+  socket.on('data', (d) => (answer += d.toString('latin1')));
+  const failed = new Promise<never>((_, reject) => socket.once('error', reject));
+  const write = (chunk: string | Buffer) => new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
+  const sending = (async () => {
+    await write(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${head.length + bodyBytes + tail.length}\r\n\r\n${head}`);
+    const chunk = Buffer.alloc(1 << 20);
+    for (let sent = 0; sent < bodyBytes; sent += chunk.length) await write(chunk.subarray(0, Math.min(chunk.length, bodyBytes - sent)));
+    await write(tail);
+  })();
+  await Promise.race([sending, failed]);
+  await Promise.race([new Promise((resolve) => socket.once('end', resolve)), failed]);
+  return answer;
+}
+
 describe('closing the server', () => {
   it('does not wait for a client stalled in the middle of its upload body', async () => {
     const server = await createMockServer({ host: '127.0.0.1', logLevel: 'silent', processingRatio: 0 });
@@ -448,6 +472,11 @@ describe('upload faults (when: {upload: N})', () => {
     expect(settled).toBe(false);
     await clock.advance(1_000);
     expect((await pending).status).toBe(200);
+  });
+
+  it('an early answer reaches a Connection: close client that keeps sending (no broken pipe), as with Python urllib', async () => {
+    const server = await startServer({ processingRatio: 0, scenario: withFaults([{ when: { upload: 1 }, action: 'error', code: 'ih3002' }]) });
+    expect(await sendWholeBodyThenRead(server.baseUrl, 20 << 20)).toMatch(/^HTTP\/1\.1 429 [\s\S]*"error_id":"ih3002"/);
   });
 
   it('disconnect: the connection is cut with no answer, and the server serves the next upload', async () => {
