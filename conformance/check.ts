@@ -20,17 +20,14 @@ import { checkTrace, SERVER_INVARIANTS, severityOf, type CheckResult } from './i
 import { tracesFromRecording } from './trace.js';
 import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
 import { uploadsFromRecording } from './uploads.js';
+import { CommandUsageError, type CliIo } from '../server/cli-io.js';
 
 const ALL_SERVER_INVARIANTS = [...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS];
 
-export class CheckUsageError extends Error {
+export class CheckUsageError extends CommandUsageError {
   override name = 'CheckUsageError';
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 /** Check recordings; returns the results (for tests) and the exit code. */
 export function checkRecordings(files: readonly string[]): { results: CheckResult[]; problems: string[] } {
@@ -87,7 +84,7 @@ export async function checkLive(url: string, key: string): Promise<{ results: Ch
   return { results: checked.results.map((r) => ({ ...r, source: `${source} (${r.source.replace(/^.*#/, '')})` })), problems: checked.problems };
 }
 
-export async function runCheck(args: string[], io: Io): Promise<number> {
+export async function runCheck(args: string[], io: CliIo): Promise<number> {
   const json = args.includes('--json');
   const keyAt = args.indexOf('--key');
   const key = keyAt >= 0 ? args[keyAt + 1] : undefined;

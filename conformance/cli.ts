@@ -20,15 +20,12 @@ import { runProperties } from './properties.js';
 import { htmlReport } from './html-report.js';
 import { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
 import { runCatalogue, scenarioCase, type CaseResult, type CatalogueResult } from './runner.js';
+import { CommandUsageError, type CliIo } from '../server/cli-io.js';
 
-export class ConformanceUsageError extends Error {
+export class ConformanceUsageError extends CommandUsageError {
   override name = 'ConformanceUsageError';
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 /** Case id → invariant ids whose violations are expected for this client (CI fails only on others). */
 type Ledger = Record<string, string[]>;
@@ -52,7 +49,7 @@ function isRegression(r: CaseResult, ledger: Ledger): boolean {
   return r.violations.some((v) => v.severity === 'error' && !expected.includes(v.invariant));
 }
 
-export async function runConformance(args: string[], io: Io): Promise<number> {
+export async function runConformance(args: string[], io: CliIo): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -132,7 +129,7 @@ export async function runConformance(args: string[], io: Io): Promise<number> {
   return regressions.length > 0 ? 1 : 0;
 }
 
-function writeReports(c: CatalogueResult, values: Record<string, string | boolean | undefined>, io: Io, meta: Record<string, unknown>): void {
+function writeReports(c: CatalogueResult, values: Record<string, string | boolean | undefined>, io: CliIo, meta: Record<string, unknown>): void {
   const client = values['client'];
   if (typeof values['json'] === 'string') {
     writeFileSync(values['json'], jsonReport(c, { client, ...meta }));

@@ -9,6 +9,7 @@
  * missing). Unknown event types are checked only for the shared envelope (clients must ignore them).
  */
 import { envelopeMediaTime } from '../server/analysis/events.js';
+import { QUALITY_DIMENSIONS } from '../server/analysis/quality.js';
 import { ERROR_CODES } from '../server/errors.js';
 import { validateAnyServerEvent, formatDiagnostics, isKnownEventType } from '../server/validation.js';
 import type { ParsedEvent, Trace, TraceFrame } from './trace.js';
@@ -67,16 +68,14 @@ function mediaTime(frame: ServerEventFrame): number | null {
 
 const invariant = (id: string, statement: string, severity: Severity, find: (trace: Trace, report: (frame: number | null, message: string) => void) => void): Invariant => rule(id, statement, severity, find);
 
-const QUALITY_KEYS = ['clarity', 'authority', 'energy', 'rapport', 'learning'] as const;
-
 function qualityProblem(scores: unknown): string | null {
   if (scores === null || typeof scores !== 'object') return 'scores are not an object';
   const s = scores as Record<string, unknown>;
-  for (const key of ['quality_index', ...QUALITY_KEYS]) {
+  for (const key of ['quality_index', ...QUALITY_DIMENSIONS]) {
     const v = s[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100) return `${key} is ${JSON.stringify(v)}, not an integer 0-100`;
   }
-  const mean = QUALITY_KEYS.reduce((sum, k) => sum + (s[k] as number), 0) / 5;
+  const mean = QUALITY_DIMENSIONS.reduce((sum, k) => sum + (s[k] as number), 0) / 5;
   if (Math.abs((s['quality_index'] as number) - mean) > 0.5 + 1e-9) return `quality_index ${String(s['quality_index'])} is not the mean of the five dimensions (${mean})`;
   return null;
 }

@@ -4,7 +4,7 @@
  * (client-invariants.ts), which judge the client's own view.
  */
 import type { ClientInvariant, ClientRun } from './client-invariants.js';
-import { rule, type Severity } from './invariants.js';
+import { rule } from './invariants.js';
 import { isRetryable, type UploadExchange } from './uploads.js';
 
 /** The include flags the upload endpoint knows, and the multipart field that carries them. */
@@ -18,12 +18,10 @@ const DEFAULT_RETRY_WAIT_MS = 1000;
 const RETRY_SLACK_MS = 50;
 const MAX_RETRIES = 3;
 
-const invariant = (id: string, statement: string, severity: Severity, find: (run: ClientRun, report: (frame: number | null, message: string) => void) => void): ClientInvariant => rule(id, statement, severity, find);
-
 const describeAnswer = (e: UploadExchange) => (e.answer.kind === 'answered' ? `${e.answer.status}${e.answer.code ? ` ${e.answer.code}` : ''}` : e.answer.kind);
 
 export const UPLOAD_INVARIANTS: readonly ClientInvariant[] = [
-  invariant('client.upload-request', 'every upload is a multipart/form-data POST with the whole video in the "file" part', 'error', (run, report) => {
+  rule<ClientRun>('client.upload-request', 'every upload is a multipart/form-data POST with the whole video in the "file" part', 'error', (run, report) => {
     for (const e of run.uploads) {
       const where = `upload ${e.number}`;
       if (e.method !== 'POST') report(null, `${where} is a ${e.method}, not a POST`);
@@ -38,7 +36,7 @@ export const UPLOAD_INVARIANTS: readonly ClientInvariant[] = [
       }
     }
   }),
-  invariant('client.upload-include', 'include flags, if any, are include[] fields with the documented values (others are ignored by the API)', 'error', (run, report) => {
+  rule<ClientRun>('client.upload-include', 'include flags, if any, are include[] fields with the documented values (others are ignored by the API)', 'error', (run, report) => {
     for (const e of run.uploads) {
       if (e.body?.kind !== 'multipart') continue;
       for (const field of e.body.fields) {
@@ -47,12 +45,12 @@ export const UPLOAD_INVARIANTS: readonly ClientInvariant[] = [
       }
     }
   }),
-  invariant('client.upload-waits', 'the client waits for the answer to every upload (the real analysis takes minutes)', 'error', (run, report) => {
+  rule<ClientRun>('client.upload-waits', 'the client waits for the answer to every upload (the real analysis takes minutes)', 'error', (run, report) => {
     for (const e of run.uploads) {
       if (e.answer.kind === 'abandoned') report(null, `upload ${e.number}: the client closed the connection ${Math.round(e.answer.at - e.at)} ms after sending it, before the answer`);
     }
   }),
-  invariant('client.upload-retry', `no upload after a final answer; after a 429 (ih3001, ih3002) or a 5xx, a retry waits Retry-After (else 1 s), at most ${MAX_RETRIES} times`, 'error', (run, report) => {
+  rule<ClientRun>('client.upload-retry', `no upload after a final answer; after a 429 (ih3001, ih3002) or a 5xx, a retry waits Retry-After (else 1 s), at most ${MAX_RETRIES} times`, 'error', (run, report) => {
     if (run.uploads.length > MAX_RETRIES + 1) report(null, `${run.uploads.length} uploads in one case (more than ${MAX_RETRIES} retries)`);
     run.uploads.forEach((next, i) => {
       const previous = run.uploads[i - 1];

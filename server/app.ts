@@ -23,6 +23,7 @@ import { missingScopeMessage, sessionLimits, StreamSession } from './stream/sess
 import { resolveTiming } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
+import { toBuffer } from './connection.js';
 import { assertValidServerEvent } from './validation.js';
 import { ConnectionChoiceError, ScenarioLibrary, parseConnectionChoice } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
@@ -218,8 +219,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(choice.seed !== undefined ? { seed: choice.seed } : {}) }, 'stream session opened');
     ws.on('message', (data, isBinary) => {
       try {
-        if (isBinary) session.onBinary(toBytes(data));
-        else session.onText(toBytes(data).toString('utf8'));
+        if (isBinary) session.onBinary(toBuffer(data));
+        else session.onText(toBuffer(data).toString('utf8'));
       } catch (err) {
         // A bug must not take the server (or other sessions) down: ih1001 and close 1011, this session only.
         session.fail(err);
@@ -308,10 +309,4 @@ function closedWithin(ws: WebSocket, ms: number): Promise<void> {
     });
     if (ws.readyState === ws.OPEN) ws.close(1001, 'server shutting down');
   });
-}
-
-function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

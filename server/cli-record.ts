@@ -20,6 +20,7 @@ import { createRecorder } from './record/proxy.js';
 import { readRecording, RecordingError, serverEvents, type RecordedStream } from './record/reader.js';
 import { createReplayServer, type Divergence, type ReplayPace } from './record/replay.js';
 import { scenarioFromObject } from '../scenarios/loader.js';
+import { CommandUsageError, type CliIo } from './cli-io.js';
 
 export const RECORD_COMMANDS_HELP = [
   'Record and replay:',
@@ -29,18 +30,14 @@ export const RECORD_COMMANDS_HELP = [
   '                                             Serve a recording; report where clients differ from it.',
   '  ih-mock scenarios from-recording <file> [--session <n>] [--out <file>]',
   '                                             Reconstruct a scenario from a recorded stream session.',
-  '  ih-mock check <file>... [--json]           Check recorded stream sessions against the protocol invariants.',
-  '  ih-mock check <ws(s)://URL> --key <key>    Drive a live server with the reference client and check it.',
+  '  ih-mock check <file>... [--json]           Check recorded stream sessions and uploads against the protocol invariants.',
+  '  ih-mock check <ws(s)://URL> --key <key>    Drive a live server with the reference client (a stream, an upload) and check it.',
 ].join('\n');
 
-export class RecordUsageError extends Error {
+export class RecordUsageError extends CommandUsageError {
   override name = 'RecordUsageError';
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
 function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
   try {
@@ -69,7 +66,7 @@ function untilSignal(stop: () => Promise<number>): Promise<number> {
   });
 }
 
-export async function runRecord(args: string[], io: Io): Promise<number> {
+export async function runRecord(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, { upstream: { type: 'string' }, out: { type: 'string' }, 'with-media': { type: 'boolean' }, label: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 0);
   const upstream = values['upstream'];
   if (typeof upstream !== 'string') throw new RecordUsageError('record needs --upstream <base URL>, e.g. --upstream https://api.interhuman.ai');
@@ -101,7 +98,7 @@ export async function runRecord(args: string[], io: Io): Promise<number> {
   });
 }
 
-export async function runReplay(args: string[], io: Io): Promise<number> {
+export async function runReplay(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, { speed: { type: 'string' }, pace: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 1);
   const file = positionals[0]!;
   let pace: ReplayPace = { mode: 'recorded', speed: 1 };
@@ -140,7 +137,7 @@ export async function runReplay(args: string[], io: Io): Promise<number> {
   });
 }
 
-export function runFromRecording(args: string[], io: Io): number {
+export function runFromRecording(args: string[], io: CliIo): number {
   const { values, positionals } = parse(args, { session: { type: 'string' }, out: { type: 'string' }, name: { type: 'string' } }, 1);
   const file = positionals[0]!;
   const recording = loadRecording(file, io);
@@ -167,7 +164,7 @@ export function runFromRecording(args: string[], io: Io): number {
   return 0;
 }
 
-function loadRecording(file: string, io: Io) {
+function loadRecording(file: string, io: CliIo) {
   try {
     const recording = readRecording(file);
     for (const problem of recording.problems) io.err(`${file}:${problem.line}: ${problem.message}\n`);

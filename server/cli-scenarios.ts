@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateScenario, scenarioToYaml } from '../scenarios/generator.js';
 import { listScenarios, loadScenario, ScenarioError } from '../scenarios/loader.js';
 import { runFromRecording } from './cli-record.js';
+import { CommandUsageError, type CliIo } from './cli-io.js';
 
 export const SCENARIO_COMMANDS_HELP = [
   'Scenario commands:',
@@ -23,16 +24,12 @@ export const SCENARIO_COMMANDS_HELP = [
   '  ih-mock validate <file>...                 Check scenario files; each problem as file:line:column: /field: message.',
 ].join('\n');
 
-export class ScenarioUsageError extends Error {
+export class ScenarioUsageError extends CommandUsageError {
   override name = 'ScenarioUsageError';
 }
 
-interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
 
-export function runScenariosCommand(args: string[], io: Io): number {
+export function runScenariosCommand(args: string[], io: CliIo): number {
   const [sub = 'list', ...rest] = args;
   switch (sub) {
     case 'list': {
@@ -58,7 +55,7 @@ export function runScenariosCommand(args: string[], io: Io): number {
   }
 }
 
-function generate(args: string[], io: Io): number {
+function generate(args: string[], io: CliIo): number {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -95,7 +92,7 @@ function generate(args: string[], io: Io): number {
 }
 
 /** `ih-mock validate FILE...`: every problem of every file, then exit 1 if any was invalid. */
-export function runValidateCommand(files: string[], io: Io): number {
+export function runValidateCommand(files: string[], io: CliIo): number {
   if (files.length === 0) throw new ScenarioUsageError('"validate" needs at least one scenario file');
   let failed = 0;
   for (const file of files) {

@@ -4,10 +4,9 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildServer } from './app.js';
-import { CheckUsageError, runCheck } from '../conformance/check.js';
-import { ConformanceUsageError, runConformance } from '../conformance/cli.js';
-import { RECORD_COMMANDS_HELP, RecordUsageError, runRecord, runReplay } from './cli-record.js';
-import { runScenariosCommand, runValidateCommand, ScenarioUsageError, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
+import { CommandUsageError } from './cli-io.js';
+import { RECORD_COMMANDS_HELP, runRecord, runReplay } from './cli-record.js';
+import { runScenariosCommand, runValidateCommand, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
 import { packageVersion } from './paths.js';
 import { resolveTiming } from './stream/timing.js';
@@ -207,11 +206,12 @@ export async function main(argv: string[]): Promise<number> {
     try {
       if (cmd.command === 'scenarios') return runScenariosCommand(cmd.args, io);
       if (cmd.command === 'validate') return runValidateCommand(cmd.files, io);
-      if (cmd.command === 'check') return await runCheck(cmd.args, io);
-      if (cmd.command === 'conformance') return await runConformance(cmd.args, io);
+      // The conformance kit (fast-check, the case catalogue) loads only for the commands that use it.
+      if (cmd.command === 'check') return await (await import('../conformance/check.js')).runCheck(cmd.args, io);
+      if (cmd.command === 'conformance') return await (await import('../conformance/cli.js')).runConformance(cmd.args, io);
       return await (cmd.command === 'record' ? runRecord(cmd.args, io) : runReplay(cmd.args, io));
     } catch (err) {
-      if (!(err instanceof ScenarioUsageError || err instanceof RecordUsageError || err instanceof CheckUsageError || err instanceof ConformanceUsageError)) throw err;
+      if (!(err instanceof CommandUsageError)) throw err;
       process.stderr.write(`ih-mock: ${err.message} (see ih-mock --help)\n`);
       return EXIT_USAGE;
     }

@@ -44,6 +44,7 @@ import { DEFAULT_TOLERANCE_SECONDS } from '../media/timeline.js';
 import type { ServerOptions } from '../options.js';
 import type { Scenario, UploadResponse } from '../types/generated.js';
 import { formatDiagnostics, validateHttpError, validateUploadResponse } from '../validation.js';
+import { keepsAlive } from '../connection.js';
 import { authenticateRequest } from './credentials.js';
 import { ConcurrencyLimiter, type RateLimiter } from './limits.js';
 import type { Random } from '../random.js';
@@ -358,11 +359,6 @@ function answerEarly(request: FastifyRequest, reply: FastifyReply, send: () => F
   });
 }
 
-/** Whether the client keeps its connection open after this exchange (HTTP/1.1 without Connection: close). */
-function keepsAlive(raw: FastifyRequest['raw']): boolean {
-  const connection = String(raw.headers.connection ?? '').toLowerCase();
-  return raw.httpVersion === '1.1' ? !connection.split(',').some((t) => t.trim() === 'close') : connection.includes('keep-alive');
-}
 
 /**
  * Answering before the whole body has arrived: detach the multipart parser and discard the rest of

@@ -1,7 +1,7 @@
 /** Small pieces of plumbing the recording proxy and the replay server share. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 
 /** Listen on `host:port` (0: a free port); resolves with the base URL. */
 export async function listenOn(server: Server, host: string, port: number): Promise<string> {
@@ -21,11 +21,4 @@ export async function shutDown(server: Server, sockets: Iterable<WebSocket>): Pr
   // or close() would wait for them.
   server.closeAllConnections();
   await closed;
-}
-
-/** A ws message as one Buffer. */
-export function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

@@ -18,10 +18,12 @@ import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import type { Clock } from '../clock.js';
 import { isSendableCloseCode } from '../close-codes.js';
+import { keepsAlive, socketOf, toBuffer } from '../connection.js';
+import { roundSeconds } from '../media/common.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { RecordedHttpBody, RecordingRecord } from '../types/generated.js';
 import { CLIENT_CLOSED_STATUS, RecordingWriter, type WithoutSessionTime } from './format.js';
-import { listenOn, shutDown, toBuffer } from './net.js';
+import { listenOn, shutDown } from './net.js';
 import { Redactor } from './redact.js';
 
 /** JSON bodies larger than this are recorded as size and hash only. */
@@ -34,12 +36,6 @@ const RECORDED_RESPONSE_HEADERS = ['content-type', 'x-correlation-id', 'retry-af
 const BAD_GATEWAY = 502;
 /** Errors that mean the upstream was never reached: the proxy answers 502 itself. Any other error is a cut. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
-
-/** Whether the client keeps its connection open after this exchange (HTTP/1.1 without Connection: close). */
-function keepsAlive(req: IncomingMessage): boolean {
-  const connection = String(req.headers.connection ?? '').toLowerCase();
-  return req.httpVersion === '1.1' ? !connection.split(',').some((t) => t.trim() === 'close') : connection.includes('keep-alive');
-}
 
 /** The text of a request body the client stopped sending before its end. */
 const ABORTED_BODY = '[aborted by the client before the body was complete]';
@@ -360,7 +356,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
             const before = timeline.mediaEnd;
             const verdict = safePush(timeline, bytes);
             const sidecar = writer.media(bytes);
-            log({ kind: 'ws.client.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), media_seconds: verdict ? round6(timeline.mediaEnd - before) : null, ...(sidecar ? { sidecar } : {}) });
+            log({ kind: 'ws.client.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), media_seconds: verdict ? roundSeconds(timeline.mediaEnd - before) : null, ...(sidecar ? { sidecar } : {}) });
           } else {
             log({ kind: 'ws.client.text', text: redactor.text(bytes.toString('utf8')) });
           }
@@ -495,7 +491,7 @@ function closeOther(ws: WebSocket, code: number, reason: string): void {
  * frames still in the socket's buffer. The TCP connection is ended (FIN), and destroyed if it lingers.
  */
 function dropAfterFlush(ws: WebSocket): void {
-  const socket = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+  const socket = socketOf(ws);
   if (!socket || socket.destroyed) {
     ws.terminate();
     return;
@@ -515,6 +511,3 @@ function safePush(timeline: MediaTimeline, bytes: Buffer): boolean {
 }
 
 
-function round6(x: number): number {
-  return Math.round(x * 1e6) / 1e6;
-}

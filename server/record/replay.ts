@@ -18,11 +18,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import { envelopeMediaTime } from '../analysis/events.js';
 import { isSendableCloseCode } from '../close-codes.js';
+import { toBuffer } from '../connection.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { Random } from '../random.js';
 import type { RecordedHttpBody, WsCloseRecord } from '../types/generated.js';
 import { CLIENT_CLOSED_STATUS } from './format.js';
-import { listenOn, shutDown, toBuffer } from './net.js';
+import { listenOn, shutDown } from './net.js';
 import { REDACTED, Redactor } from './redact.js';
 import type { RecordedExchange, RecordedStream, Recording } from './reader.js';
 

@@ -2,7 +2,7 @@
  * When a scenario's faults fire. This module only decides *when* (trigger + seeded probability);
  * the session carries each action out.
  *
- * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds) fires at
+ * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds, upload) fires at
  * most once; `every_segment` faults are considered on every binary message; each consideration draws
  * from the session's fault generator only when the probability is strictly between 0 and 1, so a
  * schedule without random faults consumes no randomness and the same seed replays the same faults.
@@ -43,6 +43,11 @@ export class FaultSchedule {
   /** Binary message `segment` (1-based) arrived, before it is processed. */
   onSegment(segment: number): readonly Fault[] {
     return this.take((f) => f.when?.segment === segment || f.when?.every_segment === true);
+  }
+
+  /** The `n`-th upload (1-based) arrived: its upload faults (`when: {upload: n}`). */
+  onUpload(n: number): readonly Fault[] {
+    return this.take((f) => f.when?.upload === n);
   }
 
   /** Accepted media reached `mediaEnd` seconds. */

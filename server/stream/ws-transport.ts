@@ -13,15 +13,15 @@
  * (`ws` ends the socket, and `end()` uncorks). `terminate()` destroys the socket, so what was sent
  * before it is flushed first: a fault's events before an abrupt disconnect still reach the client.
  */
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
+import { socketOf } from '../connection.js';
 import type { SessionTransport } from './outbound.js';
 
 export function wsTransport(ws: WebSocket, clock: Clock): SessionTransport {
   const afterTurn = clock.afterTurn?.bind(clock) ?? setImmediate;
-  // `_socket` is ws's long-standing handle on its net.Socket; without it frames simply go one by one.
-  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  // Without the socket, frames simply go one by one.
+  const socket = socketOf(ws);
   let corked = false;
   const flush = () => {
     if (!corked) return;

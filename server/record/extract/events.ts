@@ -13,11 +13,11 @@ export type Clean =
   | { kind: 'engagement'; state: EngagementState; time: number }
   | { kind: 'quality'; overall: QualityScores | null; timeline: { start: number; end: number; values: QualityScores }[]; raw: Record<string, unknown> };
 
-export const PROBABILITIES: readonly Probability[] = ['low', 'medium', 'high'];
-export const STATES: readonly EngagementState[] = ['engaged', 'neutral', 'disengaged'];
-export const ANALYSIS_TYPES = ['signal.detected', 'signal.updated', 'signal.ended', 'engagement.updated', 'conversation_quality.updated'];
+const PROBABILITIES: readonly Probability[] = ['low', 'medium', 'high'];
+const STATES: readonly EngagementState[] = ['engaged', 'neutral', 'disengaged'];
+const ANALYSIS_TYPES = ['signal.detected', 'signal.updated', 'signal.ended', 'engagement.updated', 'conversation_quality.updated'];
 /** Protocol events that carry no analysis: skipped without a note. */
-export const OTHER_KNOWN_TYPES = ['session.ready', 'session.updated', 'session.closing', 'session.ended', 'error'];
+const OTHER_KNOWN_TYPES = ['session.ready', 'session.updated', 'session.closing', 'session.ended', 'error'];
 
 export function scores(x: unknown): QualityScores | null {
   if (!isRecord(x)) return null;

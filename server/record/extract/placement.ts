@@ -6,7 +6,7 @@ import type { Clean } from './events.js';
 import { type Geometry, type Key, RANK, compareKeys, decimals, slot, windowEnd, withMidpoints } from './geometry.js';
 import { type EndSpec, type Lifecycle, type SpanPlan, type UpdateMode, type UpdateRecord, fallbackSpan, solveSpan } from './signals.js';
 
-export interface EngagementPlacement {
+interface EngagementPlacement {
   pos: number;
   state: EngagementState;
   t: number;
@@ -38,14 +38,14 @@ export function periodsOf(g: Geometry): Period[] {
 }
 
 /** The engagement state each window must see, given the placements so far (null: no information yet). */
-export function expectedEngagement(placed: readonly EngagementPlacement[], pos: number): EngagementPlacement | null {
+function expectedEngagement(placed: readonly EngagementPlacement[], pos: number): EngagementPlacement | null {
   let found: EngagementPlacement | null = null;
   for (const p of placed) if (p.pos <= pos) found = p;
   return found;
 }
 
 /** Does the script `entries` make windows [from, to] report exactly the placed engagement events? */
-export function engagementFits(g: Geometry, entries: readonly ScriptedEngagement[], placed: readonly EngagementPlacement[], from: number, to: number, horizon = g.horizon): boolean {
+function engagementFits(g: Geometry, entries: readonly ScriptedEngagement[], placed: readonly EngagementPlacement[], from: number, to: number, horizon = g.horizon): boolean {
   const model = new ScenarioModel({ name: 'check', engagement: [...entries], ...(horizon > 0 ? { duration: horizon } : {}) }, { presenceOverlapSeconds: g.p });
   for (let pos = Math.max(0, from); pos <= to && pos < g.N; pos++) {
     const seen = model.observe(g.wins[pos]!).engagement;
@@ -66,7 +66,7 @@ export function engagementFits(g: Geometry, entries: readonly ScriptedEngagement
 }
 
 /** Entry times to try for an engagement change reported at `t` by window `pos`, best first. */
-export function engagementCandidates(g: Geometry, pos: number, t: number, after: number, horizon = g.horizon): number[] {
+function engagementCandidates(g: Geometry, pos: number, t: number, after: number, horizon = g.horizon): number[] {
   const base: number[] = [t];
   if (Number.isFinite(after)) base.push(after);
   for (let q = pos - 2; q <= pos + 1; q++) {
@@ -82,7 +82,7 @@ export function engagementCandidates(g: Geometry, pos: number, t: number, after:
 }
 
 /** The clamped times an update first seen by window `pos` can be reported at, per realization. */
-export interface TauOption {
+interface TauOption {
   mode: UpdateMode;
   lo: number;
   hi: number;
@@ -91,7 +91,7 @@ export interface TauOption {
 }
 
 /** The image of the interval under clamping into the slot, or null if the interval is empty. */
-export function clampedInterval(mode: UpdateMode, lo: number, hi: number, loOpen: boolean, hiOpen: boolean, sl: { lo: number; hi: number }): TauOption | null {
+function clampedInterval(mode: UpdateMode, lo: number, hi: number, loOpen: boolean, hiOpen: boolean, sl: { lo: number; hi: number }): TauOption | null {
   if (!(lo < hi || (lo === hi && !loOpen && !hiOpen))) return null;
   if (hi < sl.lo || (hi === sl.lo && hiOpen)) return { mode, lo: sl.lo, hi: sl.lo, loOpen: false, hiOpen: false };
   if (lo > sl.hi || (lo === sl.hi && loOpen)) return { mode, lo: sl.hi, hi: sl.hi, loOpen: false, hiOpen: false };
@@ -106,7 +106,7 @@ export function clampedInterval(mode: UpdateMode, lo: number, hi: number, loOpen
  * end(pos))); a takeover (an old span long before, a new one [x, ≤ eMax)) wins window pos and not
  * pos−1 when x is past the middle of what each window sees of the two.
  */
-export function tauOptions(g: Geometry, pos: number, eMax = g.M): TauOption[] {
+function tauOptions(g: Geometry, pos: number, eMax = g.M): TauOption[] {
   const before = g.wins[pos - 1];
   const w = g.wins[pos];
   if (before === undefined || w === undefined) return [];
@@ -122,21 +122,21 @@ export function inside(o: TauOption, x: number): boolean {
 }
 
 /** Times to try for an option: its ends, the neighbours' times inside it and midpoints between them. */
-export function tauPoints(o: TauOption, times: readonly number[]): number[] {
+function tauPoints(o: TauOption, times: readonly number[]): number[] {
   const points = [o.lo, o.hi, ...times.filter((t) => t >= o.lo && t <= o.hi)];
   const candidates = withMidpoints(points).filter((x) => inside(o, x));
   // A change as early as possible; a takeover as late as possible (closest to where a change would be).
   return o.mode === 'change' ? candidates : candidates.reverse();
 }
 
-export type BatchItem = { kind: 'fixed'; key: Key } | { kind: 'update'; type: SignalType; options: TauOption[]; record: UpdateRecord };
+type BatchItem = { kind: 'fixed'; key: Key } | { kind: 'update'; type: SignalType; options: TauOption[]; record: UpdateRecord };
 
 /**
  * Times for the window's pending updates that keep the window's sort order, with as few takeovers as
  * possible (a takeover only where the order needs an earlier time than a change can have); null when
  * no choice does.
  */
-export function orderUpdates(items: readonly BatchItem[]): { chosen: Map<UpdateRecord, { tau: number; mode: UpdateMode }>; takeovers: number } | null {
+function orderUpdates(items: readonly BatchItem[]): { chosen: Map<UpdateRecord, { tau: number; mode: UpdateMode }>; takeovers: number } | null {
   const times = items.flatMap((i) => (i.kind === 'fixed' ? [i.key.time] : []));
   const pending = items.filter((i) => i.kind === 'update').length;
   const chosen = new Map<UpdateRecord, { tau: number; mode: UpdateMode }>();
@@ -168,7 +168,7 @@ export function orderUpdates(items: readonly BatchItem[]): { chosen: Map<UpdateR
  * The order of one window's events: each pending update's time and realization (fewest takeovers),
  * and the keys it may move between (up to a fixed neighbour, halfway to a neighbouring update).
  */
-export function orderBatch(batch: readonly BatchItem[]): Map<UpdateRecord, Pick<UpdateRecord, 'tau' | 'mode' | 'lower' | 'upper'>> {
+function orderBatch(batch: readonly BatchItem[]): Map<UpdateRecord, Pick<UpdateRecord, 'tau' | 'mode' | 'lower' | 'upper'>> {
   const chosen = orderUpdates(batch)?.chosen;
   const out = new Map<UpdateRecord, Pick<UpdateRecord, 'tau' | 'mode' | 'lower' | 'upper'>>();
   const keys = batch.map((item): Key | null => {

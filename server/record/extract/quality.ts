@@ -7,9 +7,9 @@ import type { Dims } from './events.js';
 import type { Period, QualityData } from './placement.js';
 
 /** Keeps values this far inside rounding boundaries, so float noise cannot flip a rounding. */
-export const MARGIN = 1e-4;
+const MARGIN = 1e-4;
 
-export interface PeriodValue {
+interface PeriodValue {
   /** Integer value over [start, split), then value + 1 over [split, scripted end); split null → value throughout. */
   value: number;
   split: number | null;
@@ -20,7 +20,7 @@ export interface PeriodValue {
  * round(running weighted mean) = the overall value (header, rule 4). Past the script's end `horizon`
  * nothing is scripted and every dimension is exactly 50, as in the emulator.
  */
-export function solveDimension(periods: readonly Period[], horizon: number, timeline: readonly (number | undefined)[], overall: readonly (number | undefined)[], dim: string, notes: string[]): (PeriodValue | null)[] {
+function solveDimension(periods: readonly Period[], horizon: number, timeline: readonly (number | undefined)[], overall: readonly (number | undefined)[], dim: string, notes: string[]): (PeriodValue | null)[] {
   const n = periods.length;
   const parts = periods.map(({ start, end }) => {
     const scripted = Math.max(0, Math.min(end, horizon) - start);

@@ -46,7 +46,7 @@ export interface SpanPlan {
 }
 
 /** The emulator's choice among two spans of a type in a window: more overlap; a tie → the later one. */
-export function newerWins(g: Geometry, oldStart: number, x: number, e: number, pos: number): boolean {
+function newerWins(g: Geometry, oldStart: number, x: number, e: number, pos: number): boolean {
   const w = g.wins[pos];
   if (w === undefined) return false;
   const oldOverlap = Math.min(x, w.end) - Math.max(oldStart, w.start);
@@ -62,7 +62,7 @@ export function newerWins(g: Geometry, oldStart: number, x: number, e: number, p
  * by. An update is realized as planned (change or takeover at its planned time) when it can be, else
  * by the other realization or at another time that keeps its window's order. Null when none fits.
  */
-export function realize(g: Geometry, plan: SpanPlan, s: number, e: number): { spans: ScriptedSignal[]; taus: number[] } | null {
+function realize(g: Geometry, plan: SpanPlan, s: number, e: number): { spans: ScriptedSignal[]; taus: number[] } | null {
   const spans: ScriptedSignal[] = [];
   const taus: number[] = [];
   let current: ScriptedSignal = { type: plan.type, start: s, end: e, probability: plan.probability, rationale: plan.rationale };
