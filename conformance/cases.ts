@@ -64,7 +64,7 @@ export const CASES: readonly ConformanceCase[] = [
   {
     id: '2.1',
     title: 'Config frame shape',
-    description: 'The config frame is the bare object {"include":[...]} (no "type": seed 003\'s session.configure is refused with ih6001).',
+    description: 'The config frame is the bare object {"include":[...]} (no "type": the launch post\'s session.configure is refused with ih6001).',
     scenario: variant('steady'),
     mediaSeconds: 12,
     stresses: ['client.config-valid'],

@@ -1,5 +1,5 @@
 /**
- * Protocol invariants as pure functions over a trace (PROTOCOL.md 3). Each has a stable id, a
+ * Protocol invariants as pure functions over a trace (docs/protocol.md §3). Each has a stable id, a
  * one-line statement and a severity; `check(trace)` returns the violations, each naming the frame
  * that broke it. Server invariants audit what a server sent (ih-mock itself, the live service
  * through a recording, any server the kit drove).
@@ -61,7 +61,7 @@ function data(frame: ServerEventFrame): Record<string, unknown> {
   return d !== null && typeof d === 'object' ? (d as Record<string, unknown>) : {};
 }
 
-/** The media time an event reports, for ordering (PROTOCOL 3.1): the emulator's own rule. */
+/** The media time an event reports, for ordering (docs/protocol.md §3.1): the emulator's own rule. */
 function mediaTime(frame: ServerEventFrame): number | null {
   return envelopeMediaTime(frame.event.type, frame.event.data);
 }

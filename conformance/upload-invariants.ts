@@ -1,5 +1,5 @@
 /**
- * Client invariants of the upload endpoint (PROTOCOL 2), judged from the uploads the kit recorded.
+ * Client invariants of the upload endpoint (docs/protocol.md §2), judged from the uploads the kit recorded.
  * The upload cases' answers also feed `client.spans-match` and `client.errors-surfaced`
  * (client-invariants.ts), which judge the client's own view.
  */

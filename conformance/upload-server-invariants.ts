@@ -1,5 +1,5 @@
 /**
- * Server invariants of the upload endpoint (PROTOCOL 2 and 5), over one recorded upload: what any
+ * Server invariants of the upload endpoint (docs/protocol.md §2 and §5), over one recorded upload: what any
  * server (ih-mock, the live service through a recording) must answer. `ih-mock check` applies them
  * to every upload of a recording; the kit applies them to ih-mock's own answers in upload cases.
  */

@@ -148,7 +148,7 @@ function uploadOperation(): JsonObject {
     tags: ['upload'],
     summary: 'Analyze a video file',
     description: [
-      'Upload one video as multipart/form-data and get the analysis of the whole file (PROTOCOL 2): the same engine as the stream endpoint, so the signal spans equal those a stream session reports for the same media.',
+      'Upload one video as multipart/form-data and get the analysis of the whole file (docs/protocol.md §2): the same engine as the stream endpoint, so the signal spans equal those a stream session reports for the same media.',
       'The container (mp4, mov, webm, mkv, avi, MPEG-TS) is detected from the first bytes, never from the file name or content type. The file is streamed, never held in memory: over `maxUploadBytes` (32 MB) the answer is 413 `ih4003` at once.',
       '`include[]` fields may come before or after the file. The answer waits `processingRatio` × the video duration on the server clock (0 = at once).',
     ].join('\n\n'),
@@ -193,7 +193,7 @@ function authOperation(path: string): JsonObject {
     operationId: legacy ? 'exchangeTokenV0' : 'exchangeToken',
     tags: ['auth'],
     summary: legacy ? 'Exchange a key pair for an access token (legacy v0 alias)' : 'Exchange a key pair for an access token',
-    description: 'Exchange `key_id` and `key_secret` for a short-lived bearer token carrying the scopes asked for (PROTOCOL 1). The token expires after `expires_in` seconds of the server clock.',
+    description: 'Exchange `key_id` and `key_secret` for a short-lived bearer token carrying the scopes asked for (docs/protocol.md §1). The token expires after `expires_in` seconds of the server clock.',
     security: [],
     requestBody: { required: true, content: { 'application/json': { schema: ref('AuthRequest') } } },
     responses: {

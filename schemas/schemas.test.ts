@@ -44,7 +44,7 @@ function resolveRef(file: string, ref: string): unknown {
   return atPointer(readDocument(path), pointer);
 }
 
-// ---- Samples (shapes from PROTOCOL.md 3.3 and real captures) -----------------------------------
+// ---- Samples (shapes from docs/protocol.md §3.3 and real captures) ----------------------
 
 const ENVELOPE = { timestamp: '2026-06-20T15:21:55.149561Z', correlation_id: '550e8400-e29b-41d4-a716-446655440000' };
 const SCORES = { quality_index: 72, clarity: 67, authority: 68, energy: 80, rapport: 75, learning: 70 };
@@ -99,7 +99,7 @@ function invalidSamples(): Record<string, [unknown, string]> {
   return {
     'an extra envelope key': [{ ...detected, session_id: 'abc' }, '/session_id'],
     'an extra data key (end on signal.detected)': [{ ...detected, data: { ...(detected['data'] as JsonObject), end: 11 } }, '/data/end'],
-    'the stale data.signals[] shape of seed 000': [
+    'the stale data.signals[] shape of the browser codealong': [
       { ...detected, data: { signals: [{ type: 'agreement', start: 3, end: 11, probability: 'high', rationale: 'Nodded.' }] } },
       '/data/signals',
     ],
@@ -107,7 +107,7 @@ function invalidSamples(): Record<string, [unknown, string]> {
     'a timestamp with an offset instead of Z': [{ ...detected, timestamp: '2026-05-18T13:28:33.680921+00:00' }, '/timestamp'],
     'a correlation_id that is not a UUID': [{ ...detected, correlation_id: 'req-1' }, '/correlation_id'],
     'a missing correlation_id': [{ type: 'signal.ended', timestamp: ENVELOPE.timestamp, data: { signal_type: 'agreement', end: 1 } }, '/correlation_id'],
-    'engagement.updated with end (seed 000)': [{ type: 'engagement.updated', ...ENVELOPE, data: { state: 'engaged', start: 3, end: 11 } }, '/data/end'],
+    'engagement.updated with end (browser codealong)': [{ type: 'engagement.updated', ...ENVELOPE, data: { state: 'engaged', start: 3, end: 11 } }, '/data/end'],
     'an unknown engagement state': [{ type: 'engagement.updated', ...ENVELOPE, data: { state: 'bored', start: 3 } }, '/data/state'],
     'a numeric probability (launch post)': [{ ...detected, data: { ...(detected['data'] as JsonObject), probability: 0.9 } }, '/data/probability'],
     'two timeline entries': [
@@ -190,7 +190,7 @@ describe('stream-server-event.schema.json', () => {
     expect(common.$defs.ErrorCode.enum).toEqual(ERROR_CODES);
   });
 
-  it.each(Object.keys(samples))('accepts the PROTOCOL.md sample: %s', (name) => {
+  it.each(Object.keys(samples))('accepts the protocol sample: %s', (name) => {
     const result = validateServerEvent(samples[name]);
     expect(result.ok ? '' : formatDiagnostics(result.errors)).toBe('');
   });

@@ -186,7 +186,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     const log = logger.child({ correlationId, account: principal.account });
     if (!requireScope(principal, SCOPE_STREAM).ok) {
       // A good credential without the stream scope (e.g. an upload-only token): the upgrade succeeds,
-      // then error ih2003 and close 4003, and no session.ready (PROTOCOL 1).
+      // then error ih2003 and close 4003, and no session.ready (docs/protocol.md §1).
       const refusal = envelope('error', errorData('ih2003', null, missingScopeMessage(principal.kind === 'access-token' ? 'access token' : 'API key')), correlationId, clock);
       if (options.strictEvents) assertValidServerEvent(refusal);
       ws.send(JSON.stringify(refusal));
@@ -284,7 +284,7 @@ interface UpgradeRequest extends IncomingMessage {
   ihEchoProtocol?: string | undefined;
 }
 
-/** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, PROTOCOL 1). */
+/** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, docs/protocol.md §1). */
 function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string, error = 'not_found'): void {
   const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error, message });
   const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' } as Record<number, string>)[status] ?? 'Error';

@@ -1,5 +1,5 @@
 /**
- * Credentials: where a client may put them, and whether they are good (PROTOCOL 1). One
+ * Credentials: where a client may put them, and whether they are good (docs/protocol.md §1). One
  * `Authenticator` serves both transports: a credential is an API key (`apiKeys`, both scopes) or an
  * access token issued by the token exchange (`POST /v1/auth`, the scopes asked for). Credential
  * values never leave this module except as the opaque `Principal`, so nothing downstream can log them.

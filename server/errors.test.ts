@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, ERROR_TABLE, errorLink, httpErrorBody } from './errors.js';
 import { PACKAGE_ROOT } from './paths.js';
 
-/** Rows of the table in docs/errors.md: code → cells. */
-function documentedRows(): Map<string, string[]> {
-  const text = readFileSync(join(PACKAGE_ROOT, 'docs', 'errors.md'), 'utf8');
+/** Rows of the error-code table in a page of docs/: code → cells. */
+function documentedRows(page: string): Map<string, string[]> {
+  const text = readFileSync(join(PACKAGE_ROOT, 'docs', page), 'utf8');
   const rows = new Map<string, string[]>();
   for (const line of text.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
@@ -15,23 +15,37 @@ function documentedRows(): Map<string, string[]> {
   return rows;
 }
 
+/** A documented stream behaviour must say what the table does: close after the envelope, or stay open. */
+function expectStreamBehaviour(code: string, behaviour: string | undefined): void {
+  const spec = ERROR_TABLE[code as keyof typeof ERROR_TABLE];
+  if (spec.ws === 'close') expect(behaviour, code).toMatch(/then close/);
+  else if (spec.ws === 'error') expect(behaviour, code).toMatch(/session stays open/);
+  else expect(behaviour, code).not.toMatch(/then close|stays open/);
+}
+
 describe('the error table', () => {
-  it('docs/errors.md lists exactly the codes of the table', () => {
-    expect([...documentedRows().keys()].sort()).toEqual([...ERROR_CODES].sort());
+  it.each(['errors.md', 'protocol.md'])('docs/%s lists exactly the codes of the table', (page) => {
+    expect([...documentedRows(page).keys()].sort()).toEqual([...ERROR_CODES].sort());
   });
 
   it('docs/errors.md agrees with the table on status, behaviour, close code and title', () => {
-    for (const [code, cells] of documentedRows()) {
+    for (const [code, cells] of documentedRows('errors.md')) {
       const spec = ERROR_TABLE[code as keyof typeof ERROR_TABLE];
       const [, http, behaviour, close, title] = cells;
       expect(http, code).toBe(spec.http === null ? '—' : String(spec.http));
       expect(title, code).toBe(spec.title);
-      if (spec.ws === 'close') {
-        expect(behaviour, code).toMatch(/then close/);
-        expect(close!.split(' ')[0], code).toBe(String(spec.closeCode));
-      } else if (spec.ws === 'error') {
-        expect(behaviour, code).toMatch(/session stays open/);
-      }
+      expectStreamBehaviour(code, behaviour);
+      if (spec.ws === 'close') expect(close!.split(' ')[0], code).toBe(String(spec.closeCode));
+    }
+  });
+
+  it('docs/protocol.md agrees with the table on status, stream behaviour and title', () => {
+    for (const [code, cells] of documentedRows('protocol.md')) {
+      const spec = ERROR_TABLE[code as keyof typeof ERROR_TABLE];
+      const [, http, behaviour, title] = cells;
+      expect(http, code).toBe(spec.http === null ? '—' : String(spec.http));
+      expect(title, code).toBe(spec.title);
+      expectStreamBehaviour(code, behaviour);
     }
   });
 

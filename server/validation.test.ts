@@ -135,7 +135,7 @@ describe('client frames', () => {
       expect(describeConfigFrameProblem('{}')).toBeNull();
     });
 
-    it("explains seed 003's typed frame", () => {
+    it("explains the launch post's typed frame", () => {
       expect(describeConfigFrameProblem('{"type":"session.configure","include":["conversation_quality","feedback"]}')).toBe(
         `unexpected key "type" (value "session.configure"); ${EXPECTED}`,
       );
@@ -195,7 +195,7 @@ describe('other validators', () => {
 });
 
 describe('token-exchange bodies', () => {
-  it('validateAuthRequest accepts the seed 004 body and names what is wrong otherwise', () => {
+  it('validateAuthRequest accepts the documented body and names what is wrong otherwise', () => {
     expect(validateAuthRequest({ key_id: 'k', key_secret: 's', scopes: ['interhumanai.upload'] })).toEqual({ ok: true });
     expect(validateAuthRequest({ key_id: 'k', key_secret: 's' })).toEqual({ ok: true });
     expect(errorsOf(validateAuthRequest({ key_secret: 's', scopes: [], extra: 1 })).map((d) => d.path).sort()).toEqual(['/extra', '/key_id', '/scopes']);

@@ -369,7 +369,7 @@ export type ClientTextFrame =
   | { kind: 'invalid'; problem: string };
 
 /**
- * Classifies a client text frame (PROTOCOL 3.2): `{"type":"session.close"}` is a close request;
+ * Classifies a client text frame (docs/protocol.md §3.2): `{"type":"session.close"}` is a close request;
  * any other object with `"type":"session.close"` is an invalid close frame; everything else must be
  * a session config frame. `problem` is the ih6001 message.
  */

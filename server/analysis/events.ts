@@ -1,5 +1,5 @@
 /**
- * The protocol events the analysis core produces (PROTOCOL 3.3), as `{ type, data }` objects; the
+ * The protocol events the analysis core produces (docs/protocol.md §3.3), as `{ type, data }` objects; the
  * session wraps them in the envelope (timestamp, correlation_id). All times are session-cumulative
  * media seconds.
  */

@@ -1,5 +1,5 @@
 /**
- * Whole-file analysis for `POST /v1/upload/analyze` (PROTOCOL 2): the same `WindowAnalysis` a
+ * Whole-file analysis for `POST /v1/upload/analyze` (docs/protocol.md §2): the same `WindowAnalysis` a
  * stream session runs, over one file whose media ends at its duration, and the events folded into
  * the upload body. Because the engine and its inputs are the same, an upload reports exactly the
  * spans a stream session reports for the same media sent as one self-contained segment and closed
@@ -20,7 +20,7 @@ import type { AnalysisEvent } from './events.js';
 import { INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE } from './events.js';
 import { WindowAnalysis, type WindowAnalysisOptions } from './index.js';
 
-/** Include flags the upload understands; others are ignored (PROTOCOL 2). */
+/** Include flags the upload understands; others are ignored (docs/protocol.md §2). */
 export const UPLOAD_INCLUDE: readonly string[] = [INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE];
 
 export interface FileAnalysisInput extends WindowAnalysisOptions {
@@ -30,7 +30,7 @@ export interface FileAnalysisInput extends WindowAnalysisOptions {
   include: readonly string[];
 }
 
-/** Scores when nothing contributed (PROTOCOL 4). */
+/** Scores when nothing contributed (docs/protocol.md §4). */
 const NEUTRAL_SCORES: QualityScores = { quality_index: 50, clarity: 50, authority: 50, energy: 50, rapport: 50, learning: 50 };
 
 const RANK: Readonly<Record<Probability, number>> = { low: 0, medium: 1, high: 2 };

@@ -1,7 +1,7 @@
 /**
- * Signal and engagement lifecycle: diffs consecutive window observations into events (PROTOCOL 3.5:
- * "a type present now and not before → detected; present in both with a changed probability →
- * updated; present before and absent now → ended. At most one active span per signal type").
+ * Signal and engagement lifecycle: diffs consecutive window observations into events (docs/protocol.md §3.5:
+ * a type present now and not before → detected; present in both with a changed probability →
+ * updated; present before and absent now → ended. At most one active span per signal type).
  *
  * Invariants:
  * - Per type the events form detected → updated* → ended, and `finish` ends every active signal.

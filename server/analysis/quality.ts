@@ -1,5 +1,5 @@
 /**
- * Conversation quality (PROTOCOL 4): five dimensions 0–100, integers, 50 = no evidence, and the
+ * Conversation quality (docs/protocol.md §4): five dimensions 0–100, integers, 50 = no evidence, and the
  * quality index = mean of the five. How signals map to dimensions is not published; this module is
  * ih-mock's own documented, deterministic mapping (docs/analysis.md has the same table).
  *

@@ -1,7 +1,7 @@
 /**
- * Sliding-window scheduling over session media time (PROTOCOL 3.5: "Windows of 8 s advance every
- * 3 s over session media time; a window is analyzed once media up to its end has arrived (and the
- * tail is flushed on graceful close)").
+ * Sliding-window scheduling over session media time (docs/protocol.md §3.5: windows of 8 s advance every
+ * 3 s over session media time; a window is analyzed once media up to its end has arrived, and the
+ * tail is flushed on graceful close).
  *
  * Invariants:
  * - Window k covers [k·hop, k·hop + length). Windows are handed out in index order, each once.

@@ -1,5 +1,5 @@
 /**
- * The token exchange, `POST /v1/auth` and its alias `POST /v0/auth` (PROTOCOL 1): a JSON body
+ * The token exchange, `POST /v1/auth` and its alias `POST /v0/auth` (docs/protocol.md §1): a JSON body
  * `{"key_id","key_secret","scopes":[…]}` → 200 `{"access_token","token_type":"Bearer","expires_in","scope"}`.
  *
  * Checks, in this order (each answers and stops):

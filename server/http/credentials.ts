@@ -1,5 +1,5 @@
 /**
- * Credentials on HTTP routes (PROTOCOL 1, 2): `Authorization: Bearer <API key or access token>`,
+ * Credentials on HTTP routes (docs/protocol.md §1, §2): `Authorization: Bearer <API key or access token>`,
  * checked by the same `Authenticator` as the stream upgrade. A route asks for the scope it needs:
  *
  * ```ts

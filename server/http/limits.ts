@@ -1,5 +1,5 @@
 /**
- * Per-account limits of the HTTP API (PROTOCOL 2 and 5): a request rate (`ih3001`) and a number of
+ * Per-account limits of the HTTP API (docs/protocol.md §2 and §5): a request rate (`ih3001`) and a number of
  * concurrent requests (`ih3002`). Both are keyed by a caller-chosen string (an account label, or
  * `auth:<key_id>` on the token exchange) and run on the injected clock, so a virtual clock drives them.
  *

@@ -1,5 +1,5 @@
 /**
- * Sending v1 HTTP errors (PROTOCOL 1 and 5): the status from the error table and the body
+ * Sending v1 HTTP errors (docs/protocol.md §1 and §5): the status from the error table and the body
  * `{error_id, correlation_id, link, message}`, whose `correlation_id` is the `X-Correlation-ID`
  * header app.ts sets from `request.id`. Shared by every HTTP route.
  */

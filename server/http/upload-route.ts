@@ -1,5 +1,5 @@
 /**
- * `POST /v1/upload/analyze` (PROTOCOL 2): a video in a multipart/form-data body → the analysis of
+ * `POST /v1/upload/analyze` (docs/protocol.md §2): a video in a multipart/form-data body → the analysis of
  * the whole file, from the same engine as the stream (`server/analysis/file-analysis.ts`).
  *
  * Checks, in this order (each answers and stops):

@@ -1,6 +1,6 @@
 /**
  * The per-session media timeline: how many seconds of media each binary WebSocket message adds,
- * from the container's own timestamps (PROTOCOL.md §3.4), never from byte counts or wall-clock.
+ * from the container's own timestamps (docs/protocol.md §3.4), never from byte counts or wall-clock.
  *
  * Rules:
  * 1. A message that starts with a container header (WebM/Matroska EBML header, an MP4/MOV box

@@ -57,7 +57,7 @@ export class Redactor {
     return REDACTED;
   }
 
-  /** Subprotocols: every offered value but the literal `access_token` is a credential (PROTOCOL 1). */
+  /** Subprotocols: every offered value but the literal `access_token` is a credential (docs/protocol.md §1). */
   subprotocols(value: string): string {
     return value
       .split(',')

@@ -1,4 +1,4 @@
-/** The server → client envelope: `{type, timestamp, correlation_id, data}` (PROTOCOL 3.1). */
+/** The server → client envelope: `{type, timestamp, correlation_id, data}` (docs/protocol.md §3.1). */
 import { isoMicros, type Clock } from '../clock.js';
 import { ERROR_TABLE, errorLink, type ErrorCode } from '../errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * One `/v1/stream/analyze` session as an explicit state machine (PROTOCOL 3).
+ * One `/v1/stream/analyze` session as an explicit state machine (docs/protocol.md §3).
  *
  *   open ──session.close──▶ closing ──drained──▶ ended (session.ended, close 1000)
  *     │                        │
@@ -31,7 +31,7 @@ import type { WorkerPool } from './worker-pool.js';
 
 export type { SessionTransport };
 
-/** Include values the emulated service understands; others are ignored (PROTOCOL 3.2). */
+/** Include values the emulated service understands; others are ignored (docs/protocol.md §3.2). */
 export const SUPPORTED_INCLUDE: readonly string[] = [INCLUDE_QUALITY_OVERALL, INCLUDE_QUALITY_TIMELINE];
 
 export interface SessionLogger {
@@ -189,7 +189,7 @@ export class StreamSession {
   /** Announce the session (`session.ready`) and arm the timeouts and timed faults. */
   start(): void {
     if (this.faults.refusesScope) {
-      // A scripted missing stream scope: what the app does for a credential without it (PROTOCOL 1).
+      // A scripted missing stream scope: what the app does for a credential without it (docs/protocol.md §1).
       this.sendError('ih2003', null, missingScopeMessage('API key'));
       this.endAndClose('missing_scope', ERROR_TABLE.ih2003.closeCode, ERROR_TABLE.ih2003.title);
       return;

@@ -1,6 +1,6 @@
 /**
  * A session's windows between "due" and "emitted": the simulated model's queue, its workers, load
- * shedding and the coverage bookkeeping (PROTOCOL 3.5, seed 003).
+ * shedding and the coverage bookkeeping (docs/protocol.md §3.5).
  *
  *   due ──▶ queued ──(session worker + pool slot)──▶ running ──(processing time)──▶ done ──▶ emitted
  *             └───────────────── shed (not analyzed) ─────────────────────────────────────▶ skipped

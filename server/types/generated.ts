@@ -341,7 +341,7 @@ learning?: number
 
 // ---- stream-server-event.schema.json
 /**
- * One text frame the server sends on WSS /v1/stream/analyze: the envelope {type, timestamp, correlation_id, data}, one variant per event type (PROTOCOL.md 3.1 and 3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
+ * One text frame the server sends on WSS /v1/stream/analyze: the envelope {type, timestamp, correlation_id, data}, one variant per event type (docs/protocol.md §3.1 and §3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
  */
 export type ServerEvent = (SessionReadyEvent | SessionUpdatedEvent | SignalDetectedEvent | SignalUpdatedEvent | SignalEndedEvent | EngagementUpdatedEvent | ConversationQualityUpdatedEvent | ErrorEvent | SessionClosingEvent | SessionEndedEvent | CoverageDroppedEvent)
 /**

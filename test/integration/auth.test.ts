@@ -1,6 +1,6 @@
 /**
  * The token exchange (`POST /v1/auth`, `/v0/auth`), tokens on the stream, scopes, expiry on the
- * server's clock and the rate limit, over real HTTP and real sockets (PROTOCOL 1, 5; seed 004).
+ * server's clock and the rate limit, over real HTTP and real sockets (docs/protocol.md §1, §5).
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -49,7 +49,7 @@ function expectHttpError(answer: Answer, status: number, code: string): void {
   expect(answer.body.link).toMatch(new RegExp(`#${code}-`));
 }
 
-describe('token exchange (seed 004)', () => {
+describe('token exchange (as in the upload codealong)', () => {
   it('exchanges key_id and key_secret for a token with the upload scope; the body matches the schema', async () => {
     const server = await startServer();
     const answer = await postAuth(server.baseUrl, { key_id: 'key_1', key_secret: 'secret_1', scopes: [UPLOAD] });

@@ -1,7 +1,7 @@
 /**
- * The browser codealong of seed 000 (getUserMedia + MediaRecorder.start(3000), each dataavailable
+ * Interhuman's published browser codealong (getUserMedia + MediaRecorder.start(3000), each dataavailable
  * sent as a binary frame, credential as the WebSocket subprotocol), run unmodified in headless
- * Chromium with a fake camera and microphone (PROTOCOL 1, 3.2-3.4).
+ * Chromium with a fake camera and microphone (docs/protocol.md §1, §3.2-3.4).
  *
  * The page is test/clients/browser-codealong.html, served from 127.0.0.1 (a secure context, so
  * getUserMedia works over plain http). For debugging, the chunks Chromium sent (sizes, times and
@@ -150,7 +150,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
   }
 }
 
-describe('browser codealong (seed 000) in headless Chromium', () => {
+describe('the published browser codealong in headless Chromium', () => {
   it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 90_000 }, async () => {
     let session: StreamSession | undefined;
     const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });

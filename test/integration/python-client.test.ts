@@ -1,7 +1,7 @@
 /**
  * A real Python `websockets` client (test/clients/python_mp4_client.py) that sends self-contained
  * MP4 segments, one file per binary message, as OpenCV/ffmpeg-writing desktop clients do, then
- * closes gracefully (PROTOCOL 3.2, 3.4, 3.6, 4).
+ * closes gracefully (docs/protocol.md §3.2, §3.4, §3.6, §4).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-/** Handshake, auth, session.ready and config frames over real sockets (PROTOCOL 1, 3.1–3.3). */
+/** Handshake, auth, session.ready and config frames over real sockets (docs/protocol.md §1, §3.1–3.3). */
 import { describe, expect, it } from 'vitest';
 import { connect, connectRefused } from '../support/client.js';
 import { startServer, useServers } from '../support/server.js';
@@ -142,7 +142,7 @@ describe('session config frames', () => {
   });
 
   it.each([
-    ['seed 003 session.configure', JSON.stringify({ type: 'session.configure', include: ['conversation_quality', 'feedback'] }), /unexpected key "type".*session\.configure/],
+    ["the launch post's session.configure", JSON.stringify({ type: 'session.configure', include: ['conversation_quality', 'feedback'] }), /unexpected key "type".*session\.configure/],
     ['not JSON', '{include: [conversation_quality_overall]}', /not valid JSON/i],
     ['an array', '["conversation_quality_overall"]', /object/],
     ['include as a string', JSON.stringify({ include: 'conversation_quality_overall' }), /include/],

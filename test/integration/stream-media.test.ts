@@ -1,6 +1,6 @@
 /**
  * Video segments, windows and signal lifecycles over real sockets with real media made by ffmpeg,
- * driven by a virtual clock so latency and timeouts are exact (PROTOCOL 3.4–3.6).
+ * driven by a virtual clock so latency and timeouts are exact (docs/protocol.md §3.4–3.6).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * `POST /v1/upload/analyze` over real sockets (PROTOCOL 2): real multipart uploads with Node's
+ * `POST /v1/upload/analyze` over real sockets (docs/protocol.md §2): real multipart uploads with Node's
  * `fetch` + `FormData` of real media made by ffmpeg, the whole error matrix, the size limit enforced
  * while streaming (with flat memory), per-account concurrency, and the promise that an upload
  * reports exactly what a stream session reports for the same media.
@@ -191,7 +191,7 @@ describe('200: the analysis of the whole file', () => {
   });
 });
 
-describe('seed 004 end to end', () => {
+describe('the upload codealong end to end', () => {
   it('exchanges a key pair for an upload token, uploads with both include flags, and gets a schema-valid analysis; the token expires on the server clock', async () => {
     const clock = new VirtualClock();
     const server = await startServer({ clock, processingRatio: 0, scenario: 'steady', keyPairs: [{ keyId: 'kid_demo', keySecret: 'ks_demo' }] });
