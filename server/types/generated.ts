@@ -341,7 +341,7 @@ learning?: number
 
 // ---- stream-server-event.schema.json
 /**
- * One text frame the server sends on WSS /v1/stream/analyze: the envelope {type, timestamp, correlation_id, data}, one variant per event type (PROTOCOL.md 3.1 and 3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
+ * One text frame the server sends on WSS /v1/stream/analyze: the envelope {timestamp, correlation_id, type, data} (keys in this order, as the live service writes them), one variant per event type (PROTOCOL.md 3.1 and 3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
  */
 export type ServerEvent = (SessionReadyEvent | SessionUpdatedEvent | SignalDetectedEvent | SignalUpdatedEvent | SignalEndedEvent | EngagementUpdatedEvent | ConversationQualityUpdatedEvent | ErrorEvent | SessionClosingEvent | SessionEndedEvent | CoverageDroppedEvent)
 /**
@@ -361,9 +361,9 @@ export type GoalDimensions = (string[] | null)
  * Sent exactly once, first, right after the upgrade: the limits of this session.
  */
 export interface SessionReadyEvent {
-type: "session.ready"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.ready"
 data: SessionReadyData
 }
 export interface SessionReadyData {
@@ -401,9 +401,9 @@ goal_dimensions: GoalDimensions
  * Answers each accepted session config frame, in order, with the configuration now in force.
  */
 export interface SessionUpdatedEvent {
-type: "session.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.updated"
 data: SessionUpdatedData
 }
 export interface SessionUpdatedData {
@@ -414,9 +414,9 @@ goal_dimensions: GoalDimensions
  * A signal type became active. Flat data: no end, no signals[] array (that shape in older docs is stale).
  */
 export interface SignalDetectedEvent {
-type: "signal.detected"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.detected"
 data: SignalData
 }
 /**
@@ -438,18 +438,18 @@ rationale: string
  * The probability (or rationale) of an active signal changed.
  */
 export interface SignalUpdatedEvent {
-type: "signal.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.updated"
 data: SignalData
 }
 /**
  * An active signal is absent from the current window (or the session is closing gracefully).
  */
 export interface SignalEndedEvent {
-type: "signal.ended"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.ended"
 data: SignalEndedData
 }
 export interface SignalEndedData {
@@ -463,9 +463,9 @@ end: MediaSeconds
  * The engagement state was first established, or changed. Never a heartbeat.
  */
 export interface EngagementUpdatedEvent {
-type: "engagement.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "engagement.updated"
 data: EngagementUpdatedData
 }
 export interface EngagementUpdatedData {
@@ -479,9 +479,9 @@ start: MediaSeconds
  * At most once per cadence period, only when the session config includes a conversation_quality_* flag.
  */
 export interface ConversationQualityUpdatedEvent {
-type: "conversation_quality.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "conversation_quality.updated"
 data: ConversationQualityUpdatedData
 }
 /**
@@ -509,9 +509,9 @@ values: QualityScores
  * An error on the session. Whether the session stays open depends on the code (see server/errors.ts): ih2003 closes with 4003, ih3003 with 4029, ih6003 with 4008, ih6004 with 4009; segment and config errors leave it open.
  */
 export interface ErrorEvent {
-type: "error"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "error"
 data: ErrorData
 }
 export interface ErrorData {
@@ -527,9 +527,9 @@ segment: (number | null)
  * Answers {"type":"session.close"}: the server analyzes the video it accepted, then sends session.ended.
  */
 export interface SessionClosingEvent {
-type: "session.closing"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.closing"
 data: SessionClosingData
 }
 export interface SessionClosingData {
@@ -542,9 +542,9 @@ max_drain_seconds: number
  * The last event of a graceful close; the server then closes with 1000.
  */
 export interface SessionEndedEvent {
-type: "session.ended"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.ended"
 data: SessionEndedData
 }
 export interface SessionEndedData {
@@ -554,9 +554,9 @@ reason: "client_shutdown"
  * Media seconds the server shed under load and did not analyze (nor bill).
  */
 export interface CoverageDroppedEvent {
-type: "coverage.dropped"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "coverage.dropped"
 data: CoverageDroppedData
 }
 export interface CoverageDroppedData {
