@@ -213,9 +213,15 @@ describe('ih-mock CLI', () => {
     await run.exited;
     const pooled = startCli(['--port', '0', '--log-level', 'silent', '--worker-pool-size', '100', '--workers-per-session', '3']);
     await waitReady(pooled);
-    expect(pooled.stdout()).toMatch(/realistic .*3 workers per session, a shared pool of 100/);
+    expect(pooled.stdout()).toMatch(/live \(window results 9.5 s ± 1.5 s after due, 3 workers per session, no queue limit \(2 under load\), a shared pool of 100\)/);
     pooled.child.kill('SIGTERM');
     await pooled.exited;
+    // The old name of ratio timing still starts the server; off lifts a queue limit.
+    const legacy = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'realistic', '--max-queued-windows', 'off']);
+    await waitReady(legacy);
+    expect(legacy.stdout()).toMatch(/timing: +ratio \(window processing 0.25 x length ± 20 %, 4 workers per session, no queue limit \(2 under load\), unlimited shared pool\)/);
+    legacy.child.kill('SIGTERM');
+    await legacy.exited;
     expect((await runCli(['--timing', 'fast'])).stderr).toMatch(/timing/);
     const generated = startCli(['--port', '0', '--log-level', 'silent', '--scenario', 'random', '--seed', '5']);
     await waitReady(generated);
