@@ -8,7 +8,7 @@ export type ChildKind = ServerKind | 'bare-upload';
 /** Passed to the child as its one argument (JSON). */
 export interface ChildConfig {
   kind: ChildKind;
-  /** Emulator only: `processingRatio` (0 = windows complete at once; 0.25 = the default). */
+  /** Emulator only (always in ratio timing): `processingRatio` (0 = windows complete at once; 0.25 = the option's default). */
   processingRatio: number;
   /** Emulator only: record `onWindowEmitted` lags. */
   collectLag: boolean;

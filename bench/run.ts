@@ -90,7 +90,7 @@ const TARGETS = {
 /** The emulator's upload limit (default `maxUploadBytes`): the upload files are just under it. */
 const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
 
-/** Window processing time with the default processingRatio (0.25 × 8-s windows). */
+/** Window processing time with the default processingRatio (0.25 × 8-s windows; the bench runs ratio timing). */
 const DEFAULT_PROCESSING_RATIO = 0.25;
 const WINDOW_SECONDS = 8;
 const HOP_SECONDS = 3;

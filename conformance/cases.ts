@@ -106,7 +106,7 @@ export const CASES: readonly ConformanceCase[] = [
     title: 'Disconnect mid-signal',
     description: 'The connection is cut (no close frame) 1 s into the session while results are still coming (each window takes 0.4 s on one worker): the client ends the signals still active at the disconnect.',
     // A wall-clock trigger, so the cut comes mid-stream however the client chunks its media.
-    scenario: variant('steady', { processing: { timing: 'realistic', ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 }, faults: [{ when: { wall_seconds: 1 }, action: 'disconnect' }] }),
+    scenario: variant('steady', { processing: { timing: 'ratio', ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 }, faults: [{ when: { wall_seconds: 1 }, action: 'disconnect' }] }),
     mediaSeconds: 24,
     stresses: ['client.spans-closed', 'client.spans-match'],
   },

@@ -32,7 +32,7 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
     .map(({ scenario, smallLimit, cutMidStream }) => ({
       ...scenario,
       ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-      processing: cutMidStream ? { timing: 'realistic' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+      processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
       faults: [...(scenario.faults ?? []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 1 }, action: 'disconnect' as const }] : [])],
     }));
 }

@@ -32,7 +32,7 @@ const examples: Example[] = [
   {
     file: 'ih-mock-steady-session.jsonl',
     scenario: 'steady',
-    label: 'Recorded from ih-mock (scenario steady, seed 7, realistic timing) through ih-mock record; NOT the live service. A token exchange, a 30-s stream of MediaRecorder-style WebM chunks sent in real time with both quality includes and a graceful close, then an upload.',
+    label: 'Recorded from ih-mock (scenario steady, seed 7, live timing, the default) through ih-mock record; NOT the live service. A token exchange, a 30-s stream of MediaRecorder-style WebM chunks sent every 1.5 s with both quality includes and a graceful close, then an upload.',
     client: async (base) => {
       const token = await exchangeToken(base);
       await stream(base, token, { include: ["conversation_quality_overall", "conversation_quality_timeline"] }, 1500);

@@ -20,7 +20,7 @@ import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInp
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
 import { missingScopeMessage, sessionLimits, StreamSession } from './stream/session.js';
-import { resolveTiming } from './stream/timing.js';
+import { DEPRECATED_TIMING_NAMES, resolveTiming } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
 import { toBuffer } from './connection.js';
@@ -96,6 +96,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     },
     logDestination ?? pino.destination(2),
   );
+  for (const [where, mode] of [['option timing', options.timing], [`scenario ${scenario.name} processing.timing`, scenario.processing?.timing]] as const) {
+    if (mode && mode in DEPRECATED_TIMING_NAMES) logger.warn({ timing: mode, runs: DEPRECATED_TIMING_NAMES[mode] }, `${where}: "${mode}" is the old name of "${DEPRECATED_TIMING_NAMES[mode]}" timing (the default is now live)`);
+  }
   // One authenticator for both transports: API keys and the access tokens POST /v1/auth issues.
   const tokens = new TokenStore({ clock, random: random.fork('access-tokens'), ttlSeconds: options.tokenTtlSeconds });
   const authenticator = new Authenticator({ apiKeys: options.apiKeys, keyPairs: options.keyPairs, tokens });

@@ -9,7 +9,7 @@ import { RECORD_COMMANDS_HELP, runRecord, runReplay } from './cli-record.js';
 import { runScenariosCommand, runValidateCommand, SCENARIO_COMMANDS_HELP } from './cli-scenarios.js';
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
 import { packageVersion } from './paths.js';
-import { resolveTiming } from './stream/timing.js';
+import { describeTiming, resolveTiming } from './stream/timing.js';
 
 /** Flag names that differ from the kebab-case of their option key (the names users know). */
 const FLAG_RENAMES: Record<string, string> = {
@@ -24,11 +24,11 @@ const FLAG_VALUE_HINTS: Record<string, string> = {
   keyPairs: '<id:secret[:scopes]>',
   rateLimitPerMinute: '<n|off>',
   workerPoolSize: '<n|off>',
-  timing: '<realistic|instant>',
+  timing: '<live|ratio|instant>',
 };
 
 /** Nullable numeric options whose null is written `off` on the command line. */
-const OFF_MEANS_NULL = new Set(['rateLimitPerMinute', 'workerPoolSize']);
+const OFF_MEANS_NULL = new Set(['rateLimitPerMinute', 'workerPoolSize', 'maxQueuedWindows']);
 
 /** Exit code for bad usage, as most CLIs use. */
 export const EXIT_USAGE = 2;
@@ -175,10 +175,10 @@ function convert(f: FlagSpec, raw: string): unknown {
   return n;
 }
 
-function describeTiming(server: ReturnType<typeof buildServer>): string {
+function timingLine(server: ReturnType<typeof buildServer>): string {
   const t = resolveTiming(server.options, server.scenario);
   const pool = server.pool.capacity === Infinity ? 'unlimited shared pool' : `a shared pool of ${server.pool.capacity}`;
-  return t.mode === 'instant' ? 'instant (no added latency)' : `realistic (window processing ${t.ratio} x length ± ${Math.round(t.jitter * 100)} %, ${t.workers} workers per session, ${pool})`;
+  return t.mode === 'instant' ? describeTiming(t) : `${describeTiming(t).slice(0, -1)}, ${pool})`;
 }
 
 /** Run the CLI. Resolves with the process exit code once the server has stopped (or at once). */
@@ -242,8 +242,8 @@ export async function main(argv: string[]): Promise<number> {
       `  stream:   ${urls.streamUrl}`,
       `  upload:   POST ${urls.baseUrl}/v1/upload/analyze   (OpenAPI: ${urls.baseUrl}/openapi.json)`,
       `  scenario: ${server.scenario.name}, seed ${server.options.seed} (pass --seed ${server.options.seed} to replay this run)`,
-      `  timing:   ${describeTiming(server)}`,
-      server.options.connectionScenarios ? `            a client may choose its own with ${urls.streamUrl}?scenario=<name|random>&seed=<n>&timing=<realistic|instant>` : '            (connections may not choose their scenario: --no-connection-scenarios)',
+      `  timing:   ${timingLine(server)}`,
+      server.options.connectionScenarios ? `            a client may choose its own with ${urls.streamUrl}?scenario=<name|random>&seed=<n>&timing=<live|ratio|instant>` : '            (connections may not choose their scenario: --no-connection-scenarios)',
       server.options.apiKeys.length
         ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
         : '  auth:     Authorization: Bearer <any non-empty key> (or Sec-WebSocket-Protocol: <key>); configure --api-key to restrict',

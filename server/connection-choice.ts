@@ -10,7 +10,7 @@
  */
 import { generateScenario } from '../scenarios/generator.js';
 import { builtInScenarioNames, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
-import { TIMING_MODES, type TimingMode } from './stream/timing.js';
+import { ACCEPTED_TIMING_NAMES, TIMING_MODES, type TimingMode } from './stream/timing.js';
 import type { Scenario } from './types/generated.js';
 
 /** The scenario name that means "generate one from the seed". */
@@ -76,7 +76,7 @@ export function parseConnectionChoice(params: URLSearchParams, { allowed, librar
   }
   const timing = params.get('timing');
   if (timing !== null) {
-    if (!(TIMING_MODES as readonly string[]).includes(timing)) throw new ConnectionChoiceError(`?timing= must be one of ${TIMING_MODES.join(', ')}, got "${timing}"`);
+    if (!(ACCEPTED_TIMING_NAMES as readonly string[]).includes(timing)) throw new ConnectionChoiceError(`?timing= must be one of ${TIMING_MODES.join(', ')} (realistic: the old name of ratio), got "${timing}"`);
     choice.timing = timing as TimingMode;
   }
   return choice;

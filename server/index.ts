@@ -4,8 +4,8 @@
  * ```ts
  * import { createMockServer, VirtualClock } from 'ih-mock';
  * const clock = new VirtualClock();
- * const server = await createMockServer({ scenario: 'steady', clock, processingRatio: 0 });
- * // connect to server.streamUrl, send media, then: await clock.advance(10_000);
+ * const server = await createMockServer({ scenario: 'steady', clock });
+ * // connect to server.streamUrl, send media, then: await clock.advance(12_000); (live timing: results 8-11 s after a window is due)
  * await server.close();
  * ```
  */
@@ -22,8 +22,8 @@ export { StreamSession, SUPPORTED_INCLUDE } from './stream/session.js';
 export type { SessionStats, SessionState, EndReason, SessionLimits } from './stream/session.js';
 export type { Envelope } from './stream/envelope.js';
 export { WorkerPool } from './stream/worker-pool.js';
-export { resolveTiming, TIMING_MODES } from './stream/timing.js';
-export type { SessionTiming } from './stream/timing.js';
+export { resolveTiming, describeTiming, TIMING_MODES, DEPRECATED_TIMING_NAMES } from './stream/timing.js';
+export type { SessionTiming, ResolvedTimingMode, TimingMode } from './stream/timing.js';
 export type { MediaRange } from './stream/window-pipeline.js';
 export { loadScenario, parseScenario, listScenarios, scenarioFromObject, validateScenario, ScenarioError } from '../scenarios/loader.js';
 export {

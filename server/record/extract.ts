@@ -1,6 +1,6 @@
 /**
  * Scenario reconstruction: the ordered server → client events of one recorded stream session
- * (envelopes `{type, timestamp, correlation_id, data}`, or just `{type, data}`) → a scenario that makes
+ * (envelopes `{timestamp, correlation_id, type, data}` in any key order, or just `{type, data}`) → a scenario that makes
  * ih-mock's analysis (server/analysis, docs/analysis.md) emit the same `signal.*`, `engagement.updated`
  * and `conversation_quality.updated` events (types, order and data) for the same media.
  *

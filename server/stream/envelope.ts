@@ -1,18 +1,24 @@
-/** The server → client envelope: `{type, timestamp, correlation_id, data}` (docs/protocol.md §3.1). */
+/**
+ * The server → client envelope (docs/protocol.md §3.1), serialized in the live key order
+ * `timestamp, correlation_id, type, data`, as the captured live envelopes and the launch post's example
+ * show: clients that log or diff raw frames see the same text as from the live service.
+ */
 import { isoMicros, type Clock } from '../clock.js';
 import { ERROR_TABLE, errorLink, type ErrorCode } from '../errors.js';
 
 export interface Envelope<T extends string = string, D = unknown> {
-  type: T;
   timestamp: string;
   correlation_id: string;
+  type: T;
   data: D;
 }
 
 export function envelope<T extends string, D>(type: T, data: D, correlationId: string, clock: Clock): Envelope<T, D> {
-  return { type, timestamp: isoMicros(clock.now()), correlation_id: correlationId, data };
+  // Property order is the JSON key order: keep it as live.
+  return { timestamp: isoMicros(clock.now()), correlation_id: correlationId, type, data };
 }
 
+/** `data` of an `error` envelope, in the documented key order: code, message, link, segment. */
 export interface ErrorData {
   code: ErrorCode;
   message: string;

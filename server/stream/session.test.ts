@@ -30,8 +30,9 @@ function harness(overrides: ServerOptionsInput = {}, failOn?: string): Harness {
   const sent: Harness['sent'] = [];
   const closes: Harness['closes'] = [];
   const quiet = { error() {}, info() {}, warn() {}, debug() {} };
-  // No jitter and room for every window: these tests are about the state machine; shedding has its own tests.
-  const options = resolveOptions({ seed: 1, processingJitter: 0, workersPerSession: 64, maxQueuedWindows: 64, ...overrides });
+  // Ratio timing without jitter (exact times) and room for every window: these tests are about the
+  // state machine; shedding has its own tests, live timing the tests that say so.
+  const options = resolveOptions({ seed: 1, timing: 'ratio', processingJitter: 0, workersPerSession: 64, ...overrides });
   const scenario = loadScenario('steady');
   const session = new StreamSession({
     options,
@@ -93,15 +94,33 @@ describe('StreamSession', () => {
     expect(h.closes[0]!.code).toBe(1000);
   });
 
-  it('the final partial window cannot push session.ended past the drain deadline', () => {
-    const h = harness({ processingRatio: 0.5, maxDrainSeconds: 5 });
-    feed(h, 6); // windows in flight finish at 4 s; the final [18,24) would take 3 s more, to 7 s
-    h.session.onText('{"type":"session.close"}');
-    h.clock.tick(4_999);
+  it('the final partial window starts at session.close and cannot push session.ended past the drain deadline', () => {
+    const h = harness({ processingRatio: 0.5, maxDrainSeconds: 2 });
+    feed(h, 6); // windows in flight finish at 4 s
+    h.clock.tick(3_000);
+    h.session.onText('{"type":"session.close"}'); // the final [18,24) would take 3 s from now, to 6 s; the deadline is 5 s
+    h.clock.tick(1_999);
     expect(h.types().at(-1)).not.toBe('session.ended');
     h.clock.tick(1);
     expect(h.types().at(-1)).toBe('session.ended');
     expect(h.session.stats.windowsAnalyzed).toBe(7);
+  });
+
+  it('the final partial window runs alongside the windows in flight: session.ended when the slower is done', () => {
+    const h = harness({ timing: 'live', modelLatencySeconds: 9.5, modelLatencyJitterSeconds: 0 });
+    feed(h, 6); // 24 s: windows [0,8) … [15,23) due at once, 9.5 s each on 64 workers
+    h.clock.tick(5_000);
+    h.session.onText('{"type":"session.close"}'); // the final [18,24) is analyzed from 5 s to 14.5 s
+    h.clock.tick(4_499);
+    expect(h.types()).not.toContain('signal.detected');
+    h.clock.tick(1); // 9.5 s: the full windows are out
+    expect(h.types()).toContain('signal.detected');
+    expect(h.types().at(-1)).not.toBe('session.ended');
+    h.clock.tick(4_999);
+    expect(h.types().at(-1)).not.toBe('session.ended');
+    h.clock.tick(1); // 14.5 s
+    expect(h.types().at(-1)).toBe('session.ended');
+    expect(h.session.stats).toMatchObject({ windowsAnalyzed: 7, analyzedSeconds: 24 });
   });
 
   it('the maximum duration does not cut a graceful close short', () => {
@@ -173,6 +192,26 @@ describe('StreamSession', () => {
     h.session.onText('{"type":"session.close"}');
     expect(h.sent.some((e) => e.type === 'error')).toBe(false);
     expect(h.types().at(-1)).toBe('session.ended');
+  });
+
+  it('idle timeout: a session whose windows are still being analyzed is not idle; the countdown starts once they are out', () => {
+    const h = harness({ timing: 'live', modelLatencySeconds: 9.5, modelLatencyJitterSeconds: 0, idleTimeoutSeconds: 5 });
+    feed(h, 4); // 16 s of media at 0 s: three windows, out at 9.5 s
+    h.clock.tick(14_499);
+    expect(h.sent.some((e) => e.type === 'error')).toBe(false);
+    expect(h.session.stats.windowsAnalyzed).toBe(3);
+    h.clock.tick(1); // 5 s after the last window was out
+    expect(h.sent.at(-1)).toMatchObject({ type: 'error', data: { code: 'ih6003' } });
+    expect(h.closes).toEqual([{ code: 4008, reason: 'idle-timeout' }]);
+  });
+
+  it('idleWhileAnalyzing: the idle timeout counts from the last binary message and cuts the analysis', () => {
+    const h = harness({ timing: 'live', modelLatencySeconds: 9.5, modelLatencyJitterSeconds: 0, idleTimeoutSeconds: 5, idleWhileAnalyzing: true });
+    feed(h, 4);
+    h.clock.tick(5_000);
+    expect(h.sent.at(-1)).toMatchObject({ type: 'error', data: { code: 'ih6003' } });
+    expect(h.session.stats.windowsAnalyzed).toBe(0);
+    expect(h.clock.pendingCount).toBe(0);
   });
 
   it('idle timeout: ih6003 then the configured close code; rejected segments also count as activity', () => {

@@ -56,7 +56,7 @@ export interface SessionDeps {
   logger: SessionLogger;
   /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
   onSend?: (event: Envelope) => void;
-  /** Called as each window's results are emitted; `lagMs` = emit time − when an idle server would have emitted them (due + ratio x length). */
+  /** Called as each window's results are emitted; `lagMs` = emit time − when an idle server would have emitted them (due + nominal processing time). */
   onWindowEmitted?: (lagMs: number) => void;
   /** Called once when the session reaches `ended`. */
   onEnded?: (session: StreamSession) => void;
@@ -146,10 +146,12 @@ export class StreamSession {
   private readonly out: Outbound;
   private readonly faultTimers: TimerHandle[] = [];
   private idleTimer: TimerHandle | undefined;
-  /** Clock time of the last binary message (or of the start). */
+  /** Clock time of the last binary message, of the start, or (unless idleWhileAnalyzing) of the last time the model had nothing left to do. */
   private lastActivityAt = 0;
   private maxDurationTimer: TimerHandle | undefined;
   private drainTimer: TimerHandle | undefined;
+  /** Clock time session.close arrived: the final window's analysis starts then. */
+  private closeRequestedAt = 0;
   /** Clock time by which a graceful close must be over (session.closing's max_drain_seconds). */
   private drainDeadline = Infinity;
   private drainDeadlinePassed = false;
@@ -180,7 +182,7 @@ export class StreamSession {
       emitWindow: (window, lagMs) => this.emitWindow(window, lagMs),
       announceDropped: (range) => this.announceDropped(range),
       stopped: () => this.isEnded(),
-      drained: () => this.tailIfDrained(),
+      drained: () => this.onDrained(),
     });
     this.faults = new FaultSchedule(deps.scenario.faults ?? [], deps.random.fork('faults'));
     this.out = new Outbound(deps.transport, deps.clock, (err) => this.fail(err));
@@ -318,6 +320,7 @@ export class StreamSession {
     this.idleTimer = undefined;
     this.deps.clock.clearTimeout(this.maxDurationTimer);
     const { maxDrainSeconds } = this.deps.options;
+    this.closeRequestedAt = this.deps.clock.now();
     this.send('session.closing', { max_drain_seconds: maxDrainSeconds });
     // If the model does not drain in time, stop waiting for it: complete what is in flight at once,
     // so every detected signal still ends before session.ended.
@@ -351,6 +354,12 @@ export class StreamSession {
     this.stats.windowsShed = coverage.windowsShed;
   }
 
+  /** Every due window is out: the idle countdown may start now, and a closing session analyzes its tail. */
+  private onDrained(): void {
+    if (!this.deps.options.idleWhileAnalyzing) this.lastActivityAt = Math.max(this.lastActivityAt, this.deps.clock.now());
+    this.tailIfDrained();
+  }
+
   /** When closing and every due window is out, analyze the tail. */
   private tailIfDrained(): void {
     if (this.current === 'closing' && this.pipeline.idle) this.analyzeTail();
@@ -368,9 +377,11 @@ export class StreamSession {
     // window obeys `shed: all` and pending drop_windows like any other.
     const revive = this.pipeline.reviveTrailingRedundant();
     const { windows, windowEvents, closing } = this.analysis.finish(this.media.mediaEnd, this.include, { revive, keep: (w) => !this.pipeline.shedsFinal(w) });
-    // The final windows take their processing time (with any slowdown) without waiting for workers.
+    // The final windows are known from session.close on and take their processing time from then
+    // (with any slowdown), without waiting for workers; they leave after every earlier window.
     const processingMs = windows.reduce((ms, w) => ms + this.pipeline.processingMs(w), 0);
-    const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(processingMs, this.drainDeadline - this.deps.clock.now()));
+    const now = this.deps.clock.now();
+    const delayMs = this.drainDeadlinePassed ? 0 : Math.max(0, Math.min(this.closeRequestedAt + processingMs, this.drainDeadline) - now);
     const emitTail = () => {
       this.stats.windowsAnalyzed += windows.length;
       const gaps = this.pipeline.closeCoverage(windows, this.media.mediaEnd);
@@ -488,7 +499,10 @@ export class StreamSession {
 
   /**
    * Media arrived: push the idle deadline back. The timer is not re-armed per message (that would be
-   * two timer operations per chunk on the ingest path); when it fires early it re-arms itself for the rest.
+   * two timer operations per chunk on the ingest path); when it fires early it re-arms itself for the
+   * rest. Unless idleWhileAnalyzing, a session whose windows are still being analyzed is not idle: the
+   * countdown restarts when the last of them is out (onDrained), so a long recording sent in one
+   * message is never cut by ih6003 before its analysis ends.
    */
   private noteActivity(): void {
     this.lastActivityAt = this.deps.clock.now();
@@ -500,7 +514,8 @@ export class StreamSession {
       this.idleTimer = undefined;
       const idleMs = this.limits.idleTimeoutSeconds * 1000;
       const quietFor = this.deps.clock.now() - this.lastActivityAt;
-      if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
+      if (!this.deps.options.idleWhileAnalyzing && !this.pipeline.idle) this.armIdleTimer(idleMs);
+      else if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
       else this.armIdleTimer(idleMs - quietFor);
     }, ms);
   }

@@ -30,7 +30,7 @@ function harness(timing: Partial<SessionTiming>, pool = new WorkerPool(null), cl
     clock,
     random: new Random(1),
     pool,
-    timing: { mode: 'realistic', ratio: 0.25, jitter: 0, workers: 1, queueLimit: 100, load: [], ...timing },
+    timing: { mode: 'ratio', latencySeconds: 0, latencyJitterSeconds: 0, ratio: 0.25, jitter: 0, workers: 1, queueLimit: 100, loadQueueLimit: 2, load: [], ...timing },
     hopSeconds: 3,
     setTimer: (fn, ms) => clock.setTimeout(fn, ms),
     emitWindow: (w: Window, lagMs: number) => emitted.push({ index: w.index, at: clock.now(), lagMs }),
@@ -53,6 +53,58 @@ describe('WindowPipeline', () => {
     ]);
     // Lag: how much later than on an idle server (each window alone would take 2 s).
     expect(h.emitted.map((e) => e.lagMs)).toEqual([0, 2000, 4000]);
+  });
+
+  it('live: every window takes the model latency whatever its length; 4 in flight give bursts of 4, in window order', () => {
+    const h = harness({ mode: 'live', latencySeconds: 9.5, ratio: 0, workers: 4, queueLimit: Infinity });
+    const sentAt = h.clock.now();
+    h.feed(60); // a whole minute at once: windows 0..17 ([51, 59) the last)
+    h.clock.tick(600_000);
+    expect(h.emitted.map((e) => e.index)).toEqual([...Array(18).keys()]);
+    const burstAt = (from: number, to: number) => new Set(h.emitted.slice(from, to).map((e) => e.at)).size === 1 && h.emitted[from]!.at - sentAt;
+    expect([burstAt(0, 4), burstAt(4, 8), burstAt(8, 12), burstAt(12, 16), burstAt(16, 18)]).toEqual([9500, 19_000, 28_500, 38_000, 47_500]);
+    expect(h.pipeline.coverage).toEqual({ analyzedSeconds: 59, droppedSeconds: 0, windowsShed: 0 });
+  });
+
+  it('live with jitter: each window takes latency ± jitter (seeded); results never overtake each other', () => {
+    const h = harness({ mode: 'live', latencySeconds: 9.5, latencyJitterSeconds: 1.5, ratio: 0, workers: 4, queueLimit: Infinity });
+    const sentAt = h.clock.now();
+    h.feed(60);
+    h.clock.tick(600_000);
+    const at = h.emitted.map((e) => e.at - sentAt);
+    expect(at[0]).toBeGreaterThanOrEqual(8000);
+    expect(at[0]).toBeLessThanOrEqual(11_000);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    // Never faster than 4 windows per 8 s, never slower than 4 per 11 s.
+    expect(at.at(-1)).toBeGreaterThanOrEqual(5 * 8000);
+    expect(at.at(-1)).toBeLessThanOrEqual(5 * 11_000);
+    expect(h.pipeline.coverage.windowsShed).toBe(0);
+  });
+
+  it('no queue limit: a whole recording at once is never shed; a saturated shared pool is load and sheds beyond loadQueueLimit', () => {
+    const alone = harness({ workers: 4, queueLimit: Infinity, loadQueueLimit: 2 });
+    alone.feed(60);
+    alone.clock.tick(600_000);
+    expect(alone.pipeline.coverage.windowsShed).toBe(0);
+
+    const pool = new WorkerPool(2);
+    const crowded = harness({ workers: 4, queueLimit: Infinity, loadQueueLimit: 2 }, pool);
+    crowded.feed(60); // 2 windows take the pool's 2 slots; of the 16 left only 2 may wait
+    crowded.clock.tick(600_000);
+    expect(crowded.pipeline.coverage.windowsShed).toBe(14);
+    expect(crowded.emitted).toHaveLength(4);
+    expect(crowded.dropped.length).toBeGreaterThan(0);
+    expect(pool.busy).toBe(0);
+  });
+
+  it('a scripted load span puts the session under load: the load queue limit applies from the first window in it', () => {
+    const h = harness({ workers: 1, queueLimit: Infinity, loadQueueLimit: 1, load: [{ start: 30, end: 60, slowdown: 1 }] });
+    h.feed(35); // windows 0..8 (starts 0..24): 8 wait for the one worker, none under load
+    expect(h.pipeline.coverage.windowsShed).toBe(0);
+    h.feed(37); // window 9 starts at 27: still no load
+    expect(h.pipeline.coverage.windowsShed).toBe(0);
+    h.feed(38); // window 10 starts at 30, in the span: at most 1 may wait now
+    expect(h.pipeline.coverage.windowsShed).toBe(9);
   });
 
   it('a full queue sheds the oldest redundant window, never the newest; no second is lost', () => {

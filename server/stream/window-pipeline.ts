@@ -8,8 +8,11 @@
  * Invariants:
  * - Results leave strictly in window order, whatever order windows finish in; shedding never reorders.
  * - At most `workers` windows of the session run at once, each holding one slot of the shared pool.
- * - When more than `queueLimit` windows wait, one is shed: first a redundant one (its kept
- *   neighbours together cover its seconds, so nothing is lost), else the oldest waiting one.
+ * - Waiting alone never sheds on the defaults (`queueLimit` is unbounded): a client that sends a
+ *   whole recording at once is analyzed in full, as live. Under load (the shared pool saturated, or
+ *   the window in a scripted load span) at most `loadQueueLimit` windows wait; an explicit
+ *   `queueLimit` bounds the queue always. One more and a window is shed: first a redundant one (its
+ *   kept neighbours together cover its seconds, so nothing is lost), else the oldest waiting one.
  * - Coverage: every received second is analyzed (inside an emitted window) or dropped (announced in
  *   order, just before the first analyzed window after the gap, or at close). analyzed + dropped +
  *   not-yet-decided = received.
@@ -17,7 +20,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Random } from '../random.js';
 import type { Window } from '../analysis/index.js';
-import { loadAt, type SessionTiming } from './timing.js';
+import { loadAt, nominalSeconds, spreadSeconds, type SessionTiming } from './timing.js';
 import type { PoolWaiter, WorkerPool } from './worker-pool.js';
 
 export interface MediaRange {
@@ -49,7 +52,7 @@ type EntryState = 'queued' | 'running' | 'done' | 'shed';
 interface Entry {
   readonly window: Window;
   state: EntryState;
-  /** When an idle server would have emitted it (due time + nominal processing time). */
+  /** When an idle server would have emitted it (due time + nominal processing time, no slowdown or jitter). */
   readonly nominalDoneAt: number;
   /** Scripted extra processing time (delay faults). */
   readonly extraDelayMs: number;
@@ -127,7 +130,7 @@ export class WindowPipeline implements PoolWaiter {
     const entry: Entry = {
       window,
       state: 'queued',
-      nominalDoneAt: clock.now() + timing.ratio * (window.end - window.start) * 1000,
+      nominalDoneAt: clock.now() + nominalSeconds(timing, window.end - window.start) * 1000,
       extraDelayMs: this.pendingDelaysMs.shift() ?? 0,
       timer: undefined,
     };
@@ -137,7 +140,8 @@ export class WindowPipeline implements PoolWaiter {
     if (scripted !== null) this.shed(entry);
     // Free workers take windows first; only what still waits counts against the queue limit.
     this.pump();
-    while (this.queued().length > timing.queueLimit) this.shed(this.victim());
+    const limit = this.underLoad(window) ? Math.min(timing.queueLimit, timing.loadQueueLimit) : timing.queueLimit;
+    while (this.queued().length > limit) this.shed(this.victim());
     this.previousKept = entry.state !== 'shed';
     this.release();
   }
@@ -179,10 +183,10 @@ export class WindowPipeline implements PoolWaiter {
     return { before, after: this.gapBefore(mediaEnd) };
   }
 
-  /** A window's processing time before jitter: ratio x length, x the slowdown of a load span it starts in. */
+  /** A window's processing time before jitter: the nominal time (latency, or ratio x length), x the slowdown of a load span it starts in. */
   processingMs(window: Window): number {
-    const { ratio, load } = this.host.timing;
-    return ratio * (window.end - window.start) * 1000 * (loadAt(load, window.start)?.slowdown ?? 1);
+    const { timing } = this.host;
+    return nominalSeconds(timing, window.end - window.start) * 1000 * this.slowdown(window);
   }
 
   /** Seconds received but neither analyzed nor dropped yet (in flight, or cancelled at an abrupt end). */
@@ -203,6 +207,15 @@ export class WindowPipeline implements PoolWaiter {
 
   private queued(): Entry[] {
     return this.entries.filter((e) => e.state === 'queued');
+  }
+
+  private slowdown(window: Window): number {
+    return loadAt(this.host.timing.load, window.start)?.slowdown ?? 1;
+  }
+
+  /** The server is under load for this window: every shared worker is busy, or a scripted load span covers it. */
+  private underLoad(window: Window): boolean {
+    return this.host.pool.saturated || loadAt(this.host.timing.load, window.start) !== undefined;
   }
 
   /** Load spans and drop_windows faults shed a window whatever the queue; returns why, or null. */
@@ -257,8 +270,11 @@ export class WindowPipeline implements PoolWaiter {
     const { timing, random } = this.host;
     entry.state = 'running';
     this.running++;
-    const spread = timing.jitter > 0 ? 1 + timing.jitter * (2 * random.next() - 1) : 1;
-    const delayMs = this.processingMs(entry.window) * spread + entry.extraDelayMs;
+    const length = entry.window.end - entry.window.start;
+    const spread = spreadSeconds(timing, length);
+    // One seeded draw per window, uniform in ± spread (never below zero).
+    const seconds = spread > 0 ? Math.max(0, nominalSeconds(timing, length) + spread * (2 * random.next() - 1)) : nominalSeconds(timing, length);
+    const delayMs = seconds * 1000 * this.slowdown(entry.window) + entry.extraDelayMs;
     if (delayMs <= 0) {
       // Instant: no timer, so tests need not advance a virtual clock.
       this.finishRun(entry);

@@ -28,6 +28,11 @@ export class WorkerPool {
     return this.inUse;
   }
 
+  /** Every slot is in use or sessions are queued for one: the server is under load. Never true for an unlimited pool. */
+  get saturated(): boolean {
+    return this.inUse >= this.capacity || this.waiting.length > 0;
+  }
+
   /** Take a slot if one is free and nobody is queued ahead. */
   tryAcquire(): boolean {
     if (this.inUse >= this.capacity || this.waiting.length > 0) return false;

@@ -45,12 +45,12 @@ export type ErrorLink = string
 
 // ---- scenario.schema.json
 /**
- * realistic: windows take processing time (ratio x length, seeded jitter) on limited workers, so the first events arrive about 10 s in and queues can back up; instant: no added latency (for tests).
+ * live: each window's results come a seeded model latency (about 8-11 s) after it is due, a few windows of a session in flight, calibrated to the live service; ratio: a window takes ratio x its length (seeded jitter) on limited workers; instant: no added latency (for tests); realistic: deprecated name of ratio.
  * 
  * This interface was referenced by `Scenario`'s JSON-Schema
  * via the `definition` "TimingMode".
  */
-export type TimingMode = ("realistic" | "instant")
+export type TimingMode = ("live" | "ratio" | "instant" | "realistic")
 /**
  * error: an error envelope (code, optional close); close: a close frame with close_code and no session.ended; disconnect: the TCP connection is cut with no close frame; delay: the next `windows` windows take `seconds` longer; drop_windows: the next `windows` windows due are shed; quota_exhausted: error ih3003 then close 4029; missing_scope: error ih2003 and close 4003 instead of session.ready (at open only); throttle: frames to the client leave at most at bytes_per_second; unknown_event: an event of a type this protocol version does not define (clients must ignore it). On an upload (when: {upload: N}): error answers with the code's HTTP status and body at once; delay adds `seconds` to the analysis; disconnect cuts the connection with no answer.
  * 
@@ -130,11 +130,19 @@ min_segment_duration_seconds?: number
 export interface ScenarioProcessing {
 timing?: TimingMode
 /**
- * Processing time of a window = ratio x window length (server option processingRatio).
+ * Live timing: seconds from a window being due to its results (server option modelLatencySeconds).
+ */
+latency?: number
+/**
+ * Live timing: seeded spread of each window's latency, ± seconds (server option modelLatencyJitterSeconds).
+ */
+latency_jitter?: number
+/**
+ * Ratio timing: processing time of a window = ratio x window length (server option processingRatio).
  */
 ratio?: number
 /**
- * Seeded spread of each window's processing time, ratio x length x (1 ± jitter) (server option processingJitter).
+ * Ratio timing: seeded spread of each window's processing time, ratio x length x (1 ± jitter) (server option processingJitter).
  */
 jitter?: number
 /**
@@ -142,9 +150,13 @@ jitter?: number
  */
 workers?: number
 /**
- * Windows a session may have waiting for a worker before it sheds (server option maxQueuedWindows).
+ * Windows a session may have waiting for a worker, whatever the load, before it sheds (server option maxQueuedWindows; default: no limit).
  */
 queue_limit?: number
+/**
+ * Windows a session may have waiting while under load (a load span, a saturated shared pool) before it sheds (server option loadQueueLimit).
+ */
+load_queue_limit?: number
 }
 /**
  * Windows that start in [start, end) media seconds are processed under load.
@@ -162,7 +174,7 @@ start: number
  */
 end: number
 /**
- * Processing time multiplier for these windows (realistic timing only): above about 1/ratio x hop/window the session's queue backs up and it sheds.
+ * Processing time multiplier for these windows (live and ratio timing). A session falls behind when its windows take longer than workers x hop each; then its queue backs up and, this being load, it sheds beyond load_queue_limit.
  */
 slowdown?: number
 /**
@@ -341,7 +353,7 @@ learning?: number
 
 // ---- stream-server-event.schema.json
 /**
- * One text frame the server sends on WSS /v1/stream/analyze: the envelope {type, timestamp, correlation_id, data}, one variant per event type (docs/protocol.md §3.1 and §3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
+ * One text frame the server sends on WSS /v1/stream/analyze: the envelope {timestamp, correlation_id, type, data} (keys in this order, as the live service writes them), one variant per event type (docs/protocol.md §3.1 and §3.3). All start/end values are session-cumulative media seconds. Clients must ignore types they do not know; this schema lists every type ih-mock sends.
  */
 export type ServerEvent = (SessionReadyEvent | SessionUpdatedEvent | SignalDetectedEvent | SignalUpdatedEvent | SignalEndedEvent | EngagementUpdatedEvent | ConversationQualityUpdatedEvent | ErrorEvent | SessionClosingEvent | SessionEndedEvent | CoverageDroppedEvent)
 /**
@@ -361,9 +373,9 @@ export type GoalDimensions = (string[] | null)
  * Sent exactly once, first, right after the upgrade: the limits of this session.
  */
 export interface SessionReadyEvent {
-type: "session.ready"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.ready"
 data: SessionReadyData
 }
 export interface SessionReadyData {
@@ -401,9 +413,9 @@ goal_dimensions: GoalDimensions
  * Answers each accepted session config frame, in order, with the configuration now in force.
  */
 export interface SessionUpdatedEvent {
-type: "session.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.updated"
 data: SessionUpdatedData
 }
 export interface SessionUpdatedData {
@@ -414,9 +426,9 @@ goal_dimensions: GoalDimensions
  * A signal type became active. Flat data: no end, no signals[] array (that shape in older docs is stale).
  */
 export interface SignalDetectedEvent {
-type: "signal.detected"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.detected"
 data: SignalData
 }
 /**
@@ -438,18 +450,18 @@ rationale: string
  * The probability (or rationale) of an active signal changed.
  */
 export interface SignalUpdatedEvent {
-type: "signal.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.updated"
 data: SignalData
 }
 /**
  * An active signal is absent from the current window (or the session is closing gracefully).
  */
 export interface SignalEndedEvent {
-type: "signal.ended"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "signal.ended"
 data: SignalEndedData
 }
 export interface SignalEndedData {
@@ -463,9 +475,9 @@ end: MediaSeconds
  * The engagement state was first established, or changed. Never a heartbeat.
  */
 export interface EngagementUpdatedEvent {
-type: "engagement.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "engagement.updated"
 data: EngagementUpdatedData
 }
 export interface EngagementUpdatedData {
@@ -479,9 +491,9 @@ start: MediaSeconds
  * At most once per cadence period, only when the session config includes a conversation_quality_* flag.
  */
 export interface ConversationQualityUpdatedEvent {
-type: "conversation_quality.updated"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "conversation_quality.updated"
 data: ConversationQualityUpdatedData
 }
 /**
@@ -509,9 +521,9 @@ values: QualityScores
  * An error on the session. Whether the session stays open depends on the code (see server/errors.ts): ih2003 closes with 4003, ih3003 with 4029, ih6003 with 4008, ih6004 with 4009; segment and config errors leave it open.
  */
 export interface ErrorEvent {
-type: "error"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "error"
 data: ErrorData
 }
 export interface ErrorData {
@@ -527,9 +539,9 @@ segment: (number | null)
  * Answers {"type":"session.close"}: the server analyzes the video it accepted, then sends session.ended.
  */
 export interface SessionClosingEvent {
-type: "session.closing"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.closing"
 data: SessionClosingData
 }
 export interface SessionClosingData {
@@ -542,9 +554,9 @@ max_drain_seconds: number
  * The last event of a graceful close; the server then closes with 1000.
  */
 export interface SessionEndedEvent {
-type: "session.ended"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "session.ended"
 data: SessionEndedData
 }
 export interface SessionEndedData {
@@ -554,9 +566,9 @@ reason: "client_shutdown"
  * Media seconds the server shed under load and did not analyze (nor bill).
  */
 export interface CoverageDroppedEvent {
-type: "coverage.dropped"
 timestamp: EventTimestamp
 correlation_id: CorrelationId
+type: "coverage.dropped"
 data: CoverageDroppedData
 }
 export interface CoverageDroppedData {
@@ -967,6 +979,10 @@ seed?: (number | null)
  */
 idleTimeoutSeconds?: number
 /**
+ * Let the idle timeout run while the session's windows are still being analyzed. false (default): a session is idle only when no binary message arrives and none of its windows is waiting or in analysis, so a long recording sent in one message is analyzed to its end; the countdown starts when its last window is out. true: count from the last binary message only.
+ */
+idleWhileAnalyzing?: boolean
+/**
  * Close a stream session with ih6004 this long after it opened (session_max_duration_seconds).
  */
 maxDurationSeconds?: number
@@ -1026,27 +1042,39 @@ windowSeconds?: number
  */
 windowHopSeconds?: number
 /**
- * Processing timing for every session: realistic (windows take processingRatio x length with seeded jitter on limited workers) or instant (no added latency). null = the scenario's processing.timing, else realistic. A connection's ?timing= overrides it.
+ * Processing timing for every session. live: each window's results come modelLatencySeconds ± modelLatencyJitterSeconds after it is due, with workersPerSession windows in flight (calibrated to the live service, docs/fidelity.md); ratio: a window takes processingRatio x its length ± processingJitter; instant: no added latency (for tests). realistic: deprecated name of ratio. null = the scenario's processing.timing, else live. A connection's ?timing= overrides it.
  */
-timing?: ("realistic" | "instant" | null)
+timing?: ("live" | "ratio" | "instant" | "realistic" | null)
 /**
- * Realistic timing: processing time of a window = ratio x window length (wall seconds). 0 behaves like instant timing. A scenario's processing.ratio overrides it.
+ * Live timing: seconds from a window being due (its media has arrived) to its results, whatever its length. With the jitter, 8-11 s: the first events of a recording sent in one message came 8-11 s after the send on the live service. A scenario's processing.latency overrides it.
+ */
+modelLatencySeconds?: number
+/**
+ * Live timing: seeded spread of each window's latency, uniform in ± this many seconds (never below 0). A scenario's processing.latency_jitter overrides it.
+ */
+modelLatencyJitterSeconds?: number
+/**
+ * Ratio timing: processing time of a window = ratio x window length (wall seconds); 0 behaves like instant timing. Also the upload's answer time: ratio x the video's duration (in every timing mode). A scenario's processing.ratio overrides it for streams.
  */
 processingRatio?: number
 /**
- * Realistic timing: seeded spread of each window's processing time, ratio x length x (1 ± jitter). Windows then finish out of order; results still leave in window order. A scenario's processing.jitter overrides it.
+ * Ratio timing: seeded spread of each window's processing time, ratio x length x (1 ± jitter). Windows then finish out of order; results still leave in window order. A scenario's processing.jitter overrides it.
  */
 processingJitter?: number
 /**
- * Windows one session may have in processing at once. A scenario's processing.workers overrides it.
+ * Windows one session may have in processing at once (live and ratio timing). 4 is the fewest with which live timing keeps up with a real-time stream (a window due every 3 s) even when every window takes the longest latency (11 s / 4 < 3 s). A scenario's processing.workers overrides it.
  */
 workersPerSession?: number
 /**
- * Windows a session may have waiting for a worker; one more and the session sheds a window (redundant ones first). A scenario's processing.queue_limit overrides it.
+ * Windows a session may have waiting for a worker, whatever the load; one more and the session sheds a window (redundant ones first). null (on the command line: off) = no limit, as live: one client sending a whole recording at once is analyzed in full, never shed. A scenario's processing.queue_limit overrides it.
  */
-maxQueuedWindows?: number
+maxQueuedWindows?: (number | null)
 /**
- * Workers shared by all sessions (simulated GPU capacity); a window needs one of them and one of its session's. null (on the command line: off) = unlimited.
+ * Windows a session may have waiting while the server is under load (the shared pool of workerPoolSize is saturated, or the window falls in a scenario load span); one more and it sheds a window (redundant ones first; lost seconds are announced with coverage.dropped). A scenario's processing.load_queue_limit overrides it.
+ */
+loadQueueLimit?: number
+/**
+ * Workers shared by all sessions (simulated GPU capacity); a window needs one of them and one of its session's. While every slot is busy the server is under load and sessions shed beyond loadQueueLimit. null (on the command line: off) = unlimited.
  */
 workerPoolSize?: (number | null)
 /**

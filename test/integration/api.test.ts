@@ -49,7 +49,7 @@ describe('programmatic API: scenarios', () => {
       fc.property(api.scenarioArbitrary({ maxDuration: 60, faults: true, load: true }), (scenario) => api.validateScenario(scenario).ok),
       { numRuns: 50, seed: 1 },
     );
-    expect(api.TIMING_MODES).toEqual(['realistic', 'instant']);
+    expect(api.TIMING_MODES).toEqual(['live', 'ratio', 'instant']);
   });
 });
 

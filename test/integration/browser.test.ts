@@ -153,7 +153,7 @@ async function until(what: string, timeoutMs: number, check: () => boolean | Pro
 describe('the published browser codealong in headless Chromium', () => {
   it('streams MediaRecorder continuation chunks and gets analysis events', { timeout: 90_000 }, async () => {
     let session: StreamSession | undefined;
-    const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });
+    const server = await startServer({ scenario: 'steady', timing: 'instant', onEvent: (_e, s) => (session ??= s) });
     const pageUrl = await servePage();
 
     const browser: Browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

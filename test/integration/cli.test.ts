@@ -204,6 +204,14 @@ describe('ih-mock CLI', () => {
     expect(stderr).not.toContain('TOPSECRET');
   });
 
+  it('--timing realistic, the old name of ratio, still starts the server; --max-queued-windows off lifts the queue limit', async () => {
+    const legacy = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'realistic', '--max-queued-windows', 'off']);
+    await waitReady(legacy);
+    expect(legacy.stdout()).toMatch(/timing: +ratio \(window processing 0.25 x length ± 20 %, 4 workers per session, no queue limit \(2 under load\), unlimited shared pool\)/);
+    legacy.child.kill('SIGTERM');
+    expect((await legacy.exited).code).toBe(0);
+  });
+
   it('--timing and --worker-pool-size reach the server and show on the readiness lines', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'instant']);
     await waitReady(run);
@@ -213,7 +221,7 @@ describe('ih-mock CLI', () => {
     await run.exited;
     const pooled = startCli(['--port', '0', '--log-level', 'silent', '--worker-pool-size', '100', '--workers-per-session', '3']);
     await waitReady(pooled);
-    expect(pooled.stdout()).toMatch(/realistic .*3 workers per session, a shared pool of 100/);
+    expect(pooled.stdout()).toMatch(/live \(window results 9.5 s ± 1.5 s after due, 3 workers per session, no queue limit \(2 under load\), a shared pool of 100\)/);
     pooled.child.kill('SIGTERM');
     await pooled.exited;
     expect((await runCli(['--timing', 'fast'])).stderr).toMatch(/timing/);

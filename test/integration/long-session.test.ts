@@ -21,7 +21,7 @@ const SEGMENTS = 360; // 360 x 10 s = one hour of media
 
 async function runOneHour(seed: number): Promise<{ frames: Frame[]; raw: string[]; windows: number; closeCode: number }> {
   const clock = new VirtualClock();
-  const server = await startServer({ clock, seed, scenario: 'conversation', processingRatio: 0.25 });
+  const server = await startServer({ clock, seed, scenario: 'conversation' }); // the default, live timing
   const client = await connect(server.streamUrl);
   const raw: string[] = [];
   client.ws.on('message', (d) => raw.push(d.toString()));

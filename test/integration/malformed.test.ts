@@ -45,7 +45,7 @@ function closeCode(socket: import('node:net').Socket): Promise<number> {
 
 describe('malformed WebSocket input', () => {
   it('closes with 1007 on a text frame that is not UTF-8, without disturbing another session', async () => {
-    const server = await startServer({ processingRatio: 0 });
+    const server = await startServer({ timing: 'instant' });
     const bystander = await connect(server.streamUrl);
     await bystander.waitForType('session.ready');
     const bad = await connect(server.streamUrl);

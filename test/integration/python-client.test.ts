@@ -51,7 +51,7 @@ describe('Python websockets client sending self-contained MP4 segments', () => {
     const segments = await mp4Segments(16, 4);
     expect(segments).toHaveLength(4);
     let session: StreamSession | undefined;
-    const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });
+    const server = await startServer({ scenario: 'steady', timing: 'instant', onEvent: (_e, s) => (session ??= s) });
 
     const { events, close, stderr } = await runPythonClient(server.streamUrl, segments);
     const types = events.map((e) => e.type);

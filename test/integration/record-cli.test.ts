@@ -81,7 +81,7 @@ describe('ih-mock check of a live server', () => {
     });
     const wss = new WebSocketServer({ server: http });
     wss.on('connection', (ws) => {
-      const send = (type: string, data: unknown) => ws.send(JSON.stringify({ type, timestamp: '2026-11-23T10:00:00.000000Z', correlation_id: '3f0c2a1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f', data }));
+      const send = (type: string, data: unknown) => ws.send(JSON.stringify({ timestamp: '2026-11-23T10:00:00.000000Z', correlation_id: '3f0c2a1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f', type, data }));
       const ready = { session_idle_timeout_seconds: 300, session_max_duration_seconds: 3600, max_segment_duration_seconds: null, min_segment_size_bytes: 1, max_segment_size_bytes: 33554432, supported_session_config_options: { include: [], goal_dimensions: null } };
       send('session.ready', ready);
       send('session.ready', ready);

@@ -146,7 +146,7 @@ describe('choosing per connection', () => {
     expect(unknown.body.message).toMatch(/unknown scenario "\.\.\/\.\.\/etc\/passwd".*built-in.*steady/);
     expect((await bad('?seed=-1')).body.message).toMatch(/seed/);
     expect((await bad('?seed=1.5')).status).toBe(400);
-    expect((await bad('?timing=fast')).body.message).toMatch(/realistic, instant/);
+    expect((await bad('?timing=fast')).body.message).toMatch(/live, ratio, instant/);
     expect((await bad('?timing=instant&timing=realistic')).body.message).toMatch(/give \?timing= once, not 2 times/);
     const { client } = await openClient(server, '?token=abc&scenario=steady');
     expect(client.types()).toEqual(['session.ready']);

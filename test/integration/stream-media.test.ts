@@ -33,8 +33,8 @@ const BOTH = ['conversation_quality_overall', 'conversation_quality_timeline'];
 
 async function openSession(options: Parameters<typeof startServer>[0] = {}): Promise<{ server: Awaited<ReturnType<typeof startServer>>; client: TestClient; clock: VirtualClock }> {
   const clock = new VirtualClock();
-  // No jitter, so processing times are exact; tests of jitter and shedding say so.
-  const server = await startServer({ scenario: 'steady', clock, processingJitter: 0, ...options });
+  // Ratio timing without jitter, so processing times are exact and short; tests of jitter and shedding say so.
+  const server = await startServer({ scenario: 'steady', clock, timing: 'ratio', processingJitter: 0, ...options });
   const client = await connect(server.streamUrl);
   await client.waitForType('session.ready');
   return { server, client, clock };
@@ -304,7 +304,7 @@ describe('timeouts', () => {
 describe('isolation', () => {
   it('a session fed garbage does not disturb another session', async () => {
     const clock = new VirtualClock();
-    const server = await startServer({ scenario: 'steady', clock, processingRatio: 0 });
+    const server = await startServer({ scenario: 'steady', clock, timing: 'instant' });
     const good = await connect(server.streamUrl);
     const bad = await connect(server.streamUrl);
     await Promise.all([good.waitForType('session.ready'), bad.waitForType('session.ready')]);
@@ -323,7 +323,7 @@ describe('isolation', () => {
     expect(bad.ofType('error').map((e) => e.data.code)).toEqual(Array.from({ length: 5 }, () => ['ih6001', 'ih5004', 'ih5006']).flat());
 
     // The same good session, alone on a fresh server, sees the same events.
-    const alone = await startServer({ scenario: 'steady', clock: new VirtualClock(), processingRatio: 0 });
+    const alone = await startServer({ scenario: 'steady', clock: new VirtualClock(), timing: 'instant' });
     const solo = await connect(alone.streamUrl);
     solo.sendJson({ include: BOTH });
     for (let i = 0; i < 5; i++) await solo.sendBinary(webm4s);

@@ -1,6 +1,7 @@
 /**
- * Processing timing (realistic / instant), load shedding with coverage.dropped, and the shared worker
- * pool, over real sockets with real WebM segments on a virtual clock (issue 3, items 1 and 2).
+ * Processing timing (live / ratio / instant), load shedding with coverage.dropped, and the shared
+ * worker pool, over real sockets with real WebM segments on a virtual clock (issue 3, items 1 and 2;
+ * issue 11, items 1 and 2). A whole recording sent in one message: bulk-send.test.ts.
  */
 import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -27,28 +28,74 @@ function expectCountersAddUp(stats: { receivedSeconds: number; analyzedSeconds: 
   expect(stats.analyzedSeconds + stats.droppedSeconds).toBeCloseTo(stats.receivedSeconds, 6);
 }
 
+/** Virtual ms at which each window's results left, relative to `openedAt` (from the server's own hook). */
+function windowTimes(emitted: number[], openedAt: number): number[] {
+  return emitted.map((at) => at - openedAt);
+}
+
 describe('timing modes', () => {
-  it('realistic: streamed in real time as 3-s segments, the first events arrive about 10 s in, then in bursts every 3 s', async () => {
+  it('live (the default): streamed in real time as 3-s segments, each window leaves 8-11 s after it is due, one every ~3 s, none shed', async () => {
     const clock = new VirtualClock();
     const openedAt = clock.now();
-    const server = await startServer({ clock, scenario: 'steady', seed: 5 });
+    const emitted: number[] = [];
+    const server = await startServer({ clock, scenario: 'steady', seed: 5, onWindowEmitted: () => emitted.push(clock.now()) });
+    const { client, session } = await openClient(server);
+    await streamPaced(client, session, clock, times(20), 3000);
+    expect(await closeOnClock(client, clock)).toMatchObject({ code: 1000 });
+
+    const timeline = arrivals(client.frames, openedAt).filter((a) => a.type.startsWith('signal.') || a.type === 'engagement.updated');
+    // Window [0, 8) is due when the third segment (media 9 s) arrives at 6 s (sent at 0, 3, 6 s); it takes 9.5 ± 1.5 s.
+    expect(timeline[0]!.at).toBeGreaterThanOrEqual(6000 + 8000);
+    expect(timeline[0]!.at).toBeLessThanOrEqual(6000 + 11_000);
+    // Window k is due at 6 + 3k s: with 4 in flight nothing waits for a worker, so each leaves 8-11 s
+    // after its due time, or with an earlier slower one (results never overtake each other).
+    const at = windowTimes(emitted, openedAt);
+    const full = at.slice(0, 17); // windows 0..16 of 60 s of media; the 18th and the final one leave at close
+    full.forEach((ms, k) => {
+      expect(ms).toBeGreaterThanOrEqual(6000 + 3000 * k + 8000);
+      expect(ms).toBeLessThanOrEqual(6000 + 3000 * k + 11_000);
+    });
+    expect(at).toEqual([...at].sort((x, y) => x - y));
+    expect(session.stats).toMatchObject({ windowsShed: 0, droppedSeconds: 0, analyzedSeconds: 60 });
+    checkLifecycles(client.frames);
+  });
+
+  it('ratio: the same stream, each window takes 0.25 x its length ± 20 %: the first events about 2 s after it is due', async () => {
+    const clock = new VirtualClock();
+    const openedAt = clock.now();
+    const server = await startServer({ clock, scenario: 'steady', seed: 5, timing: 'ratio' });
     const { client, session } = await openClient(server);
     await streamPaced(client, session, clock, times(10), 3000);
     expect(await closeOnClock(client, clock)).toMatchObject({ code: 1000 });
 
     const timeline = arrivals(client.frames, openedAt).filter((a) => a.type.startsWith('signal.') || a.type === 'engagement.updated');
-    // Window [0, 8) is due when the third segment (media 9 s) arrives at 6 s (sent at 0, 3, 6 s); it takes 2 s ± 20 %.
     expect(timeline[0]!.at).toBeGreaterThanOrEqual(6000 + 1600);
     expect(timeline[0]!.at).toBeLessThanOrEqual(6000 + 2400);
     expect(session.stats.windowsShed).toBe(0);
     checkLifecycles(client.frames);
   });
 
+  it('realistic, the old name of ratio, still works as an option, on the URL and in a scenario, and times exactly like ratio', async () => {
+    const run = async (options: Parameters<typeof startServer>[0], query = '') => {
+      const clock = new VirtualClock();
+      const server = await startServer({ clock, scenario: 'steady', seed: 5, ...options });
+      const { client, session } = await openClient(server, query);
+      await streamPaced(client, session, clock, times(6), 3000);
+      await closeOnClock(client, clock);
+      return client.frames.map((f) => ({ type: f.type, data: f.data, timestamp: f.timestamp }));
+    };
+    const ratio = await run({ timing: 'ratio' });
+    expect(await run({ timing: 'realistic' })).toEqual(ratio);
+    expect(await run({}, '?timing=realistic&seed=5')).toEqual(await run({}, '?timing=ratio&seed=5'));
+    expect(await run({ scenario: steadyWith({ name: 'steady', processing: { timing: 'realistic' } }) })).toEqual(ratio);
+  });
+
   it('instant: the same stream yields the same events with no added latency (no clock advance needed)', async () => {
     const clock = new VirtualClock();
-    const realistic = await startServer({ clock, scenario: 'steady', seed: 5 });
-    const a = await openClient(realistic);
+    const live = await startServer({ clock, scenario: 'steady', seed: 5 });
+    const a = await openClient(live);
     await streamPaced(a.client, a.session, clock, times(10), 3000);
+    await clock.advance(11_000); // every due window is out before session.close, as in instant mode
     await closeOnClock(a.client, clock);
 
     const instantClock = new VirtualClock();
@@ -66,7 +113,7 @@ describe('timing modes', () => {
     const clock = new VirtualClock();
     const instantScenario = steadyWith({ processing: { timing: 'instant' } });
     const byScenario = await startServer({ clock, scenario: instantScenario });
-    const byOption = await startServer({ clock, scenario: instantScenario, timing: 'realistic' });
+    const byOption = await startServer({ clock, scenario: instantScenario, timing: 'live' });
     const s1 = await openClient(byScenario);
     const s2 = await openClient(byOption);
     const s3 = await openClient(byOption, '?timing=instant');
@@ -111,7 +158,7 @@ describe('load shedding', () => {
   it('a backed-up queue sheds redundant windows first, then announces real gaps; events stay in order and counters add up', async () => {
     const clock = new VirtualClock();
     // Windows take 2.5 x their length on one worker: the session falls further behind every window.
-    const server = await startServer({ clock, seed: 9, scenario: steadyWith({ processing: { ratio: 2.5, jitter: 0, workers: 1, queue_limit: 2 } }) });
+    const server = await startServer({ clock, seed: 9, scenario: steadyWith({ processing: { timing: 'ratio', ratio: 2.5, jitter: 0, workers: 1, queue_limit: 2 } }) });
     const { client, session } = await openClient(server);
     await streamPaced(client, session, clock, times(30), 3000);
     await closeOnClock(client, clock);
@@ -138,11 +185,12 @@ describe('load shedding', () => {
     expect(session.stats.droppedSeconds).toBe(10);
   });
 
-  it('a saturated shared pool makes sessions shed that would not on their own, and each session still adds up', async () => {
+  it('a saturated shared pool is load: sessions shed beyond loadQueueLimit that would not on their own, and each session still adds up', async () => {
     const run = async (workerPoolSize: number | null) => {
       const clock = new VirtualClock();
       const ended: { receivedSeconds: number; analyzedSeconds: number; droppedSeconds: number; windowsShed: number }[] = [];
-      const server = await startServer({ clock, seed: 2, scenario: 'steady', processingRatio: 0.9, processingJitter: 0, workersPerSession: 3, maxQueuedWindows: 1, workerPoolSize, onSessionEnded: (s) => ended.push({ ...s.stats }) });
+      // No queue limit of their own (the default): only the pool's saturation makes them shed.
+      const server = await startServer({ clock, seed: 2, scenario: 'steady', timing: 'ratio', processingRatio: 0.9, processingJitter: 0, workersPerSession: 3, loadQueueLimit: 1, workerPoolSize, onSessionEnded: (s) => ended.push({ ...s.stats }) });
       const sessions = [await openClient(server), await openClient(server), await openClient(server)];
       // Interleave: each session gets its segment, then time moves 3 s (real-time pace for all three).
       for (let i = 0; i < 20; i++) {
@@ -166,7 +214,7 @@ describe('load shedding', () => {
   it('a graceful close is not held up by windows shed at the end, and the final window obeys shed: all', async () => {
     const clock = new VirtualClock();
     const openedAt = clock.now();
-    const server = await startServer({ clock, processingJitter: 0, scenario: steadyWith({ load: [{ start: 3, end: 100, shed: 'all' }] }) });
+    const server = await startServer({ clock, timing: 'ratio', processingJitter: 0, scenario: steadyWith({ load: [{ start: 3, end: 100, shed: 'all' }] }) });
     const { client, session } = await openClient(server);
     await streamPaced(client, session, clock, times(5), 0); // 15 s: window 0 runs, 1..2 are shed behind it
     expect(await closeOnClock(client, clock)).toMatchObject({ code: 1000 });

@@ -31,6 +31,8 @@ export const allClients: TestClient[] = [];
 
 export class TestClient {
   readonly frames: Frame[] = [];
+  /** The raw text of every frame in `frames`, as it arrived (key order and all). */
+  readonly texts: string[] = [];
   readonly invalid: string[] = [];
   readonly closed: Promise<CloseInfo>;
   upgrade: IncomingMessage | undefined;
@@ -55,6 +57,7 @@ export class TestClient {
       const result = validateAnyServerEvent(frame);
       if (!result.ok) this.invalid.push(`${frame.type}: ${formatDiagnostics(result.errors)} in ${text.slice(0, 300)}`);
       this.frames.push(frame);
+      this.texts.push(text);
       this.wake();
     });
     this.closed = new Promise((resolve) => {
