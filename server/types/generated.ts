@@ -888,6 +888,10 @@ sha256: Sha256Hex
  * Seconds of media this message added to the connection's stream, read from its container timestamps as ih-mock reads them; null when they could not be read.
  */
 media_seconds: (number | null)
+/**
+ * The video codec of this message's segment or stream as ih-mock reads it from the container: ih-mock's name (h264, vp8, vp9, mpeg4, …), or the container's own tag (sample entry type, CodecID, stream_type) for a codec it does not recognise. Absent when not known (unreadable media, or a stream whose track list has not arrived).
+ */
+video_codec?: string
 sidecar?: SidecarSlice
 }
 export interface SidecarSlice {
