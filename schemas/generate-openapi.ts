@@ -149,7 +149,8 @@ function uploadOperation(): JsonObject {
     summary: 'Analyze a video file',
     description: [
       'Upload one video as multipart/form-data and get the analysis of the whole file (docs/protocol.md §2): the same engine as the stream endpoint, so the signal spans equal those a stream session reports for the same media.',
-      'The container (mp4, mov, webm, mkv, avi, MPEG-TS) is detected from the first bytes, never from the file name or content type. The file is streamed, never held in memory: over `maxUploadBytes` (32 MB) the answer is 413 `ih4003` at once.',
+      'The container (mp4, mov, webm, mkv, avi, MPEG-TS) is detected from the first bytes, never from the file name or content type. The file is streamed, never held in memory: over `maxUploadBytes` (32 MB) the answer is 413 `ih4003` at once; under `minUploadBytes` (10 KB) it is 400 `ih4001`.',
+      'The video codec is read from the container: H.264, VP8 and VP9 are accepted (`videoCodecs`); others, such as MPEG-4 Part 2 (`mp4v`, OpenCV\'s default), get 422 `ih5002` naming the codec.',
       '`include[]` fields may come before or after the file. The answer waits `processingRatio` × the video duration on the server clock (0 = at once).',
     ].join('\n\n'),
     requestBody: {
@@ -163,7 +164,7 @@ function uploadOperation(): JsonObject {
               [FILE_FIELD]: {
                 type: 'string',
                 contentMediaType: 'application/octet-stream',
-                description: 'The video: mp4, mov, webm, mkv, avi or MPEG-TS; at most 32 MB, at least 3 s of video.',
+                description: 'The video: mp4, mov, webm, mkv, avi or MPEG-TS with H.264, VP8 or VP9 video; 10 KB to 32 MB, at least 3 s of video.',
               },
               [INCLUDE_FIELD]: {
                 type: 'array',

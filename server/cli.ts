@@ -25,7 +25,11 @@ const FLAG_VALUE_HINTS: Record<string, string> = {
   rateLimitPerMinute: '<n|off>',
   workerPoolSize: '<n|off>',
   timing: '<live|ratio|instant>',
+  videoCodecs: '<codec,...>',
 };
+
+/** List options whose flag also takes comma-separated values (`--video-codecs h264,vp8`); API keys may hold commas, so not every list. */
+const COMMA_LISTS = new Set(['videoCodecs']);
 
 /** Nullable numeric options whose null is written `off` on the command line. */
 const OFF_MEANS_NULL = new Set(['rateLimitPerMinute', 'workerPoolSize', 'maxQueuedWindows']);
@@ -137,6 +141,7 @@ export function parseCli(argv: string[]): CliCommand {
     const raw = values[f.flag];
     if (raw === undefined) continue;
     if (f.key === 'keyPairs') options[f.key] = (raw as string[]).map(parseKeyPair);
+    else if (COMMA_LISTS.has(f.key)) options[f.key] = (raw as string[]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
     else options[f.key] = f.kind === 'string[]' ? raw : convert(f, raw as string);
   }
   resolveOptions(options as ServerOptionsInput); // fail fast with the schema's message

@@ -36,6 +36,7 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
     const problems = (validate.errors ?? []).map((e) => {
       const where = e.instancePath ? e.instancePath.slice(1) : '';
       if (e.keyword === 'additionalProperties') return `unknown option "${String(e.params['additionalProperty'])}"`;
+      if (e.keyword === 'enum') return `option ${where || '(root)'} must be one of ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`;
       return `option ${where || '(root)'} ${e.message ?? 'is invalid'}`;
     });
     throw new OptionsError(problems.join('; '));
@@ -47,6 +48,12 @@ export function resolveOptions(input: ServerOptionsInput = {}): ServerOptions {
   }
   if (options.wsMaxPayloadBytes !== null && options.wsMaxPayloadBytes < options.maxSegmentBytes) {
     throw new OptionsError(`option wsMaxPayloadBytes (${options.wsMaxPayloadBytes}) must be at least maxSegmentBytes (${options.maxSegmentBytes}), so oversized segments get ih6002 rather than a bare close`);
+  }
+  if (options.videoCodecs.length === 0) {
+    throw new OptionsError('option videoCodecs must name at least one codec (or "any"): with none, every video would be refused');
+  }
+  if (options.minUploadBytes > options.maxUploadBytes) {
+    throw new OptionsError(`option minUploadBytes (${options.minUploadBytes}) must not exceed maxUploadBytes (${options.maxUploadBytes}): no upload could be accepted`);
   }
   // No seed given: draw one, and let the caller print it so the run can be replayed.
   const seed = options.seed ?? randomInt(0, 2 ** 32);

@@ -11,9 +11,11 @@
  *     429 ih3002; the scenario's `quota_exhausted` → 429 ih3003;
  *  3. not multipart/form-data → 400 ih4001;
  *  4. the body, streamed part by part: file bytes over `maxUploadBytes` → 413 ih4003 at once;
- *     no `file` part → 400 ih4001; then the probe's verdict: not a known container → 400 ih4002,
- *     no video track → 422 ih5001, unreadable or truncated → 422 ih5002, shorter than
- *     `minUploadSeconds` → 400 ih4007; a bug → 500 ih1001.
+ *     no `file` part → 400 ih4001; a file under `minUploadBytes` (the docs' 10 KB) → 400 ih4001,
+ *     before its content is judged; then the probe's verdict: not a known container → 400 ih4002,
+ *     no video track → 422 ih5001, unreadable or truncated → 422 ih5002, a video codec not in
+ *     `videoCodecs` → 422 ih5002 naming it, shorter than `minUploadSeconds` → 400 ih4007; a bug
+ *     → 500 ih1001.
  *
  * Invariants:
  * - the file is never held in memory: each chunk goes to `FileProbe` (which keeps a few KB at most)
@@ -39,6 +41,7 @@ import { analyzeFile, UPLOAD_INCLUDE } from '../analysis/file-analysis.js';
 import { SCOPE_UPLOAD, type Authenticator } from '../auth.js';
 import type { Clock } from '../clock.js';
 import { ERROR_TABLE, type ErrorCode } from '../errors.js';
+import { codecRefusal, describeCodec } from '../media/codecs.js';
 import { FileProbe, type ProbeResult } from '../media/file-probe.js';
 import { DEFAULT_TOLERANCE_SECONDS } from '../media/timeline.js';
 import type { ServerOptions } from '../options.js';
@@ -211,10 +214,16 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
     return refuse(request, reply, 'ih4001', message);
   }
 
+  if (received.bytes < options.minUploadBytes) {
+    // Checked before the content: the docs' 10 KB minimum is a size rule, like the 32 MB maximum.
+    log.info({ code: 'ih4001', bytes: received.bytes }, 'upload refused: under the minimum size');
+    return refuse(request, reply, 'ih4001', `The file is ${received.bytes} bytes; an upload must be at least ${formatBytes(options.minUploadBytes)} (${options.minUploadBytes} bytes).`);
+  }
+
   const verdict = received.verdict;
-  const refusal = verdictRefusal(verdict, options.minUploadSeconds);
+  const refusal = verdictRefusal(verdict, options.minUploadSeconds, deps.scenario.limits?.video_codecs ?? options.videoCodecs);
   if (refusal !== null) {
-    log.info({ code: refusal.code, bytes: received.bytes, reason: verdict.ok ? 'too-short' : verdict.reason }, 'upload refused: media');
+    log.info({ code: refusal.code, bytes: received.bytes, reason: refusal.reason, ...(verdict.ok ? { codec: describeCodec(verdict.codec) } : {}) }, 'upload refused: media');
     return refuse(request, reply, refusal.code, refusal.message);
   }
   if (!verdict.ok) throw new Error('unreachable: a failed verdict is always refused');
@@ -235,7 +244,7 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
     log.info({ bytes: received.bytes }, 'upload cut during processing: the client went away, or the server is closing');
     return reply.hijack();
   }
-  log.info({ bytes: received.bytes, container: verdict.container, durationSeconds: verdict.durationSeconds, include, signals: body.signals.length }, 'upload analyzed');
+  log.info({ bytes: received.bytes, container: verdict.container, codec: describeCodec(verdict.codec), durationSeconds: verdict.durationSeconds, include, signals: body.signals.length }, 'upload analyzed');
   return reply.code(200).send(body);
 }
 
@@ -287,23 +296,31 @@ async function receiveUpload(request: FastifyRequest, maxBytes: number): Promise
   return { kind: 'file', bytes: fileBytes, verdict: probe.finish(), include };
 }
 
-/** The refusal a probe verdict calls for, or null when the file can be analyzed. */
-export function verdictRefusal(verdict: ProbeResult, minSeconds: number): { code: ErrorCode; message: string } | null {
+/**
+ * The refusal a probe verdict calls for, or null when the file can be analyzed. `videoCodecs`: the
+ * accepted codecs. A refused codec is 422 ih5002, the upload's code for media it cannot read: the
+ * live stream reports the same codec as an undecodable segment (ih5004, also a media error), not as
+ * an unsupported format (ih4002, a request error). Our inference; no upload of it was observed.
+ */
+export function verdictRefusal(verdict: ProbeResult, minSeconds: number, videoCodecs: readonly string[]): { code: ErrorCode; message: string; reason: string } | null {
   if (!verdict.ok) {
     switch (verdict.reason) {
       case 'unsupported':
         return {
           code: 'ih4002',
+          reason: verdict.reason,
           message: `${ERROR_TABLE.ih4002.message} The container is detected from the file's first bytes, not from its name or content type: ${verdict.message}.`,
         };
       case 'no-video':
-        return { code: 'ih5001', message: `${ERROR_TABLE.ih5001.message} (${verdict.message})` };
+        return { code: 'ih5001', reason: verdict.reason, message: `${ERROR_TABLE.ih5001.message} (${verdict.message})` };
       case 'corrupt':
-        return { code: 'ih5002', message: `${ERROR_TABLE.ih5002.message} (${verdict.message})` };
+        return { code: 'ih5002', reason: verdict.reason, message: `${ERROR_TABLE.ih5002.message} (${verdict.message})` };
     }
   }
+  const codec = codecRefusal(verdict.codec, videoCodecs);
+  if (codec !== null) return { code: 'ih5002', reason: 'codec', message: `Unable to process the video: ${codec}.` };
   if (verdict.durationSeconds < minSeconds - UPLOAD_TOLERANCE_SECONDS) {
-    return { code: 'ih4007', message: `Video must be at least ${minSeconds} seconds; this ${verdict.container} file holds ${verdict.durationSeconds.toFixed(3)} s of video.` };
+    return { code: 'ih4007', reason: 'too-short', message: `Video must be at least ${minSeconds} seconds; this ${verdict.container} file holds ${verdict.durationSeconds.toFixed(3)} s of video.` };
   }
   return null;
 }
@@ -382,5 +399,7 @@ function stopReading(request: FastifyRequest, reply: FastifyReply): void {
 }
 
 function formatBytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MB` : `${bytes} bytes`;
+  if (bytes > 0 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MB`;
+  if (bytes > 0 && bytes % 1024 === 0) return `${bytes / 1024} KB`;
+  return `${bytes} bytes`;
 }

@@ -1,7 +1,9 @@
 /**
- * Incremental AVI header reader for uploads: the same rules as `probeFile`'s AVI branch
- * (detect.ts), fed in pieces of any size. Only the header matters: duration = avih
- * dwMicroSecPerFrame × dwTotalFrames, and a video stream is a strl whose strh fccType is 'vids'.
+ * Incremental AVI header reader, fed in pieces of any size: for uploads (`FileProbe`, `probeFile`)
+ * and for AVI stream segments, which are always self-contained files. Only the header matters:
+ * duration = avih dwMicroSecPerFrame × dwTotalFrames; a video stream is a strl whose strh fccType
+ * is 'vids', and its codec is the biCompression fourcc of its strf (BITMAPINFOHEADER), else the
+ * strh fccHandler (codecs.ts).
  *
  * What is kept: the 12-byte RIFF header, the position and size of each top-level chunk before the
  * hdrl list (ordinarily none: hdrl comes first), and the hdrl list itself (a few KB; more than
@@ -10,6 +12,7 @@
  * run in `finish`, in the same order `probeFile` makes them.
  */
 
+import { codecFromAviCompression, codecFromAviFourcc, type VideoCodec } from './codecs.js';
 import { MediaError, malformed } from './common.js';
 
 /** Largest hdrl list accepted (bytes). Real ones are a few KB (OpenDML super-indexes included). */
@@ -24,6 +27,14 @@ function ascii(bytes: Uint8Array, at: number, length: number): string {
 function le32(bytes: Uint8Array, at: number, length: number): number {
   if (at + 4 > length) malformed('the AVI header is truncated');
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+/** What an AVI header says about its first video stream. */
+export interface AviVideo {
+  durationSeconds: number;
+  /** dwMicroSecPerFrame in seconds, or null when it is 0. */
+  frameSeconds: number | null;
+  codec: VideoCodec;
 }
 
 interface TopChunk {
@@ -53,6 +64,11 @@ export class AviHeaderScanner {
   /** Bytes pushed so far. */
   get bytes(): number {
     return this.total;
+  }
+
+  /** Length of the whole file as its RIFF header declares it (8 + RIFF size), once 8 bytes have arrived. */
+  get declaredBytes(): number | null {
+    return this.total < 8 ? null : 8 + le32(this.riff, 4, 8);
   }
 
   push(chunk: Uint8Array): void {
@@ -106,8 +122,8 @@ export class AviHeaderScanner {
     return i;
   }
 
-  /** The file ends here: the video duration in seconds. Throws `MediaError` ('malformed' or 'no-video'). */
-  finish(): number {
+  /** The file ends here: its video duration and codec. Throws `MediaError` ('malformed' or 'no-video'). */
+  finish(): AviVideo {
     if (this.total < 12) malformed('the AVI header is truncated');
     const riffEnd = Math.min(this.total, 8 + le32(this.riff, 4, 12));
     for (const c of this.chunks) {
@@ -121,7 +137,7 @@ export class AviHeaderScanner {
   }
 
   /** The hdrl list kept in `hdrl` (offset 0 = its list type), `size` bytes long. */
-  private parseHdrl(size: number): number {
+  private parseHdrl(size: number): AviVideo {
     const bytes = this.hdrl!;
     const length = this.hdrlLen;
     function* chunks(start: number, end: number): Generator<[string, number, number]> {
@@ -135,17 +151,23 @@ export class AviHeaderScanner {
     }
     let micro: number | null = null;
     let frames = 0;
-    let video = false;
+    let codec: VideoCodec | null = null;
     for (const [hid, hdata, hsize] of chunks(4, size)) {
       if (hid === 'avih') {
         micro = le32(bytes, hdata, length);
         frames = le32(bytes, hdata + 16, length);
-      } else if (hid === 'LIST' && ascii(bytes, hdata, length) === 'strl') {
-        for (const [sid, sdata] of chunks(hdata + 4, hdata + hsize)) if (sid === 'strh' && ascii(bytes, sdata, length) === 'vids') video = true;
+      } else if (hid === 'LIST' && ascii(bytes, hdata, length) === 'strl' && codec === null) {
+        let handler: string | null = null;
+        let compression: number | null = null;
+        for (const [sid, sdata, ssize] of chunks(hdata + 4, hdata + hsize)) {
+          if (sid === 'strh' && ascii(bytes, sdata, length) === 'vids') handler = ascii(bytes, sdata + 4, length);
+          else if (sid === 'strf' && ssize >= 20) compression = le32(bytes, sdata + 16, length);
+        }
+        if (handler !== null) codec = compression !== null ? codecFromAviCompression(compression) : codecFromAviFourcc(handler);
       }
     }
     if (micro === null) malformed('no AVI main header (hdrl/avih)');
-    if (!video) throw new MediaError('no-video', 'the AVI file has no video stream (no strh with fccType vids)');
-    return Math.round(micro * frames) / 1e6;
+    if (codec === null) throw new MediaError('no-video', 'the AVI file has no video stream (no strh with fccType vids)');
+    return { durationSeconds: Math.round(micro * frames) / 1e6, frameSeconds: micro > 0 ? micro / 1e6 : null, codec };
   }
 }

@@ -8,9 +8,12 @@
  * - AVI: "RIFF" at 0 and "AVI " at 8 (whole files only; never a stream segment).
  *
  * `probeFile` runs the same scanners as the stream path over a complete file and reports the
- * container, the video duration in seconds (same rules as `timeline.ts`), or why it cannot.
+ * container, the video duration in seconds (same rules as `timeline.ts`) and the video codec, or
+ * why it cannot.
  */
 
+import { AviHeaderScanner } from './avi-scanner.js';
+import type { VideoCodec } from './codecs.js';
 import { hexPreview, MediaError } from './common.js';
 import { EbmlScanner } from './ebml.js';
 import { IsobmffScanner } from './isobmff.js';
@@ -47,7 +50,7 @@ export function unrecognised(bytes: Uint8Array): string {
 
 /** What `probeFile` reports. */
 export type ProbeResult =
-  | { ok: true; container: 'webm' | 'mkv' | 'mp4' | 'mov' | 'mpegts' | 'avi'; durationSeconds: number; hasVideo: true }
+  | { ok: true; container: 'webm' | 'mkv' | 'mp4' | 'mov' | 'mpegts' | 'avi'; durationSeconds: number; hasVideo: true; codec: VideoCodec }
   | { ok: false; reason: 'unsupported' | 'corrupt' | 'no-video'; message: string };
 
 /**
@@ -64,7 +67,7 @@ export function probeFile(bytes: Uint8Array): ProbeResult {
         s.push(bytes);
         s.finish();
         if (s.hasVideo !== true) return { ok: false, reason: 'corrupt', message: 'no Tracks element' };
-        return { ok: true, container: s.docType === 'webm' ? 'webm' : 'mkv', durationSeconds: s.videoSeconds, hasVideo: true };
+        return { ok: true, container: s.docType === 'webm' ? 'webm' : 'mkv', durationSeconds: s.videoSeconds, hasVideo: true, codec: s.videoCodec! };
       }
       case 'isobmff': {
         const s = new IsobmffScanner();
@@ -72,56 +75,21 @@ export function probeFile(bytes: Uint8Array): ProbeResult {
         s.finish();
         if (s.moov !== 'done') return { ok: false, reason: 'corrupt', message: 'no complete moov box' };
         const container = s.majorBrand === null || s.majorBrand === 'qt  ' ? 'mov' : 'mp4';
-        return { ok: true, container, durationSeconds: s.videoSeconds, hasVideo: true };
+        return { ok: true, container, durationSeconds: s.videoSeconds, hasVideo: true, codec: s.videoCodec! };
       }
-      case 'mpegts':
-        return { ok: true, container: 'mpegts', durationSeconds: scanTransportStream(bytes).durationSeconds, hasVideo: true };
-      case 'avi':
-        return { ok: true, container: 'avi', durationSeconds: probeAvi(bytes), hasVideo: true };
+      case 'mpegts': {
+        const ts = scanTransportStream(bytes);
+        return { ok: true, container: 'mpegts', durationSeconds: ts.durationSeconds, hasVideo: true, codec: ts.codec };
+      }
+      case 'avi': {
+        const s = new AviHeaderScanner();
+        s.push(bytes);
+        const avi = s.finish();
+        return { ok: true, container: 'avi', durationSeconds: avi.durationSeconds, hasVideo: true, codec: avi.codec };
+      }
     }
   } catch (err) {
     if (!(err instanceof MediaError)) throw err;
     return { ok: false, reason: err.kind === 'no-video' ? 'no-video' : 'corrupt', message: err.message };
   }
-}
-
-/**
- * AVI, kept simple: duration = avih dwMicroSecPerFrame × dwTotalFrames; a video stream is a strl
- * whose strh fccType is 'vids'. Only the hdrl list at the start is read.
- */
-function probeAvi(bytes: Uint8Array): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le32 = (at: number): number => {
-    if (at + 4 > bytes.length) throw new MediaError('malformed', 'the AVI header is truncated');
-    return view.getUint32(at, true);
-  };
-  // Walk chunks in [start, end): yields [fourcc, dataStart, dataSize].
-  function* chunks(start: number, end: number): Generator<[string, number, number]> {
-    for (let at = start; at + 8 <= end; ) {
-      const id = ascii(bytes, at);
-      const size = le32(at + 4);
-      if (at + 8 + size > end) throw new MediaError('malformed', `the AVI chunk '${id}' runs past its parent`);
-      yield [id, at + 8, size];
-      at += 8 + size + (size & 1);
-    }
-  }
-  const riffEnd = Math.min(bytes.length, 8 + le32(4));
-  let micro: number | null = null;
-  let frames = 0;
-  let video = false;
-  for (const [id, data, size] of chunks(12, riffEnd)) {
-    if (id !== 'LIST' || ascii(bytes, data) !== 'hdrl') continue;
-    for (const [hid, hdata, hsize] of chunks(data + 4, data + size)) {
-      if (hid === 'avih') {
-        micro = le32(hdata);
-        frames = le32(hdata + 16);
-      } else if (hid === 'LIST' && ascii(bytes, hdata) === 'strl') {
-        for (const [sid, sdata] of chunks(hdata + 4, hdata + hsize)) if (sid === 'strh' && ascii(bytes, sdata) === 'vids') video = true;
-      }
-    }
-    break;
-  }
-  if (micro === null) throw new MediaError('malformed', 'no AVI main header (hdrl/avih)');
-  if (!video) throw new MediaError('no-video', 'the AVI file has no video stream (no strh with fccType vids)');
-  return Math.round(micro * frames) / 1e6;
 }

@@ -9,7 +9,8 @@
  * What it reads (RFC 9559 element IDs):
  * - EBML header → DocType ("webm" or "matroska");
  * - Segment (known or unknown size) → Info (TimestampScale, default 1 000 000 ns; Duration),
- *   Tracks/TrackEntry (TrackNumber, TrackType 1 = video 2 = audio, CodecID, DefaultDuration);
+ *   Tracks/TrackEntry (TrackNumber, TrackType 1 = video 2 = audio, CodecID — which names the
+ *   video codec, see codecs.ts — DefaultDuration);
  * - Cluster (known or unknown size) → Timestamp, SimpleBlock, BlockGroup (Block, BlockDuration).
  *   Of a block only the track number and the 16-bit relative timestamp are read; the frame data
  *   is skipped by counting.
@@ -30,6 +31,7 @@
  * A block counts once all of its bytes have arrived.
  */
 
+import { codecFromMatroskaId, type VideoCodec } from './codecs.js';
 import { ByteScanner, closeContainersEndingAt, FrameGapEstimator, malformed, MAX_READ, MediaError, roundSeconds } from './common.js';
 
 /** Element IDs used here (RFC 9559 names; Matroska v2 names in parentheses). */
@@ -207,6 +209,11 @@ export class EbmlScanner extends ByteScanner {
   get videoSeconds(): number {
     if (this.firstTs === null) return 0;
     return roundSeconds(Math.max(0, this.maxTs - this.firstTs + (this.maxDur ?? this.frameSeconds ?? 0)));
+  }
+
+  /** The video track's codec (from its CodecID), once Tracks has ended. */
+  get videoCodec(): VideoCodec | null {
+    return this.videoTrack === null ? null : codecFromMatroskaId(this.videoTrack.codecId);
   }
 
   /** One video frame in seconds: DefaultDuration, else the median recent frame gap; null if unknown yet. */

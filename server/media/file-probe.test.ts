@@ -21,7 +21,7 @@ const FILES: Record<string, MediaOptions> = {
   'mp4-fragmented': { container: 'mp4', video: 'h264', audio: 'aac', seconds: 4, fragmented: true },
   mov: { container: 'mov', video: 'h264', audio: 'aac', seconds: 4 },
   mpegts: { container: 'mpegts', video: 'h264', audio: 'aac', seconds: 4 },
-  avi: { container: 'avi', video: 'mpeg4', audio: 'mp3', seconds: 4 },
+  avi: { container: 'avi', video: 'h264', audio: 'mp3', seconds: 4 },
   'webm-audio': { container: 'webm', video: null, audio: 'opus', seconds: 4 },
   'mp4-audio': { container: 'mp4', video: null, audio: 'aac', seconds: 4 },
   'mpegts-audio': { container: 'mpegts', video: null, audio: 'aac', seconds: 4 },

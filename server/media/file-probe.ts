@@ -98,19 +98,23 @@ export class FileProbe {
           const s = current.scanner;
           s.finish();
           if (s.hasVideo !== true) return this.fail('corrupt', 'no Tracks element');
-          return { ok: true, container: s.docType === 'webm' ? 'webm' : 'mkv', durationSeconds: s.videoSeconds, hasVideo: true };
+          return { ok: true, container: s.docType === 'webm' ? 'webm' : 'mkv', durationSeconds: s.videoSeconds, hasVideo: true, codec: s.videoCodec! };
         }
         case 'isobmff': {
           const s = current.scanner;
           s.finish();
           if (s.moov !== 'done') return this.fail('corrupt', 'no complete moov box');
           const container = s.majorBrand === null || s.majorBrand === 'qt  ' ? 'mov' : 'mp4';
-          return { ok: true, container, durationSeconds: s.videoSeconds, hasVideo: true };
+          return { ok: true, container, durationSeconds: s.videoSeconds, hasVideo: true, codec: s.videoCodec! };
         }
-        case 'mpegts':
-          return { ok: true, container: 'mpegts', durationSeconds: current.scanner.finish().durationSeconds, hasVideo: true };
-        case 'avi':
-          return { ok: true, container: 'avi', durationSeconds: current.scanner.finish(), hasVideo: true };
+        case 'mpegts': {
+          const ts = current.scanner.finish();
+          return { ok: true, container: 'mpegts', durationSeconds: ts.durationSeconds, hasVideo: true, codec: ts.codec };
+        }
+        case 'avi': {
+          const avi = current.scanner.finish();
+          return { ok: true, container: 'avi', durationSeconds: avi.durationSeconds, hasVideo: true, codec: avi.codec };
+        }
       }
     } catch (err) {
       return this.fromError(err);

@@ -4,7 +4,8 @@
  *
  * What it reads (ISO/IEC 14496-12 box types):
  * - ftyp (major brand), moov → mvhd (timescale, duration), trak → tkhd (track_ID),
- *   mdia → mdhd (timescale, duration), hdlr ('vide' / 'soun'), minf/stbl → stts (first sample
+ *   mdia → mdhd (timescale, duration), hdlr ('vide' / 'soun'), minf/stbl → stsd (the type of the
+ *   first sample entry, which names the codec: avc1, mp4v, …; see codecs.ts), stts (first sample
  *   delta), stsz (sample count); moov/mvex → trex (default sample duration);
  * - moof → traf → tfhd (track_ID, default sample duration), tfdt (base media decode time),
  *   trun (per-sample durations, streamed entry by entry);
@@ -25,6 +26,7 @@
  *   its moof has been fully received (or the next moof starts, or the file ends).
  */
 
+import { codecFromSampleEntry, type VideoCodec } from './codecs.js';
 import { ByteScanner, closeContainersEndingAt, malformed, MAX_READ, MediaError, roundSeconds } from './common.js';
 
 /** Box types accepted at the top level of a file or live stream. */
@@ -51,6 +53,7 @@ const LEAVES = new Map<string, number>([
   ['trak/tkhd', 24],
   ['mdia/mdhd', 32],
   ['mdia/hdlr', 12],
+  ['stbl/stsd', 16],
   ['stbl/stts', 16],
   ['stbl/stsz', 12],
   ['mvex/trex', 16],
@@ -77,6 +80,8 @@ export interface IsoTrack {
   duration: number | null;
   sampleCount: number | null;
   firstDelta: number | null;
+  /** Type of the first sample entry in stsd (the codec's four characters), null if there is none. */
+  sampleEntry: string | null;
 }
 
 interface Fragment {
@@ -157,6 +162,11 @@ export class IsobmffScanner extends ByteScanner {
     if (v.duration) return roundSeconds(v.duration / v.timescale);
     if (this.movieDuration && this.movieTimescale) return roundSeconds(this.movieDuration / this.movieTimescale);
     return 0;
+  }
+
+  /** The video track's codec (from its sample entry type), once the moov has been read. */
+  get videoCodec(): VideoCodec | null {
+    return this.videoTrack === null ? null : codecFromSampleEntry(this.videoTrack.sampleEntry ?? '');
   }
 
   /** One video frame in seconds (stts first delta, else duration / sample count, else the last fragment sample), or null. */
@@ -264,6 +274,10 @@ export class IsobmffScanner extends ByteScanner {
       case 'mdia/hdlr':
         this.track!.handler = fourcc(data, at + 8, end);
         return;
+      case 'stbl/stsd':
+        // version/flags, entry_count, then the first entry's size and type.
+        if (this.track && length >= 16 && u32(data, at + 4, end) > 0) this.track.sampleEntry = fourcc(data, at + 12, end);
+        return;
       case 'stbl/stts':
         if (this.track && u32(data, at + 4, end) > 0 && length >= 16) this.track.firstDelta = u32(data, at + 12, end);
         return;
@@ -338,7 +352,7 @@ export class IsobmffScanner extends ByteScanner {
         return;
       case 'trak':
         if (this.tracks.length >= MAX_TRACKS) malformed(`more than ${MAX_TRACKS} tracks`);
-        this.track = { id: 0, handler: '', timescale: 0, duration: null, sampleCount: null, firstDelta: null };
+        this.track = { id: 0, handler: '', timescale: 0, duration: null, sampleCount: null, firstDelta: null, sampleEntry: null };
         return;
       case 'mvex':
         this.fragmented = true;

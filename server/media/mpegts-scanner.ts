@@ -16,6 +16,7 @@
  *   (`MediaError('no-video')`), no PTS.
  */
 
+import { codecFromStreamType } from './codecs.js';
 import { MediaError, malformed, medianGap, roundSeconds } from './common.js';
 import { PTS_HZ, PTS_WRAP, SYNC, TS_PACKET, VIDEO_STREAM_TYPES, pesPts, pmtStreams, programs, type TsTiming } from './mpegts.js';
 
@@ -80,7 +81,7 @@ export class TransportStreamScanner {
     }
     const gap = medianGap(this.pts);
     const frameSeconds = gap === null ? null : gap / PTS_HZ;
-    return { durationSeconds: roundSeconds((max - min) / PTS_HZ + (frameSeconds ?? 0)), frameSeconds, videoPid: this.videoPid, streamType: this.videoType };
+    return { durationSeconds: roundSeconds((max - min) / PTS_HZ + (frameSeconds ?? 0)), frameSeconds, videoPid: this.videoPid, streamType: this.videoType, codec: codecFromStreamType(this.videoType) };
   }
 
   /** One packet at `bytes[at … at+188)`, absolute offset `offset`; false after a sync error. */

@@ -2,7 +2,8 @@
  * MPEG-TS video timing (ISO/IEC 13818-1). Each TS message is treated as self-contained: a whole
  * number of 188-byte packets starting with the sync byte 0x47. The PAT gives the PMT PIDs, the
  * PMT gives the video elementary stream (first stream whose stream_type is a video type), and the
- * PES headers of that PID give the presentation timestamps (33-bit, 90 kHz).
+ * PES headers of that PID give the presentation timestamps (33-bit, 90 kHz). The video stream's
+ * stream_type names its codec (codecs.ts).
  *
  * Duration = last PTS − first PTS + one frame, computed as (largest − smallest PTS, so B-frame
  * reordering does not matter) + the median gap between sorted PTS values. PTS wrap-around (2^33)
@@ -15,6 +16,7 @@
  * and `MediaError('no-video')` when the PMT lists no video stream.
  */
 
+import { codecFromStreamType, TS_VIDEO_STREAM_TYPES, type VideoCodec } from './codecs.js';
 import { MediaError, malformed, medianGap, roundSeconds } from './common.js';
 
 export const TS_PACKET = 188;
@@ -22,8 +24,8 @@ export const SYNC = 0x47;
 export const PTS_WRAP = 2 ** 33;
 export const PTS_HZ = 90_000;
 
-/** stream_type values that carry video: MPEG-1/2, MPEG-4 part 2, H.264, SVC, MVC, HEVC, VVC, AVS (0x42), Dirac, VC-1. */
-export const VIDEO_STREAM_TYPES: ReadonlySet<number> = new Set([0x01, 0x02, 0x10, 0x1b, 0x1f, 0x20, 0x24, 0x33, 0x42, 0xd1, 0xea]);
+/** stream_type values that carry video: MPEG-1/2, MPEG-4 part 2, H.264, SVC, MVC, HEVC, VVC, AVS (0x42), Dirac, VC-1 (one table with their codecs, in codecs.ts). */
+export const VIDEO_STREAM_TYPES: ReadonlySet<number> = TS_VIDEO_STREAM_TYPES;
 
 export interface TsTiming {
   /** Seconds of video: last − first PTS + one frame. */
@@ -32,6 +34,8 @@ export interface TsTiming {
   frameSeconds: number | null;
   videoPid: number;
   streamType: number;
+  /** The video stream's codec, named from its stream_type. */
+  codec: VideoCodec;
 }
 
 /** True when the bytes look like MPEG-TS: sync bytes at 0 and 188, and at every further packet start among the first eight. */
@@ -101,7 +105,7 @@ export function scanTransportStream(bytes: Uint8Array): TsTiming {
   }
   const gap = medianGap(pts);
   const frameSeconds = gap === null ? null : gap / PTS_HZ;
-  return { durationSeconds: roundSeconds((max - min) / PTS_HZ + (frameSeconds ?? 0)), frameSeconds, videoPid, streamType: videoType };
+  return { durationSeconds: roundSeconds((max - min) / PTS_HZ + (frameSeconds ?? 0)), frameSeconds, videoPid, streamType: videoType, codec: codecFromStreamType(videoType) };
 }
 
 /** Start and end (exclusive, CRC excluded) of the PSI section in this payload, or null if it does not fit. */

@@ -57,7 +57,7 @@ describe('durations agree with ffprobe within one frame', () => {
 
 describe('probeFile', () => {
   it('AVI: duration from avih, video from strh vids', async () => {
-    const path = await makeMedia({ container: 'avi', video: 'mpeg4', audio: 'mp3', seconds: 4 });
+    const path = await makeMedia({ container: 'avi', video: 'h264', audio: 'mp3', seconds: 4 });
     const [bytes, oracle] = await Promise.all([readFile(path), ffprobeDuration(path)]);
     const probe = probeFile(bytes);
     expect(probe).toMatchObject({ ok: true, container: 'avi', hasVideo: true });

@@ -252,9 +252,16 @@ describe('errors', () => {
     expect(t.push(chunks[1]!)).toMatchObject({ ok: false, code: 'ih5004' });
   });
 
-  it('AVI is probed for uploads but is not a stream segment', async () => {
-    const avi = await readMedia({ container: 'avi', video: 'mpeg4', audio: 'mp3', seconds: 4 });
-    expect(timeline().push(avi)).toMatchObject({ ok: false, code: 'ih5004' });
+  it('AVI (a format the docs list for segments) is a self-contained segment; one cut short is ih5004', async () => {
+    const avi = await readMedia({ container: 'avi', video: 'h264', audio: 'mp3', seconds: 4 });
+    const t = timeline();
+    const v = t.push(avi);
+    expect(v).toMatchObject({ ok: true, container: 'avi', kind: 'self-contained', start: 0, codec: { name: 'h264' } });
+    if (v.ok) expect(Math.abs(v.end - 4)).toBeLessThanOrEqual(FRAME + EPS);
+    const cut = t.push(avi.subarray(0, avi.length - 100));
+    expect(cut).toMatchObject({ ok: false, code: 'ih5004' });
+    if (!cut.ok) expect(cut.message).toMatch(/inside its RIFF chunk/);
+    expect(timeline().push(await readMedia({ container: 'avi', video: 'h264', audio: 'mp3', seconds: 2 }))).toMatchObject({ ok: false, code: 'ih5006' });
   });
 });
 

@@ -4,8 +4,8 @@
  *
  * Rules:
  * 1. A message that starts with a container header (WebM/Matroska EBML header, an MP4/MOV box
- *    such as ftyp or moov, MPEG-TS packets) starts a new *stream* based at the current `mediaEnd`;
- *    any stream open before it is closed, whatever the verdict on the new message. A message
+ *    such as ftyp or moov, MPEG-TS packets, an AVI RIFF header) starts a new *stream* based at the
+ *    current `mediaEnd`; any stream open before it is closed, whatever the verdict on the new message. A message
  *    without a header continues the open stream (ih5004 if there is none, or always when
  *    `acceptContinuation` is false). A fragmented-MP4 stream stopped between two top-level boxes
  *    may continue with a message that starts with moof/mdat/styp/…: that is a continuation.
@@ -15,7 +15,7 @@
  *    counts. A message's verdict [start, end) = the stream's end before → after it, offset by the
  *    stream's base; end − start may be 0. Consecutive accepted messages are contiguous.
  * 3. Self-contained segments (WebM/Matroska whose known-size Segment lies entirely in the message,
- *    non-fragmented MP4/MOV, MPEG-TS) are rejected with ih5006 when shorter than
+ *    non-fragmented MP4/MOV, MPEG-TS, AVI) are rejected with ih5006 when shorter than
  *    `minSegmentSeconds − tolerance`. Stream heads (WebM with an unknown-size Segment, fragmented
  *    MP4) and continuation chunks are never rejected for being short: the minimum applies to the
  *    accumulated stream, as the live service's rolling buffer does.
@@ -24,18 +24,24 @@
  *    self-contained file that ends inside an element or has no moov, a continuation with no open
  *    stream. After ih5004 or ih5001 the open stream is dropped: later continuation chunks need a
  *    new header.
- * 5. Messages are accepted or rejected whole: a rejected message adds no media time.
- * 6. Memory: no payload bytes are kept; `retainedBytes()` is at most a partial element header plus
+ * 5. Codecs (`videoCodecs`): a segment or stream whose video codec is not accepted gets ih5004
+ *    naming the codec, checked as soon as the header declaring it has been read (before the 3-s
+ *    minimum); the stream is dropped, and its continuation chunks (fragmented-MP4 ones starting
+ *    with moof included) get ih5004 naming the same codec until a message with a new header.
+ * 6. Messages are accepted or rejected whole: a rejected message adds no media time.
+ * 7. Memory: no payload bytes are kept; `retainedBytes()` is at most a partial element header plus
  *    a small field being read, however many messages are pushed.
  */
 
+import { AviHeaderScanner } from './avi-scanner.js';
+import { codecRefusal, type VideoCodec } from './codecs.js';
 import { MediaError, hexPreview } from './common.js';
 import { detectContainer, unrecognised } from './detect.js';
 import { EbmlScanner } from './ebml.js';
 import { IsobmffScanner } from './isobmff.js';
 import { scanTransportStream } from './mpegts.js';
 
-export type Container = 'webm' | 'mp4' | 'mpegts';
+export type Container = 'webm' | 'mp4' | 'mpegts' | 'avi';
 
 export interface MediaTimelineOptions {
   /** Minimum duration of a self-contained segment, in seconds (the live service: 3). */
@@ -50,10 +56,24 @@ export interface MediaTimelineOptions {
    * arrived; such a message gets ih5004. The session passes its maximum duration.
    */
   maxMessageSeconds?: number;
+  /**
+   * Video codecs accepted: values of the `videoCodecs` option (codec names from codecs.ts, or
+   * 'any'). Media in another codec gets ih5004 naming it. Default (undefined): every codec, for
+   * the recorder and replay, which measure whatever a client sends.
+   */
+  videoCodecs?: readonly string[];
 }
 
 export type SegmentVerdict =
-  | { ok: true; container: Container; kind: 'self-contained' | 'stream-head' | 'continuation'; start: number; end: number }
+  | {
+      ok: true;
+      container: Container;
+      kind: 'self-contained' | 'stream-head' | 'continuation';
+      start: number;
+      end: number;
+      /** The video codec of the segment or stream; null while a stream's track list has not arrived. */
+      codec: VideoCodec | null;
+    }
   | { ok: false; code: 'ih5001' | 'ih5004' | 'ih5006'; message: string };
 
 /** Tolerance when no frame duration is known (seconds). */
@@ -63,8 +83,8 @@ export const DEFAULT_TOLERANCE_SECONDS = 0.05;
 const FRAGMENT_BOXES = new Set(['moof', 'mdat', 'styp', 'sidx', 'ssix', 'prft', 'emsg', 'mfra']);
 
 type Stream =
-  | { container: 'webm'; scanner: EbmlScanner; base: number; end: number }
-  | { container: 'mp4'; scanner: IsobmffScanner; base: number; end: number };
+  | { container: 'webm'; scanner: EbmlScanner; base: number; end: number; codecChecked: boolean }
+  | { container: 'mp4'; scanner: IsobmffScanner; base: number; end: number; codecChecked: boolean };
 
 function fail(code: 'ih5001' | 'ih5004' | 'ih5006', message: string): SegmentVerdict {
   return { ok: false, code, message };
@@ -74,6 +94,8 @@ function fail(code: 'ih5001' | 'ih5004' | 'ih5006', message: string): SegmentVer
 export class MediaTimeline {
   private readonly options: Readonly<MediaTimelineOptions>;
   private current: Stream | null = null;
+  /** The last stream, if it was refused for its codec: its continuation chunks are refused for the same reason. */
+  private refused: { container: Stream['container']; reason: string } | null = null;
   private end = 0;
 
   constructor(options: MediaTimelineOptions) {
@@ -97,14 +119,11 @@ export class MediaTimeline {
     const family = detectContainer(message);
     const continuesFragments =
       family === 'isobmff' &&
-      this.current?.container === 'mp4' &&
-      this.current.scanner.atTopLevelBoundary() &&
+      ((this.current?.container === 'mp4' && this.current.scanner.atTopLevelBoundary()) || this.refused?.container === 'mp4') &&
       FRAGMENT_BOXES.has(String.fromCharCode(message[4]!, message[5]!, message[6]!, message[7]!));
-    if (family === null || family === 'avi' || continuesFragments) {
-      if (family === 'avi') return this.reject('ih5004', 'AVI is not a streaming container: send WebM, MP4 or MPEG-TS segments');
-      return this.continuation(message);
-    }
+    if (family === null || continuesFragments) return this.continuation(message);
     this.current = null; // a header starts a new stream, whatever becomes of it
+    this.refused = null;
     try {
       switch (family) {
         case 'ebml':
@@ -113,8 +132,10 @@ export class MediaTimeline {
           return this.mp4Header(message);
         case 'mpegts': {
           const ts = scanTransportStream(message);
-          return this.selfContained('mpegts', ts.durationSeconds, ts.frameSeconds);
+          return this.selfContained('mpegts', ts.durationSeconds, ts.frameSeconds, ts.codec);
         }
+        case 'avi':
+          return this.aviSegment(message);
       }
     } catch (err) {
       return this.fromError(err);
@@ -127,9 +148,9 @@ export class MediaTimeline {
     if (scanner.segment === 'known') {
       scanner.finish(); // throws if the message stops inside the Segment
       if (scanner.hasVideo === null) return this.reject('ih5004', 'the WebM/Matroska segment has no Tracks element');
-      return this.selfContained('webm', scanner.videoSeconds, scanner.frameSeconds);
+      return this.selfContained('webm', scanner.videoSeconds, scanner.frameSeconds, scanner.videoCodec);
     }
-    return this.openStream({ container: 'webm', scanner, base: this.end, end: 0 });
+    return this.openStream({ container: 'webm', scanner, base: this.end, end: 0, codecChecked: false });
   }
 
   private mp4Header(message: Uint8Array): SegmentVerdict {
@@ -141,9 +162,21 @@ export class MediaTimeline {
     }
     if (!scanner.fragmented) {
       scanner.finish(); // throws if the message stops inside a box
-      return this.selfContained('mp4', scanner.videoSeconds, scanner.frameSeconds);
+      return this.selfContained('mp4', scanner.videoSeconds, scanner.frameSeconds, scanner.videoCodec);
     }
-    return this.openStream({ container: 'mp4', scanner, base: this.end, end: 0 });
+    return this.openStream({ container: 'mp4', scanner, base: this.end, end: 0, codecChecked: false });
+  }
+
+  /** An AVI file: always self-contained (its header declares the whole file), so it must arrive whole. */
+  private aviSegment(message: Uint8Array): SegmentVerdict {
+    const scanner = new AviHeaderScanner();
+    scanner.push(message);
+    const declared = scanner.declaredBytes;
+    if (declared !== null && message.length < declared) {
+      return this.reject('ih5004', `the AVI segment ends at byte ${message.length}, inside its RIFF chunk of ${declared} bytes: send each AVI file whole, as one message`);
+    }
+    const avi = scanner.finish();
+    return this.selfContained('avi', avi.durationSeconds, avi.frameSeconds, avi.codec);
   }
 
   private openStream(stream: Stream): SegmentVerdict {
@@ -156,6 +189,9 @@ export class MediaTimeline {
       return this.reject('ih5004', `${unrecognisedOrBare(message)}; every segment must be a complete file with its own container header (continuation chunks are not accepted)`);
     }
     const stream = this.current;
+    if (stream === null && this.refused !== null) {
+      return this.reject('ih5004', `this chunk continues a stream that was refused: ${this.refused.reason}`);
+    }
     if (stream === null) {
       return this.reject('ih5004', `${unrecognised(message)}; nor can it continue a stream, because none is open (the first message of a stream must start with its container header)`);
     }
@@ -168,6 +204,17 @@ export class MediaTimeline {
   }
 
   private advance(stream: Stream, kind: 'stream-head' | 'continuation'): SegmentVerdict {
+    const codec = stream.scanner.videoCodec;
+    if (!stream.codecChecked && codec !== null) {
+      // Checked once, as soon as the track list has been read (nearly always in the first message).
+      stream.codecChecked = true;
+      const refusal = this.codecRefusal(codec);
+      if (refusal !== null) {
+        const verdict = this.reject('ih5004', refusal);
+        this.refused = { container: stream.container, reason: refusal };
+        return verdict;
+      }
+    }
     const newEnd = Math.max(stream.end, stream.scanner.videoSeconds);
     const jump = this.implausibleSpan(newEnd - stream.end);
     if (jump) return this.reject('ih5004', jump);
@@ -175,10 +222,12 @@ export class MediaTimeline {
     const end = stream.base + newEnd;
     stream.end = newEnd;
     this.end = end;
-    return { ok: true, container: stream.container, kind, start, end };
+    return { ok: true, container: stream.container, kind, start, end, codec };
   }
 
-  private selfContained(container: Container, duration: number, frame: number | null): SegmentVerdict {
+  private selfContained(container: Container, duration: number, frame: number | null, codec: VideoCodec | null): SegmentVerdict {
+    const refusal = this.codecRefusal(codec);
+    if (refusal !== null) return this.reject('ih5004', refusal);
     const tolerance = this.options.toleranceSeconds ?? frame ?? DEFAULT_TOLERANCE_SECONDS;
     const min = this.options.minSegmentSeconds;
     if (duration < min - tolerance) {
@@ -192,7 +241,13 @@ export class MediaTimeline {
     if (jump) return this.reject('ih5004', jump);
     const start = this.end;
     this.end = start + duration;
-    return { ok: true, container, kind: 'self-contained', start, end: this.end };
+    return { ok: true, container, kind: 'self-contained', start, end: this.end, codec };
+  }
+
+  /** Why `codec` is refused under the `videoCodecs` option, or null (accepted, or not known yet). */
+  private codecRefusal(codec: VideoCodec | null): string | null {
+    const accepted = this.options.videoCodecs;
+    return accepted === undefined || codec === null ? null : codecRefusal(codec, accepted);
   }
 
   /** Why a message's span is not believable, or null when it is. */

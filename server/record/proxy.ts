@@ -20,7 +20,7 @@ import type { Clock } from '../clock.js';
 import { isSendableCloseCode } from '../close-codes.js';
 import { keepsAlive, socketOf, toBuffer } from '../connection.js';
 import { roundSeconds } from '../media/common.js';
-import { MediaTimeline } from '../media/timeline.js';
+import { MediaTimeline, type SegmentVerdict } from '../media/timeline.js';
 import type { RecordedHttpBody, RecordingRecord } from '../types/generated.js';
 import { CLIENT_CLOSED_STATUS, RecordingWriter, type WithoutSessionTime } from './format.js';
 import { listenOn, shutDown } from './net.js';
@@ -356,7 +356,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
             const before = timeline.mediaEnd;
             const verdict = safePush(timeline, bytes);
             const sidecar = writer.media(bytes);
-            log({ kind: 'ws.client.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), media_seconds: verdict ? roundSeconds(timeline.mediaEnd - before) : null, ...(sidecar ? { sidecar } : {}) });
+            const codecName = verdict?.codec ? (verdict.codec.name ?? verdict.codec.tag.trim()) : '';
+            const codec = codecName ? { video_codec: codecName } : {};
+            log({ kind: 'ws.client.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), media_seconds: verdict ? roundSeconds(timeline.mediaEnd - before) : null, ...codec, ...(sidecar ? { sidecar } : {}) });
           } else {
             log({ kind: 'ws.client.text', text: redactor.text(bytes.toString('utf8')) });
           }
@@ -502,11 +504,13 @@ function dropAfterFlush(ws: WebSocket): void {
   setTimeout(() => ws.terminate(), 1000).unref();
 }
 
-function safePush(timeline: MediaTimeline, bytes: Buffer): boolean {
+/** The verdict on a message the client sent, or null when its media could not be read. */
+function safePush(timeline: MediaTimeline, bytes: Buffer): Extract<SegmentVerdict, { ok: true }> | null {
   try {
-    return timeline.push(bytes).ok;
+    const verdict = timeline.push(bytes);
+    return verdict.ok ? verdict : null;
   } catch {
-    return false;
+    return null;
   }
 }
 

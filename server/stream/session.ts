@@ -108,6 +108,8 @@ export interface SessionLimits {
   maxDurationSeconds: number;
   maxSegmentBytes: number;
   minSegmentSeconds: number;
+  /** Video codecs accepted (ih5004 for others); not announced in session.ready. */
+  videoCodecs: readonly string[];
 }
 
 export function sessionLimits(options: ServerOptions, scenario: Scenario): SessionLimits {
@@ -117,6 +119,7 @@ export function sessionLimits(options: ServerOptions, scenario: Scenario): Sessi
     maxDurationSeconds: l.max_duration_seconds ?? options.maxDurationSeconds,
     maxSegmentBytes: l.max_segment_size_bytes ?? options.maxSegmentBytes,
     minSegmentSeconds: l.min_segment_duration_seconds ?? options.minSegmentSeconds,
+    videoCodecs: l.video_codecs ?? options.videoCodecs,
   };
 }
 
@@ -165,6 +168,7 @@ export class StreamSession {
       toleranceSeconds: deps.options.segmentToleranceSeconds,
       acceptContinuation: deps.options.acceptContinuation,
       maxMessageSeconds: this.limits.maxDurationSeconds,
+      videoCodecs: this.limits.videoCodecs,
     });
     this.analysis = new WindowAnalysis({
       scenario: deps.scenario,

@@ -120,6 +120,12 @@ max_segment_size_bytes?: number
  * Shortest accepted segment in media seconds before ih5006 (session.ready min_segment_duration_seconds).
  */
 min_segment_duration_seconds?: number
+/**
+ * Video codecs this scenario's server accepts, on the stream (ih5004 for others) and on upload (422 ih5002), overriding the server's videoCodecs: names such as h264, vp8, vp9, mpeg4 (MPEG-4 Part 2), or any.
+ * 
+ * @minItems 1
+ */
+video_codecs?: [("h264" | "hevc" | "vvc" | "vp8" | "vp9" | "av1" | "mpeg4" | "msmpeg4" | "mpeg2" | "mpeg1" | "h263" | "mjpeg" | "theora" | "vc1" | "prores" | "dirac" | "any"), ...(("h264" | "hevc" | "vvc" | "vp8" | "vp9" | "av1" | "mpeg4" | "msmpeg4" | "mpeg2" | "mpeg1" | "h263" | "mjpeg" | "theora" | "vc1" | "prores" | "dirac" | "any"))[]]
 }
 /**
  * How this scenario's simulated model spends time. Each field overrides the server's option of the same meaning; a per-connection ?timing= or an explicit server timing overrides `timing`.
@@ -894,6 +900,10 @@ sha256: Sha256Hex
  * Seconds of media this message added to the connection's stream, read from its container timestamps as ih-mock reads them; null when they could not be read.
  */
 media_seconds: (number | null)
+/**
+ * The video codec of this message's segment or stream as ih-mock reads it from the container: ih-mock's name (h264, vp8, vp9, mpeg4, …), or the container's own tag (sample entry type, CodecID, stream_type) for a codec it does not recognise. Absent when not known (unreadable media, or a stream whose track list has not arrived).
+ */
+video_codec?: string
 sidecar?: SidecarSlice
 }
 export interface SidecarSlice {
@@ -1007,6 +1017,10 @@ segmentToleranceSeconds?: (number | null)
  */
 acceptContinuation?: boolean
 /**
+ * Video codecs accepted, read from the container (MP4/MOV sample entry, Matroska CodecID, MPEG-TS stream_type, AVI fourcc). Others get ih5004 on the stream and 422 ih5002 on upload, naming the codec. Default: what the live service is known to accept (it refuses MPEG-4 Part 2, mp4v). any = every codec. A scenario's limits.video_codecs overrides it.
+ */
+videoCodecs?: ("h264" | "hevc" | "vvc" | "vp8" | "vp9" | "av1" | "mpeg4" | "msmpeg4" | "mpeg2" | "mpeg1" | "h263" | "mjpeg" | "theora" | "vc1" | "prores" | "dirac" | "any")[]
+/**
  * Accepted API keys. Empty: any non-empty credential is accepted.
  */
 apiKeys?: string[]
@@ -1101,6 +1115,10 @@ idleCloseCode?: number
  * WebSocket close code after ih6004. A code a server may send: 1000-1003, 1007-1014 or 3000-4999.
  */
 maxDurationCloseCode?: number
+/**
+ * Smallest upload file accepted, in bytes (the docs: 10 KB); a smaller one gets 400 ih4001, checked before the file's content. 0 = no minimum (an empty file is still ih4001).
+ */
+minUploadBytes?: number
 /**
  * Largest upload accepted; a larger file is refused with 413 ih4003 as soon as the limit is crossed.
  */

@@ -7,6 +7,8 @@ import { generateScenario } from '../../scenarios/generator.js';
 import { listScenarios, parseScenario, scenarioFromObject } from '../../scenarios/loader.js';
 import { connect } from '../support/client.js';
 import { runCli, startCli, stopGroup, waitReady } from '../support/cli.js';
+import { readMedia } from '../support/media.js';
+import { upload } from '../support/upload.js';
 import { useServers } from '../support/server.js';
 
 /** True once `url` refuses connections (the server is gone), polling for up to `ms`. */
@@ -44,6 +46,8 @@ describe('ih-mock CLI', () => {
     [['--log-level', 'loud'], /logLevel/],
     [['--scenario', 'no-such-scenario'], /no-such-scenario/],
     [['frobnicate'], /unknown command/],
+    [['--video-codecs', 'h264,divx'], /option videoCodecs\/1 must be one of h264, hevc, .*, any/],
+    [['--min-upload-bytes', '64000000'], /minUploadBytes \(64000000\) must not exceed maxUploadBytes/],
   ])('bad usage %j gives a one-line error and exit code 2', async (args, message) => {
     const { code, stderr, stdout } = await runCli(args);
     expect(code).toBe(2);
@@ -91,6 +95,21 @@ describe('ih-mock CLI', () => {
     expect(ready.data.session_idle_timeout_seconds).toBe(42);
     expect(ready.data.max_segment_size_bytes).toBe(6_000_000);
     await expect(connect(url, { apiKey: 'ih_live_c' })).rejects.toThrow(/401/);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('--video-codecs (comma-separated, repeatable) and --min-upload-bytes reach the server', async () => {
+    const [mp4v, vp8, tiny] = await Promise.all([
+      readMedia({ container: 'mp4', video: 'mpeg4', audio: 'aac', seconds: 4 }),
+      readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 4 }),
+      readMedia({ container: 'mp4', video: 'h264', audio: null, seconds: 4, width: 32, height: 24, fps: 2 }),
+    ]);
+    const run = startCli(['--port', '0', '--log-level', 'silent', '--processing-ratio', '0', '--video-codecs', 'h264,mpeg4', '--video-codecs', 'vp9', '--min-upload-bytes', '0']);
+    const base = await waitReady(run);
+    expect((await upload(base, mp4v)).status).toBe(200);
+    expect((await upload(base, tiny)).status).toBe(200);
+    expect((await upload(base, vp8)).body.message).toBe('Unable to process the video: video codec VP8 (V_VP8) is not supported; send H.264, MPEG-4 Part 2 or VP9.');
     run.child.kill('SIGTERM');
     expect((await run.exited).code).toBe(0);
   });

@@ -1,9 +1,11 @@
 /**
  * A real Python `websockets` client (test/clients/python_mp4_client.py) that sends self-contained
  * MP4 segments, one file per binary message, as OpenCV/ffmpeg-writing desktop clients do, then
- * closes gracefully (docs/protocol.md §3.2, §3.4, §3.6, §4).
+ * closes gracefully (docs/protocol.md §3.2, §3.4, §3.6, §4); and the same client with OpenCV's default codec,
+ * MPEG-4 Part 2 (`mp4v`), which the live service refuses with ih5004.
  */
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import type { StreamSession } from '../../server/stream/session.js';
 import { ffprobeDuration } from '../support/media.js';
 import { mp4Segments } from '../support/segments.js';
 import { startServer, useServers } from '../support/server.js';
+import { expectError, upload } from '../support/upload.js';
 
 useServers();
 
@@ -116,5 +119,33 @@ describe('Python websockets client sending self-contained MP4 segments', () => {
     expect(session!.stats.receivedSeconds).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 1);
     expect(session!.endReason).toBe('client_shutdown');
     expect(server.sessions.size).toBe(0);
+  });
+});
+
+describe('the same client with OpenCV-style mp4v segments (what cv2.VideoWriter writes with the mp4v fourcc)', () => {
+  it('gets ih5004 naming the codec for every segment, the session stays open until its graceful close; the file as an upload is 422 ih5002', { timeout: 30_000 }, async () => {
+    const segments = await mp4Segments(9, 3, 'mpeg4'); // three 3-s MPEG-4 Part 2 files, made with ffmpeg -c:v mpeg4
+    let session: StreamSession | undefined;
+    const server = await startServer({ scenario: 'steady', processingRatio: 0, onEvent: (_e, s) => (session ??= s) });
+
+    const { events, close, stderr } = await runPythonClient(server.streamUrl, segments);
+
+    const errors = events.filter((e) => e.type === 'error').map((e) => e.data);
+    expect(errors).toEqual(
+      [1, 2, 3].map((segment) => ({
+        code: 'ih5004',
+        segment,
+        message: 'video codec MPEG-4 Part 2 (mp4v) is not supported; send H.264, VP8 or VP9',
+        link: 'https://docs.interhuman.ai/api-reference/error-handling#ih5004-malformed-video-segment',
+      })),
+    );
+    // The session stayed open through the refusals: the config was answered and the close was graceful.
+    expect(events.map((e) => e.type)).toEqual(['session.ready', 'session.updated', 'error', 'error', 'error', 'session.closing', 'session.ended']);
+    expect(close, stderr).toEqual({ code: 1000, reason: expect.any(String) });
+    expect(session!.stats).toMatchObject({ binaryMessages: 3, rejectedMessages: 3, receivedSeconds: 0 });
+
+    const refused = await upload(server.baseUrl, await readFile(segments[0]!), { filename: 'segment.mp4', type: 'video/mp4' });
+    expectError(refused, 422, 'ih5002');
+    expect(refused.body.message).toMatch(/video codec MPEG-4 Part 2 \(mp4v\) is not supported/);
   });
 });

@@ -129,6 +129,7 @@ describe('ih-mock record', () => {
     const binaries = stream.records.filter((r) => r.kind === 'ws.client.binary');
     expect(binaries).toHaveLength(chunks.length);
     expect(binaries.reduce((s, r) => s + (r.media_seconds ?? 0), 0)).toBeCloseTo(30, 1);
+    expect(binaries.map((r) => r.kind === 'ws.client.binary' && r.video_codec)).toEqual(chunks.map(() => 'vp8')); // the stream's codec, on every chunk
     expect(serverEvents(stream).map((e) => e.type)).toEqual(viaProxy.frames.map((f) => f.type));
     expect(stream.records.at(-1)).toMatchObject({ kind: 'ws.close', by: 'server', code: 1000 });
     const exchange = recording.sessions[0]!;

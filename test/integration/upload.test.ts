@@ -21,11 +21,11 @@ import { resolveOptions } from '../../server/options.js';
 import { Random } from '../../server/random.js';
 import { loadScenario } from '../../scenarios/loader.js';
 import { createMockServer } from '../../server/app.js';
-import { validateHttpError, validateUploadResponse, formatDiagnostics } from '../../server/validation.js';
 import type { Scenario, UploadResponse } from '../../server/types/generated.js';
 import { connect, type Frame } from '../support/client.js';
 import { makeMedia, readMedia, type MediaOptions } from '../support/media.js';
 import { startServer, useServers } from '../support/server.js';
+import { expectError, send, upload } from '../support/upload.js';
 import { until } from '../support/wait.js';
 
 useServers();
@@ -38,7 +38,6 @@ function exposeGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const BOTH = ['conversation_quality_overall', 'conversation_quality_timeline'];
 const MB = 1024 * 1024;
 
@@ -47,7 +46,7 @@ const CONTAINERS: Record<string, MediaOptions> = {
   mov: { container: 'mov', video: 'h264', audio: 'aac', seconds: 12 },
   webm: { container: 'webm', video: 'vp8', audio: 'opus', seconds: 12 },
   mkv: { container: 'mkv', video: 'h264', audio: 'aac', seconds: 12 },
-  avi: { container: 'avi', video: 'mpeg4', audio: 'mp3', seconds: 12 },
+  avi: { container: 'avi', video: 'h264', audio: 'mp3', seconds: 12 },
   'mpeg-ts': { container: 'mpegts', video: 'h264', audio: 'aac', seconds: 12 },
 };
 /** Over the 32-MB limit: 48 s of 1280x720 H.264 at 30 fps (about 40 MB). */
@@ -61,10 +60,12 @@ let audioOnly: Buffer;
 let mp4: Buffer;
 let oversizedPath: string;
 let mp4Path: string;
+/** A real, valid 4-s H.264 MP4 of about 4.6 KB (32x24 at 2 fps): under the docs' 10-KB minimum. */
+let tiny: Buffer;
 
 beforeAll(async () => {
   await Promise.all(Object.entries(CONTAINERS).map(async ([name, options]) => (media[name] = await readMedia(options))));
-  [webm60, ts45, clip2s, audioOnly, mp4, oversizedPath, mp4Path] = await Promise.all([
+  [webm60, ts45, clip2s, audioOnly, mp4, oversizedPath, mp4Path, tiny] = await Promise.all([
     readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 60 }),
     readMedia({ container: 'mpegts', video: 'h264', audio: 'aac', seconds: 45 }),
     readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 2 }),
@@ -72,67 +73,9 @@ beforeAll(async () => {
     readMedia({ container: 'mp4', video: 'h264', audio: 'aac', seconds: 4 }),
     makeMedia(OVERSIZED),
     makeMedia(CONTAINERS['mp4']!),
+    readMedia({ container: 'mp4', video: 'h264', audio: null, seconds: 4, width: 32, height: 24, fps: 2 }),
   ]);
 }, 180_000);
-
-interface UploadOptions {
-  include?: string[];
-  /** Put the include[] fields after the file part (default before). */
-  includeAfter?: boolean;
-  filename?: string;
-  type?: string;
-  /** Bearer credential; null sends none. */
-  token?: string | null;
-  /** Extra text fields. */
-  fields?: [string, string][];
-  /** Name of the file part (default "file"). */
-  field?: string;
-}
-
-interface UploadResult {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-/**
- * Upload `file` and check what every response must satisfy: an X-Correlation-ID (a UUID) equal to
- * the error body's correlation_id, and a body valid against its schema.
- */
-async function upload(baseUrl: string, file: Blob | Uint8Array | null, options: UploadOptions = {}): Promise<UploadResult> {
-  const form = new FormData();
-  const includes = () => (options.include ?? []).forEach((flag) => form.append('include[]', flag));
-  if (!options.includeAfter) includes();
-  for (const [name, value] of options.fields ?? []) form.append(name, value);
-  if (file !== null) {
-    const blob = file instanceof Blob ? file : new Blob([file as Uint8Array<ArrayBuffer>], { type: options.type ?? 'application/octet-stream' });
-    form.append(options.field ?? 'file', blob, options.filename ?? 'video.bin');
-  }
-  if (options.includeAfter) includes();
-  return send(baseUrl, { body: form }, options.token);
-}
-
-async function send(baseUrl: string, init: RequestInit, token: string | null = 'ih_live_test'): Promise<UploadResult> {
-  const headers = new Headers(init.headers);
-  if (token !== null) headers.set('Authorization', `Bearer ${token}`);
-  const res = await fetch(`${baseUrl}/v1/upload/analyze`, { method: 'POST', ...init, headers });
-  const body = await res.json();
-  const id = res.headers.get('x-correlation-id');
-  expect(id).toMatch(UUID);
-  if (res.status === 200) {
-    const check = validateUploadResponse(body);
-    expect(check.ok, check.ok ? '' : formatDiagnostics(check.errors)).toBe(true);
-  } else {
-    const check = validateHttpError(body);
-    expect(check.ok, check.ok ? '' : formatDiagnostics(check.errors)).toBe(true);
-    expect(body.correlation_id).toBe(id);
-  }
-  return { status: res.status, headers: res.headers, body };
-}
-
-function expectError(result: UploadResult, status: number, code: string): void {
-  expect({ status: result.status, code: result.body.error_id }, result.body.message).toEqual({ status, code });
-}
 
 describe('200: the analysis of the whole file', () => {
   it.each(Object.keys(CONTAINERS))('%s', async (name) => {
@@ -230,6 +173,24 @@ describe('the error matrix', () => {
     const result = await upload(server.baseUrl, garbage, { filename: 'call.mp4', type: 'video/mp4' });
     expectError(result, 400, 'ih4002');
     expect(result.body.message).toMatch(/first bytes/);
+  });
+
+  it('a 4.6-KB video → 400 ih4001 (the docs: 10 KB minimum); minUploadBytes 0 lets the same file through', async () => {
+    expect(tiny.length).toBeGreaterThan(4_000);
+    expect(tiny.length).toBeLessThan(10 * 1024);
+    const server = await startServer({ processingRatio: 0 });
+    const result = await upload(server.baseUrl, tiny, { filename: 'call.mp4', type: 'video/mp4' });
+    expectError(result, 400, 'ih4001');
+    expect(result.body.message).toBe(`The file is ${tiny.length} bytes; an upload must be at least 10 KB (10240 bytes).`);
+    const lenient = await startServer({ processingRatio: 0, minUploadBytes: 0 });
+    expect((await upload(lenient.baseUrl, tiny)).status).toBe(200);
+  });
+
+  it('the minimum counts the bytes of the file part and comes before its content: garbage of 10239 bytes → ih4001, of 10240 → ih4002', async () => {
+    const server = await startServer({ processingRatio: 0 });
+    const garbage = new Uint8Array(10 * 1024).map((_, k) => (k * 7919) % 251);
+    expectError(await upload(server.baseUrl, garbage.subarray(0, 10 * 1024 - 1)), 400, 'ih4001');
+    expectError(await upload(server.baseUrl, garbage), 400, 'ih4002');
   });
 
   it('a 2-s clip → 400 ih4007', async () => {

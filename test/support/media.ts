@@ -7,10 +7,14 @@
  * - `liveWebmChunks(seconds, chunkSeconds)` → a live WebM byte stream cut like MediaRecorder
  *   continuation chunks (only the first holds the header; cuts fall mid-element);
  * - `fragmentedMp4Chunks(seconds, chunkSeconds)` → the same for fragmented MP4;
- * - `ffprobeDuration(path)` → the video stream duration as ffprobe sees it (an independent oracle).
+ * - `ffprobeDuration(path)` → the video stream duration as ffprobe sees it (an independent oracle);
+ * - `ffprobeVideoCodec(path)` → the video stream's codec name and tag as ffprobe sees them.
  *
  * Content: testsrc2 video (default 160x120 at 10 fps, keyframe every second; H.264 with B-frames)
- * and a 440 Hz sine tone, so generation takes well under a second per file. Files are written
+ * and a 440 Hz sine tone, so generation takes well under a second per file. Pick the video codec
+ * explicitly: ffmpeg's own default for .avi (and for .mp4 without libx264) is its `mpeg4` encoder,
+ * MPEG-4 Part 2 (`mp4v` in MP4, FMP4 in AVI), which the emulator refuses by default as the live
+ * service does; 'mpeg4' is here for the tests of that refusal. Files are written
  * under a temporary name and renamed, so parallel vitest workers never read a half-written file;
  * a file that exists is reused (delete `.cache/media/` after changing how files are made).
  */
@@ -29,7 +33,7 @@ const run = promisify(execFile);
 export const MEDIA_CACHE_DIR = fileURLToPath(new URL('../../.cache/media/', import.meta.url));
 
 export type MediaContainer = 'webm' | 'mkv' | 'mp4' | 'mov' | 'mpegts' | 'avi';
-export type VideoCodec = 'vp8' | 'vp9' | 'h264' | 'mpeg4';
+export type VideoCodec = 'vp8' | 'vp9' | 'h264' | 'mpeg4' | 'hevc' | 'av1' | 'mpeg2' | 'mjpeg';
 export type AudioCodec = 'opus' | 'aac' | 'mp3';
 
 export interface MediaOptions {
@@ -84,7 +88,11 @@ const VIDEO_ARGS: Record<VideoCodec, string[]> = {
   vp8: ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '150k'],
   vp9: ['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '150k'],
   h264: ['-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '2', '-pix_fmt', 'yuv420p'], // B-frames, as libx264's default presets make
-  mpeg4: ['-c:v', 'mpeg4', '-q:v', '10'],
+  mpeg4: ['-c:v', 'mpeg4', '-q:v', '10'], // MPEG-4 Part 2, what OpenCV's VideoWriter writes with the 'mp4v' fourcc
+  hevc: ['-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p'],
+  av1: ['-c:v', 'libsvtav1', '-preset', '12'],
+  mpeg2: ['-c:v', 'mpeg2video', '-q:v', '10'],
+  mjpeg: ['-c:v', 'mjpeg', '-q:v', '10', '-pix_fmt', 'yuvj420p'],
 };
 
 const AUDIO_ARGS: Record<AudioCodec, string[]> = {
@@ -264,6 +272,14 @@ function unknownSizeClusters(webm: Buffer): Buffer {
     at = end;
   }
   return Buffer.concat(out);
+}
+
+/** The first video stream's codec as ffprobe reports it: `codec_name` (h264, mpeg4, mpeg2video, …) and `codec_tag_string` (avc1, mp4v, FMP4, …). */
+export async function ffprobeVideoCodec(path: string): Promise<{ name: string; tag: string }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,codec_tag_string', '-of', 'json', path]);
+  const stream = (JSON.parse(stdout) as { streams?: Array<{ codec_name?: string; codec_tag_string?: string }> }).streams?.[0];
+  if (!stream?.codec_name) throw new Error(`ffprobe: no video stream in ${path}`);
+  return { name: stream.codec_name, tag: stream.codec_tag_string ?? '' };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Self-contained MP4 segments as clients that write one file per segment make them: a continuous
- * H.264 + AAC recording (from `makeMedia`) cut by ffmpeg's segment muxer without re-encoding, so each
+ * H.264 (or, as OpenCV writes by default, MPEG-4 Part 2 `mp4v`) + AAC recording (from `makeMedia`) cut by ffmpeg's segment muxer without re-encoding, so each
  * file has its own ftyp/moov (moov at the end) and timestamps that restart at 0. Cached in
  * `.cache/media/` like the rest of the test media; the directory is renamed into place whole, so
  * parallel workers never see a partial set.
@@ -11,17 +11,17 @@ import { existsSync } from 'node:fs';
 import { readdir, rename, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MEDIA_CACHE_DIR, makeMedia } from './media.js';
+import { MEDIA_CACHE_DIR, makeMedia, type VideoCodec } from './media.js';
 
 const run = promisify(execFile);
 
-/** Paths of `seconds / segmentSeconds` MP4 files (H.264 with B-frames + AAC, 160x120, 10 fps, a keyframe every second), in order. */
-export async function mp4Segments(seconds: number, segmentSeconds: number): Promise<string[]> {
+/** Paths of `seconds / segmentSeconds` MP4 files (H.264 with B-frames, or `video`, + AAC, 160x120, 10 fps, a keyframe every second), in order. */
+export async function mp4Segments(seconds: number, segmentSeconds: number, video: Extract<VideoCodec, 'h264' | 'mpeg4'> = 'h264'): Promise<string[]> {
   const count = seconds / segmentSeconds;
   if (!Number.isInteger(count) || !Number.isInteger(segmentSeconds) || count < 1) throw new Error('mp4Segments: seconds must be a whole multiple of a whole segmentSeconds');
-  const dir = join(MEDIA_CACHE_DIR, `mp4-h264-aac-${seconds}s-segments-${segmentSeconds}s`);
+  const dir = join(MEDIA_CACHE_DIR, `mp4-${video}-aac-${seconds}s-segments-${segmentSeconds}s`);
   if (!existsSync(dir)) {
-    const source = await makeMedia({ container: 'mp4', video: 'h264', audio: 'aac', seconds });
+    const source = await makeMedia({ container: 'mp4', video, audio: 'aac', seconds });
     const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await mkdir(tmp, { recursive: true });
     try {
