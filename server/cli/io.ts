@@ -1,4 +1,4 @@
-/** What every `ih-mock` subcommand shares: where it writes, and the error for bad usage (exit 2). */
+/** What every `ih-mock` subcommand shares: where it writes, and the errors that end it in one line. */
 
 /** Where a command writes (stdout and stderr in the CLI, buffers in tests). */
 export interface CliIo {
@@ -9,4 +9,12 @@ export interface CliIo {
 /** Bad usage of a subcommand: the CLI prints its message in one line and exits 2. */
 export class CommandUsageError extends Error {
   override name = 'CommandUsageError';
+}
+
+/**
+ * The command was used correctly but could not do its job (a port in use, a host it cannot listen
+ * on): the CLI prints its message in one line, without a stack trace, and exits 1.
+ */
+export class CommandFailure extends Error {
+  override name = 'CommandFailure';
 }

@@ -1,5 +1,6 @@
 /**
- * The recording subcommands of `ih-mock`:
+ * What the recording commands do once their command line is parsed (`record.ts`, `replay.ts`,
+ * `scenarios.ts` define and check their flags; the values arrive here by flag name, converted):
  *
  *   ih-mock record --upstream <base URL> [--out FILE] [--with-media] [--label TEXT] [--host H] [--port N]
  *   ih-mock replay FILE [--speed X | --pace media] [--report FILE] [--seed N] [--host H] [--port N]
@@ -9,67 +10,34 @@
  * recording (0 otherwise). Bad usage exits 2 with one line on stderr.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { RealClock } from './clock.js';
-import { packageVersion } from './paths.js';
-import { Random } from './random.js';
-import { extractScenarioWithNotes } from './record/extract.js';
-import { createRecorder } from './record/proxy.js';
-import { readRecording, RecordingError, serverEvents, type RecordedStream } from './record/reader.js';
-import { createReplayServer, type Divergence, type ReplayPace } from './record/replay.js';
-import { scenarioFromObject } from '../scenarios/loader.js';
-import { CommandUsageError, type CliIo } from './cli-io.js';
-
-export const RECORD_COMMANDS_HELP = [
-  'Record and replay:',
-  '  ih-mock record --upstream <base URL> [--out <file>] [--with-media] [--label <text>] [--port <n>]',
-  '                                             Proxy to the upstream and record every session (credentials redacted).',
-  '  ih-mock replay <file> [--speed <x> | --pace media] [--report <file>] [--port <n>]',
-  '                                             Serve a recording; report where clients differ from it.',
-  '  ih-mock scenarios from-recording <file> [--session <n>] [--out <file>]',
-  '                                             Reconstruct a scenario from a recorded stream session.',
-  '  ih-mock check <file>... [--json]           Check recorded stream sessions and uploads against the protocol invariants.',
-  '  ih-mock check <ws(s)://URL> --key <key>    Drive a live server with the reference client (a stream, an upload) and check it.',
-].join('\n');
+import { RealClock } from '../clock.js';
+import { packageVersion } from '../paths.js';
+import { Random } from '../random.js';
+import { extractScenarioWithNotes } from '../record/extract.js';
+import { createRecorder } from '../record/proxy.js';
+import { readRecording, RecordingError, serverEvents, type RecordedStream } from '../record/reader.js';
+import { createReplayServer, type Divergence, type ReplayPace } from '../record/replay.js';
+import { scenarioFromObject } from '../../scenarios/loader.js';
+import { CommandUsageError, type CliIo } from './io.js';
+import { listenOrExplain, withStopSignal } from './serving.js';
 
 export class RecordUsageError extends CommandUsageError {
   override name = 'RecordUsageError';
 }
 
+/** Flag values by flag name, converted and checked by the command's definitions. */
+type Values = Record<string, unknown>;
 
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>, positionals: number) {
-  try {
-    const parsed = parseArgs({ args, options, strict: true, allowPositionals: positionals > 0 });
-    if (parsed.positionals.length !== positionals) throw new RecordUsageError(`expected ${positionals} file argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`);
-    return parsed;
-  } catch (err) {
-    if (err instanceof RecordUsageError) throw err;
-    throw new RecordUsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-}
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 4747;
 
-function port(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!/^\d+$/.test(String(raw)) || n > 65535) throw new RecordUsageError(`--port expects 0-65535, got "${String(raw)}"`);
-  return n;
-}
-
-/** Wait for SIGINT/SIGTERM, then run `stop`. */
-function untilSignal(stop: () => Promise<number>): Promise<number> {
-  return new Promise((resolve) => {
-    const handler = () => void stop().then(resolve, () => resolve(1));
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
-  });
-}
-
-export async function runRecord(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, { upstream: { type: 'string' }, out: { type: 'string' }, 'with-media': { type: 'boolean' }, label: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 0);
+export async function runRecord(values: Values, io: CliIo): Promise<number> {
   const upstream = values['upstream'];
   if (typeof upstream !== 'string') throw new RecordUsageError('record needs --upstream <base URL>, e.g. --upstream https://api.interhuman.ai');
+  const host = typeof values['host'] === 'string' ? values['host'] : DEFAULT_HOST;
+  const port = typeof values['port'] === 'number' ? values['port'] : DEFAULT_PORT;
   const clock = new RealClock();
   const out = typeof values['out'] === 'string' ? values['out'] : `ih-mock-recording-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}.jsonl`;
   const logger = pino({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'info', base: { service: 'ih-mock record' } }, pino.destination(2));
@@ -81,55 +49,57 @@ export async function runRecord(args: string[], io: CliIo): Promise<number> {
       withMedia: values['with-media'] === true,
       ...(typeof values['label'] === 'string' ? { label: values['label'] } : {}),
       recorder: `ih-mock ${packageVersion()}`,
-      host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
-      port: port(values['port'], 4747),
+      host,
+      port,
       clock,
       logger,
     });
   } catch (err) {
     throw new RecordUsageError((err as Error).message);
   }
-  const base = await recorder.listen();
-  io.out(`ih-mock record ready at ${base}\n  forwarding to: ${new URL(upstream).origin}\n  recording to:  ${out}${recorder.writer.sidecarPath ? ` (media in ${recorder.writer.sidecarPath})` : ''}\n  credentials are redacted before anything is written; stop with Ctrl-C\n`);
-  return untilSignal(async () => {
+  return withStopSignal(async (stopped) => {
+    const base = await listenOrExplain(() => recorder.listen(), { host, port }).catch(async (err: unknown) => {
+      await recorder.close();
+      throw err;
+    });
+    io.out(`ih-mock record ready at ${base}\n  forwarding to: ${new URL(upstream).origin}\n  recording to:  ${out}${recorder.writer.sidecarPath ? ` (media in ${recorder.writer.sidecarPath})` : ''}\n  credentials are redacted before anything is written; stop with Ctrl-C\n`);
+    await stopped;
     await recorder.close();
     io.err(`ih-mock record: wrote ${out}\n`);
     return 0;
   });
 }
 
-export async function runReplay(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { speed: { type: 'string' }, pace: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 1);
-  const file = positionals[0]!;
+export async function runReplay(values: Values, file: string, io: CliIo): Promise<number> {
+  const host = typeof values['host'] === 'string' ? values['host'] : DEFAULT_HOST;
+  const port = typeof values['port'] === 'number' ? values['port'] : DEFAULT_PORT;
   let pace: ReplayPace = { mode: 'recorded', speed: 1 };
-  if (values['pace'] !== undefined && values['pace'] !== 'media' && values['pace'] !== 'recorded') throw new RecordUsageError(`--pace is "recorded" (the default, with --speed) or "media", got "${String(values['pace'])}"`);
   if (values['pace'] === 'media') {
     if (values['speed'] !== undefined) throw new RecordUsageError('--speed and --pace media exclude each other');
     pace = { mode: 'media' };
-  } else if (values['speed'] !== undefined) {
-    const speed = Number(values['speed']);
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new RecordUsageError(`--speed expects a positive number, got "${String(values['speed'])}"`);
-    pace = { mode: 'recorded', speed };
+  } else if (typeof values['speed'] === 'number') {
+    pace = { mode: 'recorded', speed: values['speed'] };
   }
   const recording = loadRecording(file, io);
   const logger = pino({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'silent', base: { service: 'ih-mock replay' } }, pino.destination(2));
   const replay = createReplayServer({
     recording,
     pace,
-    host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
-    port: port(values['port'], 4747),
+    host,
+    port,
     clock: new RealClock(),
     random: new Random(Number(values['seed'] ?? 0) >>> 0),
     logger,
     onDivergence: (d) => io.err(`ih-mock replay: ${formatDivergence(d)}\n`),
   });
-  const base = await replay.listen();
-  const streams = recording.sessions.filter((s) => s.kind === 'stream').length;
-  const exchanges = recording.sessions.length - streams;
-  io.out(
-    `ih-mock replay ready at ${base}\n  stream: ${base.replace(/^http/, 'ws')}/v1/stream/analyze (${streams} recorded stream session${streams === 1 ? '' : 's'}, served in order; ?session=N picks one)\n  http:   ${exchanges} recorded exchange${exchanges === 1 ? '' : 's'}\n  pace:   ${pace.mode === 'media' ? 'by the client\'s media' : `as recorded${pace.speed !== 1 ? `, ${pace.speed}x` : ''}`}\n`,
-  );
-  return untilSignal(async () => {
+  return withStopSignal(async (stopped) => {
+    const base = await listenOrExplain(() => replay.listen(), { host, port });
+    const streams = recording.sessions.filter((s) => s.kind === 'stream').length;
+    const exchanges = recording.sessions.length - streams;
+    io.out(
+      `ih-mock replay ready at ${base}\n  stream: ${base.replace(/^http/, 'ws')}/v1/stream/analyze (${streams} recorded stream session${streams === 1 ? '' : 's'}, served in order; ?session=N picks one)\n  http:   ${exchanges} recorded exchange${exchanges === 1 ? '' : 's'}\n  pace:   ${pace.mode === 'media' ? 'by the client\'s media' : `as recorded${pace.speed !== 1 ? `, ${pace.speed}x` : ''}`}\n`,
+    );
+    await stopped;
     await replay.close();
     if (typeof values['report'] === 'string') writeFileSync(values['report'], `${JSON.stringify({ recording: file, divergences: replay.divergences }, null, 2)}\n`);
     io.err(`ih-mock replay: ${replay.divergences.length} divergence${replay.divergences.length === 1 ? '' : 's'}\n`);
@@ -137,13 +107,11 @@ export async function runReplay(args: string[], io: CliIo): Promise<number> {
   });
 }
 
-export function runFromRecording(args: string[], io: CliIo): number {
-  const { values, positionals } = parse(args, { session: { type: 'string' }, out: { type: 'string' }, name: { type: 'string' } }, 1);
-  const file = positionals[0]!;
+export function runFromRecording(values: Values, file: string, io: CliIo): number {
   const recording = loadRecording(file, io);
   const streams = recording.sessions.filter((s): s is RecordedStream => s.kind === 'stream' && s.open.kind === 'ws.open');
   const wanted = values['session'];
-  const stream = wanted === undefined ? streams[0] : streams.find((s) => String(s.session) === wanted);
+  const stream = wanted === undefined ? streams[0] : streams.find((s) => s.session === wanted);
   if (!stream) throw new RecordUsageError(wanted === undefined ? `${file} has no stream session to reconstruct` : `${file} has no stream session ${String(wanted)} (it has ${streams.map((s) => s.session).join(', ') || 'none'})`);
   const mediaEnd = stream.records.reduce((sum, r) => sum + (r.kind === 'ws.client.binary' ? (r.media_seconds ?? 0) : 0), 0);
   const name = typeof values['name'] === 'string' ? values['name'] : `from-recording-session-${stream.session}`;
