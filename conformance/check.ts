@@ -20,7 +20,7 @@ import { checkTrace, SERVER_INVARIANTS, severityOf, type CheckResult } from './i
 import { tracesFromRecording } from './trace.js';
 import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
 import { uploadsFromRecording } from './uploads.js';
-import { CommandUsageError, type CliIo } from '../server/cli-io.js';
+import { CommandUsageError, type CliIo } from '../server/cli/io.js';
 
 const ALL_SERVER_INVARIANTS = [...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS];
 
@@ -84,14 +84,9 @@ export async function checkLive(url: string, key: string): Promise<{ results: Ch
   return { results: checked.results.map((r) => ({ ...r, source: `${source} (${r.source.replace(/^.*#/, '')})` })), problems: checked.problems };
 }
 
-export async function runCheck(args: string[], io: CliIo): Promise<number> {
-  const json = args.includes('--json');
-  const keyAt = args.indexOf('--key');
-  const key = keyAt >= 0 ? args[keyAt + 1] : undefined;
-  const files = args.filter((a, i) => a !== '--json' && a !== '--key' && (keyAt < 0 || i !== keyAt + 1));
+/** `ih-mock check`, its command line parsed (`server/cli/check.ts`): recording files or one stream URL. */
+export async function runCheck({ files, key, json }: { files: string[]; key?: string; json: boolean }, io: CliIo): Promise<number> {
   if (files.length === 0) throw new CheckUsageError('check needs recording files (ih-mock record writes them) or a ws(s):// stream URL with --key');
-  const bad = files.find((f) => f.startsWith('-'));
-  if (bad) throw new CheckUsageError(`unknown option ${bad} (check takes recording files or a stream URL, --key and --json)`);
   const live = files.filter((f) => /^wss?:\/\//.test(f));
   if (live.length > 0 && (live.length !== 1 || files.length !== 1)) throw new CheckUsageError('check takes either recording files or one stream URL');
   if (live.length === 1 && !key) throw new CheckUsageError('checking a live server needs --key <API key> (sent as Authorization: Bearer)');

@@ -5,20 +5,15 @@
  */
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
-import { SCHEMAS_DIR } from './paths.js';
+import { OPTIONS_SCHEMA } from './options-schema.js';
 import type { ServerOptionsInput } from './types/generated.js';
 
 export type { ServerOptionsInput };
 
 /** Resolved, validated options: every field present, and a concrete seed. */
 export type ServerOptions = Readonly<Required<Omit<ServerOptionsInput, 'seed'>> & { seed: number }>;
-
-export const OPTIONS_SCHEMA: {
-  properties: Record<string, { type?: string | string[]; enum?: string[]; default?: unknown; description?: string; items?: unknown }>;
-} = JSON.parse(readFileSync(join(SCHEMAS_DIR, 'server-options.schema.json'), 'utf8'));
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile<Required<ServerOptionsInput>>(OPTIONS_SCHEMA);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { ffprobeVideoCodec, fragmentedMp4Chunks, liveWebmChunks, makeMedia, readMedia, type MediaOptions } from '../../test/support/media.js';
-import { OPTIONS_SCHEMA } from '../options.js';
+import { OPTIONS_SCHEMA } from '../options-schema.js';
 import {
   ANY_VIDEO_CODEC,
   codecFromAviCompression,

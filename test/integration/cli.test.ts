@@ -1,61 +1,67 @@
-/** The `ih-mock` command as a user runs it: the built bin, real processes, real ports. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+/**
+ * `ih-mock serve` (the default command) as a user runs it: the built bin, real processes, real
+ * ports. Independent processes start in parallel (each start costs most of a second of CPU), and
+ * every wait is on an event (an output line, an exit, a close), never a sleep.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateScenario } from '../../scenarios/generator.js';
 import { listScenarios, parseScenario, scenarioFromObject } from '../../scenarios/loader.js';
+import { resolveOptions } from '../../server/options.js';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { command as serve, serveOptions } from '../../server/cli/serve.js';
+import { parseCommandLine } from '../../server/cli/options.js';
+import { optionFlags } from '../../server/cli/schema-flags.js';
 import { connect } from '../support/client.js';
-import { runCli, startCli, stopGroup, waitReady } from '../support/cli.js';
+import { runCli, startCli, stopGroup, useCliProcesses, waitReady, type Running } from '../support/cli.js';
 import { readMedia } from '../support/media.js';
-import { upload } from '../support/upload.js';
 import { useServers } from '../support/server.js';
-
-/** True once `url` refuses connections (the server is gone), polling for up to `ms`. */
-async function refusedWithin(url: string, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      await fetch(url);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
+import { upload } from '../support/upload.js';
+import { tempDir, useTempDirs } from '../support/temp.js';
 
 // Registers the after-each check that every frame the clients below received was schema-valid.
 useServers();
+useCliProcesses();
+useTempDirs();
 
-describe('ih-mock CLI', () => {
-  it('--help lists every flag with its default', async () => {
-    const { code, stdout } = await runCli(['--help']);
-    expect(code).toBe(0);
-    for (const flag of ['--host', '--port', '--scenario', '--seed', '--idle-timeout', '--max-duration', '--max-segment-bytes', '--api-key', '--log-level', '--config']) {
-      expect(stdout).toContain(flag);
-    }
-    expect(stdout).toMatch(/--port <n>.*\[default: 4747\]/);
-    expect(stdout).toMatch(/--idle-timeout <n>.*\[default: 300\]/);
+const STEADY = join(PACKAGE_ROOT, 'recordings', 'ih-mock-steady-session.jsonl');
+
+/** Stop a running ih-mock with `signal` and return its exit code. */
+async function stop(run: Running, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  run.child.kill(signal);
+  return (await run.exited).code;
+}
+
+/** A TCP port held by this process (so the CLI finds it taken). */
+async function occupiedPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+/** Expect bad usage: nothing on stdout, one line on stderr matching `message`, no stack trace, exit 2. */
+function expectUsageError(result: { code: number | null; stdout: string; stderr: string }, message: RegExp, what: string): void {
+  expect(result.code, what).toBe(2);
+  expect(result.stdout, what).toBe('');
+  expect(result.stderr.trim().split('\n'), what).toHaveLength(1);
+  expect(result.stderr, what).toMatch(message);
+  expect(result.stderr, what).not.toMatch(/\n\s+at /);
+}
+
+/** Every serve flag with its own default written on the command line (booleans as --x / --no-x). */
+function everyFlagAtItsDefault(): string[] {
+  return optionFlags().flatMap((f) => {
+    if (f.name === 'seed') return ['--seed', '7']; // its default (auto) draws a random seed
+    if (f.type === 'boolean') return [f.default === 'true' ? `--${f.name}` : `--no-${f.name}`];
+    if (f.name === 'api-key') return ['--api-key', 'ih_live_k'];
+    if (f.name === 'key-pair') return ['--key-pair', 'key_1:s3cret'];
+    return [`--${f.name}`, f.default!];
   });
+}
 
-  it.each([
-    [['--nope'], /unknown option '--nope'/i],
-    [['--port', 'abc'], /--port expects a number/],
-    [['--port', '70000'], /port/],
-    [['--log-level', 'loud'], /logLevel/],
-    [['--scenario', 'no-such-scenario'], /no-such-scenario/],
-    [['frobnicate'], /unknown command/],
-    [['--video-codecs', 'h264,divx'], /option videoCodecs\/1 must be one of h264, hevc, .*, any/],
-    [['--min-upload-bytes', '64000000'], /minUploadBytes \(64000000\) must not exceed maxUploadBytes/],
-  ])('bad usage %j gives a one-line error and exit code 2', async (args, message) => {
-    const { code, stderr, stdout } = await runCli(args);
-    expect(code).toBe(2);
-    expect(stdout).toBe('');
-    expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(message);
-  });
-
+describe('ih-mock serve', () => {
   it('serves on --port 0, prints the readiness line and URLs, answers /health, and exits 0 on SIGTERM', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent']);
     const base = await waitReady(run);
@@ -66,8 +72,7 @@ describe('ih-mock CLI', () => {
     const health = await fetch(`${base}/health`);
     expect(health.status).toBe(200);
     expect(health.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    expect(await stop(run)).toBe(0);
   });
 
   it('SIGINT closes open sessions with 1001 and exits 0', async () => {
@@ -80,12 +85,36 @@ describe('ih-mock CLI', () => {
     expect((await run.exited).code).toBe(0);
   });
 
+  it('a SIGTERM the moment the readiness line appears still stops serve, record and replay gracefully (exit 0), every time', { timeout: 240_000 }, async () => {
+    // The signal handlers used to be installed after the readiness line was written: a signal sent
+    // on reading it killed the process about one start in four (8 starts of each: a 0.1 % chance
+    // that all 24 pass with the race). Each command starts 8 times, 4 at a time.
+    const dir = tempDir('ih-mock-sigterm-');
+    const commands: [string, (i: number) => string[]][] = [
+      ['', () => ['--port', '0', '--log-level', 'silent']],
+      ['record', (i) => ['record', '--upstream', 'http://127.0.0.1:9', '--port', '0', '--out', join(dir, `r${i}.jsonl`)]],
+      ['replay', () => ['replay', STEADY, '--port', '0']],
+    ];
+    const outcomes: string[] = [];
+    for (const [name, args] of commands) {
+      for (let batch = 0; batch < 2; batch++) {
+        const results = await Promise.all(
+          Array.from({ length: 4 }, async (_, i) => {
+            const run = startCli(args(batch * 4 + i));
+            await waitReady(run, 60_000, name);
+            run.child.kill('SIGTERM');
+            const { code, signal } = await run.exited;
+            return `${name || 'serve'}: ${code ?? signal}`;
+          }),
+        );
+        outcomes.push(...results);
+      }
+    }
+    expect(outcomes).toEqual(commands.flatMap(([name]) => Array<string>(8).fill(`${name || 'serve'}: 0`)));
+  });
+
   it('--api-key restricts credentials; a config file sets options and flags win over it', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-cli-'));
-    const config = join(dir, 'ih-mock.yaml');
+    const config = join(tempDir('ih-mock-cli-'), 'ih-mock.yaml');
     writeFileSync(config, 'idleTimeoutSeconds: 42\nmaxSegmentBytes: 5000000\nlogLevel: silent\n');
     const run = startCli(['--config', config, '--port', '0', '--max-segment-bytes', '6000000', '--api-key', 'ih_live_a', '--api-key', 'ih_live_b']);
     const base = await waitReady(run);
@@ -95,70 +124,92 @@ describe('ih-mock CLI', () => {
     expect(ready.data.session_idle_timeout_seconds).toBe(42);
     expect(ready.data.max_segment_size_bytes).toBe(6_000_000);
     await expect(connect(url, { apiKey: 'ih_live_c' })).rejects.toThrow(/401/);
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    expect(await stop(run)).toBe(0);
   });
 
-  it('--video-codecs (comma-separated, repeatable) and --min-upload-bytes reach the server', async () => {
-    const [mp4v, vp8, tiny] = await Promise.all([
-      readMedia({ container: 'mp4', video: 'mpeg4', audio: 'aac', seconds: 4 }),
-      readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 4 }),
-      readMedia({ container: 'mp4', video: 'h264', audio: null, seconds: 4, width: 32, height: 24, fps: 2 }),
-    ]);
-    const run = startCli(['--port', '0', '--log-level', 'silent', '--processing-ratio', '0', '--video-codecs', 'h264,mpeg4', '--video-codecs', 'vp9', '--min-upload-bytes', '0']);
-    const base = await waitReady(run);
-    expect((await upload(base, mp4v)).status).toBe(200);
-    expect((await upload(base, tiny)).status).toBe(200);
-    expect((await upload(base, vp8)).body.message).toBe('Unable to process the video: video codec VP8 (V_VP8) is not supported; send H.264, MPEG-4 Part 2 or VP9.');
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+  it('a port in use gives one line saying so and exit code 1, for serve, record and replay', async () => {
+    const { port, server } = await occupiedPort();
+    const dir = tempDir('ih-mock-port-');
+    try {
+      const results = await Promise.all([
+        runCli(['--port', String(port), '--log-level', 'silent']),
+        runCli(['record', '--upstream', 'http://127.0.0.1:9', '--port', String(port), '--out', join(dir, 'r.jsonl')]),
+        runCli(['replay', STEADY, '--port', String(port)]),
+      ]);
+      for (const [i, result] of results.entries()) {
+        expect(result.code, `command ${i}`).toBe(1);
+        expect(result.stderr.trim().split('\n'), `command ${i}`).toHaveLength(1);
+        expect(result.stderr).toMatch(new RegExp(`^ih-mock: port ${port} on 127\\.0\\.0\\.1 is in use`));
+      }
+    } finally {
+      server.close();
+    }
   });
 
-  it('a port in use gives one line saying so, and exit code 1', async () => {
-    const run = startCli(['--port', '0', '--log-level', 'silent']);
-    const base = await waitReady(run);
-    const port = new URL(base).port;
-    const second = await runCli(['--port', port]);
-    expect(second.code).toBe(1);
-    expect(second.stderr.trim().split('\n')).toHaveLength(1);
-    expect(second.stderr).toMatch(new RegExp(`port ${port} .*in use`));
-    run.child.kill('SIGTERM');
-    await run.exited;
+  it('bad flags and values: one line naming the flag and what it expects, exit 2', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--nope'], /unknown flag --nope/],
+      [['--port', 'abc'], /--port expects a non-negative integer up to 65535, got "abc"/],
+      [['--port', '70000'], /--port expects .* got "70000"/],
+      [['--log-level', 'loud'], /--log-level expects "fatal", "error", .* or "silent", got "loud"/],
+      [['--scenario', 'no-such-scenario'], /unknown scenario "no-such-scenario"/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['--idle-close-code', '1005'], /--idle-close-code expects an integer in 1000-1003, 1007-1014 or 3000-4999, got "1005"/],
+      [['--max-duration-close-code', '4000.5'], /--max-duration-close-code expects an integer/],
+      [['--window-seconds', '2'], /windowHopSeconds \(3\) must not exceed windowSeconds \(2\)/],
+      [['--ws-max-payload-bytes', '100', '--max-segment-bytes', '1000'], /wsMaxPayloadBytes/],
+      [['--video-codecs', 'h264,divx'], /videoCodecs\/1 must be one of h264, hevc, .*, any/],
+      [['--min-upload-bytes', '64000000'], /minUploadBytes \(64000000\) must not exceed maxUploadBytes/],
+      [['--rate-limit-per-minute', 'lots'], /--rate-limit-per-minute expects a positive integer or "off", got "lots"/],
+      [['--port'], /--port needs a value <n> \(see ih-mock --help\)/],
+      [['--port', '--seed', '1'], /--port needs a value <n>, got the flag --seed/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [i, [args, message]] of cases.entries()) expectUsageError(results[i]!, message, args.join(' '));
   });
 
-  it.each([
-    [['--window-seconds', '2'], /windowHopSeconds \(3\) must not exceed windowSeconds \(2\)/],
-    [['--idle-close-code', '1005'], /idleCloseCode/],
-    [['--ws-max-payload-bytes', '100', '--max-segment-bytes', '1000'], /wsMaxPayloadBytes/],
-  ])('option values that could never work are refused at start-up: %j', async (args, message) => {
-    const { code, stderr } = await runCli([...args, '--port', '0']);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(message);
+  it('every flag takes its value by the option schema\'s type: each one given its own default is accepted, and means the default', async () => {
+    // --idle-close-code used to reach the schema as a string and be refused whatever its value.
+    const args = everyFlagAtItsDefault();
+    const parsed = parseCommandLine(serve, args);
+    const options = resolveOptions(await serveOptions(parsed.values));
+    expect(options).toEqual(resolveOptions({ seed: 7, apiKeys: ['ih_live_k'], keyPairs: [{ keyId: 'key_1', keySecret: 's3cret' }] }));
+    // The auto and off words give the schema's null.
+    const nulls = await serveOptions(parseCommandLine(serve, ['--seed', 'auto', '--timing', 'auto', '--worker-pool-size', 'off', '--rate-limit-per-minute', 'off']).values);
+    expect(nulls).toEqual({ seed: null, timing: null, workerPoolSize: null, rateLimitPerMinute: null });
+    // And the built command starts with all of them.
+    const run = startCli([...args, '--port', '0', '--log-level', 'silent']);
+    await waitReady(run);
+    expect(run.stdout()).toMatch(/seed 7 /);
+    expect(await stop(run)).toBe(0);
   });
 
-  it('--scenario with a broken file exits 2 naming the file, line and field', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'ih-mock-scn-')), 'broken.yaml');
-    writeFileSync(file, 'name: broken\nsignals:\n  - type: hesitation\n    start: 10\n    end: 5\n    probability: sure\n');
-    const { code, stderr } = await runCli(['--scenario', file, '--port', '0']);
-    expect(code).toBe(2);
-    expect(stderr).toContain(`${file}:6:`);
-    expect(stderr).toMatch(/\/signals\/0\/probability/);
+  it('--idle-close-code and --max-duration-close-code are accepted and close real sessions with those codes', async () => {
+    const idle = startCli(['--port', '0', '--log-level', 'silent', '--idle-timeout', '0.3', '--idle-close-code', '4321']);
+    const long = startCli(['--port', '0', '--log-level', 'silent', '--max-duration', '0.3', '--max-duration-close-code', '3999']);
+    const [idleBase, longBase] = await Promise.all([waitReady(idle), waitReady(long)]);
+    const [a, b] = await Promise.all([connect(`${idleBase.replace('http', 'ws')}/v1/stream/analyze`), connect(`${longBase.replace('http', 'ws')}/v1/stream/analyze`)]);
+    expect((await a.closed).code).toBe(4321);
+    expect((await b.closed).code).toBe(3999);
+    expect(a.frames.filter((f) => f.type === 'error').map((f) => f.data.code)).toEqual(['ih6003']);
+    expect(b.frames.filter((f) => f.type === 'error').map((f) => f.data.code)).toEqual(['ih6004']);
+    expect(await Promise.all([stop(idle), stop(long)])).toEqual([0, 0]);
   });
 
-  it('--scenario takes a scenario file and serves it', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const file = join(mkdtempSync(join(tmpdir(), 'ih-mock-scn-')), 'mine.yaml');
-    writeFileSync(file, 'name: mine\nsignals:\n  - type: stress\n    start: 0\n    end: 9\n    probability: low\n');
-    const run = startCli(['--scenario', file, '--port', '0', '--log-level', 'silent']);
+  it('--scenario with a broken file exits 2 naming the file, line and field; a good file is served', async () => {
+    const dir = tempDir('ih-mock-scn-');
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'name: broken\nsignals:\n  - type: hesitation\n    start: 10\n    end: 5\n    probability: sure\n');
+    const mine = join(dir, 'mine.yaml');
+    writeFileSync(mine, 'name: mine\nsignals:\n  - type: stress\n    start: 0\n    end: 9\n    probability: low\n');
+    const run = startCli(['--scenario', mine, '--port', '0', '--log-level', 'silent']);
+    const refused = await runCli(['--scenario', broken, '--port', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${broken}:6:`);
+    expect(refused.stderr).toMatch(/\/signals\/0\/probability/);
     await waitReady(run);
     expect(run.stdout()).toContain('scenario: mine');
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    expect(await stop(run)).toBe(0);
   });
 
   it('runs as `npx ih-mock` from the checkout', { timeout: 90_000 }, async () => {
@@ -166,16 +217,9 @@ describe('ih-mock CLI', () => {
     const base = await waitReady(run, 60_000);
     expect((await fetch(`${base}/health`)).status).toBe(200);
     stopGroup(run, 'SIGINT');
-    await run.exited;
-    // ih-mock itself is gone too, not left running by npx: its port refuses connections.
-    await expect(refusedWithin(`${base}/health`, 10_000)).resolves.toBe(true);
-  });
-
-  it('--help lists --key-pair with its format, and the token and rate-limit flags', async () => {
-    const { stdout } = await runCli(['--help']);
-    expect(stdout).toMatch(/--key-pair <id:secret\[:scopes\]>.*keyId:keySecret\[:scope,scope\].*\(repeatable\)/);
-    expect(stdout).toMatch(/--token-ttl-seconds <n>.*\[default: 900\]/);
-    expect(stdout).toMatch(/--rate-limit-per-minute <n\|off>.*\[default: 600\]/);
+    // ih-mock holds npx's stdout too: once it is closed, ih-mock is gone, not left running by npx.
+    await run.outputClosed;
+    await expect(fetch(`${base}/health`)).rejects.toThrow();
   });
 
   it('open mode: the readiness output says any key pair works at POST /v1/auth', async () => {
@@ -184,8 +228,7 @@ describe('ih-mock CLI', () => {
     expect(run.stdout()).toContain(`POST ${base}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`);
     const res = await fetch(`${base}/v1/auth`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key_id: 'x', key_secret: 'y' }) });
     expect((await res.json()).scope).toBe('interhumanai.upload interhumanai.stream');
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    expect(await stop(run)).toBe(0);
   });
 
   it('--key-pair (repeatable) restricts the token exchange and the scopes of each key', async () => {
@@ -203,99 +246,102 @@ describe('ih-mock CLI', () => {
     expect(all.status).toBe(200);
     const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { protocols: String(all.body['access_token']) });
     await client.waitForType('session.ready');
-    run.child.kill('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    expect(await stop(run)).toBe(0);
   });
 
-  it.each([
-    [['--key-pair', 'only_an_id'], /--key-pair expects keyId:keySecret/],
-    [['--key-pair', 'id:'], /--key-pair expects keyId:keySecret/],
-    [['--key-pair', ':TOPSECRET'], /--key-pair expects keyId:keySecret/],
-    [['--key-pair', 'id:TOPSECRET:interhumanai.everything'], /--key-pair scopes must be/],
-    [['--key-pair', 'id:TOPSECRET:a:b'], /--key-pair expects keyId:keySecret/],
-    [['--rate-limit-per-minute', 'lots'], /--rate-limit-per-minute expects a number/],
-  ])('bad --key-pair syntax %j: one line, exit 2, and the secret is not echoed', async (args, message) => {
-    const { code, stderr, stdout } = await runCli([...args, '--port', '0']);
-    expect(code).toBe(2);
-    expect(stdout).toBe('');
-    expect(stderr.trim().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(message);
-    expect(stderr).not.toContain('TOPSECRET');
+  it('bad --key-pair syntax: one line, exit 2, and the secret is not echoed', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--key-pair', 'only_an_id'], /--key-pair expects keyId:keySecret/],
+      [['--key-pair', 'id:'], /--key-pair expects keyId:keySecret/],
+      [['--key-pair', ':TOPSECRET'], /--key-pair expects keyId:keySecret/],
+      [['--key-pair', 'id:TOPSECRET:interhumanai.everything'], /--key-pair scopes must be/],
+      [['--key-pair', 'id:TOPSECRET:a:b'], /--key-pair expects keyId:keySecret/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli([...args, '--port', '0'])));
+    for (const [i, [args, message]] of cases.entries()) {
+      expectUsageError(results[i]!, message, args.join(' '));
+      expect(results[i]!.stderr).not.toContain('TOPSECRET');
+    }
+  });
+
+  it('--timing and --worker-pool-size reach the server and show on the readiness lines', async () => {
+    const instant = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'instant']);
+    const pooled = startCli(['--port', '0', '--log-level', 'silent', '--worker-pool-size', '100', '--workers-per-session', '3']);
+    const generated = startCli(['--port', '0', '--log-level', 'silent', '--scenario', 'random', '--seed', '5']);
+    await Promise.all([waitReady(instant), waitReady(pooled), waitReady(generated)]);
+    expect(instant.stdout()).toMatch(/timing: +instant/);
+    expect(instant.stdout()).toMatch(/\?scenario=<name\|random>&seed=<n>&timing=<live\|ratio\|instant\|realistic>/);
+    expect(pooled.stdout()).toMatch(/live \(window results 9.5 s ± 1.5 s after due, 3 workers per session, no queue limit \(2 under load\), a shared pool of 100\)/);
+    expect(generated.stdout()).toMatch(/scenario: generated-5, seed 5/);
+    expect(await Promise.all([stop(instant), stop(pooled), stop(generated)])).toEqual([0, 0, 0]);
   });
 
   it('--timing realistic, the old name of ratio, still starts the server; --max-queued-windows off lifts the queue limit', async () => {
     const legacy = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'realistic', '--max-queued-windows', 'off']);
     await waitReady(legacy);
     expect(legacy.stdout()).toMatch(/timing: +ratio \(window processing 0.25 x length ± 20 %, 4 workers per session, no queue limit \(2 under load\), unlimited shared pool\)/);
-    legacy.child.kill('SIGTERM');
-    expect((await legacy.exited).code).toBe(0);
+    expect(await stop(legacy)).toBe(0);
   });
 
-  it('--timing and --worker-pool-size reach the server and show on the readiness lines', async () => {
-    const run = startCli(['--port', '0', '--log-level', 'silent', '--timing', 'instant']);
-    await waitReady(run);
-    expect(run.stdout()).toMatch(/timing: +instant/);
-    expect(run.stdout()).toMatch(/\?scenario=<name\|random>&seed=<n>&timing=/);
-    run.child.kill('SIGTERM');
-    await run.exited;
-    const pooled = startCli(['--port', '0', '--log-level', 'silent', '--worker-pool-size', '100', '--workers-per-session', '3']);
-    await waitReady(pooled);
-    expect(pooled.stdout()).toMatch(/live \(window results 9.5 s ± 1.5 s after due, 3 workers per session, no queue limit \(2 under load\), a shared pool of 100\)/);
-    pooled.child.kill('SIGTERM');
-    await pooled.exited;
-    expect((await runCli(['--timing', 'fast'])).stderr).toMatch(/timing/);
-    const generated = startCli(['--port', '0', '--log-level', 'silent', '--scenario', 'random', '--seed', '5']);
-    await waitReady(generated);
-    expect(generated.stdout()).toMatch(/scenario: generated-5, seed 5/);
-    generated.child.kill('SIGTERM');
-    await generated.exited;
+  it('--video-codecs (comma-separated, repeatable) and --min-upload-bytes reach the server', async () => {
+    const [mp4v, vp8, tiny] = await Promise.all([
+      readMedia({ container: 'mp4', video: 'mpeg4', audio: 'aac', seconds: 4 }),
+      readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 4 }),
+      readMedia({ container: 'mp4', video: 'h264', audio: null, seconds: 4, width: 32, height: 24, fps: 2 }),
+    ]);
+    const run = startCli(['--port', '0', '--log-level', 'silent', '--processing-ratio', '0', '--video-codecs', 'h264,mpeg4', '--video-codecs', 'vp9', '--min-upload-bytes', '0']);
+    const base = await waitReady(run);
+    expect((await upload(base, mp4v)).status).toBe(200);
+    expect((await upload(base, tiny)).status).toBe(200);
+    expect((await upload(base, vp8)).body.message).toBe('Unable to process the video: video codec VP8 (V_VP8) is not supported; send H.264, MPEG-4 Part 2 or VP9.');
+    expect(await stop(run)).toBe(0);
   });
 });
 
 describe('ih-mock scenarios and validate', () => {
   it('lists every built-in with one line each, and shows one as its YAML file', async () => {
-    const list = await runCli(['scenarios']);
+    const [list, show, missing] = await Promise.all([runCli(['scenarios']), runCli(['scenarios', 'show', 'steady']), runCli(['scenarios', 'show', 'nope'])]);
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
     const names = listScenarios().map((s) => s.name);
     expect(lines).toHaveLength(names.length);
     for (const [i, name] of names.entries()) expect(lines[i]).toMatch(new RegExp(`^${name} +\\S`));
-    const show = await runCli(['scenarios', 'show', 'steady']);
     expect(show.code).toBe(0);
     expect(show.stdout).toBe(readFileSync(listScenarios().find((s) => s.name === 'steady')!.path, 'utf8'));
-    const missing = await runCli(['scenarios', 'show', 'nope']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no built-in scenario "nope".*steady/);
   });
 
   it('generate --seed N writes the same valid scenario every time; validate accepts it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-gen-'));
-    const first = await runCli(['scenarios', 'generate', '--seed', '42', '--faults']);
-    const second = await runCli(['scenarios', 'generate', '--seed', '42', '--faults']);
+    const dir = tempDir('ih-mock-gen-');
+    const file = join(dir, 'generated.yaml');
+    const [first, second, other, written, noSeed, badDuration, badOut] = await Promise.all([
+      runCli(['scenarios', 'generate', '--seed', '42', '--faults']),
+      runCli(['scenarios', 'generate', '--seed', '42', '--faults']),
+      runCli(['scenarios', 'generate', '--seed', '43']),
+      runCli(['scenarios', 'generate', '--seed', '42', '--duration', '90', '--out', file]),
+      runCli(['scenarios', 'generate']),
+      runCli(['scenarios', 'generate', '--seed', '1', '--duration', '0']),
+      runCli(['scenarios', 'generate', '--seed', '1', '--out', join(dir, 'no-such-dir', 'x.yaml')]),
+    ]);
     expect(first.code).toBe(0);
     expect(second.stdout).toBe(first.stdout);
     expect(parseScenario(first.stdout, 'stdout')).toEqual(scenarioFromObject(generateScenario(42, { faults: true })));
-    expect((await runCli(['scenarios', 'generate', '--seed', '43'])).stdout).not.toBe(first.stdout);
-    const file = join(dir, 'generated.yaml');
-    const written = await runCli(['scenarios', 'generate', '--seed', '42', '--duration', '90', '--out', file]);
+    expect(other.stdout).not.toBe(first.stdout);
     expect(written.code).toBe(0);
     expect(parseScenario(readFileSync(file, 'utf8'), file).duration).toBe(90);
     const ok = await runCli(['validate', file]);
     expect(ok).toMatchObject({ code: 0 });
     expect(ok.stdout).toContain(`${file}: ok`);
-    expect((await runCli(['scenarios', 'generate'])).code).toBe(2);
-    for (const args of [['--duration', '0'], ['--out', join(dir, 'no-such-dir', 'x.yaml')]]) {
-      const bad = await runCli(['scenarios', 'generate', '--seed', '1', ...args]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    }
+    expectUsageError(noSeed, /"scenarios generate" needs --seed <n>/, 'no seed');
+    expectUsageError(badDuration, /--duration expects a positive integer up to 86400, got "0"/, '--duration 0');
+    expectUsageError(badOut, /cannot write .*ENOENT/, 'unwritable --out');
   });
 
   it('validate reports every problem of a broken file by line, column and field, and exits 1', async () => {
     // Schema problems are reported first (a file that breaks the schema stops there), then the rules
     // beyond the schema; this file only breaks the latter, three times.
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-validate-'));
-    const file = join(dir, 'broken.yaml');
+    const file = join(tempDir('ih-mock-validate-'), 'broken.yaml');
     writeFileSync(
       file,
       [
@@ -322,4 +368,3 @@ describe('ih-mock scenarios and validate', () => {
     expect(stderr).toMatch(new RegExp(`${file}:12:\\d+: /faults/1/code: action delay takes no "code"`));
   });
 });
-

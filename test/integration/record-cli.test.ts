@@ -1,18 +1,20 @@
 /** The record, replay, check and from-recording commands as a user runs them: real processes, the shipped example recordings. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
 import { connect } from '../support/client.js';
-import { runCli, startCli, waitReady } from '../support/cli.js';
+import { runCli, startCli, useCliProcesses, waitForOutput, waitReady } from '../support/cli.js';
 import { startServer, useServers } from '../support/server.js';
+import { tempDir, useTempDirs } from '../support/temp.js';
 
 useServers();
+useCliProcesses();
+useTempDirs();
 
 const STEADY = join(PACKAGE_ROOT, 'recordings', 'ih-mock-steady-session.jsonl');
 const OVERLOADED = join(PACKAGE_ROOT, 'recordings', 'ih-mock-overloaded-session.jsonl');
@@ -39,7 +41,7 @@ describe('ih-mock check', () => {
     expect(ok.stdout).toMatch(/session 2: ok/);
     expect(ok.stdout).toMatch(/ih-mock-steady-session\.jsonl#session 3: ok \(3 invariants\)/); // the upload
     expect(ok.stdout).toMatch(/3 session\(s\) and upload\(s\) checked, 0 error\(s\)/);
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-check-'));
+    const dir = tempDir('ih-mock-check-');
     const broken = join(dir, 'broken.jsonl');
     // The first signal.ended goes missing: the session ends with agreement still active.
     const lines = readFileSync(STEADY, 'utf8').split('\n');
@@ -107,7 +109,7 @@ describe('ih-mock check of a live server', () => {
 
 describe('ih-mock replay and scenarios from-recording', () => {
   it('replays the steady example to a client (media pacing), then exits 1 on SIGTERM when the client diverged', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-replay-'));
+    const dir = tempDir('ih-mock-replay-');
     const report = join(dir, 'report.json');
     const run = startCli(['replay', STEADY, '--pace', 'media', '--port', '0', '--report', report]);
     const base = await waitReady(run, 20_000, 'replay');
@@ -118,7 +120,7 @@ describe('ih-mock replay and scenarios from-recording', () => {
     await client.waitForType('session.updated');
     client.ws.close();
     await client.closed;
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForOutput(run, /text frame 1 differs/, { stream: 'stderr' });
     run.child.kill('SIGTERM');
     const { code } = await run.exited;
     expect(code).toBe(1);
@@ -127,7 +129,7 @@ describe('ih-mock replay and scenarios from-recording', () => {
   });
 
   it('from-recording writes a scenario that validates', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-extract-'));
+    const dir = tempDir('ih-mock-extract-');
     const out = join(dir, 'steady-again.yaml');
     const made = await runCli(['scenarios', 'from-recording', STEADY, '--out', out]);
     expect(made.code).toBe(0);
@@ -138,10 +140,11 @@ describe('ih-mock replay and scenarios from-recording', () => {
   });
 
   it('bad usage: one line, exit 2', async () => {
-    for (const args of [['record'], ['record', '--upstream', 'ftp://x'], ['replay'], ['replay', STEADY, '--speed', '0'], ['replay', STEADY, '--pace', 'media', '--speed', '2'], ['replay', '/no/such/file.jsonl']]) {
-      const { code, stderr } = await runCli(args);
-      expect(code, args.join(' ')).toBe(2);
-      expect(stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+    const cases = [['record'], ['record', '--upstream', 'ftp://x'], ['replay'], ['replay', STEADY, '--speed', '0'], ['replay', STEADY, '--pace', 'media', '--speed', '2'], ['replay', '/no/such/file.jsonl']];
+    const results = await Promise.all(cases.map((args) => runCli(args)));
+    for (const [i, args] of cases.entries()) {
+      expect(results[i]!.code, args.join(' ')).toBe(2);
+      expect(results[i]!.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
   });
 });

@@ -1,26 +1,18 @@
 /**
- * `ih-mock conformance --client "<command>"`: run a client through the case catalogue (or property
+ * What `ih-mock conformance --client "<command>"` does once its command line is parsed (the flags
+ * are defined and checked in `conformance.ts`): run a client through the case catalogue (or property
  * runs, or one scenario file) and report. Exit 1 when a case FAILED that the ledger does not expect,
  * 0 otherwise; 2 on bad usage.
- *
- *   --cases 4.*,1.2        only these cases (patterns)
- *   --runs N --seed S      property runs: N generated scenarios instead of the catalogue (--no-shrink: stop at the first failure)
- *   --scenario-file FILE   one case with this scenario (a shrunk counterexample, your own)
- *   --junit FILE --json FILE --html FILE   reports: CI, machines, people (timelines of each session)
- *   --ledger FILE          expected deviations: {"4.4": ["client.spans-closed"], ...} (JSON or YAML)
- *   --timeout-ms N         per case (default 30000)
- *   --transport T          stream, upload or both (default): which endpoints the cases and runs exercise
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { loadScenario, ScenarioError } from '../scenarios/loader.js';
-import { CASES, selectCases, TRANSPORTS, type ConformanceCase, type Transport } from './cases.js';
-import { runProperties } from './properties.js';
-import { htmlReport } from './html-report.js';
-import { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
-import { runCatalogue, scenarioCase, type CaseResult, type CatalogueResult } from './runner.js';
-import { CommandUsageError, type CliIo } from '../server/cli-io.js';
+import { loadScenario, ScenarioError } from '../../scenarios/loader.js';
+import { CASES, selectCases, TRANSPORTS, type ConformanceCase, type Transport } from '../../conformance/cases.js';
+import { runProperties } from '../../conformance/properties.js';
+import { htmlReport } from '../../conformance/html-report.js';
+import { consoleLine, consoleSummary, jsonReport, junitReport } from '../../conformance/reports.js';
+import { runCatalogue, scenarioCase, type CaseResult, type CatalogueResult } from '../../conformance/runner.js';
+import { CommandUsageError, type CliIo } from './io.js';
 
 export class ConformanceUsageError extends CommandUsageError {
   override name = 'ConformanceUsageError';
@@ -49,47 +41,17 @@ function isRegression(r: CaseResult, ledger: Ledger): boolean {
   return r.violations.some((v) => v.severity === 'error' && !expected.includes(v.invariant));
 }
 
-export async function runConformance(args: string[], io: CliIo): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        client: { type: 'string' },
-        cases: { type: 'string' },
-        runs: { type: 'string' },
-        seed: { type: 'string' },
-        'scenario-file': { type: 'string' },
-        junit: { type: 'string' },
-        json: { type: 'string' },
-        html: { type: 'string' },
-        ledger: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'out-dir': { type: 'string' },
-        'no-shrink': { type: 'boolean' },
-        transport: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new ConformanceUsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
+/** Flag values by flag name, converted and checked by the command's definitions (`conformance.ts`). */
+type Values = Record<string, unknown>;
+
+export async function runConformance(values: Values, io: CliIo): Promise<number> {
   const command = values['client'];
   if (typeof command !== 'string' || command.trim() === '') throw new ConformanceUsageError('conformance needs --client "<command>" (the client to test, run once per case)');
-  const whole = (flag: string, min: number) => {
-    const raw = values[flag];
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!/^\d+$/.test(String(raw)) || n < min || n > 2 ** 32 - 1) throw new ConformanceUsageError(`--${flag} expects a whole number ≥ ${min}, got "${String(raw)}"`);
-    return n;
-  };
-  const runs = whole('runs', 1);
-  const seed = whole('seed', 0) ?? 1;
-  const timeoutMs = whole('timeout-ms', 100);
+  const runs = values['runs'] as number | undefined;
+  const seed = (values['seed'] as number | undefined) ?? 1;
+  const timeoutMs = values['timeout-ms'] as number | undefined;
   const ledger = typeof values['ledger'] === 'string' ? readLedger(values['ledger']) : {};
-  const transportFlag = values['transport'] ?? 'both';
-  if (transportFlag !== 'both' && !TRANSPORTS.includes(transportFlag as Transport)) throw new ConformanceUsageError(`--transport expects stream, upload or both, got "${String(transportFlag)}"`);
+  const transportFlag = (values['transport'] as string | undefined) ?? 'both';
   const transports: readonly Transport[] = transportFlag === 'both' ? TRANSPORTS : [transportFlag as Transport];
   const client = { command };
   const withTimeout = (c: ConformanceCase): ConformanceCase => (timeoutMs ? { ...c, timeoutMs } : c);
@@ -129,7 +91,7 @@ export async function runConformance(args: string[], io: CliIo): Promise<number>
   return regressions.length > 0 ? 1 : 0;
 }
 
-function writeReports(c: CatalogueResult, values: Record<string, string | boolean | undefined>, io: CliIo, meta: Record<string, unknown>): void {
+function writeReports(c: CatalogueResult, values: Values, io: CliIo, meta: Record<string, unknown>): void {
   const client = values['client'];
   if (typeof values['json'] === 'string') {
     writeFileSync(values['json'], jsonReport(c, { client, ...meta }));
