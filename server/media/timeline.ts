@@ -83,8 +83,8 @@ export const DEFAULT_TOLERANCE_SECONDS = 0.05;
 const FRAGMENT_BOXES = new Set(['moof', 'mdat', 'styp', 'sidx', 'ssix', 'prft', 'emsg', 'mfra']);
 
 type Stream =
-  | { container: 'webm'; scanner: EbmlScanner; base: number; end: number; codecChecked: boolean }
-  | { container: 'mp4'; scanner: IsobmffScanner; base: number; end: number; codecChecked: boolean };
+  | { container: 'webm'; scanner: EbmlScanner; base: number; end: number; codec: VideoCodec | null }
+  | { container: 'mp4'; scanner: IsobmffScanner; base: number; end: number; codec: VideoCodec | null };
 
 function fail(code: 'ih5001' | 'ih5004' | 'ih5006', message: string): SegmentVerdict {
   return { ok: false, code, message };
@@ -150,7 +150,7 @@ export class MediaTimeline {
       if (scanner.hasVideo === null) return this.reject('ih5004', 'the WebM/Matroska segment has no Tracks element');
       return this.selfContained('webm', scanner.videoSeconds, scanner.frameSeconds, scanner.videoCodec);
     }
-    return this.openStream({ container: 'webm', scanner, base: this.end, end: 0, codecChecked: false });
+    return this.openStream({ container: 'webm', scanner, base: this.end, end: 0, codec: null });
   }
 
   private mp4Header(message: Uint8Array): SegmentVerdict {
@@ -164,7 +164,7 @@ export class MediaTimeline {
       scanner.finish(); // throws if the message stops inside a box
       return this.selfContained('mp4', scanner.videoSeconds, scanner.frameSeconds, scanner.videoCodec);
     }
-    return this.openStream({ container: 'mp4', scanner, base: this.end, end: 0, codecChecked: false });
+    return this.openStream({ container: 'mp4', scanner, base: this.end, end: 0, codec: null });
   }
 
   /** An AVI file: always self-contained (its header declares the whole file), so it must arrive whole. */
@@ -204,11 +204,10 @@ export class MediaTimeline {
   }
 
   private advance(stream: Stream, kind: 'stream-head' | 'continuation'): SegmentVerdict {
-    const codec = stream.scanner.videoCodec;
-    if (!stream.codecChecked && codec !== null) {
-      // Checked once, as soon as the track list has been read (nearly always in the first message).
-      stream.codecChecked = true;
-      const refusal = this.codecRefusal(codec);
+    if (stream.codec === null) {
+      // Read and checked once, as soon as the track list has been read (nearly always in the first message).
+      stream.codec = stream.scanner.videoCodec;
+      const refusal = this.codecRefusal(stream.codec);
       if (refusal !== null) {
         const verdict = this.reject('ih5004', refusal);
         this.refused = { container: stream.container, reason: refusal };
@@ -222,7 +221,7 @@ export class MediaTimeline {
     const end = stream.base + newEnd;
     stream.end = newEnd;
     this.end = end;
-    return { ok: true, container: stream.container, kind, start, end, codec };
+    return { ok: true, container: stream.container, kind, start, end, codec: stream.codec };
   }
 
   private selfContained(container: Container, duration: number, frame: number | null, codec: VideoCodec | null): SegmentVerdict {

@@ -45,6 +45,7 @@ export async function upload(baseUrl: string, file: Blob | Uint8Array | null, op
   return send(baseUrl, { body: form }, options.token);
 }
 
+/** POST `init` (any body) to the upload endpoint with a Bearer `token` (null: none), and check the answer as `upload` does. */
 export async function send(baseUrl: string, init: RequestInit, token: string | null = 'ih_live_test'): Promise<UploadResult> {
   const headers = new Headers(init.headers);
   if (token !== null) headers.set('Authorization', `Bearer ${token}`);
@@ -63,6 +64,7 @@ export async function send(baseUrl: string, init: RequestInit, token: string | n
   return { status: res.status, headers: res.headers, body };
 }
 
+/** The answer is the v1 error `code` with HTTP `status` (its message shown on failure). */
 export function expectError(result: UploadResult, status: number, code: string): void {
   expect({ status: result.status, code: result.body.error_id }, result.body.message).toEqual({ status, code });
 }
