@@ -190,7 +190,7 @@ describe('htmlReport', () => {
   it('shows how a client that never connected ended: its exit code and the tail of its stderr', () => {
     const crashed = caseResult('1.1', 'FAILED', [], [{ invariant: 'client.connects', frame: null, message: 'the client exited with code 1 without opening a stream session', severity: 'error' }], { stderr: 'line 1\nSyntaxError: Unexpected token \'<\'\n' });
     const out = htmlReport({ results: [crashed], counts: { OK: 0, 'NON-STRICT': 0, FAILED: 1, INFORMATIONAL: 0 }, durationMs: 1 }, 'c');
-    expect(out).toContain('<div class="crash"><strong>The client exited with code 1 without opening a session or uploading.</strong> Its stderr ends with:<pre>line 1\nSyntaxError: Unexpected token &#39;&#60;&#39;</pre></div>');
+    expect(out).toContain('<div class="crash"><strong>The client exited with code 1 without opening a stream session.</strong> Its stderr ends with:<pre>line 1\nSyntaxError: Unexpected token &#39;&#60;&#39;</pre></div>');
   });
 
   it('shades dropped coverage, marks errors, open spans and probability changes', () => {

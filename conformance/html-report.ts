@@ -206,7 +206,8 @@ function crashBox(r: CaseResult): string {
   if (r.verdict !== 'FAILED' || (r.exitCode === 0 && !neverStarted)) return '';
   const how = r.exitCode === null ? 'The client was stopped (it did not exit in time)' : `The client exited with code ${r.exitCode}`;
   const stderr = r.stderr.replace(/\r/g, '').split('\n').filter((l) => l.trim() !== '').slice(-STDERR_LINES);
-  return `<div class="crash"><strong>${how}${neverStarted ? ' without opening a session or uploading' : ''}.</strong> ${stderr.length ? `Its stderr ends with:<pre>${esc(stderr.join('\n'))}</pre>` : 'Its stderr was empty.'}</div>`;
+  const never = r.transport === 'upload' ? ' without uploading' : ' without opening a stream session';
+  return `<div class="crash"><strong>${how}${neverStarted ? never : ''}.</strong> ${stderr.length ? `Its stderr ends with:<pre>${esc(stderr.join('\n'))}</pre>` : 'Its stderr was empty.'}</div>`;
 }
 
 export interface HtmlReportOptions {

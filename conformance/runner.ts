@@ -160,7 +160,8 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
 
   const errors = violations.some((v) => v.severity === 'error');
   const verdict: Verdict = testCase.informational ? 'INFORMATIONAL' : errors ? 'FAILED' : violations.length > 0 ? 'NON-STRICT' : 'OK';
-  const kept = verdict === 'FAILED' && options.keepFailedRecordings ? keepRecording(options.keepFailedRecordings, testCase.id, recordingPath, observationsPath) : null;
+  // A recording with nothing in it (the client never connected) is not worth keeping.
+  const kept = verdict === 'FAILED' && options.keepFailedRecordings && recording.sessions.length > 0 ? keepRecording(options.keepFailedRecordings, testCase.id, recordingPath, observationsPath) : null;
   rmSync(dir, { recursive: true, force: true });
   const { id, title, description, stresses } = testCase;
   return { id, title, description, stresses, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, stderr, transport, traces, uploads, observations, recording: kept };
