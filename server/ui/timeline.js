@@ -87,6 +87,7 @@ const G = { width: 960, label: 150, right: 16, top: 6, heading: 20, lane: 20, ga
  * @property {number} bytes
  * @property {number | null} seconds its media seconds (null: unknown, drawn as a tick)
  * @property {string[]} errors codes of the errors that name this segment
+ * @property {number | string | null} ref the caller's reference to the frame
  */
 /**
  * @typedef {object} SpanRecord A span as a client reports it (and as the wire implies it).
@@ -154,7 +155,7 @@ export function createTimelineBuilder() {
   const dropped = [];
   /** @type {{ code: string, message: string, segment: number | null, ref: number | string | null, sent: number }[]} */
   const errors = [];
-  /** @type {{ bytes: number, seconds: number | null }[]} */
+  /** @type {{ bytes: number, seconds: number | null, ref: number | string | null }[]} */
   const segments = [];
   let known = 0;
   let sent = 0;
@@ -219,8 +220,8 @@ export function createTimelineBuilder() {
           break;
       }
     },
-    segment(bytes, mediaSeconds) {
-      segments.push({ bytes, seconds: num(mediaSeconds) });
+    segment(bytes, mediaSeconds, ref = null) {
+      segments.push({ bytes, seconds: num(mediaSeconds), ref });
       sent += num(mediaSeconds) ?? 0;
     },
     data() {
@@ -230,7 +231,7 @@ export function createTimelineBuilder() {
         const start = end;
         end += s.seconds ?? 0;
         const number = i + 1;
-        return { number, start, end, bytes: s.bytes, seconds: s.seconds, errors: errors.filter((e) => e.segment === number).map((e) => e.code) };
+        return { number, start, end, bytes: s.bytes, seconds: s.seconds, errors: errors.filter((e) => e.segment === number).map((e) => e.code), ref: s.ref };
       });
       return {
         signals: [...spans].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([type, s]) => ({ type, spans: s.map((span) => ({ ...span, steps: [...span.steps] })) })),
