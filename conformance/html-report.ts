@@ -1,282 +1,121 @@
 /**
- * HTML report of a conformance run: one self-contained file (inline CSS and SVG; no scripts, fonts,
- * images or other external resources) with the counts per verdict, a summary table, and per case its
- * violated invariants (with the offending frames) and, per connection, a timeline chart of the
- * session's media time: a lane per signal type (a bar per span, coloured by probability, changes
- * marked), the engagement state, the quality index (0-100), the coverage the server dropped (shaded
- * across the lanes) and the errors (markers).
+ * HTML reports of a conformance run, each one self-contained file (inline CSS and SVG; no scripts,
+ * fonts, images or other external resources; links only to files the run wrote next to it):
  *
- * Everything taken from a trace or a client comes from outside the kit: it is escaped, always.
- * Media times come from the events' own fields; an event that carries none (signal.updated, error)
- * is placed at the last media time known when it arrived (an error about a segment: where that
- * segment began). A violation names a frame index but not its connection: with several connections
- * the frame of that index is shown from each.
+ * - `htmlReport`: one client. The counts per verdict, a summary table, and per case what it does and
+ *   the invariants it is about, how the client ended (its exit code and stderr when it crashed or
+ *   never connected), the violated invariants with the frames that broke them, the command that
+ *   re-runs it, a link to its kept recording, and the timeline of each connection (or of the upload's
+ *   analysis), with the client's own view (its observation file) drawn under the server's and the
+ *   differences highlighted.
+ * - `matrixHtmlReport`: several clients side by side: cases × clients, each verdict linking to that
+ *   case in that client's report.
+ *
+ * The charts come from the one timeline renderer (server/ui/timeline.js), shared with the live
+ * dashboard. Everything taken from a trace or a client comes from outside the kit: it is escaped,
+ * always. A violation names a frame index but not its connection: with several connections the frame
+ * of that index is shown from each.
  */
+import { relative, sep } from 'node:path';
+import { createTimelineBuilder, describeSpan, diffSpans, isEmptyTimeline, renderLegend, renderTimeline, timelineFromAnalysis, TIMELINE_CSS, TIMELINE_DEFS, type ClientView, type SpanRecord, type TimelineData } from '../server/ui/timeline.js';
+import { CLIENT_INVARIANTS, wireSpans, type Observation } from './client-invariants.js';
+import { SERVER_INVARIANTS } from './invariants.js';
 import type { CaseResult, CatalogueResult, Verdict } from './runner.js';
 import type { Trace, TraceFrame } from './trace.js';
+import { UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
+import { answerSpans } from './uploads.js';
 
 const FRAME_TEXT_LIMIT = 2048;
-const PROBABILITY_COLOUR: Record<string, string> = { low: '#9ecae1', medium: '#4292c6', high: '#08306b' };
-const ENGAGEMENT_COLOUR: Record<string, string> = { engaged: '#66bb6a', neutral: '#bdbdbd', disengaged: '#ef5350' };
-const UNKNOWN_COLOUR = '#757575';
-const TICK_STEPS = [5, 10, 30, 60, 300, 600, 1800];
-const C = { width: 960, label: 130, right: 16, top: 16, lane: 20, gap: 6, quality: 60, axis: 24 };
+const STDERR_LINES = 30;
+const STATEMENTS = new Map<string, string>([...CLIENT_INVARIANTS, ...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS].map((i) => [i.id, i.statement]));
 
-// ---- The timeline of one connection, from its server events --------------------------------
+// ---- From a case to the renderer's data --------------------------------------------------------
 
-export interface SignalSpan {
-  start: number;
-  end: number;
-  /** Still active when the connection ended: drawn to the last media time known. */
-  open: boolean;
-  /** The probability from each media time on: the detection, then every change. */
-  steps: { at: number; probability: string; rationale: string }[];
+/** The timeline of one connection, from its frames (the renderer's data model). */
+export function timelineOf(trace: Trace): TimelineData {
+  const builder = createTimelineBuilder();
+  for (const f of trace.frames) {
+    if (f.from === 'client' && f.kind === 'binary') builder.segment(f.bytes, f.mediaSeconds, f.index);
+    else if (f.from === 'server' && f.kind === 'text' && f.event) builder.server(f.event, f.index);
+  }
+  return builder.data();
 }
 
-export interface Timeline {
-  signals: { type: string; spans: SignalSpan[] }[];
-  engagement: { start: number; end: number; state: string }[];
-  quality: { start: number; end: number; value: number }[];
-  dropped: { start: number; end: number }[];
-  errors: { at: number; code: string; message: string; frame: number }[];
-  /** The last media time the server's events reached. */
-  known: number;
-  /** The end of the x axis: the later of `known` and the media the client sent. */
-  extent: number;
-}
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map(obj) : []);
-
-/** Every media time an event's data names: start/end, quality periods, dropped ranges. */
-function timesOf(d: Record<string, unknown>): number[] {
-  return [d, ...list(d['timeline']), ...list(d['ranges'])].flatMap((o) => [num(o['start']), num(o['end'])]).filter((t): t is number => t !== null);
-}
-
-/** Ranges with a numeric start and end. */
-function ranges(items: Record<string, unknown>[]): { start: number; end: number }[] {
-  return items.flatMap((r) => {
-    const start = num(r['start']);
-    const end = num(r['end']);
-    return start !== null && end !== null ? [{ start, end }] : [];
+/** A client's spans as written: only records with a numeric start are drawn (the invariants report the rest). */
+function reportedSpans(observations: Observation[]): SpanRecord[] | null {
+  const final = observations.find((o): o is Extract<Observation, { kind: 'spans' }> => o.kind === 'spans');
+  if (!final) return null;
+  return final.spans.flatMap((s: unknown) => {
+    const o = (s !== null && typeof s === 'object' ? s : {}) as Record<string, unknown>;
+    const start = o['start'];
+    const end = o['end'];
+    return typeof start === 'number' && Number.isFinite(start) ? [{ signal_type: String(o['signal_type']), start, end: typeof end === 'number' && Number.isFinite(end) ? end : null }] : [];
   });
 }
 
-export function timelineOf(trace: Trace): Timeline {
-  const spans = new Map<string, SignalSpan[]>();
-  const active = new Map<string, SignalSpan>();
-  const changes: { start: number; state: string }[] = [];
-  const segmentStarts: number[] = [];
-  const tl: Timeline = { signals: [], engagement: [], quality: [], dropped: [], errors: [], known: 0, extent: 0 };
-  let sent = 0;
-  for (const f of trace.frames) {
-    if (f.from === 'client' && f.kind === 'binary') {
-      segmentStarts.push(sent);
-      sent += f.mediaSeconds ?? 0;
-    }
-    if (f.from !== 'server' || f.kind !== 'text' || !f.event) continue;
-    const d = obj(f.event.data);
-    tl.known = Math.max(tl.known, ...timesOf(d));
-    const signal = String(d['signal_type']);
-    const step = { at: tl.known, probability: String(d['probability']), rationale: String(d['rationale'] ?? '') };
-    switch (f.event.type) {
-      case 'signal.detected':
-      case 'signal.updated': {
-        const span = active.get(signal);
-        if (span) span.steps.push(step);
-        else if (f.event.type === 'signal.detected') {
-          const start = num(d['start']) ?? tl.known;
-          const opened: SignalSpan = { start, end: start, open: true, steps: [{ ...step, at: start }] };
-          active.set(signal, opened);
-          spans.set(signal, [...(spans.get(signal) ?? []), opened]);
-        }
-        break;
-      }
-      case 'signal.ended': {
-        const span = active.get(signal);
-        if (span) Object.assign(span, { end: num(d['end']) ?? tl.known, open: false });
-        active.delete(signal);
-        break;
-      }
-      case 'engagement.updated': {
-        const start = num(d['start']);
-        if (start !== null) changes.push({ start, state: String(d['state']) });
-        break;
-      }
-      case 'conversation_quality.updated':
-        for (const p of list(d['timeline'])) {
-          const value = num(obj(p['values'])['quality_index']);
-          const [period] = ranges([p]);
-          if (value !== null && period) tl.quality.push({ ...period, value });
-        }
-        break;
-      case 'coverage.dropped':
-        tl.dropped.push(...ranges(list(d['ranges'])));
-        break;
-      case 'error': {
-        const segment = num(d['segment']);
-        const at = (segment !== null ? segmentStarts[segment - 1] : undefined) ?? tl.known;
-        tl.errors.push({ at, code: String(d['code']), message: String(d['message'] ?? ''), frame: f.index });
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  for (const span of active.values()) span.end = tl.known;
-  tl.signals = [...spans].sort(([a], [b]) => a.localeCompare(b)).map(([type, s]) => ({ type, spans: s }));
-  tl.engagement = changes.map((c, i) => ({ ...c, end: Math.max(c.start, changes[i + 1]?.start ?? tl.known) }));
-  tl.extent = Math.max(tl.known, sent);
-  return tl;
+function reportedErrors(observations: Observation[]): { code: string; segment: number | null }[] {
+  return observations.flatMap((o) => (o.kind === 'error' ? [{ code: String(o.code), segment: typeof o.segment === 'number' ? o.segment : null }] : []));
 }
 
-// ---- SVG -------------------------------------------------------------------------------------
+/** The client's view against what the wire implies (null: it wrote no observation file). */
+function clientViewOf(r: CaseResult, expected: SpanRecord[], withErrors: boolean, caption?: string): ClientView | null {
+  if (!r.observations) return null;
+  return { spans: reportedSpans(r.observations), expected, errors: withErrors ? reportedErrors(r.observations) : null, ...(caption ? { caption } : {}) };
+}
+
+/** The last upload answered 200: the analysis the client's spans must match. */
+function acceptedUpload(r: CaseResult) {
+  return [...r.uploads].reverse().find((u) => u.answer.kind === 'answered' && u.answer.status === 200) ?? null;
+}
+
+// ---- HTML pieces -----------------------------------------------------------------------------
 
 function esc(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
-const round = (n: number) => Math.round(n * 10) / 10;
-
-/** An element with escaped attributes; `children` is markup already. */
-function el(name: string, attrs: Record<string, string | number>, children = ''): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${esc(typeof v === 'number' ? round(v) : v)}"`).join('');
-  return `<${name}${a}>${children}</${name}>`;
-}
-
-const tip = (text: string) => el('title', {}, esc(text));
-
-interface Scale {
-  x(t: number): number;
-  ticks: number[];
-}
-
-/** Media seconds to x: ticks every 5 s (10 s, ... for longer sessions), the axis ending on one. */
-function scaleFor(extent: number): Scale {
-  const step = TICK_STEPS.find((s) => extent / s <= 20) ?? TICK_STEPS[TICK_STEPS.length - 1]!;
-  const end = Math.max(step, Math.ceil(extent / step) * step);
-  const plot = C.width - C.label - C.right;
-  return {
-    x: (t) => C.label + (Math.min(Math.max(t, 0), end) / end) * plot,
-    ticks: Array.from({ length: end / step + 1 }, (_, i) => i * step),
-  };
-}
-
-/** A lane's label and background; `cls` names it for styling and tests. */
-function lane(cls: string, label: string, y: number, h: number, body: string): string {
-  const text = el('text', { x: C.label - 8, y: y + h / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, esc(label));
-  return el('g', { class: `lane ${cls}` }, text + el('rect', { class: 'lane-bg', x: C.label, y, width: C.width - C.label - C.right, height: h }) + body);
-}
-
-/** A bar from `from` to `to` (at least 2 px wide). */
-function bar(s: Scale, from: number, to: number, y: number, h: number, fill: string, title: string): string {
-  return el('rect', { x: s.x(from), y, width: Math.max(2, s.x(to) - s.x(from)), height: h, fill }, tip(title));
-}
-
-function signalLane(type: string, spans: SignalSpan[], y: number, s: Scale): string {
-  const body = spans.map((span) => {
-    const parts = span.steps.map((step, i) => {
-      const from = Math.max(step.at, span.start);
-      const to = Math.max(from, Math.min(span.steps[i + 1]?.at ?? span.end, span.end));
-      const title = `${type} ${step.probability} from ${round(from)} s${step.rationale ? `: ${step.rationale}` : ''}`;
-      return bar(s, from, to, y + 2, C.lane - 4, PROBABILITY_COLOUR[step.probability] ?? UNKNOWN_COLOUR, title);
-    });
-    const marks = span.steps.slice(1).map((step) => {
-      const x = s.x(Math.min(Math.max(step.at, span.start), span.end));
-      return el('line', { class: 'change', x1: x, x2: x, y1: y, y2: y + C.lane });
-    });
-    const endX = s.x(span.end);
-    const open = span.open ? el('rect', { x: Math.max(s.x(span.start), endX - 14), y: y + 2, width: Math.min(14, endX - s.x(span.start)), height: C.lane - 4, fill: 'url(#ih-open)' }, tip(`${type} still active at ${round(span.end)} s`)) : '';
-    return parts.join('') + marks.join('') + open;
-  });
-  return lane('lane-signal', type, y, C.lane, body.join(''));
-}
-
-function engagementLane(segments: Timeline['engagement'], y: number, s: Scale): string {
-  const body = segments.map((g) => bar(s, g.start, g.end, y + 2, C.lane - 4, ENGAGEMENT_COLOUR[g.state] ?? UNKNOWN_COLOUR, `${g.state} from ${round(g.start)} s`));
-  return lane('lane-engagement', 'engagement', y, C.lane, body.join(''));
-}
-
-function qualityLane(periods: Timeline['quality'], y: number, s: Scale): string {
-  const yOf = (v: number) => y + C.quality - (Math.min(Math.max(v, 0), 100) / 100) * C.quality;
-  const sorted = [...periods].sort((a, b) => a.start - b.start);
-  const points = sorted.flatMap((p) => [`${round(s.x(p.start))},${round(yOf(p.value))}`, `${round(s.x(p.end))},${round(yOf(p.value))}`]);
-  const line = points.length ? el('polyline', { class: 'quality', points: points.join(' ') }) : '';
-  const dots = sorted.map((p) => el('circle', { cx: s.x((p.start + p.end) / 2), cy: yOf(p.value), r: 3 }, tip(`quality_index ${p.value} in [${round(p.start)}, ${round(p.end)}) s`)));
-  const mid = el('line', { class: 'grid', x1: C.label, x2: C.width - C.right, y1: yOf(50), y2: yOf(50) });
-  return lane('lane-quality', 'quality 0-100', y, C.quality, mid + line + dots.join(''));
-}
-
-function axis(s: Scale, y: number): string {
-  const ticks = s.ticks.map((t) => el('line', { x1: s.x(t), x2: s.x(t), y1: y, y2: y + 4 }) + el('text', { x: s.x(t), y: y + 16, 'text-anchor': 'middle' }, String(t)));
-  return el('g', { class: 'axis' }, el('line', { x1: C.label, x2: C.width - C.right, y1: y, y2: y }) + ticks.join('') + el('text', { x: C.label - 8, y: y + 16, 'text-anchor': 'end' }, 'media s'));
-}
-
-/** The timeline chart of one connection. */
-function chart(trace: Trace): string {
-  const tl = timelineOf(trace);
-  const s = scaleFor(tl.extent);
-  const rows: string[] = [];
-  let y = C.top;
-  for (const { type, spans } of tl.signals) {
-    rows.push(signalLane(type, spans, y, s));
-    y += C.lane + C.gap;
-  }
-  rows.push(engagementLane(tl.engagement, y, s));
-  rows.push(qualityLane(tl.quality, y + C.lane + C.gap, s));
-  const bottom = y + C.lane + C.gap + C.quality + C.gap;
-  const dropped = tl.dropped.map((r) => el('rect', { class: 'dropped', x: s.x(r.start), y: C.top - 4, width: Math.max(2, s.x(r.end) - s.x(r.start)), height: bottom - C.top, fill: 'url(#ih-dropped)' }, tip(`coverage dropped [${round(r.start)}, ${round(r.end)}) s`)));
-  const errors = tl.errors.map((e) => {
-    const x = s.x(e.at);
-    const marker = el('line', { x1: x, x2: x, y1: C.top - 4, y2: bottom }) + el('path', { d: `M${round(x - 5)} 2 L${round(x + 5)} 2 L${round(x)} 11 Z` });
-    return el('g', { class: 'error-marker' }, marker + tip(`error ${e.code} at ${round(e.at)} s (frame ${e.frame}): ${e.message}`));
-  });
-  const height = bottom + C.axis;
-  const label = `timeline of ${trace.source}: ${tl.signals.length} signal types over ${round(tl.extent)} media seconds`;
-  return el('svg', { class: 'timeline', viewBox: `0 0 ${C.width} ${height}`, width: C.width, height, role: 'img', 'aria-label': label }, rows.join('') + dropped.join('') + errors.join('') + axis(s, bottom));
-}
-
-/** Patterns the charts share: the open end of an active span, dropped coverage. */
-const SVG_DEFS = `<svg class="defs" width="0" height="0" aria-hidden="true"><defs>
-<pattern id="ih-open" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff"/><rect width="3" height="6" fill="#424242"/></pattern>
-<pattern id="ih-dropped" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="rgba(97,97,97,0.18)"/><rect width="2" height="8" fill="rgba(97,97,97,0.45)"/></pattern>
-</defs></svg>`;
-
-// ---- HTML ------------------------------------------------------------------------------------
-
-const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#212121}h1{margin:0 0 8px}h2{font-size:18px;margin:0 0 4px}
-table{border-collapse:collapse}th,td{border-bottom:1px solid #e0e0e0;padding:4px 10px;text-align:left}td.n{text-align:right}
-.verdict{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px}
+const STYLE = `body{font:14px/1.5 system-ui,sans-serif;margin:24px auto;max-width:1040px;padding:0 16px;color:#212121}
+h1{margin:0 0 8px;font-size:24px}h2{font-size:18px;margin:0 0 6px;display:flex;gap:10px;align-items:center}h3{font-size:14px;margin:14px 0 4px;color:#424242}
+a{color:#1565c0}code{font-size:12.5px;background:#f5f5f5;padding:0 3px;border-radius:3px}
+table{border-collapse:collapse}th,td{border-bottom:1px solid #e0e0e0;padding:4px 10px;text-align:left;vertical-align:top}td.n{text-align:right}th{font-size:12px;color:#616161;font-weight:600}
+.verdict{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px;white-space:nowrap}
 .v-ok{background:#2e7d32}.v-non-strict{background:#b26a00}.v-failed{background:#c62828}.v-informational{background:#1565c0}
-.case{border-top:2px solid #e0e0e0;margin-top:24px;padding-top:12px}.meta,.none{color:#616161}
-.violation{margin:6px 0}.sev{font-weight:600}.sev-error .sev{color:#c62828}.sev-warning .sev{color:#b26a00}
-pre{background:#f5f5f5;padding:8px;overflow:auto;max-height:320px;font-size:12px}summary{cursor:pointer}
-.legend span{display:inline-block;margin-right:12px}.sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:4px;border:1px solid #9e9e9e}
-svg.defs{position:absolute}svg.timeline{max-width:100%;height:auto;font-size:11px}.lane-bg{fill:#fafafa}
-.change{stroke:#fff;stroke-width:2}.quality{fill:none;stroke:#6a1b9a;stroke-width:2}.lane-quality circle{fill:#6a1b9a}.grid{stroke:#e0e0e0;stroke-dasharray:3 3}
-.error-marker line{stroke:#c62828;stroke-dasharray:4 2}.error-marker path{fill:#c62828}.axis line{stroke:#757575}`;
+.case{border-top:2px solid #e0e0e0;margin-top:28px;padding-top:14px}.case.failed{border-top-color:#c62828}
+.meta,.none{color:#616161}.description{margin:2px 0 6px}
+.checks code{margin-right:4px}.violation{margin:6px 0}.sev{font-weight:600}.sev-error .sev{color:#c62828}.sev-warning .sev{color:#b26a00}
+.crash{border-left:4px solid #c62828;background:#fdecea;padding:6px 12px;margin:8px 0}.crash pre{background:#fff}
+.rerun{font-size:12.5px}.rerun code{user-select:all}
+.diff{margin:4px 0 0 0}.diff li{color:#b71c1c}
+pre{background:#f5f5f5;padding:8px;overflow:auto;max-height:320px;font-size:12px;margin:4px 0}summary{cursor:pointer}
+.connection{margin:10px 0}.connection>summary{color:#424242;font-weight:600;margin-bottom:4px}
+.timeline-legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:#424242;margin:8px 0}
+.legend-swatch{display:inline-block;width:14px;height:12px;vertical-align:-2px;margin-right:5px;border:1px solid rgba(0,0,0,.15);box-sizing:border-box}
+body.matrix-page{max-width:none}.matrix-wrap{overflow-x:auto}
+table.matrix td,table.matrix th{text-align:center}table.matrix td.case-id,table.matrix td.case-title,table.matrix th.case-title{text-align:left}
+table.matrix th{position:sticky;top:0;background:#fff;vertical-align:bottom}table.matrix td.case-title{min-width:16em;max-width:26em}
+table.matrix td a{text-decoration:none}table.matrix tbody tr:hover td{background:#f5f5f5}table.matrix tbody tr.differs td.case-id{box-shadow:inset 3px 0 #c62828}
+.client-head{font-size:13px;color:#212121;max-width:11em}.client-head .meta{font-weight:400;font-size:11.5px}
+table.matrix tfoot td{font-size:12px;color:#424242;border-bottom:none;padding-top:8px}table.clients td{font-size:12.5px}
+${TIMELINE_CSS}`;
 
 const VERDICTS: Verdict[] = ['OK', 'NON-STRICT', 'FAILED', 'INFORMATIONAL'];
 const verdictBadge = (v: Verdict) => `<span class="verdict v-${v.toLowerCase()}">${esc(v)}</span>`;
 const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
-const swatch = (colour: string, label: string) => `<span><i class="sw" style="background:${colour}"></i>${label}</span>`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A case's anchor: its id (unique in a run). */
+export const caseAnchor = (id: string) => `case-${id.replace(/[^\w.-]/g, '_')}`;
 
-function header(result: CatalogueResult, title: string): string {
-  const counts = VERDICTS.map((v) => `${verdictBadge(v)} ${result.counts[v]}`).join(' &nbsp; ');
-  const legend = [
-    ...Object.entries(PROBABILITY_COLOUR).map(([p, c]) => swatch(c, `${p} probability`)),
-    ...Object.entries(ENGAGEMENT_COLOUR).map(([s, c]) => swatch(c, s)),
-    swatch('repeating-linear-gradient(45deg,#424242 0 2px,#fff 2px 4px)', 'still active at the end'),
-    swatch('repeating-linear-gradient(45deg,#9e9e9e 0 2px,#eee 2px 5px)', 'coverage dropped'),
-    swatch('#c62828', 'error'),
-  ];
-  return `<header><h1>${esc(title)}</h1><p>${counts}</p><p class="meta">${result.results.length} case${result.results.length === 1 ? '' : 's'} in ${duration(result.durationMs)}</p><p class="legend">${legend.join('')}</p></header>`;
+function page(title: string, body: string[], bodyClass?: string): string {
+  const head = `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head>`;
+  return ['<!DOCTYPE html>', '<html lang="en">', head, bodyClass ? `<body class="${bodyClass}">` : '<body>', TIMELINE_DEFS, ...body, '</body>', '</html>', ''].join('\n');
 }
 
-function summaryTable(results: CaseResult[]): string {
-  const rows = results.map((r, i) => `<tr><td><a href="#case-${i}">${esc(r.id)}</a></td><td>${esc(r.title)}</td><td>${verdictBadge(r.verdict)}</td><td class="n">${duration(r.durationMs)}</td><td class="n">${r.connections}</td><td class="n">${r.violations.length}</td></tr>`);
-  return `<table class="summary"><thead><tr><th>case</th><th>title</th><th>verdict</th><th>duration</th><th>connections</th><th>violations</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+const counts = (c: Record<Verdict, number>) => VERDICTS.map((v) => `${verdictBadge(v)} ${c[v]}`).join(' &nbsp; ');
+
+/** An href to a file the run wrote, relative to the report's folder. */
+function hrefTo(file: string, from: string | undefined): string {
+  const path = from === undefined ? file : relative(from, file);
+  return path.split(sep).map(encodeURIComponent).join('/');
 }
 
 /** A frame as text: JSON pretty-printed, binary and close frames described; at most ~2 KB. */
@@ -320,24 +159,128 @@ function uploadsTable(uploads: CaseResult['uploads']): string {
   return `<table class="uploads"><thead><tr><th>upload</th><th>sent at</th><th>file</th><th>fields</th><th>answer</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-function caseSection(r: CaseResult, i: number): string {
+/** Where the client's spans differ from the wire's, in words (under the chart that draws them). */
+function diffList(view: ClientView | null): string {
+  if (!view?.spans) return '';
+  const { missing, unexpected } = diffSpans(view.expected, view.spans);
+  if (missing.length + unexpected.length === 0) return '';
+  const items = [...missing.map((s) => `the client lacks ${esc(describeSpan(s))}`), ...unexpected.map((s) => `the client has ${esc(describeSpan(s))}, which the wire does not imply`)];
+  return `<ul class="diff">${items.map((i) => `<li>${i}</li>`).join('')}</ul>`;
+}
+
+/** One chart in a collapsible block, or a sentence when it would be empty. */
+function chartBlock(summary: string, data: TimelineData, label: string, emptyText: string): string {
+  if (isEmptyTimeline(data)) return `<p class="none">${summary}: ${esc(emptyText)}</p>`;
+  return `<details class="connection" open><summary>${summary}</summary>${renderTimeline(data, { label, emptyText })}${diffList(data.client ?? null)}</details>`;
+}
+
+/** A stream case: a chart per connection, the client's view under the last one. */
+function streamCharts(r: CaseResult): string {
+  if (r.traces.length === 0) return '<p class="none">no stream session recorded</p>';
+  const expected = r.traces.flatMap((t) => wireSpans(t));
+  const caption = r.traces.length > 1 ? `its final spans against those of all ${r.traces.length} connections` : undefined;
+  const view = clientViewOf(r, expected, true, caption);
+  const charts = r.traces.map((t, k) => {
+    const data = timelineOf(t);
+    if (k === r.traces.length - 1 && view) data.client = view;
+    return chartBlock(`connection ${k + 1} · ${plural(t.frames.length, 'frame')}`, data, `timeline of connection ${k + 1}`, 'nothing on the media-time axis (no segment, signal, engagement, quality or error)');
+  });
+  const noFile = r.observations ? '' : '<p class="none">The client wrote no observation file: its own view is not known, only the wire is judged.</p>';
+  return charts.join('\n') + noFile;
+}
+
+/** An upload case: the uploads, then the analysis the client got (its view under it). */
+function uploadPart(r: CaseResult): string {
+  if (r.uploads.length === 0) return '<p class="none">no upload recorded</p>';
+  const accepted = acceptedUpload(r);
+  const data = accepted && accepted.answer.kind === 'answered' ? timelineFromAnalysis(accepted.answer.json) : timelineFromAnalysis(null);
+  const view = clientViewOf(r, accepted ? answerSpans(accepted) : [], false);
+  const hasSomething = !isEmptyTimeline(data) || (view?.spans?.length ?? 0) > 0;
+  if (view && hasSomething) data.client = view;
+  const chart = hasSomething ? chartBlock(accepted ? `the analysis of upload ${accepted.number}` : 'no upload was analyzed', data, 'timeline of the upload\'s analysis', 'no upload was analyzed') : '<p class="none">no upload was analyzed, and the client reports no spans</p>';
+  return uploadsTable(r.uploads) + chart;
+}
+
+function crashBox(r: CaseResult): string {
+  const neverStarted = r.violations.some((v) => v.invariant === 'client.connects' || v.invariant === 'client.runs');
+  if (r.verdict !== 'FAILED' || (r.exitCode === 0 && !neverStarted)) return '';
+  const how = r.exitCode === null ? 'The client was stopped (it did not exit in time)' : `The client exited with code ${r.exitCode}`;
+  const stderr = r.stderr.replace(/\r/g, '').split('\n').filter((l) => l.trim() !== '').slice(-STDERR_LINES);
+  const never = r.transport === 'upload' ? ' without uploading' : ' without opening a stream session';
+  return `<div class="crash"><strong>${how}${neverStarted ? never : ''}.</strong> ${stderr.length ? `Its stderr ends with:<pre>${esc(stderr.join('\n'))}</pre>` : 'Its stderr was empty.'}</div>`;
+}
+
+export interface HtmlReportOptions {
+  /** The folder the report is written to: links to kept recordings are relative to it. */
+  reportDir?: string;
+  /** The command that re-runs just this case (null: none). */
+  rerun?: (r: CaseResult) => string | null;
+  /** The client's command, shown under the title. */
+  client?: string;
+}
+
+function caseSection(r: CaseResult, options: HtmlReportOptions): string {
+  const checks = r.stresses.length ? `<p class="checks">Checks ${r.stresses.map((id) => `<code title="${esc(STATEMENTS.get(id) ?? '')}">${esc(id)}</code>`).join('')} <span class="meta">(and every other client invariant)</span></p>` : '<p class="checks meta">Checks every client invariant.</p>';
+  const recording = r.recording ? ` · recording: <a href="${esc(hrefTo(r.recording, options.reportDir))}">${esc(r.recording.split(sep).pop())}</a>` : '';
+  const what = r.transport === 'upload' ? plural(r.uploads.length, 'upload') : plural(r.connections, 'connection');
   const violations = r.violations.length ? `<ul>${r.violations.map((v) => violationItem(v, r.traces)).join('')}</ul>` : '<p class="none">no violated invariants</p>';
+  const rerun = r.verdict === 'FAILED' ? options.rerun?.(r) : null;
   const output = r.output ? `<details><summary>client output (last lines)</summary><pre>${esc(r.output)}</pre></details>` : '';
-  const charts = r.traces.map((t, k) => `<details class="connection" open><summary>connection ${k + 1} · ${esc(t.source)} · ${t.frames.length} frames</summary>${chart(t)}</details>`);
   return [
-    `<section class="case" id="case-${i}">`,
+    `<section class="case${r.verdict === 'FAILED' ? ' failed' : ''}" id="${esc(caseAnchor(r.id))}">`,
     `<h2>${esc(r.id)} ${verdictBadge(r.verdict)} ${esc(r.title)}</h2>`,
-    r.transport === 'upload'
-      ? `<p class="meta">${duration(r.durationMs)} · ${r.uploads.length} upload${r.uploads.length === 1 ? '' : 's'} · exit code ${r.exitCode ?? 'none (stopped)'}</p>`
-      : `<p class="meta">${duration(r.durationMs)} · ${r.connections} connection${r.connections === 1 ? '' : 's'} · exit code ${r.exitCode ?? 'none (stopped)'}</p>`,
-    `<h3>violated invariants</h3>${violations}${output}`,
-    r.transport === 'upload' ? (r.uploads.length ? uploadsTable(r.uploads) : '<p class="none">no upload recorded</p>') : charts.length ? charts.join('\n') : '<p class="none">no stream session recorded</p>',
+    r.description ? `<p class="description">${esc(r.description)}</p>` : '',
+    checks,
+    `<p class="meta">${duration(r.durationMs)} · ${what} · exit code ${r.exitCode ?? 'none (stopped)'}${recording}</p>`,
+    crashBox(r),
+    `<h3>violated invariants</h3>${violations}`,
+    rerun ? `<p class="rerun">re-run just this case: <code>${esc(rerun)}</code></p>` : '',
+    `<h3>timeline</h3>`,
+    r.transport === 'upload' ? uploadPart(r) : streamCharts(r),
+    output,
     '</section>',
   ].join('\n');
 }
 
-/** The report as one HTML document. */
-export function htmlReport(result: CatalogueResult, title: string): string {
-  const head = `<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${STYLE}</style></head>`;
-  return ['<!DOCTYPE html>', '<html lang="en">', head, '<body>', SVG_DEFS, header(result, title), summaryTable(result.results), ...result.results.map(caseSection), '</body>', '</html>', ''].join('\n');
+function summaryTable(results: CaseResult[]): string {
+  const rows = results.map((r) => `<tr><td><a href="#${esc(caseAnchor(r.id))}">${esc(r.id)}</a></td><td>${esc(r.title)}</td><td>${verdictBadge(r.verdict)}</td><td class="n">${duration(r.durationMs)}</td><td class="n">${r.transport === 'upload' ? r.uploads.length : r.connections}</td><td class="n">${r.violations.length}</td></tr>`);
+  return `<table class="summary"><thead><tr><th>case</th><th>title</th><th>verdict</th><th>duration</th><th>connections / uploads</th><th>violations</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** The report of one client's run as one HTML document. */
+export function htmlReport(result: CatalogueResult, title: string, options: HtmlReportOptions = {}): string {
+  const header = `<header><h1>${esc(title)}</h1>${options.client ? `<p class="meta">client: <code>${esc(options.client)}</code></p>` : ''}<p>${counts(result.counts)}</p><p class="meta">${plural(result.results.length, 'case')} in ${duration(result.durationMs)}</p>${renderLegend()}</header>`;
+  return page(title, [header, summaryTable(result.results), ...result.results.map((r) => caseSection(r, options))]);
+}
+
+// ---- The matrix ----------------------------------------------------------------------------------
+
+export interface MatrixReportColumn {
+  name: string;
+  command: string;
+  result: CatalogueResult;
+  /** The client's HTML report and JUnit file, relative to the matrix report. */
+  reportHref: string;
+  junitHref: string;
+}
+
+/** Cases × clients: each verdict links to that case in that client's report; `—` where a client did not run a case. */
+export function matrixHtmlReport(title: string, cases: readonly { id: string; title: string; description: string }[], columns: readonly MatrixReportColumn[], durationMs: number): string {
+  const byId = columns.map((c) => new Map(c.result.results.map((r) => [r.id, r])));
+  const head = columns.map((c) => `<th class="client-head"><a href="${esc(c.reportHref)}" title="${esc(c.command)}">${esc(c.name)}</a><br><span class="meta"><a href="${esc(c.reportHref)}">report</a> · <a href="${esc(c.junitHref)}">JUnit</a></span></th>`);
+  const rows = cases.map((k) => {
+    const verdicts = columns.map((_, i) => byId[i]!.get(k.id)?.verdict);
+    const cells = columns.map((c, i) => {
+      const r = byId[i]!.get(k.id);
+      return r ? `<td><a href="${esc(`${c.reportHref}#${caseAnchor(k.id)}`)}" title="${esc(`${c.name}: ${r.verdict}${r.violations.length ? ` — ${r.violations.map((v) => v.invariant).join(', ')}` : ''}`)}">${verdictBadge(r.verdict)}</a></td>` : '<td class="none" title="not run for this client">—</td>';
+    });
+    // A row where the clients do not all agree is where to look first.
+    const differs = new Set(verdicts.filter((v) => v !== undefined)).size > 1;
+    return `<tr${differs ? ' class="differs"' : ''}><td class="case-id">${esc(k.id)}</td><td class="case-title" title="${esc(k.description)}">${esc(k.title)}</td>${cells.join('')}</tr>`;
+  });
+  const totals = columns.map((c) => `<td>${VERDICTS.filter((v) => c.result.counts[v] > 0).map((v) => `${c.result.counts[v]} ${esc(v)}`).join('<br>') || 'no case'}</td>`);
+  const header = `<header><h1>${esc(title)}</h1><p class="meta">${plural(columns.length, 'client')} × ${plural(cases.length, 'case')} in ${duration(durationMs)}. Each verdict links to the case in that client's report; a red mark flags a case the clients do not agree on.</p></header>`;
+  const table = `<div class="matrix-wrap"><table class="matrix"><thead><tr><th>case</th><th class="case-title">title</th>${head.join('')}</tr></thead><tbody>${rows.join('')}</tbody><tfoot><tr><td></td><td class="case-title">totals</td>${totals.join('')}</tr></tfoot></table></div>`;
+  const commands = `<h3>the clients</h3><table class="clients"><tbody>${columns.map((c) => `<tr><td><a href="${esc(c.reportHref)}">${esc(c.name)}</a></td><td><code>${esc(c.command)}</code></td></tr>`).join('')}</tbody></table>`;
+  return page(title, [header, table, commands], 'matrix-page');
 }

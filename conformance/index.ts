@@ -1,6 +1,7 @@
 /**
  * The conformance kit's programmatic API (`ih-mock/conformance`): the case catalogue, the runner for
- * a client command or function, property runs, the invariants and the reports.
+ * a client command or function, property runs, several clients side by side, the invariants and
+ * the reports.
  */
 export { CASES, selectCases, TRANSPORTS } from './cases.js';
 export type { ConformanceCase, Transport } from './cases.js';
@@ -17,5 +18,8 @@ export { uploadsFromRecording } from './uploads.js';
 export type { UploadExchange } from './uploads.js';
 export { tracesFromRecording, traceFromRecordedStream } from './trace.js';
 export type { Trace, TraceFrame } from './trace.js';
-export { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
-export { htmlReport } from './html-report.js';
+export { caseReporter, consoleLine, consoleMatrix, consoleSummary, jsonReport, junitReport } from './reports.js';
+export { htmlReport, matrixHtmlReport } from './html-report.js';
+export type { HtmlReportOptions } from './html-report.js';
+export { runMatrix, writeMatrixReports } from './matrix.js';
+export type { MatrixClient, MatrixOptions, MatrixResult } from './matrix.js';

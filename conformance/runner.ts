@@ -8,7 +8,7 @@
  * was violated, or the client could not be run), INFORMATIONAL (the case only reports).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -19,7 +19,7 @@ import { createRecorder } from '../server/record/proxy.js';
 import { readRecording } from '../server/record/reader.js';
 import type { Scenario } from '../server/types/generated.js';
 import type { ConformanceCase, Transport } from './cases.js';
-import { CLIENT_INVARIANTS, parseObservations, type ClientRun } from './client-invariants.js';
+import { CLIENT_INVARIANTS, parseObservations, type ClientRun, type Observation } from './client-invariants.js';
 import { checkTrace, SERVER_INVARIANTS, type Severity, type Violation } from './invariants.js';
 import { tracesFromRecording, type Trace } from './trace.js';
 import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
@@ -47,18 +47,28 @@ export type ClientUnderTest = { command: string } | { run: (env: ClientEnv) => P
 export interface CaseResult {
   id: string;
   title: string;
+  /** What the case does and expects of the client (the catalogue's text). */
+  description: string;
+  /** The invariants the case is about (every client invariant is checked in every case). */
+  stresses: string[];
   verdict: Verdict;
   violations: (Violation & { severity: Severity })[];
   exitCode: number | null;
   durationMs: number;
   connections: number;
-  /** The last lines the client printed (commands only). */
+  /** The last lines the client printed, stdout and stderr (commands only). */
   output: string;
+  /** The last lines of the client's stderr (commands only): what it said when it crashed. */
+  stderr: string;
   transport: Transport;
   /** The wire, for reports: every connection's trace. */
   traces: Trace[];
   /** Every upload the client made (upload cases). */
   uploads: UploadExchange[];
+  /** The client's observation file, parsed (null: it wrote none). */
+  observations: Observation[] | null;
+  /** Where the case's recording of the wire was kept (a FAILED case, with `keepFailedRecordings`), else null. */
+  recording: string | null;
 }
 
 const API_KEY = 'ih_live_conformance_key';
@@ -76,6 +86,12 @@ export interface RunCaseOptions {
   client: ClientUnderTest;
   /** Seed of the emulator (and so of the case's ids and random faults). */
   seed?: number;
+  /**
+   * A folder where a FAILED case's recording (`<case>.wire.jsonl`) and observation file
+   * (`<case>.observations.jsonl`) are kept for a closer look; without it they are deleted with the
+   * rest of the case's temporary files.
+   */
+  keepFailedRecordings?: string;
 }
 
 export async function runCase(testCase: ConformanceCase, options: RunCaseOptions): Promise<CaseResult> {
@@ -103,9 +119,10 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   };
   let exitCode: number | null = null;
   let output = '';
+  let stderr = '';
   let runProblem: string | null = null;
   try {
-    ({ exitCode, output } = await runClient(options.client, env, testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+    ({ exitCode, output, stderr } = await runClient(options.client, env, testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS));
     if (exitCode === null) runProblem = `the client did not finish within ${testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms and was stopped`;
   } catch (err) {
     runProblem = `the client could not be run: ${(err as Error).message}`;
@@ -117,12 +134,13 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   const recording = readRecording(recordingPath);
   const traces = tracesFromRecording(recording);
   const uploads = uploadsFromRecording(recording);
+  const observations = existsSync(observationsPath) ? parseObservations(readFileSync(observationsPath, 'utf8')) : null;
   const run: ClientRun = {
     sessions: traces.map((trace) => {
       const close = trace.frames.find((f) => f.kind === 'close');
       return { trace, openedAt: trace.started ?? 0, closedAt: close ? (trace.started ?? 0) + close.t : null };
     }),
-    observations: existsSync(observationsPath) ? parseObservations(readFileSync(observationsPath, 'utf8')) : null,
+    observations,
     uploads,
     mediaBytes: statSync(media.file).size,
     exitCode,
@@ -134,24 +152,44 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   for (const trace of traces) for (const v of checkTrace(trace).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
   for (const upload of uploads) for (const v of checkUpload(upload).violations) if (SEVERITY.get(v.invariant) === 'error') violations.push({ ...v, severity: 'error' });
   for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
-  if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: 'the client never opened a stream session', severity: 'error' });
-  if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `the client never uploaded (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze; a client that only streams runs with --transport stream)`, severity: 'error' });
+  // How the client ended says why it never connected: a crash (a syntax error, a missing module) or a quiet exit.
+  const exited = `the client exited with code ${exitCode}`;
+  if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `${exited} without opening a stream session`, severity: 'error' });
+  if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `${exited} without uploading (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze; a client that only streams runs with --transport stream)`, severity: 'error' });
   if (runProblem) violations.push({ invariant: 'client.runs', frame: null, message: runProblem, severity: 'error' });
-  rmSync(dir, { recursive: true, force: true });
 
   const errors = violations.some((v) => v.severity === 'error');
   const verdict: Verdict = testCase.informational ? 'INFORMATIONAL' : errors ? 'FAILED' : violations.length > 0 ? 'NON-STRICT' : 'OK';
-  return { id: testCase.id, title: testCase.title, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, transport, traces, uploads };
+  // A recording with nothing in it (the client never connected) is not worth keeping.
+  const kept = verdict === 'FAILED' && options.keepFailedRecordings && recording.sessions.length > 0 ? keepRecording(options.keepFailedRecordings, testCase.id, recordingPath, observationsPath) : null;
+  rmSync(dir, { recursive: true, force: true });
+  const { id, title, description, stresses } = testCase;
+  return { id, title, description, stresses, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, stderr, transport, traces, uploads, observations, recording: kept };
 }
 
-/** Run the client; resolves with its exit code (null: stopped at the timeout) and the tail of its output. */
-async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+/** Copy a case's recording (and observation file) into `folder`; returns the recording's path. */
+function keepRecording(folder: string, caseId: string, recordingPath: string, observationsPath: string): string {
+  mkdirSync(folder, { recursive: true });
+  const name = caseId.replace(/[^\w.-]/g, '_');
+  const kept = join(folder, `${name}.wire.jsonl`);
+  copyFileSync(recordingPath, kept);
+  if (existsSync(observationsPath)) copyFileSync(observationsPath, join(folder, `${name}.observations.jsonl`));
+  return kept;
+}
+
+/** How much of a client's output a result keeps: its last characters. */
+const OUTPUT_TAIL = 4000;
+const STDERR_TAIL = 2000;
+const OUTPUT_DRAIN_MS = 1000;
+
+/** Run the client; resolves with its exit code (null: stopped at the timeout) and the tails of its output. */
+async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: number): Promise<{ exitCode: number | null; output: string; stderr: string }> {
   if ('run' in client) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
     try {
       const exitCode = await Promise.race([client.run(env), timeout]);
-      return { exitCode, output: '' };
+      return { exitCode, output: '', stderr: '' };
     } finally {
       clearTimeout(timer);
     }
@@ -160,9 +198,11 @@ async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: num
     // Its own process group, so a stop reaches everything the command started.
     const child = spawn(client.command, { shell: true, detached: true, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    let stderr = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-OUTPUT_TAIL));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_TAIL)));
     let stopped = false;
     const timer = setTimeout(() => {
       stopped = true;
@@ -176,9 +216,16 @@ async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: num
       clearTimeout(timer);
       reject(err);
     });
+    // 'close' comes once the output pipes are drained (the last lines of a crash included); a
+    // background process the client left behind may hold them open, so wait for it briefly only.
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ exitCode: stopped ? null : code, output });
+      const done = () => resolve({ exitCode: stopped ? null : code, output, stderr });
+      const drained = setTimeout(done, OUTPUT_DRAIN_MS);
+      child.on('close', () => {
+        clearTimeout(drained);
+        done();
+      });
     });
   });
 }

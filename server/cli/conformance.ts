@@ -9,10 +9,12 @@ export const command: Command = {
   name: 'conformance',
   summary: 'Run your client (any language: a command) through the conformance cases or property runs, and report.',
   details: [
+    'Compare clients: --client A --client B (or --clients FILE) runs them all and writes one matrix report, cases × clients, to --report-dir.',
     'Each case: an emulator with a scripted scenario behind a recording proxy, your client pointed at it; the recording is judged by the client invariants. Exit 1 if a case FAILED that the ledger does not expect, 0 otherwise.',
   ],
   flags: [
-    { name: 'client', type: 'string', value: '"<command>"', required: true, description: 'The client to test, run through the shell once per case (IH_STREAM_URL, IH_API_KEY, ... in its environment).' },
+    { name: 'client', type: 'string', value: '"<command>"', repeatable: true, description: 'The client to test, run through the shell once per case (IH_STREAM_URL, IH_API_KEY, ... in its environment). Give it more than once to compare clients side by side in one matrix report.' },
+    { name: 'clients', type: 'string', value: '<file>', description: 'Clients to compare, YAML or JSON: [{name, command, transport?, ledger?}]; with --client, all of them run.' },
     { name: 'cases', type: 'string', value: '<patterns>', description: 'Only these cases: comma-separated ids or patterns, e.g. "4.*,1.2" (default: the whole catalogue).' },
     { name: 'runs', type: 'integer', ranges: [{ min: 1, max: 2 ** 32 - 1 }], description: 'Property runs instead of the catalogue: this many generated scenarios; a failure is shrunk to the smallest failing scenario.' },
     { name: 'seed', type: 'integer', ranges: [{ min: 0, max: 2 ** 32 - 1 }], default: '1', description: 'Seed of the scenarios (the same seed, the same runs).' },
@@ -25,6 +27,9 @@ export const command: Command = {
     { name: 'junit', type: 'string', value: '<file>', description: 'Write a JUnit XML report (for CI).' },
     { name: 'json', type: 'string', value: '<file>', description: 'Write a JSON report.' },
     { name: 'html', type: 'string', value: '<file>', description: 'Write a self-contained HTML report: verdicts, violated invariants with their frames, a timeline of each session.' },
+    { name: 'recordings', type: 'string', value: '<dir>', description: 'Keep the recordings of FAILED cases there (default: next to --html, as <name>-recordings/).' },
+    { name: 'parallel', type: 'integer', ranges: [{ min: 1, max: 64 }], description: 'Cases run at once (default 1 with one client, 2 with several).' },
+    { name: 'report-dir', type: 'string', value: '<dir>', description: 'The matrix report (several clients): <dir>/index.html and matrix.json, and per client report.html, junit.xml, report.json and recordings/ (default ih-mock-conformance-report).' },
   ],
   async run({ values }, io) {
     return (await import('./conformance-run.js')).runConformance(values, io);
