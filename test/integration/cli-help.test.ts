@@ -33,7 +33,10 @@ function flagNames(c: Command): string[] {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describe('ih-mock --help', () => {
+/** Bounds, not waits: these tests start many processes at once, on a machine that may be shared. */
+const CLI_TIMEOUT = { timeout: 120_000 };
+
+describe('ih-mock --help', CLI_TIMEOUT, () => {
   it('every command and subcommand has its own help listing each of its flags; `ih-mock help <command>` prints the same', async () => {
     const commands = await everyCommand();
     expect(commands.map((c) => c.name)).toEqual(expect.arrayContaining(['serve', 'scenarios', 'scenarios generate', 'validate', 'record', 'replay', 'check', 'conformance']));
@@ -98,7 +101,7 @@ describe('ih-mock --help', () => {
   });
 });
 
-describe('usage errors: one line on stderr that says what is expected, exit 2', () => {
+describe('usage errors: one line on stderr that says what is expected, exit 2', CLI_TIMEOUT, () => {
   it('misspelled flags, commands and values get a suggestion; bad values say what they should be', async () => {
     const timing = (JSON.parse(readFileSync(join(SCHEMAS_DIR, 'server-options.schema.json'), 'utf8')) as { properties: { timing: { enum: (string | null)[] } } }).properties.timing.enum.filter((v): v is string => v !== null);
     const cases: [string[], RegExp][] = [

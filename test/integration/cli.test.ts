@@ -61,7 +61,10 @@ function everyFlagAtItsDefault(): string[] {
   });
 }
 
-describe('ih-mock serve', () => {
+/** Bounds, not waits: on a busy shared machine one start can take several seconds, and some tests start several. */
+const CLI_TIMEOUT = { timeout: 120_000 };
+
+describe('ih-mock serve', CLI_TIMEOUT, () => {
   it('serves on --port 0, prints the readiness line and URLs, answers /health, and exits 0 on SIGTERM', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent']);
     const base = await waitReady(run);
@@ -85,7 +88,7 @@ describe('ih-mock serve', () => {
     expect((await run.exited).code).toBe(0);
   });
 
-  it('a SIGTERM the moment the readiness line appears still stops serve, record and replay gracefully (exit 0), every time', { timeout: 240_000 }, async () => {
+  it('a SIGTERM the moment the readiness line appears still stops serve, record and replay gracefully (exit 0), every time', { timeout: 300_000 }, async () => {
     // The signal handlers used to be installed after the readiness line was written: a signal sent
     // on reading it killed the process about one start in four (8 starts of each: a 0.1 % chance
     // that all 24 pass with the race). Each command starts 8 times, 4 at a time.
@@ -101,7 +104,7 @@ describe('ih-mock serve', () => {
         const results = await Promise.all(
           Array.from({ length: 4 }, async (_, i) => {
             const run = startCli(args(batch * 4 + i));
-            await waitReady(run, 60_000, name);
+            await waitReady(run, undefined, name);
             run.child.kill('SIGTERM');
             const { code, signal } = await run.exited;
             return `${name || 'serve'}: ${code ?? signal}`;
@@ -212,9 +215,9 @@ describe('ih-mock serve', () => {
     expect(await stop(run)).toBe(0);
   });
 
-  it('runs as `npx ih-mock` from the checkout', { timeout: 90_000 }, async () => {
+  it('runs as `npx ih-mock` from the checkout', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent'], { viaNpx: true });
-    const base = await waitReady(run, 60_000);
+    const base = await waitReady(run);
     expect((await fetch(`${base}/health`)).status).toBe(200);
     stopGroup(run, 'SIGINT');
     // ih-mock holds npx's stdout too: once it is closed, ih-mock is gone, not left running by npx.
@@ -298,7 +301,7 @@ describe('ih-mock serve', () => {
   });
 });
 
-describe('ih-mock scenarios and validate', () => {
+describe('ih-mock scenarios and validate', CLI_TIMEOUT, () => {
   it('lists every built-in with one line each, and shows one as its YAML file', async () => {
     const [list, show, missing] = await Promise.all([runCli(['scenarios']), runCli(['scenarios', 'show', 'steady']), runCli(['scenarios', 'show', 'nope'])]);
     expect(list.code).toBe(0);

@@ -34,7 +34,7 @@ describe('the example recordings', () => {
   });
 });
 
-describe('ih-mock check', () => {
+describe('ih-mock check', { timeout: 120_000 }, () => {
   it('passes the example recordings and reports a hand-broken one by invariant and frame, exit 1', async () => {
     const ok = await runCli(['check', STEADY, OVERLOADED]);
     expect(ok.code).toBe(0);
@@ -107,12 +107,12 @@ describe('ih-mock check of a live server', () => {
   }, 60_000);
 });
 
-describe('ih-mock replay and scenarios from-recording', () => {
+describe('ih-mock replay and scenarios from-recording', { timeout: 120_000 }, () => {
   it('replays the steady example to a client (media pacing), then exits 1 on SIGTERM when the client diverged', async () => {
     const dir = tempDir('ih-mock-replay-');
     const report = join(dir, 'report.json');
     const run = startCli(['replay', STEADY, '--pace', 'media', '--port', '0', '--report', report]);
-    const base = await waitReady(run, 20_000, 'replay');
+    const base = await waitReady(run, undefined, 'replay');
     expect(run.stdout()).toMatch(/1 recorded stream session/);
     const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: 'anything' });
     await client.waitForType('session.ready');

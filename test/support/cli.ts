@@ -43,9 +43,10 @@ export function startCli(args: string[], opts: { viaNpx?: boolean; env?: NodeJS.
 
 /**
  * Wait until the child's `stream` output matches `pattern` (checked on every chunk it writes), and
- * return the match. Fails at once if the child exits first, and after `timeoutMs` at the latest.
+ * return the match. Fails at once if the child exits first, and after `timeoutMs` at the latest (a
+ * bound, generous because a start costs most of a second of CPU and the machine may be shared).
  */
-export function waitForOutput(run: Running, pattern: RegExp, { stream = 'stdout', timeoutMs = 20_000 }: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {}): Promise<RegExpExecArray> {
+export function waitForOutput(run: Running, pattern: RegExp, { stream = 'stdout', timeoutMs = 60_000 }: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {}): Promise<RegExpExecArray> {
   const text = stream === 'stdout' ? run.stdout : run.stderr;
   const source = stream === 'stdout' ? run.child.stdout : run.child.stderr;
   return new Promise((resolve, reject) => {
@@ -79,7 +80,7 @@ export function waitForOutput(run: Running, pattern: RegExp, { stream = 'stdout'
 }
 
 /** Wait for the fixed readiness line (`ih-mock ready at`, `ih-mock record ready at`, ...) and return the base URL it names. */
-export async function waitReady(run: Running, timeoutMs = 20_000, command = ''): Promise<string> {
+export async function waitReady(run: Running, timeoutMs = 60_000, command = ''): Promise<string> {
   const line = new RegExp(`^ih-mock ${command ? `${command} ` : ''}ready at (http:\\/\\/\\S+)$`, 'm');
   return (await waitForOutput(run, line, { timeoutMs }))[1]!;
 }
