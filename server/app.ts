@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Logger, DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Authenticator, credentialFromUpgrade, offeredProtocols, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
@@ -17,6 +17,7 @@ import { RateLimiter } from './http/limits.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
 import { writeRawHttpError } from './http/reply.js';
 import { registerUploadRoutes, type UploadActivity } from './http/upload-route.js';
+import { createLogger } from './log.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
@@ -90,15 +91,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const streamIds = random.fork('stream-correlation-ids');
   const sessionRandoms = random.fork('sessions');
   let sessionCount = 0;
-  const logger = pino(
-    {
-      level: options.logLevel,
-      base: { service: 'ih-mock' },
-      // Belt and braces: credentials are never passed to the logger, and these paths are masked anyway.
-      redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'key_secret', 'access_token'], censor: '[redacted]' },
-    },
-    logDestination ?? pino.destination(2),
-  );
+  // Credentials are never passed to the logger by ih-mock's code; the logger scrubs them anyway
+  // (libraries log request headers at trace level).
+  const logger = createLogger({ level: options.logLevel, destination: logDestination });
   // One authenticator for both transports: API keys and the access tokens POST /v1/auth issues.
   const tokens = new TokenStore({ clock, random: random.fork('access-tokens'), ttlSeconds: options.tokenTtlSeconds });
   const authenticator = new Authenticator({ apiKeys: options.apiKeys, keyPairs: options.keyPairs, tokens });
