@@ -110,7 +110,7 @@ describe('schemas/openapi.json', () => {
       const status = String(ERROR_TABLE[code].http);
       expect(Object.keys(responses[status]?.content['application/json'].examples ?? {}), `${code} under ${status}`).toContain(code);
     }
-    expect(Object.keys(responses).sort()).toEqual(['200', '400', '401', '403', '413', '422', '429', '500']);
+    expect(Object.keys(responses).sort()).toEqual(['200', '400', '401', '403', '408', '413', '422', '429', '500']);
   });
 
   it('describes exactly the HTTP routes the server has, and GET /openapi.json serves it', async () => {

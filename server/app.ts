@@ -7,15 +7,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Logger, DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Authenticator, credentialFromUpgrade, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
+import { Authenticator, credentialFromUpgrade, offeredProtocols, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
-import { httpErrorBody, type ErrorCode } from './errors.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { clip, fallbackServerOptions, registerFallbacks, type FallbackDeps } from './http/fallbacks.js';
 import { RateLimiter } from './http/limits.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
-import { registerUploadRoutes } from './http/upload-route.js';
+import { writeRawHttpError } from './http/reply.js';
+import { registerUploadRoutes, type UploadActivity } from './http/upload-route.js';
+import { createLogger } from './log.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
@@ -65,6 +67,8 @@ export interface MockServer {
   readonly sessions: ReadonlySet<StreamSession>;
   /** The simulated model capacity every session shares (`workerPoolSize`). */
   readonly pool: WorkerPool;
+  /** Uploads in progress: holding a concurrency slot, and of those, waiting out their processing time. */
+  readonly uploads: UploadActivity;
   /** Bind and start accepting connections. */
   listen(): Promise<MockServerUrls>;
   /** URLs once listening. */
@@ -87,15 +91,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const streamIds = random.fork('stream-correlation-ids');
   const sessionRandoms = random.fork('sessions');
   let sessionCount = 0;
-  const logger = pino(
-    {
-      level: options.logLevel,
-      base: { service: 'ih-mock' },
-      // Belt and braces: credentials are never passed to the logger, and these paths are masked anyway.
-      redact: { paths: ['req.headers.authorization', 'req.headers["sec-websocket-protocol"]', 'headers.authorization', 'key_secret', 'access_token'], censor: '[redacted]' },
-    },
-    logDestination ?? pino.destination(2),
-  );
+  // Credentials are never passed to the logger by ih-mock's code; the logger scrubs them anyway
+  // (libraries log request headers at trace level).
+  const logger = createLogger({ level: options.logLevel, destination: logDestination });
   for (const [where, mode] of [['option timing', options.timing], [`scenario ${scenario.name} processing.timing`, scenario.processing?.timing]] as const) {
     if (mode && mode in DEPRECATED_TIMING_NAMES) logger.warn({ timing: mode, runs: DEPRECATED_TIMING_NAMES[mode] }, `${where}: "${mode}" is the old name of "${DEPRECATED_TIMING_NAMES[mode]}" timing (the default is now live)`);
   }
@@ -106,19 +104,29 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
 
+  const fallback: FallbackDeps = {
+    newId: () => httpIds.uuid(),
+    logger,
+    streamPath: STREAM_PATH,
+    endpoints: `ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json and GET ${HEALTH_PATH}.`,
+  };
   // forceCloseConnections: close() cuts HTTP requests still in flight (a client stalled mid-upload)
   // instead of waiting for them; stream sessions are closed politely before that.
-  const http: FastifyInstance = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), genReqId: () => httpIds.uuid(), forceCloseConnections: true });
+  const http: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => httpIds.uuid(),
+    forceCloseConnections: true,
+    ...fallbackServerOptions(fallback),
+  });
   http.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-ID', request.id);
   });
+  registerFallbacks(http, fallback);
   http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
   registerAuthRoutes(http, { authenticator, rateLimiter, strict: options.strictEvents });
-  registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter, random: random.fork('upload-faults') });
+  const uploads = registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter, random: random.fork('upload-faults') });
   registerOpenApiRoute(http);
-  http.setNotFoundHandler(async (request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url}. ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json and ${HEALTH_PATH}.` });
-  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -132,6 +140,14 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   wss.on('headers', (headers, request) => {
     headers.push(`X-Correlation-ID: ${(request as UpgradeRequest).ihCorrelationId}`);
   });
+  // A handshake the WebSocket layer refuses (no Sec-WebSocket-Key, a bad version, method or
+  // subprotocol list): the v1 body instead of ws's text/html.
+  wss.on('wsClientError', (err, socket, request) => {
+    const correlationId = (request as UpgradeRequest).ihCorrelationId ?? httpIds.uuid();
+    logger.info({ correlationId, problem: err.message }, 'stream upgrade refused: invalid WebSocket handshake');
+    const versionHint = /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13' } : undefined;
+    writeRawHttpError(socket, 'ih4900', correlationId, `Invalid WebSocket handshake: ${err.message}. ${STREAM_PATH} takes a GET with Upgrade: websocket, Connection: Upgrade, Sec-WebSocket-Key and Sec-WebSocket-Version: 13.`, versionHint);
+  });
 
   http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
@@ -140,7 +156,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     } catch (err) {
       // A bug here must not take the server down: this connection gets a 500 and nothing else changes.
       logger.error({ err }, 'internal error while handling a WebSocket upgrade');
-      refuseUpgrade(socket, 500, request.ihCorrelationId ?? '', 'ih1001');
+      writeRawHttpError(socket, 'ih1001', request.ihCorrelationId ?? httpIds.uuid());
     }
   });
 
@@ -151,11 +167,15 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     try {
       url = new URL(request.url ?? '/', 'http://ih-mock');
     } catch {
-      refuseUpgrade(socket, 400, correlationId, undefined, `Cannot parse the request target ${JSON.stringify(request.url)}; use ${STREAM_PATH}.`, 'bad_request');
+      writeRawHttpError(socket, 'ih4900', correlationId, `Cannot parse the request target ${JSON.stringify(clip(request.url ?? ''))}; use ${STREAM_PATH}.`);
       return;
     }
     if (url.pathname !== STREAM_PATH) {
-      refuseUpgrade(socket, 404, correlationId, undefined, `No WebSocket endpoint at ${url.pathname}; use ${STREAM_PATH}.`);
+      writeRawHttpError(socket, 'ih4904', correlationId, `No WebSocket endpoint at ${clip(url.pathname)}; use ${STREAM_PATH}.`);
+      return;
+    }
+    if (request.httpVersion === '1.1' && request.headers.host === undefined) {
+      writeRawHttpError(socket, 'ih4900', correlationId, 'An HTTP/1.1 request needs a Host header (RFC 9112 3.2).');
       return;
     }
     let choice: ReturnType<typeof parseConnectionChoice>;
@@ -164,17 +184,22 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     } catch (err) {
       if (!(err instanceof ConnectionChoiceError)) throw err;
       logger.warn({ correlationId, problem: err.message }, 'stream upgrade refused: bad query parameters');
-      refuseUpgrade(socket, 400, correlationId, undefined, err.message, 'bad_request');
+      writeRawHttpError(socket, 'ih4900', correlationId, err.message);
       return;
     }
     const credential = credentialFromUpgrade(request.headers);
     const auth = authenticator.check(credential.value);
     if (!auth.ok) {
       logger.info({ correlationId, credentialSource: credential.source, code: auth.code }, 'stream upgrade refused');
-      refuseUpgrade(socket, 401, correlationId, auth.code);
+      writeRawHttpError(socket, auth.code, correlationId);
       return;
     }
     request.ihEchoProtocol = credential.echoProtocol;
+    // The WebSocket layer refuses empty list elements (`, key`), which the credential lookup skips:
+    // it gets the list the credential was read from.
+    const offered = offeredProtocols(request.headers['sec-websocket-protocol']);
+    if (offered.length > 0) request.headers['sec-websocket-protocol'] = offered.join(', ');
+    else delete request.headers['sec-websocket-protocol'];
     wss.handleUpgrade(request, socket, head, (ws) => {
       try {
         openSession(ws, correlationId, auth.principal, credential.source, choice);
@@ -222,8 +247,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(choice.seed !== undefined ? { seed: choice.seed } : {}) }, 'stream session opened');
     ws.on('message', (data, isBinary) => {
       try {
+        // Text stays bytes until the session has checked its size (maxTextFrameBytes).
         if (isBinary) session.onBinary(toBuffer(data));
-        else session.onText(toBuffer(data).toString('utf8'));
+        else session.onText(toBuffer(data));
       } catch (err) {
         // A bug must not take the server (or other sessions) down: ih1001 and close 1011, this session only.
         session.fail(err);
@@ -252,6 +278,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     http,
     sessions,
     pool,
+    uploads,
     async listen() {
       await http.listen({ host: options.host, port: options.port });
       const address = http.server.address();
@@ -285,17 +312,6 @@ export async function createMockServer(input: MockServerOptions = {}): Promise<M
 interface UpgradeRequest extends IncomingMessage {
   ihCorrelationId?: string;
   ihEchoProtocol?: string | undefined;
-}
-
-/** Refuse an upgrade with a plain HTTP response (no WebSocket envelope, docs/protocol.md §1). */
-function refuseUpgrade(socket: Duplex, status: number, correlationId: string, code?: ErrorCode, message?: string, error = 'not_found'): void {
-  const body = JSON.stringify(code ? httpErrorBody(code, correlationId) : { error, message });
-  const reason = ({ 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' } as Record<number, string>)[status] ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Correlation-ID: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
 
 /**

@@ -34,10 +34,7 @@ export interface PresentedCredential {
  */
 export function credentialFromUpgrade(headers: IncomingHttpHeaders): PresentedCredential {
   const bearer = bearerToken(headers.authorization);
-  const offered = (headers['sec-websocket-protocol'] ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
+  const offered = offeredProtocols(headers['sec-websocket-protocol']);
   let fromProtocol: PresentedCredential | undefined;
   if (offered.length >= 2 && offered[0] === 'access_token') {
     fromProtocol = { source: 'subprotocol-pair', value: offered[1], echoProtocol: 'access_token' };
@@ -49,6 +46,18 @@ export function credentialFromUpgrade(headers: IncomingHttpHeaders): PresentedCr
     return { source: 'authorization-header', value: bearer, echoProtocol: fromProtocol?.echoProtocol };
   }
   return fromProtocol ?? { source: 'none', value: undefined, echoProtocol: undefined };
+}
+
+/**
+ * The subprotocols a `Sec-WebSocket-Protocol` header offers, in order. Empty list elements
+ * (`, key`) are skipped, as RFC 9110 5.6.1 asks of recipients and as the Python websockets library
+ * does; the app hands the WebSocket layer this same list, so both read the header alike.
+ */
+export function offeredProtocols(header: string | undefined): string[] {
+  return (header ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 /**

@@ -58,6 +58,17 @@ describe('the error table', () => {
     }
   });
 
+  it("ih-mock's own codes are ih49 + the status's last two digits, and docs/errors.md says whose they are", () => {
+    const own = ERROR_CODES.filter((code) => 'ihMock' in ERROR_TABLE[code]);
+    expect(own.length).toBeGreaterThan(0);
+    const rows = documentedRows('errors.md');
+    for (const code of ERROR_CODES) {
+      const isOwn = own.includes(code);
+      expect(rows.get(code)?.at(-1)?.startsWith("ih-mock's own"), code).toBe(isOwn);
+      if (isOwn) expect(code, code).toBe(`ih49${String(ERROR_TABLE[code].http).slice(1)}`);
+    }
+  });
+
   it('links follow the live format', () => {
     expect(errorLink('ih6002')).toBe('https://docs.interhuman.ai/api-reference/error-handling#ih6002-message-too-large');
     expect(errorLink('ih2005')).toBe('https://docs.interhuman.ai/api-reference/error-handling#ih2005-missing-key-secret');

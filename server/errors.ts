@@ -15,6 +15,12 @@ export interface ErrorSpec {
   readonly title: string;
   /** Default human-readable message. */
   readonly message: string;
+  /**
+   * True for ih-mock's own codes (ih49xx): HTTP-level failures the live error table has no code for.
+   * Numbered 49 + the HTTP status's last two digits, in the request category; their links follow the
+   * live format but have no anchor on the live docs.
+   */
+  readonly ihMock?: true;
 }
 
 export const ERROR_TABLE = {
@@ -30,6 +36,10 @@ export const ERROR_TABLE = {
   ih4002: { http: 400, ws: null, title: 'unsupported-format', message: 'Unsupported container. Supported: mp4, avi, mov, mkv, mpeg-ts, mpeg-2-ts, webm.' },
   ih4003: { http: 413, ws: null, title: 'file-too-large', message: 'The file exceeds the 32 MB upload limit.' },
   ih4007: { http: 400, ws: null, title: 'video-too-short', message: 'Video must be at least 3 seconds.' },
+  ih4900: { http: 400, ws: null, title: 'bad-request', message: 'The HTTP request is malformed.', ihMock: true },
+  ih4904: { http: 404, ws: null, title: 'not-found', message: 'No such endpoint.', ihMock: true },
+  ih4908: { http: 408, ws: null, title: 'request-timeout', message: 'The request did not arrive in time.', ihMock: true },
+  ih4931: { http: 431, ws: null, title: 'request-headers-too-large', message: 'The request headers are too large.', ihMock: true },
   ih5001: { http: 422, ws: 'error', title: 'no-video-stream', message: 'The media contains no video track.' },
   ih5002: { http: 422, ws: null, title: 'corrupted-video', message: 'Unable to process the video: the file is corrupted or cannot be read.' },
   ih5004: { http: null, ws: 'error', title: 'malformed-video-segment', message: 'The video segment could not be decoded.' },

@@ -11,6 +11,7 @@
  */
 export { buildServer, createMockServer, STREAM_PATH, HEALTH_PATH } from './app.js';
 export type { MockServer, MockServerOptions, MockServerUrls } from './app.js';
+export type { UploadActivity } from './http/upload-route.js';
 export { RealClock, VirtualClock, VIRTUAL_EPOCH_MS, isoMicros } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { Random } from './random.js';

@@ -162,6 +162,25 @@ describe('client frames', () => {
     });
   });
 
+  describe('the cost of a bad frame is bounded', () => {
+    it('validation can stop at the first problem: one error for 700 000 wrong items', () => {
+      const huge = { include: Array.from({ length: 700_000 }, () => 1) };
+      expect(errorsOf(validateConfigFrame(huge, { firstProblemOnly: true }))).toEqual([{ path: '/include/0', message: 'must be a string (got 1)' }]);
+      expect(errorsOf(validateCloseFrame({ type: 'session.close', ...Object.fromEntries(Array.from({ length: 1000 }, (_, k) => [`k${k}`, k])) }, { firstProblemOnly: true }))).toHaveLength(1);
+    });
+
+    it('a long frame is described by its first problem, a short one by five at most, and keys are cut', () => {
+      const long = describeConfigFrameProblem(`{"include":[${Array.from({ length: 700_000 }, () => '1').join(',')}]}`)!;
+      expect(long).toBe(`"include"[0] must be a string (got 1); ${EXPECTED}`);
+      expect(describeConfigFrameProblem('{"include":[1,2,3,4,5,6,7,8]}')).toBe(
+        `"include"[0] must be a string (got 1), "include"[1] must be a string (got 2), "include"[2] must be a string (got 3), "include"[3] must be a string (got 4), "include"[4] must be a string (got 5) and 3 more problems; ${EXPECTED}`,
+      );
+      const longKey = describeConfigFrameProblem(JSON.stringify({ ['k'.repeat(60_000)]: 'v'.repeat(60_000) }))!;
+      expect(longKey.length).toBeLessThan(EXPECTED.length + 200);
+      expect(longKey).toMatch(/^unexpected key "k{50,}\.\.\. \(value "v{50,}\.\.\.\);/);
+    });
+  });
+
   describe('parseClientTextFrame', () => {
     it('classifies config, close and invalid frames', () => {
       expect(parseClientTextFrame('{"include":[]}')).toEqual({ kind: 'config', frame: { include: [] } });

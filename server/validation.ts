@@ -68,6 +68,18 @@ function compiled(file: SchemaFile): ValidateFunction {
   return validate;
 }
 
+/**
+ * Client text frames come from anyone, on the hot path of a session: this instance stops at the
+ * first problem, so judging a bad frame costs the same however many problems it has. (With
+ * `allErrors`, one 1.4-MB `{"include":[1,1,…]}` made 700 000 errors and blocked the event loop for
+ * seconds.) The client-frame schemas are self-contained, so they need no other schema here.
+ */
+const firstProblemAjv = new Ajv2020({ strict: true, allErrors: false, allowUnionTypes: true, verbose: true });
+function compiledFirstProblem(file: 'stream-client-config.schema.json' | 'stream-client-close.schema.json'): ValidateFunction {
+  const { $id: _id, ...schema } = JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { $id: string };
+  return firstProblemAjv.compile(schema);
+}
+
 const validators = {
   serverEvent: compiled('stream-server-event.schema.json'),
   configFrame: compiled('stream-client-config.schema.json'),
@@ -81,6 +93,8 @@ const validators = {
   anyEvent: ajv.getSchema(`${schemas.get('stream-server-event.schema.json')!.$id}#/$defs/AnyEvent`)!,
   recordingHeader: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingHeader`)!,
   recordingRecord: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingRecord`)!,
+  configFrameFirstProblem: compiledFirstProblem('stream-client-config.schema.json'),
+  closeFrameFirstProblem: compiledFirstProblem('stream-client-close.schema.json'),
 };
 
 /** The `type` of every server event, in schema order. */
@@ -105,6 +119,11 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const json = JSON.stringify(value);
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+/** A key as quoted in messages, cut like a value: a frame may hold a 60-KB key. */
+function describeKey(key: unknown): string {
+  return describeValue(String(key));
 }
 
 const TYPE_WITH_ARTICLE: Record<string, string> = {
@@ -134,7 +153,7 @@ function diagnosticOf(error: ErrorObject): Diagnostic {
     case 'required':
       return { path: `${at}/${escapePointerToken(String(params['missingProperty']))}`, message: 'is required' };
     case 'additionalProperties':
-      return { path: `${at}/${escapePointerToken(String(params['additionalProperty']))}`, message: `unexpected key ${JSON.stringify(params['additionalProperty'])}` };
+      return { path: `${at}/${escapePointerToken(String(params['additionalProperty']))}`, message: `unexpected key ${describeKey(params['additionalProperty'])}` };
     case 'enum':
       return { path: at, message: `must be one of ${(params['allowedValues'] as unknown[]).map(String).join(', ')} ${got}` };
     case 'const':
@@ -161,6 +180,8 @@ function diagnosticOf(error: ErrorObject): Diagnostic {
       return { path: at, message: `must have at least ${plural(Number(params['limit']), 'item')}` };
     case 'maxItems':
       return { path: at, message: `must have at most ${plural(Number(params['limit']), 'item')}` };
+    case 'maxLength':
+      return { path: at, message: `must have at most ${plural(Number(params['limit']), 'character')} ${got}` };
     case 'minProperties':
       return parent.properties
         ? { path: at, message: `must contain at least one of ${Object.keys(parent.properties).map((k) => JSON.stringify(k)).join(', ')}` }
@@ -217,14 +238,19 @@ export function validateServerEvent(value: unknown): ValidationResult {
   return resultOf(validators.serverEvent, value);
 }
 
+/** How thoroughly to check a client frame: every problem, or the first only (cost bounded whatever the input). */
+export interface ClientFrameCheck {
+  firstProblemOnly?: boolean;
+}
+
 /** Checks a parsed session config text frame (stream-client-config.schema.json). */
-export function validateConfigFrame(value: unknown): ValidationResult {
-  return resultOf(validators.configFrame, value);
+export function validateConfigFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
+  return resultOf(firstProblemOnly ? validators.configFrameFirstProblem : validators.configFrame, value);
 }
 
 /** Checks a parsed `{"type":"session.close"}` text frame (stream-client-close.schema.json). */
-export function validateCloseFrame(value: unknown): ValidationResult {
-  return resultOf(validators.closeFrame, value);
+export function validateCloseFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
+  return resultOf(firstProblemOnly ? validators.closeFrameFirstProblem : validators.closeFrame, value);
 }
 
 /** True for the event types of this protocol version (the variants of stream-server-event.schema.json). */
@@ -324,17 +350,31 @@ function kindOfNonObject(value: unknown): string {
   return `a JSON ${typeof value} (${describeValue(value)})`;
 }
 
+/** Problems named in one ih6001 message; more are counted, not listed. */
+const MAX_LISTED_PROBLEMS = 5;
+
+/**
+ * Text frames up to this length have every problem listed (a real config frame is a few hundred
+ * characters); a longer one has its first, so no frame costs more than one problem to judge.
+ */
+const FULL_REPORT_MAX_CHARS = 2048;
+
 function problemsOfObject(value: Record<string, unknown>, diagnostics: readonly Diagnostic[]): string {
-  return diagnostics
-    .map((d) => {
-      const match = /^unexpected key (.*)$/.exec(d.message);
-      if (match) {
-        const key = JSON.parse(match[1] ?? '""') as string;
-        return `unexpected key ${JSON.stringify(key)} (value ${describeValue(value[key])})`;
-      }
-      return `${fieldName(d.path)} ${d.message}`;
-    })
-    .join(', ');
+  const listed = diagnostics.slice(0, MAX_LISTED_PROBLEMS).map((d) => {
+    if (d.message.startsWith('unexpected key ')) {
+      const key = d.path.split('/').slice(1).join('/').replace(/~1/g, '/').replace(/~0/g, '~');
+      return `unexpected key ${describeKey(key)} (value ${describeValue(value[key])})`;
+    }
+    return `${describeFieldName(d.path)} ${d.message}`;
+  });
+  const more = diagnostics.length - listed.length;
+  return `${listed.join(', ')}${more > 0 ? ` and ${plural(more, 'more problem')}` : ''}`;
+}
+
+/** `fieldName`, cut like a value: a frame's keys are the client's. */
+function describeFieldName(pointer: string): string {
+  const name = fieldName(pointer);
+  return name.length > 80 ? `${name.slice(0, 77)}...` : name;
 }
 
 /**
@@ -347,17 +387,17 @@ export function describeConfigFrameProblem(text: string): string | null {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    return `the text frame is not valid JSON (${reason}); ${EXPECTED_CONFIG_FRAME}`;
+    const reason = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    return `the text frame is not valid JSON (${reason.length > 160 ? `${reason.slice(0, 157)}...` : reason}); ${EXPECTED_CONFIG_FRAME}`;
   }
-  return problemOfParsedConfig(value);
+  return problemOfParsedConfig(value, text.length);
 }
 
-function problemOfParsedConfig(value: unknown): string | null {
+function problemOfParsedConfig(value: unknown, textLength: number): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return `the text frame is ${kindOfNonObject(value)}, not an object; ${EXPECTED_CONFIG_FRAME}`;
   }
-  const result = validateConfigFrame(value);
+  const result = validateConfigFrame(value, { firstProblemOnly: textLength > FULL_REPORT_MAX_CHARS });
   if (result.ok) return null;
   return `${problemsOfObject(value as Record<string, unknown>, result.errors)}; ${EXPECTED_CONFIG_FRAME}`;
 }
@@ -381,13 +421,13 @@ export function parseClientTextFrame(text: string): ClientTextFrame {
     return { kind: 'invalid', problem: describeConfigFrameProblem(text) ?? 'invalid text frame' };
   }
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && (value as { type?: unknown }).type === 'session.close') {
-    const close = validateCloseFrame(value);
+    const close = validateCloseFrame(value, { firstProblemOnly: text.length > FULL_REPORT_MAX_CHARS });
     if (close.ok) return { kind: 'close' };
     return {
       kind: 'invalid',
       problem: `${problemsOfObject(value as Record<string, unknown>, close.errors)}; a session close frame is exactly {"type":"session.close"}`,
     };
   }
-  const problem = problemOfParsedConfig(value);
+  const problem = problemOfParsedConfig(value, text.length);
   return problem === null ? { kind: 'config', frame: value as SessionConfigFrame } : { kind: 'invalid', problem };
 }

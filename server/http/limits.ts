@@ -103,4 +103,11 @@ export class ConcurrencyLimiter {
   active(key: string): number {
     return this.inFlight.get(key) ?? 0;
   }
+
+  /** Requests in flight for every key together. */
+  get total(): number {
+    let sum = 0;
+    for (const n of this.inFlight.values()) sum += n;
+    return sum;
+  }
 }

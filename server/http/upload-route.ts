@@ -11,11 +11,13 @@
  *     429 ih3002; the scenario's `quota_exhausted` → 429 ih3003;
  *  3. not multipart/form-data → 400 ih4001;
  *  4. the body, streamed part by part: file bytes over `maxUploadBytes` → 413 ih4003 at once;
- *     no `file` part → 400 ih4001; a file under `minUploadBytes` (the docs' 10 KB) → 400 ih4001,
- *     before its content is judged; then the probe's verdict: not a known container → 400 ih4002,
- *     no video track → 422 ih5001, unreadable or truncated → 422 ih5002, a video codec not in
- *     `videoCodecs` → 422 ih5002 naming it, shorter than `minUploadSeconds` → 400 ih4007; a bug
- *     → 500 ih1001.
+ *     no byte for `uploadIdleTimeoutSeconds`, or the body not complete after
+ *     `uploadBodyTimeoutSeconds` (server clock, body-deadline.ts) → 408 ih4908 at once, and the
+ *     connection is closed; no `file` part → 400 ih4001; a file under `minUploadBytes` (the docs'
+ *     10 KB) → 400 ih4001, before its content is judged; then the probe's verdict: not a known
+ *     container → 400 ih4002, no video track → 422 ih5001, unreadable or truncated → 422 ih5002, a
+ *     video codec not in `videoCodecs` → 422 ih5002 naming it, shorter than `minUploadSeconds` →
+ *     400 ih4007; a bug → 500 ih1001.
  *
  * Invariants:
  * - the file is never held in memory: each chunk goes to `FileProbe` (which keeps a few KB at most)
@@ -48,6 +50,7 @@ import type { ServerOptions } from '../options.js';
 import type { Scenario, UploadResponse } from '../types/generated.js';
 import { formatDiagnostics, validateHttpError, validateUploadResponse } from '../validation.js';
 import { keepsAlive } from '../connection.js';
+import { BodyDeadline } from './body-deadline.js';
 import { authenticateRequest } from './credentials.js';
 import { ConcurrencyLimiter, type RateLimiter } from './limits.js';
 import type { Random } from '../random.js';
@@ -56,7 +59,7 @@ import { sendHttpError, sendRateLimited } from './reply.js';
 
 export const UPLOAD_PATH = '/v1/upload/analyze';
 /** Every ih code this route answers with (schemas/openapi.json documents them per status). */
-export const UPLOAD_ERROR_CODES = ['ih1001', 'ih2001', 'ih2002', 'ih2003', 'ih3001', 'ih3002', 'ih3003', 'ih4001', 'ih4002', 'ih4003', 'ih4007', 'ih5001', 'ih5002'] as const satisfies readonly ErrorCode[];
+export const UPLOAD_ERROR_CODES = ['ih1001', 'ih2001', 'ih2002', 'ih2003', 'ih3001', 'ih3002', 'ih3003', 'ih4001', 'ih4002', 'ih4003', 'ih4007', 'ih4908', 'ih5001', 'ih5002'] as const satisfies readonly ErrorCode[];
 /** The multipart field holding the video. */
 export const FILE_FIELD = 'file';
 /** The repeated multipart text field holding include flags. */
@@ -76,6 +79,17 @@ export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
  */
 const MULTIPART_LIMITS = { fileSize: Number.MAX_SAFE_INTEGER, fieldSize: 4096, fields: 64, files: 16, parts: 128, headerPairs: 64 } as const;
 
+/**
+ * Buffer size of each part's stream in the multipart parser (busboy's `fileHwm`; default 16 KiB).
+ * Why larger: busboy drains a part it skips (no `Content-Disposition: form-data`, over the files
+ * limit) only from the next tick, and when such a part is handed more than this in one go its
+ * parser pauses and is never resumed once the part has ended (@fastify/busboy 3.2.6): the upload
+ * was never answered and kept its slot. The body arrives in socket reads of at most 64 KiB, and
+ * Node pauses the socket while a request holds 16 KiB unread, so a part never gets 1 MiB in one go.
+ * The upload body deadline (body-deadline.ts) still bounds any stall.
+ */
+const PART_BUFFER_BYTES = 1024 * 1024;
+
 export interface UploadRouteDeps {
   options: ServerOptions;
   scenario: Scenario;
@@ -90,8 +104,16 @@ export interface UploadRouteDeps {
   random: Random;
 }
 
+/** What the upload route is doing now (for the programmatic API and tests). */
+export interface UploadActivity {
+  /** Uploads holding one of their account's concurrency slots: from the check until the answer is over or the client has gone. */
+  readonly inFlight: number;
+  /** Of those, the uploads waiting out their processing time (or a scripted delay). */
+  readonly processing: number;
+}
+
 /** Register `POST /v1/upload/analyze` on `http`, in a context of its own (its body parsers affect no other route). */
-export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDeps): void {
+export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDeps): UploadActivity {
   const state: RouteState = {
     concurrency: deps.concurrency ?? new ConcurrencyLimiter(deps.options.uploadConcurrency),
     processing: new Set(),
@@ -129,6 +151,14 @@ export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDep
     }
     scope.post(UPLOAD_PATH, (request, reply) => analyzeUpload(request, reply, deps, state));
   });
+  return {
+    get inFlight() {
+      return state.concurrency.total;
+    },
+    get processing() {
+      return state.processing.size;
+    },
+  };
 }
 
 interface RouteState {
@@ -191,7 +221,20 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
     );
   }
 
-  const received = await receiveUpload(request, options.maxUploadBytes);
+  const deadline = new BodyDeadline(deps.clock, request.raw.socket, { idleSeconds: options.uploadIdleTimeoutSeconds, totalSeconds: options.uploadBodyTimeoutSeconds });
+  const receiving = receiveUpload(request, options.maxUploadBytes);
+  const received = await Promise.race([receiving, deadline.expired]);
+  deadline.cancel();
+  if (received.kind === 'timeout') {
+    // The parser still waits for bytes; it gives up when the connection closes, below.
+    receiving.catch(() => {});
+    log.info({ code: 'ih4908', limit: received.limit, seconds: received.seconds }, 'upload refused: the body did not arrive in time');
+    const message =
+      received.limit === 'idle'
+        ? `No bytes of the upload arrived for ${received.seconds} s (uploadIdleTimeoutSeconds); the upload was stopped.`
+        : `The upload body was not complete after ${received.seconds} s (uploadBodyTimeoutSeconds); the upload was stopped.`;
+    return refuseAndClose(request, reply, 'ih4908', message);
+  }
   if (received.kind === 'too-large') {
     log.info({ code: 'ih4003', bytes: received.bytes }, 'upload refused: over the size limit');
     return refuse(request, reply, 'ih4003', `The file exceeds the ${formatBytes(options.maxUploadBytes)} upload limit (${options.maxUploadBytes} bytes); the upload was stopped there.`);
@@ -269,7 +312,7 @@ async function receiveUpload(request: FastifyRequest, maxBytes: number): Promise
   let fileAsText = false;
   let probing = false;
   try {
-    for await (const part of request.parts({ limits: MULTIPART_LIMITS })) {
+    for await (const part of request.parts({ limits: MULTIPART_LIMITS, fileHwm: PART_BUFFER_BYTES })) {
       if (part.type === 'field') {
         if (part.fieldname === INCLUDE_FIELD && typeof part.value === 'string') include.push(part.value);
         else if (part.fieldname === FILE_FIELD) fileAsText = true;
@@ -351,6 +394,17 @@ function processing(clock: Clock, ms: number, reply: FastifyReply, pending: Set<
 /** Send the v1 error for `code`; if the body is still arriving, stop reading it first (see `stopReading`). */
 function refuse(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply | Promise<FastifyReply> {
   return answerEarly(request, reply, () => sendHttpError(reply, code, message));
+}
+
+/**
+ * Answer now and close the connection after the answer, whatever the client asked: for a body
+ * that stopped arriving, whose end may never come (so `answerEarly`'s wait for it cannot apply).
+ */
+function refuseAndClose(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  stopReading(request, reply);
+  if (request.raw.socket.destroyed) return reply.hijack();
+  reply.header('Connection', 'close');
+  return sendHttpError(reply, code, message);
 }
 
 /**

@@ -18,6 +18,8 @@ export interface SessionTransport {
   close(code: number, reason: string): void;
   /** Cut the connection without a close frame. */
   terminate(): void;
+  /** Bytes of earlier turns the client has not taken yet (omitted: the transport does not queue). */
+  backlogBytes?(): number;
 }
 
 type Queued = { kind: 'frame'; text: string } | { kind: 'close'; code: number; reason: string };

@@ -14,6 +14,7 @@
  * graceful close has drained.
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import { SEND_QUEUE_FULL_CLOSE_CODE } from '../close-codes.js';
 import type { Random } from '../random.js';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_TABLE } from '../errors.js';
@@ -71,11 +72,16 @@ const LEGAL_TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>>
   ended: [],
 };
 
-/** Why a session ended; 'client_shutdown' is the only graceful one. 'protocol_error': the WebSocket layer closed it (1002, 1007, 1009). */
+/**
+ * Why a session ended; 'client_shutdown' is the only graceful one. 'protocol_error': the WebSocket
+ * layer closed it (1002, 1007, 1009). 'client_too_slow': the client stopped reading and its send
+ * queue passed `wsMaxBufferedBytes` (close 1008).
+ */
 export type EndReason =
   | 'client_shutdown'
   | 'client_disconnected'
   | 'protocol_error'
+  | 'client_too_slow'
   | 'idle_timeout'
   | 'max_duration'
   | 'quota_exhausted'
@@ -221,8 +227,11 @@ export class StreamSession {
     this.applyFaults(this.faults.atOpen(), null);
   }
 
-  /** A text frame from the client: a session config frame or `{"type":"session.close"}`. */
-  onText(text: string): void {
+  /**
+   * A text frame from the client: a session config frame or `{"type":"session.close"}`. Given as
+   * bytes, it is decoded only once its size is known to be within `maxTextFrameBytes`.
+   */
+  onText(text: string | Buffer): void {
     switch (this.current) {
       case 'open':
         break;
@@ -234,7 +243,13 @@ export class StreamSession {
       default:
         assertNever(this.current);
     }
-    const parsed = parseClientTextFrame(text);
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
+    const limit = this.deps.options.maxTextFrameBytes;
+    if (bytes > limit) {
+      this.sendError('ih6001', null, `Text frame too large: ${bytes} bytes; a text frame (session config or session.close) may hold at most ${limit} bytes. It was not read.`);
+      return;
+    }
+    const parsed = parseClientTextFrame(typeof text === 'string' ? text : text.toString('utf8'));
     if (parsed.kind === 'close') {
       this.beginGracefulClose();
       return;
@@ -581,6 +596,17 @@ export class StreamSession {
     this.out.send(JSON.stringify(env));
     this.stats.eventsSent++;
     this.deps.onSend?.(env);
+    if ((this.deps.transport.backlogBytes?.() ?? 0) > this.deps.options.wsMaxBufferedBytes) this.clientTooSlow();
+  }
+
+  /**
+   * The client has stopped reading: what waits to be sent to it passed `wsMaxBufferedBytes`. Queue
+   * nothing more; close with 1008 (the close frame waits behind the queue, so a client that reads
+   * again still learns why; the WebSocket layer cuts one that never does).
+   */
+  private clientTooSlow(): void {
+    this.deps.logger.warn({ backlogBytes: this.deps.transport.backlogBytes?.(), limit: this.deps.options.wsMaxBufferedBytes }, 'client not reading: send queue full, session closed');
+    this.endAndClose('client_too_slow', SEND_QUEUE_FULL_CLOSE_CODE, 'send queue full: the client is not reading');
   }
 }
 

@@ -12,6 +12,11 @@
  * Order is kept: everything goes through the one socket buffer. A close frame flushes by itself
  * (`ws` ends the socket, and `end()` uncorks). `terminate()` destroys the socket, so what was sent
  * before it is flushed first: a fault's events before an abrupt disconnect still reach the client.
+ *
+ * Backlog: bytes of earlier turns the socket has not handed to the kernel, i.e. that the client has
+ * not read (its TCP window is full). This turn's corked frames do not count: a client reading at its
+ * own pace would otherwise look behind after any burst. (What one turn queues is bounded by what one
+ * turn reads from the client.)
  */
 import type { WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
@@ -23,9 +28,12 @@ export function wsTransport(ws: WebSocket, clock: Clock): SessionTransport {
   // Without the socket, frames simply go one by one.
   const socket = socketOf(ws);
   let corked = false;
+  /** Bytes queued by this turn's frames, still corked: not a sign that the client is behind. */
+  let queuedThisTurn = 0;
   const flush = () => {
     if (!corked) return;
     corked = false;
+    queuedThisTurn = 0;
     socket!.uncork();
   };
   return {
@@ -35,7 +43,9 @@ export function wsTransport(ws: WebSocket, clock: Clock): SessionTransport {
         corked = true;
         afterTurn(flush);
       }
+      const before = ws.bufferedAmount;
       ws.send(text);
+      if (corked) queuedThisTurn += ws.bufferedAmount - before;
     },
     close(code, reason) {
       flush();
@@ -45,5 +55,8 @@ export function wsTransport(ws: WebSocket, clock: Clock): SessionTransport {
       flush();
       ws.terminate();
     },
+    // ws counts what sits in the socket's buffer (corked frames included) and its own queue; what
+    // is left of earlier turns is what the client has not taken.
+    backlogBytes: () => ws.bufferedAmount - queuedThisTurn,
   };
 }

@@ -31,9 +31,9 @@ rapport: QualityScore
 learning: QualityScore
 }
 /**
- * Every ih error code ih-mock can produce. Must equal ERROR_CODES in server/errors.ts (schemas/schemas.test.ts checks it).
+ * Every ih error code ih-mock can produce: the live service's, and ih-mock's own ih49xx for HTTP-level failures the live table has no code for (docs/errors.md). Must equal ERROR_CODES in server/errors.ts (schemas/schemas.test.ts checks it).
  */
-export type ErrorCode = ("ih1001" | "ih2001" | "ih2002" | "ih2003" | "ih2005" | "ih3001" | "ih3002" | "ih3003" | "ih4001" | "ih4002" | "ih4003" | "ih4007" | "ih5001" | "ih5002" | "ih5004" | "ih5006" | "ih6001" | "ih6002" | "ih6003" | "ih6004")
+export type ErrorCode = ("ih1001" | "ih2001" | "ih2002" | "ih2003" | "ih2005" | "ih3001" | "ih3002" | "ih3003" | "ih4001" | "ih4002" | "ih4003" | "ih4007" | "ih4900" | "ih4904" | "ih4908" | "ih4931" | "ih5001" | "ih5002" | "ih5004" | "ih5006" | "ih6001" | "ih6002" | "ih6003" | "ih6004")
 /**
  * The connection's or request's correlation id (the X-Correlation-ID response header), a UUID.
  */
@@ -601,7 +601,9 @@ export interface SessionConfigFrame {
  */
 include?: string[]
 /**
- * Goal dimensions, or null for none.
+ * Goal dimensions, or null for none; echoed in session.updated. At most 32, of at most 256 characters each: ih-mock's bound on what it echoes (the live limit is undocumented).
+ * 
+ * @maxItems 32
  */
 goal_dimensions?: (string[] | null)
 }
@@ -1005,6 +1007,14 @@ maxSegmentBytes?: number
  */
 wsMaxPayloadBytes?: (number | null)
 /**
+ * Largest text frame (session config or session.close) read; a larger one gets ih6001, checked before it is parsed, and the session stays open. ih-mock's choice: the live limit is undocumented, and real config frames are under 1 KiB.
+ */
+maxTextFrameBytes?: number
+/**
+ * Most bytes of events one connection may have waiting to be sent (the socket's send buffer). A client that stops reading and falls further behind is closed with 1008 and nothing more is queued for it. ih-mock's choice: the live limit is undocumented.
+ */
+wsMaxBufferedBytes?: number
+/**
  * Shortest self-contained segment accepted (ih5006 below).
  */
 minSegmentSeconds?: number
@@ -1131,6 +1141,14 @@ minUploadSeconds?: number
  * Concurrent uploads allowed per account; one more gets 429 ih3002.
  */
 uploadConcurrency?: number
+/**
+ * An upload whose body sends no byte for this long (server clock; checked every quarter of it) is answered 408 ih4908, its connection closed and its concurrency slot freed. ih-mock's choice: the live limit is undocumented.
+ */
+uploadIdleTimeoutSeconds?: number
+/**
+ * An upload whose body is not complete this long after it started (server clock) is answered 408 ih4908, its connection closed and its concurrency slot freed: 32 MB at about 0.45 Mbit/s. ih-mock's choice: the live limit is undocumented.
+ */
+uploadBodyTimeoutSeconds?: number
 /**
  * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null (on the command line: off) = no limit.
  */

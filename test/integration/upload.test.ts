@@ -126,7 +126,7 @@ describe('200: the analysis of the whole file', () => {
     const server = await startServer({ clock, processingRatio: 0.25 });
     let answered = false;
     const pending = upload(server.baseUrl, media['mp4']!).then((r) => ((answered = true), r));
-    await until(() => clock.pendingCount === 1, 'the upload waits on the clock');
+    await until(() => server.uploads.processing === 1, 'the upload waits on the clock');
     await clock.advance(2_999); // 0.25 × 12 s = 3 s
     expect(answered).toBe(false);
     await clock.advance(1);
@@ -272,12 +272,12 @@ describe('the error matrix', () => {
     const server = await startServer({ clock, processingRatio: 0.25 });
     const all = Array.from({ length: 6 }, () => upload(server.baseUrl, media['mp4']!));
     // Five hold their slot while "processing" on the virtual clock; the sixth is refused at once.
-    await until(() => clock.pendingCount === 5, 'five uploads processing');
+    await until(() => server.uploads.processing === 5, 'five uploads processing');
     const refused = await Promise.race(all);
     expectError(refused, 429, 'ih3002');
     // Another account has slots of its own.
     const other = upload(server.baseUrl, mp4, { token: 'ih_live_other' });
-    await until(() => clock.pendingCount === 6, 'the other account processing');
+    await until(() => server.uploads.processing === 6, 'the other account processing');
     await clock.advance(3_000);
     const results = await Promise.all(all);
     expect(results.filter((r) => r.status === 429)).toEqual([refused]);
@@ -285,7 +285,7 @@ describe('the error matrix', () => {
     expect((await other).status).toBe(200);
     // Slots are released: one more upload goes through.
     const again = upload(server.baseUrl, media['mp4']!);
-    await until(() => clock.pendingCount === 1, 'the next upload processing');
+    await until(() => server.uploads.processing === 1, 'the next upload processing');
     await clock.advance(3_000);
     expect((await again).status).toBe(200);
   });
@@ -324,7 +324,7 @@ describe('the error matrix', () => {
       () => 'answered',
       () => 'cut',
     );
-    await until(() => clock.pendingCount === 1, 'the upload processing');
+    await until(() => server.uploads.processing === 1, 'the upload processing');
     await server.close();
     expect(await pending).toBe('cut');
     expect(clock.pendingCount).toBe(0);
@@ -342,13 +342,10 @@ describe('the error matrix', () => {
         `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n`,
     );
     socket.write(mp4.subarray(0, 50_000));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => server.uploads.inFlight === 1, 'the upload holds the only slot');
     socket.destroy();
-    // Once the server has noticed, the account's only slot is free again.
-    let status = 0;
-    const deadline = Date.now() + 5_000;
-    while (status !== 200 && Date.now() < deadline) status = (await upload(server.baseUrl, media['mp4']!)).status;
-    expect(status).toBe(200);
+    await until(() => server.uploads.inFlight === 0, 'the server noticed and freed the slot');
+    expect((await upload(server.baseUrl, media['mp4']!)).status).toBe(200);
   });
 
   it('quota_exhausted scenario → 429 ih3003', async () => {
@@ -389,7 +386,7 @@ describe('closing the server', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n--b\r\n`);
-    await new Promise((r) => setTimeout(r, 200)); // the headers arrive; the body never does
+    await until(() => server.uploads.inFlight === 1, 'the upload is reading its body'); // which never comes
     const started = Date.now();
     await server.close();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -428,7 +425,7 @@ describe('upload faults (when: {upload: N})', () => {
     const server = await startServer({ processingRatio: 0, clock, scenario: withFaults([{ when: { upload: 1 }, action: 'delay', seconds: 90 }]) });
     let settled = false;
     const pending = upload(server.baseUrl, mp4).finally(() => (settled = true));
-    await until(() => clock.pendingCount === 1, 'the delayed answer to be scheduled');
+    await until(() => server.uploads.processing === 1, 'the delayed answer to be scheduled');
     await clock.advance(89_000);
     expect(settled).toBe(false);
     await clock.advance(1_000);
