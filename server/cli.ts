@@ -235,6 +235,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ih-mock: ${why}\n`);
     return 1;
   }
+  // Handlers first: a script may send SIGTERM as soon as it reads the readiness line, and a signal
+  // that arrives before a listener exists kills the process without a graceful close.
+  const stopped = new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      server.logger.info({ signal }, 'shutting down');
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
   // The first line is fixed so scripts can wait for it: "ih-mock ready at <base URL>".
   process.stdout.write(
     [
@@ -253,15 +266,5 @@ export async function main(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      server.logger.info({ signal }, 'shutting down');
-      server.close().then(
-        () => resolve(0),
-        () => resolve(1),
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  return stopped;
 }
