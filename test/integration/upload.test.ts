@@ -514,7 +514,9 @@ async function fetchInChild(url: string, path: string, mode = 'file'): Promise<C
 }
 
 describe('413 while streaming', () => {
-  it('a 40-MB file → 413 ih4003, read by fetch (not a reset), with flat memory', async () => {
+  // Three 40-MB uploads with two full GCs every 100 ms: CPU-bound, so the upper limit is generous for a
+  // loaded machine (an upper limit, not a wait).
+  it('a 40-MB file → 413 ih4003, read by fetch (not a reset), with flat memory', { timeout: 120_000 }, async () => {
     const size = statSync(oversizedPath).size;
     expect(size, 'the oversized test file').toBeGreaterThan(36 * MB);
     const server = await startServer({ processingRatio: 0 });
