@@ -2,7 +2,7 @@
  * The answers to HTTP requests no route answers: an unknown path or method, an error no route
  * handled, a request target fastify cannot route, a request Node's HTTP parser rejects (bad request
  * line or headers, headers too large, bad chunked encoding, a body cut short), a CONNECT, an
- * unknown `Expect`. Each gets the v1 error body with `X-Correlation-ID` (PROTOCOL 1), never a
+ * unknown `Expect`. Each gets the v1 error body with `X-Correlation-ID` (docs/protocol.md §1), never a
  * framework's own reply. The codes are ih-mock's own ih49xx (docs/errors.md): the live error table
  * has none for these.
  *

@@ -1,5 +1,5 @@
 /**
- * Every HTTP error ih-mock can send has the v1 body and `X-Correlation-ID` (PROTOCOL 1): requests
+ * Every HTTP error ih-mock can send has the v1 body and `X-Correlation-ID` (docs/protocol.md §1): requests
  * the HTTP parser rejects, targets fastify cannot route, unknown paths, and WebSocket handshakes the
  * WebSocket layer refuses. Sent over bare sockets, since a normal client cannot send most of them.
  */

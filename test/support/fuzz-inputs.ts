@@ -55,7 +55,7 @@ export const textFrame: fc.Arbitrary<string> = fc
   )
   .filter((text) => text !== '{"type":"session.close"}');
 
-/** An independent reading of the protocol (PROTOCOL 3.2, docs/errors.md): is this text frame a valid session config? */
+/** An independent reading of the protocol (docs/protocol.md §3.2, docs/errors.md): is this text frame a valid session config? */
 export function isValidConfigFrame(text: string, maxBytes = 65_536): boolean {
   if (Buffer.byteLength(text) > maxBytes) return false;
   let value: unknown;

@@ -108,7 +108,7 @@ export function parseResponse(data: string, final = false, bodyless = false): Ra
 }
 
 /**
- * What every HTTP error must be (PROTOCOL 1): JSON, the v1 body valid against its schema, an
+ * What every HTTP error must be (docs/protocol.md §1): JSON, the v1 body valid against its schema, an
  * `X-Correlation-ID` (a UUID) equal to its `correlation_id`. Returns the body.
  */
 export function expectV1Error(answer: RawAnswer, status: number, code: string, what = ''): { error_id: string; message: string; correlation_id: string; link: string } {
