@@ -31,7 +31,9 @@ export const RECORD_COMMANDS_HELP = [
   '  ih-mock scenarios from-recording <file> [--session <n>] [--out <file>]',
   '                                             Reconstruct a scenario from a recorded stream session.',
   '  ih-mock check <file>... [--json]           Check recorded stream sessions and uploads against the protocol invariants.',
-  '  ih-mock check <ws(s)://URL> --key <key>    Drive a live server with the reference client (a stream, an upload) and check it.',
+  '  ih-mock check <ws(s)://URL> --key <key> [--timeout <s>]',
+  '                                             Drive a live server with the reference client (a stream, an upload) and check it.',
+  '                                             Exit 0 ok, 1 a violation, 2 bad usage, 3 could not check (with the reason).',
 ].join('\n');
 
 export class RecordUsageError extends CommandUsageError {
