@@ -2,7 +2,7 @@
  * The recording subcommands of `ih-mock`:
  *
  *   ih-mock record --upstream <base URL> [--out FILE] [--with-media] [--label TEXT] [--host H] [--port N]
- *   ih-mock replay FILE [--speed X | --pace media] [--report FILE] [--seed N] [--host H] [--port N]
+ *   ih-mock replay FILE [--speed X | --pace media] [--client-idle S] [--report FILE] [--seed N] [--host H] [--port N]
  *   ih-mock scenarios from-recording FILE [--session N] [--out FILE]
  *
  * record and replay serve until SIGINT/SIGTERM; replay then exits 1 if the client diverged from the
@@ -18,7 +18,7 @@ import { Random } from './random.js';
 import { extractScenarioWithNotes } from './record/extract.js';
 import { createRecorder } from './record/proxy.js';
 import { readRecording, RecordingError, serverEvents, type RecordedStream } from './record/reader.js';
-import { createReplayServer, type Divergence, type ReplayPace } from './record/replay.js';
+import { createReplayServer, DEFAULT_CLIENT_IDLE_MS, type Divergence, type ReplayPace } from './record/replay.js';
 import { scenarioFromObject } from '../scenarios/loader.js';
 import { CommandUsageError, type CliIo } from './cli-io.js';
 
@@ -26,7 +26,7 @@ export const RECORD_COMMANDS_HELP = [
   'Record and replay:',
   '  ih-mock record --upstream <base URL> [--out <file>] [--with-media] [--label <text>] [--port <n>]',
   '                                             Proxy to the upstream and record every session (credentials redacted).',
-  '  ih-mock replay <file> [--speed <x> | --pace media] [--report <file>] [--port <n>]',
+  '  ih-mock replay <file> [--speed <x> | --pace media] [--client-idle <s>] [--report <file>] [--port <n>]',
   '                                             Serve a recording; report where clients differ from it.',
   '  ih-mock scenarios from-recording <file> [--session <n>] [--out <file>]',
   '                                             Reconstruct a scenario from a recorded stream session.',
@@ -101,7 +101,7 @@ export async function runRecord(args: string[], io: CliIo): Promise<number> {
 }
 
 export async function runReplay(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { speed: { type: 'string' }, pace: { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 1);
+  const { values, positionals } = parse(args, { speed: { type: 'string' }, pace: { type: 'string' }, 'client-idle': { type: 'string' }, report: { type: 'string' }, seed: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, 'log-level': { type: 'string' } }, 1);
   const file = positionals[0]!;
   let pace: ReplayPace = { mode: 'recorded', speed: 1 };
   if (values['pace'] !== undefined && values['pace'] !== 'media' && values['pace'] !== 'recorded') throw new RecordUsageError(`--pace is "recorded" (the default, with --speed) or "media", got "${String(values['pace'])}"`);
@@ -113,6 +113,8 @@ export async function runReplay(args: string[], io: CliIo): Promise<number> {
     if (!(speed > 0) || !Number.isFinite(speed)) throw new RecordUsageError(`--speed expects a positive number, got "${String(values['speed'])}"`);
     pace = { mode: 'recorded', speed };
   }
+  const clientIdle = values['client-idle'] === undefined ? DEFAULT_CLIENT_IDLE_MS / 1000 : Number(values['client-idle']);
+  if (!(clientIdle > 0) || !Number.isFinite(clientIdle)) throw new RecordUsageError(`--client-idle expects a positive number of seconds, got "${String(values['client-idle'])}"`);
   const recording = loadRecording(file, io);
   const logger = pino({ level: typeof values['log-level'] === 'string' ? values['log-level'] : 'silent', base: { service: 'ih-mock replay' } }, pino.destination(2));
   const replay = createReplayServer({
@@ -124,6 +126,7 @@ export async function runReplay(args: string[], io: CliIo): Promise<number> {
     random: new Random(Number(values['seed'] ?? 0) >>> 0),
     logger,
     onDivergence: (d) => io.err(`ih-mock replay: ${formatDivergence(d)}\n`),
+    clientIdleMs: clientIdle * 1000,
   });
   const base = await replay.listen();
   const streams = recording.sessions.filter((s) => s.kind === 'stream').length;

@@ -11,6 +11,7 @@ import { readRecording, serverEvents, type RecordedStream } from '../../server/r
 import { connect } from '../support/client.js';
 import { runCli, startCli, waitReady } from '../support/cli.js';
 import { freePort } from '../support/raw-socket.js';
+import { until } from '../support/wait.js';
 import { startServer, useServers } from '../support/server.js';
 
 useServers();
@@ -167,12 +168,14 @@ describe('ih-mock replay and scenarios from-recording', () => {
     await client.waitForType('session.updated');
     client.ws.close();
     await client.closed;
-    await new Promise((r) => setTimeout(r, 200));
+    // The close is what the replay reports last (the segments and session.close the client never sent).
+    await until(() => /never sent session\.close before closing/.test(run.stderr()), 'the replay has seen the client close');
     run.child.kill('SIGTERM');
     const { code } = await run.exited;
     expect(code).toBe(1);
     expect(run.stderr()).toMatch(/ih-mock replay: session 2: text frame 1 differs \(recorded \{"include":\["conversation_quality_overall","conversation_quality_timeline"\]\}, got \{"include":\[\]\}\)/);
     expect(JSON.parse(readFileSync(report, 'utf8')).divergences.length).toBeGreaterThanOrEqual(1);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('from-recording writes a scenario that validates', async () => {
@@ -184,10 +187,11 @@ describe('ih-mock replay and scenarios from-recording', () => {
     expect(check.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toMatch(/type: hesitation/);
     expect((await runCli(['scenarios', 'from-recording', STEADY, '--session', '9'])).stderr).toMatch(/no stream session 9 \(it has 2\)/);
-  });
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
   it('bad usage: one line, exit 2', async () => {
-    const cases = [['record'], ['record', '--upstream', 'ftp://x'], ['replay'], ['replay', STEADY, '--speed', '0'], ['replay', STEADY, '--pace', 'media', '--speed', '2'], ['replay', '/no/such/file.jsonl']];
+    const cases = [['record'], ['record', '--upstream', 'ftp://x'], ['replay'], ['replay', STEADY, '--speed', '0'], ['replay', STEADY, '--pace', 'media', '--speed', '2'], ['replay', STEADY, '--client-idle', '0'], ['replay', '/no/such/file.jsonl']];
     const runs = await Promise.all(cases.map((args) => runCli(args)));
     runs.forEach(({ code, stderr }, i) => {
       expect(code, cases[i]!.join(' ')).toBe(2);
