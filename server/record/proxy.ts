@@ -95,7 +95,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
   };
   const forwardUpgrade = createUpgradeForwarder(ctx);
 
-  const server: Server = createServer((req, res) => {
+  // requireHostHeader: off, or Node answers an HTTP/1.1 request without Host with its own bare 400;
+  // forwarded, the upstream request gets a Host all the same.
+  const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
     try {
       forwardHttp(ctx, req, res);
     } catch (err) {

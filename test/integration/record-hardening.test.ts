@@ -175,6 +175,8 @@ describe('the recorder process survives anything a client sends', () => {
     await stillServing('a multipart body cut by the client');
     await send(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
     await stillServing('a multipart content type without a boundary');
+    // HTTP/1.1 without Host: forwarded (the upstream request gets one), not refused with Node's bare 400.
+    expect((await send('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n')).status).toBe(200);
 
     // Not forwardable: the recorder's own answer, a v1 error body with X-Correlation-ID.
     expectOwnV1Error(await send('\x16\x03\x01 not http at all\r\n\r\n'), 400);
