@@ -191,8 +191,10 @@ function captureMultipart(ctx: ProxyContext, req: IncomingMessage): Promise<Reco
       req.on('error', () => resolve(asRaw(ABORTED_BODY)));
       return;
     }
-    busboy.on('field', (name: string, value: string) => fields.push({ name, value }));
-    busboy.on('file', (field: string, stream: NodeJS.ReadableStream, filename: string | undefined, _encoding: string, mimeType: string | undefined) => {
+    // A part without a name (or a value) comes through as undefined: recorded as "".
+    busboy.on('field', (name: string | undefined, value: string | undefined) => fields.push({ name: name ?? '', value: value ?? '' }));
+    busboy.on('file', (fieldName: string | undefined, stream: NodeJS.ReadableStream, filename: string | undefined, _encoding: string, mimeType: string | undefined) => {
+      const field = fieldName ?? '';
       const hash = createHash('sha256');
       let bytes = 0;
       const kept: Buffer[] = [];
@@ -208,7 +210,15 @@ function captureMultipart(ctx: ProxyContext, req: IncomingMessage): Promise<Reco
         files.push({ field, filename: filename ?? null, content_type: mimeType ?? null, bytes, sha256: hash.digest('hex'), ...(sidecar ? { sidecar } : {}) });
       });
     });
-    busboy.on('finish', () => resolve(redactForm(ctx.redactor, fields, files)));
+    busboy.on('finish', () => {
+      try {
+        resolve(redactForm(ctx.redactor, fields, files));
+      } catch (err) {
+        // A bug here must cost the record its form, never the recorder its life.
+        ctx.logger.error({ err }, 'could not summarise a multipart form');
+        resolve(asRaw('[a multipart form the recorder could not summarise]'));
+      }
+    });
     busboy.on('error', (err: Error) => {
       req.unpipe(busboy);
       req.resume();

@@ -89,9 +89,13 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
       clock.clearTimeout(handshakeTimer);
       socket.off('close', abandon);
     };
+    // Set when the proxy itself cuts the upstream handshake (the client left, the refusal was passed on): no failure to report.
+    let closedOnPurpose = false;
     // The client gave up during the upstream handshake: do not leave an upstream session open.
     const abandon = () => {
-      if (upstreamWs.readyState === WebSocket.CONNECTING) upstreamWs.terminate();
+      if (upstreamWs.readyState !== WebSocket.CONNECTING) return;
+      closedOnPurpose = true;
+      upstreamWs.terminate();
     };
     socket.once('close', abandon);
     let timedOut = false;
@@ -129,10 +133,12 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
         for (const [name, value] of Object.entries(forwardedHeaders(res.headers))) if (name !== 'content-length') lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
         lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
         if (!socket.destroyed) socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]));
+        closedOnPurpose = true;
         upstreamWs.terminate(); // the refused handshake's connection is done with
       });
     });
     upstreamWs.on('error', (err) => {
+      if (closedOnPurpose) return;
       logger.warn({ err: err.message }, 'upstream WebSocket failed');
       if (answered) return; // after the upgrade the close handlers pass the failure on
       settle();

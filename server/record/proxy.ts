@@ -122,7 +122,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   server.on('clientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
     socket.on('error', () => {});
     const exchange = ctx.inProgress.get(socket as Socket);
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
+    // The client went away mid-request (a reset, or its end of the connection before the message's): a cut, no answer owed.
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       exchange?.broken(null, err.code ?? 'connection lost');
       socket.destroy();
       return;

@@ -175,6 +175,9 @@ describe('the recorder process survives anything a client sends', () => {
     await stillServing('a multipart body cut by the client');
     await send(`POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
     await stillServing('a multipart content type without a boundary');
+    const noNames = '--xb\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--xb\r\nContent-Disposition: form-data; filename="a.webm"\r\nContent-Type: video/webm\r\n\r\nabcdefgh\r\n--xb--\r\n';
+    expect((await send(multipartHead(noNames.length) + noNames)).status).toBe(400); // the upstream's ih4001
+    await stillServing('multipart parts without a name');
     // HTTP/1.1 without Host: forwarded (the upstream request gets one), not refused with Node's bare 400.
     expect((await send('GET /health HTTP/1.1\r\nConnection: close\r\n\r\n')).status).toBe(200);
 
@@ -199,7 +202,15 @@ describe('the recorder process survives anything a client sends', () => {
     run.child.kill('SIGTERM');
     expect((await run.exited).code).toBe(0);
     expect(run.stderr()).not.toMatch(/^\s+at \S+/m); // no stack trace
-    expect(readRecording(file).problems).toEqual([]);
+    const recording = readRecording(file);
+    expect(recording.problems).toEqual([]);
+    // The body the client cut is recorded as cut, answered by nobody (499), not as a malformed request.
+    const cut = recording.sessions.filter((s): s is RecordedExchange => s.kind === 'http' && s.request.path === '/v1/upload/analyze' && s.request.body?.kind === 'raw' && /aborted by the client/.test(s.request.body.text ?? ''));
+    expect(cut.length).toBeGreaterThan(0);
+    for (const exchange of cut) expect(exchange.response).toMatchObject({ status: 499, by: 'recorder' });
+    // The exchange whose chunked encoding broke mid-request is recorded with the answer the client got.
+    const chunked = recording.sessions.find((s): s is RecordedExchange => s.kind === 'http' && s.request.path === '/v1/auth');
+    expect(chunked?.response).toMatchObject({ status: 400, by: 'recorder', body: { kind: 'json', json: { error_id: 'ih1001' } } });
   }, 60_000);
 });
 
