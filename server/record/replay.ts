@@ -9,7 +9,7 @@
  * Invariants: server frames leave in recorded order; a frame that answers something the client sends
  * (session.updated or ih6001 its config frame, an error naming segment n that segment, the closing
  * frames session.close) never leaves before it, at any pace; with media pacing a frame also waits
- * until the live client has sent the media it is about (see `needs`); nothing is sent after the
+ * until the live client has sent the media it is about (see `mediaNeeded`); nothing is sent after the
  * client closed. Every session ends: a client that stops short (fewer segments, no session.close)
  * is reported, and once it has been silent for `clientIdleMs` while the recorded session can go no
  * further, it gets the rest of the recorded session and its close.
@@ -69,7 +69,7 @@ export interface ReplayServer {
   close(): Promise<void>;
 }
 
-/** How far the client has got (live), or must have got before a server frame leaves (media pacing). */
+/** How far the live client has got. */
 interface Progress {
   /** Config frames (text frames other than session.close). */
   configs: number;
@@ -79,20 +79,22 @@ interface Progress {
   mediaSeconds: number;
 }
 
-/**
- * A server frame to send and what it waits for: `after`, under media pacing (the media it is about,
- * and everything below); `answers`, at every pace (the client frame it answers: config frames, the
- * segment an error names, session.close).
- */
-type Action = { t: number; after: Progress; answers: Answered } & ({ kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string });
-
-/** The client frames a server frame answers (carried forward, so frames keep their order). */
+/** The client frames a server frame answers, at every pace (carried forward, so frames keep their order). */
 interface Answered {
   configs: number;
   closed: boolean;
   /** The segment (1-based) an error names. */
   segment: number;
 }
+
+/** The media a server frame also waits for under media pacing (carried forward too). */
+interface MediaNeed {
+  binaries: number;
+  mediaSeconds: number;
+}
+
+/** A server frame to send, and what it waits for: `answers` at every pace, `media` too under media pacing. */
+type Action = { t: number; answers: Answered; media: MediaNeed } & ({ kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string });
 
 /** A media-duration difference below this is rounding, not a divergence. */
 const MEDIA_TOLERANCE_SECONDS = 0.05;
@@ -263,9 +265,9 @@ class StreamReplay {
     let recordedMedia = 0;
     let recordedBinaries = 0;
     let close: WsCloseRecord | undefined;
-    // What each server frame waits for (see `needs` and `answersTo`), carried forward so frames keep their order.
-    let need: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
+    // What each server frame waits for (see `answersTo` and `mediaNeeded`), carried forward so frames keep their order.
     let answers: Answered = { configs: 0, closed: false, segment: 0 };
+    let media: MediaNeed = { binaries: 0, mediaSeconds: 0 };
     for (const record of stream.records) {
       if (record.kind === 'ws.client.text') {
         this.recordedTexts.push(record.text);
@@ -274,9 +276,10 @@ class StreamReplay {
         recordedBinaries++;
         this.recordedMedia.push(record.media_seconds);
       } else if (record.kind === 'ws.server.text') {
-        need = needs(need, record.text, recordedMedia, recordedBinaries);
-        answers = answersTo(answers, record.text);
-        this.actions.push({ t: record.t, after: need, answers, kind: 'text', text: record.text });
+        const event = parseEnvelope(record.text);
+        answers = answersTo(answers, event);
+        media = mediaNeeded(media, event, recordedMedia, recordedBinaries);
+        this.actions.push({ t: record.t, answers, media, kind: 'text', text: record.text });
       } else if (record.kind === 'ws.close') {
         close = record;
       }
@@ -285,7 +288,7 @@ class StreamReplay {
     this.recordedConfigs = this.recordedTexts.filter((t) => !isCloseFrame(t)).length;
     this.recordedClientClosed = close?.by === 'client';
     // A close the server made is replayed; a close the client made is the live client's to make.
-    if (close?.by === 'server') this.actions.push({ t: close.t, after: { ...need, binaries: Math.max(need.binaries, recordedBinaries), mediaSeconds: Math.max(need.mediaSeconds, recordedMedia) }, answers, kind: 'close', code: close.code, reason: close.reason });
+    if (close?.by === 'server') this.actions.push({ t: close.t, answers, media: { binaries: Math.max(media.binaries, recordedBinaries), mediaSeconds: Math.max(media.mediaSeconds, recordedMedia) }, kind: 'close', code: close.code, reason: close.reason });
   }
 
   start(): void {
@@ -395,14 +398,8 @@ class StreamReplay {
 
   /** Whether the client has sent what this frame waits for under media pacing. */
   private reached(action: Action): boolean {
-    const { after } = action;
-    return (
-      this.answered(action) &&
-      this.live.configs >= after.configs &&
-      (this.live.closed || !after.closed) &&
-      this.live.mediaSeconds >= after.mediaSeconds - MEDIA_TOLERANCE_SECONDS &&
-      this.live.binaries >= after.binaries
-    );
+    const { media } = action;
+    return this.answered(action) && this.live.mediaSeconds >= media.mediaSeconds - MEDIA_TOLERANCE_SECONDS && this.live.binaries >= media.binaries;
   }
 
   private perform(action: Action): void {
@@ -424,54 +421,56 @@ interface ReplayUpgrade extends IncomingMessage {
 /** Window length the media pacing assumes: an event about second t was produced by media up to t + this at most. */
 const WINDOW_SECONDS = 8;
 
+type Envelope = { type?: unknown; data: Record<string, unknown> } | null;
+
+/** A recorded server frame as an envelope (null when it is not JSON). */
+function parseEnvelope(text: string): Envelope {
+  try {
+    const event = JSON.parse(text) as { type?: unknown; data?: unknown } | null;
+    if (event === null || typeof event !== 'object') return null;
+    const data = event.data !== null && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
+    return { type: event.type, data };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * What a server frame waits for under media pacing, given what the frame before it waited for and
- * how much media the recorded client had sent when it was recorded:
+ * What a server frame answers, given what the frame before it answered: a session.updated or ih6001
+ * error its config frame; an error naming segment n segment n; session.closing (and so what follows)
+ * session.close. A frame never leaves before what it answers, at any pace.
+ */
+function answersTo(previous: Answered, event: Envelope): Answered {
+  const answers = { ...previous };
+  if (!event) return answers;
+  const { type, data } = event;
+  if (type === 'session.updated' || (type === 'error' && data['code'] === 'ih6001' && !previous.closed)) answers.configs++;
+  if (type === 'error' && typeof data['segment'] === 'number') answers.segment = Math.max(answers.segment, data['segment']);
+  if (type === 'session.closing') answers.closed = true;
+  return answers;
+}
+
+/**
+ * The media a server frame waits for under media pacing, given what the frame before it waited for
+ * and how much media the recorded client had sent when it was recorded:
  * - an event about media second t (a detected or engagement start, an ended end, a quality period's
  *   or a dropped range's end) waits for min(recorded media, t + one window): the media it is about,
  *   not more than the recording shows, and not the recording's figure alone, which a client that
  *   sent everything at once inflates;
- * - a session.updated or ih6001 error waits for its config frame; an error naming segment n for
- *   segment n; session.closing and what follows for session.close;
+ * - an error about no segment in particular (idle, quota, max duration) came after what the client
+ *   had sent by then; replayed earlier it would cut the live client short;
  * - everything also waits for what the frame before it waited for, so frames keep their order.
  */
-function needs(previous: Progress, text: string, recordedMedia: number, recordedBinaries: number): Progress {
+function mediaNeeded(previous: MediaNeed, event: Envelope, recordedMedia: number, recordedBinaries: number): MediaNeed {
   const need = { ...previous };
-  let event: { type?: unknown; data?: Record<string, unknown> };
-  try {
-    event = JSON.parse(text) as typeof event;
-  } catch {
-    return need;
-  }
-  const data = event.data ?? {};
-  const about = mediaAbout(event.type, data);
+  if (!event) return need;
+  const about = mediaAbout(event.type, event.data);
   if (about !== null) need.mediaSeconds = Math.max(need.mediaSeconds, Math.min(recordedMedia, about + WINDOW_SECONDS));
-  if (event.type === 'session.updated' || (event.type === 'error' && data['code'] === 'ih6001' && !previous.closed)) need.configs++;
-  if (event.type === 'error' && typeof data['segment'] === 'number') need.binaries = Math.max(need.binaries, data['segment']);
-  // An error about no media in particular (idle, quota, max duration) came after what the client had
-  // sent by then; replayed earlier it would cut the live client short.
-  if (event.type === 'error' && data['segment'] == null) {
+  if (event.type === 'error' && event.data['segment'] == null) {
     need.binaries = Math.max(need.binaries, recordedBinaries);
     need.mediaSeconds = Math.max(need.mediaSeconds, recordedMedia);
   }
-  if (event.type === 'session.closing') need.closed = true;
   return need;
-}
-
-/** What a server frame answers, given what the frame before it answered: its config frame, the segment it names, session.close. */
-function answersTo(previous: Answered, text: string): Answered {
-  const answers = { ...previous };
-  let event: { type?: unknown; data?: Record<string, unknown> };
-  try {
-    event = JSON.parse(text) as typeof event;
-  } catch {
-    return answers;
-  }
-  const data = event.data ?? {};
-  if (event.type === 'session.updated' || (event.type === 'error' && data['code'] === 'ih6001' && !previous.closed)) answers.configs++;
-  if (event.type === 'error' && typeof data['segment'] === 'number') answers.segment = Math.max(answers.segment, data['segment']);
-  if (event.type === 'session.closing') answers.closed = true;
-  return answers;
 }
 
 /** The media second an event is about, if it has one: its reported time, or the end of the period or range it reports. */

@@ -58,6 +58,27 @@ async function recorderFor(upstream: string, extra: Partial<Parameters<typeof cr
   return { recorder, base, file };
 }
 
+/** An upstream that accepts connections and never answers; `asked` resolves once a request has arrived. */
+async function silentUpstream(): Promise<{ upstream: string; asked: Promise<void> }> {
+  const silent = createTcpServer();
+  const held: Socket[] = [];
+  const asked = new Promise<void>((resolve) =>
+    silent.on('connection', (socket) => {
+      held.push(socket);
+      socket.once('data', () => resolve());
+    }),
+  );
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const s of held) s.destroy();
+        silent.close(resolve);
+      }),
+  );
+  return { upstream: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, asked };
+}
+
 /** The v1 error body with a matching X-Correlation-ID, and a message saying it is the proxy's own answer. */
 function expectOwnV1Error(res: RawResponse, status: number): void {
   expect(res.status, res.raw.slice(0, 300)).toBe(status);
@@ -236,19 +257,9 @@ describe('an upstream that is down or silent', () => {
   }, 30_000);
 
   it('an upstream that accepts the connection and never answers the handshake: 504 after the handshake time limit, on the recorder\'s clock', async () => {
-    const silent = createTcpServer();
-    const held: Socket[] = [];
-    const asked = new Promise<void>((resolve) => silent.on('connection', (socket) => {
-      held.push(socket);
-      socket.once('data', () => resolve());
-    }));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => {
-      for (const s of held) s.destroy();
-      silent.close(resolve);
-    }));
+    const { upstream, asked } = await silentUpstream();
     const clock = new VirtualClock();
-    const { base, recorder } = await recorderFor(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { clock, upstreamHandshakeTimeoutMs: 30_000 });
+    const { base, recorder } = await recorderFor(upstream, { clock, upstreamHandshakeTimeoutMs: 30_000 });
     const answer = connectRefused(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: API_KEY });
     await asked;
     await clock.advance(29_000);
@@ -261,18 +272,8 @@ describe('an upstream that is down or silent', () => {
   }, 30_000);
 
   it('close() resolves while an upgrade still waits for a silent upstream', async () => {
-    const silent = createTcpServer();
-    const held: Socket[] = [];
-    const asked = new Promise<void>((resolve) => silent.on('connection', (socket) => {
-      held.push(socket);
-      socket.once('data', () => resolve());
-    }));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => {
-      for (const s of held) s.destroy();
-      silent.close(resolve);
-    }));
-    const { base, recorder } = await recorderFor(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    const { upstream, asked } = await silentUpstream();
+    const { base, recorder } = await recorderFor(upstream);
     const answer = connectRefused(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: API_KEY }).catch((err: Error) => err);
     await asked;
     await withTimeout(recorder.close(), 5000, 'recorder.close()');
