@@ -39,15 +39,17 @@ export function ownAnswerRecord(answer: OwnAnswer): ResponseRecord {
 
 export function forwardHttp(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
   const { upstream, redactor, answers, clock, logger } = ctx;
+  // The credentials of the headers and request line are learned before anything of the body is
+  // written, and even from a request that goes no further, so they are scrubbed wherever they reappear.
+  recordedRequestHeaders(redactor, req.headers);
   const target = upstreamTarget(upstream, req.url);
   if (!target) {
     // Not recorded: the upstream never saw it.
+    req.resume();
     answers.http(res, 400, 'the request target must be a path starting with a single "/" (the proxy forwards only to its upstream)');
     return;
   }
   const [path, query] = splitTarget(req.url!);
-  // The credentials of the request line and headers are learned before anything of the body is written.
-  recordedRequestHeaders(redactor, req.headers);
   redactor.query(query);
   let upstreamReq: ClientRequest;
   try {

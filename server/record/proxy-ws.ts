@@ -50,6 +50,8 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
   });
 
   return function forwardUpgrade(req: ProxiedUpgrade, socket: Duplex, head: Buffer): void {
+    // The credentials are learned (so they are scrubbed wherever they reappear) even from an upgrade that goes no further.
+    const headers = recordedRequestHeaders(redactor, req.headers);
     const target = upstreamTarget(upstream, req.url);
     // Neither is recorded: the upstream never saw them.
     if (!target) {
@@ -62,13 +64,12 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
       return;
     }
     const [path, rawQuery] = splitTarget(req.url!);
-    const headers = recordedRequestHeaders(redactor, req.headers);
     const query = redactor.query(rawQuery);
     target.protocol = upstream.protocol === 'https:' ? 'wss:' : 'ws:';
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     const forwarded: Record<string, string> = {};
     for (const name of ['authorization', 'x-client-request-id', 'origin', 'user-agent']) {
-      const value = forwardedHeaders(req.headers)[name];
+      const value = req.headers[name];
       if (typeof value === 'string') forwarded[name] = value;
     }
     let upstreamWs: WebSocket;
