@@ -18,7 +18,7 @@ import { Random } from '../random.js';
 import { extractScenarioWithNotes } from '../record/extract.js';
 import { createRecorder } from '../record/proxy.js';
 import { readRecording, RecordingError, serverEvents, type RecordedStream } from '../record/reader.js';
-import { createReplayServer, type Divergence, type ReplayPace } from '../record/replay.js';
+import { createReplayServer, DEFAULT_CLIENT_IDLE_MS, type Divergence, type ReplayPace } from '../record/replay.js';
 import { scenarioFromObject } from '../../scenarios/loader.js';
 import { CommandUsageError, type CliIo } from './io.js';
 import { listenOrExplain, withStopSignal } from './serving.js';
@@ -91,6 +91,7 @@ export async function runReplay(values: Values, file: string, io: CliIo): Promis
     random: new Random(Number(values['seed'] ?? 0) >>> 0),
     logger,
     onDivergence: (d) => io.err(`ih-mock replay: ${formatDivergence(d)}\n`),
+    clientIdleMs: (typeof values['client-idle'] === 'number' ? values['client-idle'] : DEFAULT_CLIENT_IDLE_MS / 1000) * 1000,
   });
   return withStopSignal(async (stopped) => {
     const base = await listenOrExplain(() => replay.listen(), { host, port });

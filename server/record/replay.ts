@@ -6,9 +6,13 @@
  * client sent, semantically (config frames by content, segments by count and media duration, upload
  * fields and files by name and count; never raw bytes), and every difference is reported.
  *
- * Invariants: server frames leave in recorded order; with media pacing a frame leaves once the live
- * client has sent the media it is about (see `needs`), the config frame it answers, the segment it
- * names, or session.close for the closing frames; nothing is sent after the client closed.
+ * Invariants: server frames leave in recorded order; a frame that answers something the client sends
+ * (session.updated or ih6001 its config frame, an error naming segment n that segment, the closing
+ * frames session.close) never leaves before it, at any pace; with media pacing a frame also waits
+ * until the live client has sent the media it is about (see `mediaNeeded`); nothing is sent after the
+ * client closed. Every session ends: a client that stops short (fewer segments, no session.close)
+ * is reported, and once it has been silent for `clientIdleMs` while the recorded session can go no
+ * further, it gets the rest of the recorded session and its close.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -48,7 +52,16 @@ export interface ReplayOptions {
   logger: Logger;
   /** Called with each divergence as it is found. */
   onDivergence?: (divergence: Divergence) => void;
+  /**
+   * How long (ms of `clock`) a client may stay silent, once the recorded session can go no further
+   * without it (every frame due has left, or the next waits for something the client has not sent),
+   * before its shortfall is reported and it gets the rest of the recorded session. Default 10 000.
+   */
+  clientIdleMs?: number;
 }
+
+/** How long a silent client is waited for, by default, before the recorded ending is sent. */
+export const DEFAULT_CLIENT_IDLE_MS = 10_000;
 
 export interface ReplayServer {
   readonly divergences: readonly Divergence[];
@@ -56,7 +69,7 @@ export interface ReplayServer {
   close(): Promise<void>;
 }
 
-/** How far the client has got (live), or must have got before a server frame leaves (media pacing). */
+/** How far the live client has got. */
 interface Progress {
   /** Config frames (text frames other than session.close). */
   configs: number;
@@ -66,7 +79,22 @@ interface Progress {
   mediaSeconds: number;
 }
 
-type Action = { t: number; after: Progress } & ({ kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string });
+/** The client frames a server frame answers, at every pace (carried forward, so frames keep their order). */
+interface Answered {
+  configs: number;
+  closed: boolean;
+  /** The segment (1-based) an error names. */
+  segment: number;
+}
+
+/** The media a server frame also waits for under media pacing (carried forward too). */
+interface MediaNeed {
+  binaries: number;
+  mediaSeconds: number;
+}
+
+/** A server frame to send, and what it waits for: `answers` at every pace, `media` too under media pacing. */
+type Action = { t: number; answers: Answered; media: MediaNeed } & ({ kind: 'text'; text: string } | { kind: 'close'; code: number; reason: string });
 
 /** A media-duration difference below this is rounding, not a divergence. */
 const MEDIA_TOLERANCE_SECONDS = 0.05;
@@ -172,7 +200,7 @@ export function createReplayServer(options: ReplayOptions): ReplayServer {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
-      new StreamReplay(stream, ws, options.pace, clock, diverge).start();
+      new StreamReplay(stream, ws, options.pace, clock, diverge, options.clientIdleMs ?? DEFAULT_CLIENT_IDLE_MS).start();
     });
   }
 
@@ -207,12 +235,21 @@ class StreamReplay {
   private readonly actions: Action[] = [];
   private readonly recordedTexts: string[] = [];
   private readonly recordedMedia: (number | null)[] = [];
+  /** Recorded text frames other than session.close, and whether the recorded client sent session.close. */
+  private readonly recordedConfigs: number;
+  private readonly recordedClose: boolean;
+  /** Whether the recorded client closed the connection first (the live one is then expected to). */
+  private readonly recordedClientClosed: boolean;
   private readonly live: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
   private liveTexts = 0;
   private readonly timeline = new MediaTimeline({ minSegmentSeconds: 0, toleranceSeconds: null, acceptContinuation: true, maxMessageSeconds: Number.MAX_SAFE_INTEGER });
   private readonly openedAt: number;
   private timer: TimerHandle | undefined;
+  private idleTimer: TimerHandle | undefined;
+  /** No more frames are sent (the session ended, or is ending). */
   private done = false;
+  /** The shortfall has been reported. */
+  private accounted = false;
   private readonly session: number;
 
   constructor(
@@ -221,14 +258,16 @@ class StreamReplay {
     private readonly pace: ReplayPace,
     private readonly clock: Clock,
     private readonly diverge: (d: Divergence) => void,
+    private readonly clientIdleMs: number,
   ) {
     this.session = stream.session;
     this.openedAt = clock.now();
     let recordedMedia = 0;
     let recordedBinaries = 0;
     let close: WsCloseRecord | undefined;
-    // What each server frame waits for under media pacing (see `needs`), carried forward so frames keep their order.
-    let need: Progress = { configs: 0, closed: false, binaries: 0, mediaSeconds: 0 };
+    // What each server frame waits for (see `answersTo` and `mediaNeeded`), carried forward so frames keep their order.
+    let answers: Answered = { configs: 0, closed: false, segment: 0 };
+    let media: MediaNeed = { binaries: 0, mediaSeconds: 0 };
     for (const record of stream.records) {
       if (record.kind === 'ws.client.text') {
         this.recordedTexts.push(record.text);
@@ -237,19 +276,24 @@ class StreamReplay {
         recordedBinaries++;
         this.recordedMedia.push(record.media_seconds);
       } else if (record.kind === 'ws.server.text') {
-        need = needs(need, record.text, recordedMedia, recordedBinaries);
-        this.actions.push({ t: record.t, after: need, kind: 'text', text: record.text });
+        const event = parseEnvelope(record.text);
+        answers = answersTo(answers, event);
+        media = mediaNeeded(media, event, recordedMedia, recordedBinaries);
+        this.actions.push({ t: record.t, answers, media, kind: 'text', text: record.text });
       } else if (record.kind === 'ws.close') {
         close = record;
       }
     }
+    this.recordedClose = this.recordedTexts.some(isCloseFrame);
+    this.recordedConfigs = this.recordedTexts.filter((t) => !isCloseFrame(t)).length;
+    this.recordedClientClosed = close?.by === 'client';
     // A close the server made is replayed; a close the client made is the live client's to make.
-    if (close?.by === 'server') this.actions.push({ t: close.t, after: { ...need, binaries: Math.max(need.binaries, recordedBinaries), mediaSeconds: Math.max(need.mediaSeconds, recordedMedia) }, kind: 'close', code: close.code, reason: close.reason });
+    if (close?.by === 'server') this.actions.push({ t: close.t, answers, media: { binaries: Math.max(media.binaries, recordedBinaries), mediaSeconds: Math.max(media.mediaSeconds, recordedMedia) }, kind: 'close', code: close.code, reason: close.reason });
   }
 
   start(): void {
     this.ws.on('message', (data, isBinary) => this.onClientFrame(toBuffer(data), isBinary));
-    this.ws.on('close', () => this.onClientClosed());
+    this.ws.on('close', () => this.onConnectionClosed());
     this.ws.on('error', () => {});
     this.advance();
   }
@@ -277,18 +321,28 @@ class StreamReplay {
       if (expected === undefined) this.diverge({ session: this.session, message: `text frame ${index + 1}: the recorded client sent only ${this.recordedTexts.length} text frames`, actual: text });
       else if (!sameText(expected, text)) this.diverge({ session: this.session, message: `text frame ${index + 1} differs`, expected: parseOr(expected), actual: parseOr(text) });
     }
-    if (this.pace.mode === 'media') this.advance();
+    this.advance();
   }
 
-  private onClientClosed(): void {
-    if (this.done) return;
+  /** The connection closed (either side): what the client did not send is reported, once. */
+  private onConnectionClosed(): void {
     this.done = true;
     this.clock.clearTimeout(this.timer);
-    if (this.liveTexts < this.recordedTexts.length) this.diverge({ session: this.session, message: `the client sent ${this.liveTexts} text frames before closing, the recorded one ${this.recordedTexts.length}` });
-    if (this.live.binaries < this.recordedMedia.length) this.diverge({ session: this.session, message: `the client sent ${this.live.binaries} segments before closing, the recorded one ${this.recordedMedia.length}` });
+    this.clock.clearTimeout(this.idleTimer);
+    this.reportShortfall('before closing');
   }
 
-  /** Send every action that is due, then wait for the next one (a timer, or more client media). */
+  /** What the live client did not send that the recorded one did, as divergences; once per session. */
+  private reportShortfall(when: string): void {
+    if (this.accounted) return;
+    this.accounted = true;
+    const { session, live } = this;
+    if (live.configs < this.recordedConfigs) this.diverge({ session, message: `the client sent ${live.configs} text frames ${when} (besides session.close), the recorded one ${this.recordedConfigs}` });
+    if (live.binaries < this.recordedMedia.length) this.diverge({ session, message: `the client sent ${live.binaries} segments ${when}, the recorded one ${this.recordedMedia.length}` });
+    if (this.recordedClose && !live.closed) this.diverge({ session, message: `the client never sent session.close ${when}; the recorded one did` });
+  }
+
+  /** Send every action that is due, then wait for the next one (a timer, or more from the client), and for a silent client. */
   private advance(): void {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -299,24 +353,53 @@ class StreamReplay {
         const wait = dueAt - this.clock.now();
         if (wait > 0) {
           this.timer = this.clock.setTimeout(() => this.advance(), wait);
-          return;
+          break;
         }
+        if (!this.answered(next)) break;
       } else if (!this.reached(next)) {
-        return;
+        break;
       }
       this.actions.shift();
       this.perform(next);
     }
+    this.waitForSilence();
   }
 
+  /** (Re)start the wait for a silent client; only while the recorded session cannot go on without it (no frame is on a timer). */
+  private waitForSilence(): void {
+    this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.done || this.timer !== undefined) return;
+    this.idleTimer = this.clock.setTimeout(() => this.endSilentClient(), this.clientIdleMs);
+  }
+
+  /**
+   * The client has been silent for `clientIdleMs` and the recorded session can go no further: report
+   * what it did not send, then send it the rest of the recorded session and its close (the recorded
+   * close, or 1000 when the recorded client was the one to close).
+   */
+  private endSilentClient(): void {
+    if (this.done) return;
+    const when = `before falling silent for ${this.clientIdleMs / 1000} s`;
+    this.reportShortfall(when);
+    if (this.recordedClientClosed && this.actions.length === 0) this.diverge({ session: this.session, message: `the client did not close the connection ${when}; the recorded one did` });
+    for (const action of this.actions.splice(0)) this.perform(action);
+    if (!this.done) {
+      this.done = true;
+      this.ws.close(1000, 'ih-mock replay: the recorded session ends here');
+    }
+  }
+
+  /** Whether the client has sent what this frame answers (every pace). */
+  private answered(action: Action): boolean {
+    const { answers } = action;
+    return this.live.configs >= answers.configs && (this.live.closed || !answers.closed) && this.live.binaries >= answers.segment;
+  }
+
+  /** Whether the client has sent what this frame waits for under media pacing. */
   private reached(action: Action): boolean {
-    const { after } = action;
-    return (
-      this.live.configs >= after.configs &&
-      (this.live.closed || !after.closed) &&
-      this.live.mediaSeconds >= after.mediaSeconds - MEDIA_TOLERANCE_SECONDS &&
-      this.live.binaries >= after.binaries
-    );
+    const { media } = action;
+    return this.answered(action) && this.live.mediaSeconds >= media.mediaSeconds - MEDIA_TOLERANCE_SECONDS && this.live.binaries >= media.binaries;
   }
 
   private perform(action: Action): void {
@@ -338,37 +421,55 @@ interface ReplayUpgrade extends IncomingMessage {
 /** Window length the media pacing assumes: an event about second t was produced by media up to t + this at most. */
 const WINDOW_SECONDS = 8;
 
+type Envelope = { type?: unknown; data: Record<string, unknown> } | null;
+
+/** A recorded server frame as an envelope (null when it is not JSON). */
+function parseEnvelope(text: string): Envelope {
+  try {
+    const event = JSON.parse(text) as { type?: unknown; data?: unknown } | null;
+    if (event === null || typeof event !== 'object') return null;
+    const data = event.data !== null && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
+    return { type: event.type, data };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * What a server frame waits for under media pacing, given what the frame before it waited for and
- * how much media the recorded client had sent when it was recorded:
+ * What a server frame answers, given what the frame before it answered: a session.updated or ih6001
+ * error its config frame; an error naming segment n segment n; session.closing (and so what follows)
+ * session.close. A frame never leaves before what it answers, at any pace.
+ */
+function answersTo(previous: Answered, event: Envelope): Answered {
+  const answers = { ...previous };
+  if (!event) return answers;
+  const { type, data } = event;
+  if (type === 'session.updated' || (type === 'error' && data['code'] === 'ih6001' && !previous.closed)) answers.configs++;
+  if (type === 'error' && typeof data['segment'] === 'number') answers.segment = Math.max(answers.segment, data['segment']);
+  if (type === 'session.closing') answers.closed = true;
+  return answers;
+}
+
+/**
+ * The media a server frame waits for under media pacing, given what the frame before it waited for
+ * and how much media the recorded client had sent when it was recorded:
  * - an event about media second t (a detected or engagement start, an ended end, a quality period's
  *   or a dropped range's end) waits for min(recorded media, t + one window): the media it is about,
  *   not more than the recording shows, and not the recording's figure alone, which a client that
  *   sent everything at once inflates;
- * - a session.updated or ih6001 error waits for its config frame; an error naming segment n for
- *   segment n; session.closing and what follows for session.close;
+ * - an error about no segment in particular (idle, quota, max duration) came after what the client
+ *   had sent by then; replayed earlier it would cut the live client short;
  * - everything also waits for what the frame before it waited for, so frames keep their order.
  */
-function needs(previous: Progress, text: string, recordedMedia: number, recordedBinaries: number): Progress {
+function mediaNeeded(previous: MediaNeed, event: Envelope, recordedMedia: number, recordedBinaries: number): MediaNeed {
   const need = { ...previous };
-  let event: { type?: unknown; data?: Record<string, unknown> };
-  try {
-    event = JSON.parse(text) as typeof event;
-  } catch {
-    return need;
-  }
-  const data = event.data ?? {};
-  const about = mediaAbout(event.type, data);
+  if (!event) return need;
+  const about = mediaAbout(event.type, event.data);
   if (about !== null) need.mediaSeconds = Math.max(need.mediaSeconds, Math.min(recordedMedia, about + WINDOW_SECONDS));
-  if (event.type === 'session.updated' || (event.type === 'error' && data['code'] === 'ih6001' && !previous.closed)) need.configs++;
-  if (event.type === 'error' && typeof data['segment'] === 'number') need.binaries = Math.max(need.binaries, data['segment']);
-  // An error about no media in particular (idle, quota, max duration) came after what the client had
-  // sent by then; replayed earlier it would cut the live client short.
-  if (event.type === 'error' && data['segment'] == null) {
+  if (event.type === 'error' && event.data['segment'] == null) {
     need.binaries = Math.max(need.binaries, recordedBinaries);
     need.mediaSeconds = Math.max(need.mediaSeconds, recordedMedia);
   }
-  if (event.type === 'session.closing') need.closed = true;
   return need;
 }
 

@@ -767,6 +767,10 @@ export type RecordSessionNumber = number
  * Milliseconds since the session began (the upgrade request or the HTTP request arrived).
  */
 export type RecordMillis = number
+/**
+ * Present when the recording proxy made this answer itself, not the upstream: the upstream could not be reached (502) or did not finish the handshake in time (504), it cut the connection with no answer (502), or the client left before the answer (499). Absent: the upstream's own answer.
+ */
+export type AnsweredBy = "recorder"
 export type Sha256Hex = string
 /**
  * A body as recorded: JSON as parsed (credentials redacted), a multipart form as its fields and a summary of each file, or anything else as size and hash.
@@ -885,6 +889,7 @@ headers: RecordedHeaders
 status: number
 response_headers: RecordedHeaders
 body: string
+by?: AnsweredBy
 }
 export interface WsClientTextRecord {
 kind: "ws.client.text"
@@ -963,6 +968,7 @@ t: RecordMillis
 status: number
 headers: RecordedHeaders
 body: (RecordedHttpBody | null)
+by?: AnsweredBy
 }
 
 // ---- server-options.schema.json

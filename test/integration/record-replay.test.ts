@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -40,7 +40,7 @@ beforeAll(async () => {
 const quiet = pino({ level: 'silent' });
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
+  for (const close of closers.splice(0).reverse()) await close();
 });
 
 /** An upstream ih-mock: steady, instant, seeded, with one API key and one key pair. */
@@ -50,6 +50,7 @@ function upstream() {
 
 async function recorderFor(upstreamBase: string, withMedia = false): Promise<{ recorder: Recorder; base: string; file: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'ih-mock-rec-'));
+  closers.push(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'session.jsonl');
   const recorder = createRecorder({ upstream: upstreamBase, out: file, withMedia, recorder: 'ih-mock test', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
   const base = await recorder.listen();
@@ -80,6 +81,17 @@ async function upload(base: string, token: string): Promise<{ status: number; bo
   form.append('include[]', 'conversation_quality_overall');
   const res = await fetch(`${base}/v1/upload/analyze`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   return { status: res.status, body: await res.json() };
+}
+
+/**
+ * Resolves once the server has handled everything this client sent so far, and everything it sent in
+ * answer has arrived: a ping travels behind the client's frames, its pong behind the server's.
+ */
+async function roundTrip(client: TestClient): Promise<void> {
+  await new Promise<void>((resolve) => {
+    client.ws.once('pong', () => resolve());
+    client.ws.ping();
+  });
 }
 
 /** Type, data and correlation id: everything but the wall-clock timestamp. */
@@ -209,8 +221,13 @@ describe('ih-mock record', () => {
     const replayBase = await replay.listen();
     const again = new FormData();
     again.append('file', new Blob([new Uint8Array(mp4)], { type: 'video/mp4' }), 'call.mp4');
+    // One field more than recorded: the replay reports it once it has read and matched the whole
+    // request, which is when it decides (at once) whether to answer.
+    again.append('probe', '1');
+    let outcome = 'no answer yet';
     const pending = fetch(`${replayBase}/v1/upload/analyze`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: again });
-    const outcome = await Promise.race([pending.then((r) => `answered ${r.status}`, () => 'cut'), new Promise((r) => setTimeout(() => r('no answer yet'), 500))]);
+    pending.then((r) => (outcome = `answered ${r.status}`), () => (outcome = 'cut'));
+    await until(() => replay.divergences.some((d) => /the form fields differ/.test(d.message)), 'the replay has read the request');
     expect(outcome).toBe('no answer yet');
     await replay.close(); // cuts the held request, and does not wait for it
     await expect(pending).rejects.toThrow();
@@ -264,6 +281,7 @@ describe('ih-mock record', () => {
   it('a recorder killed with SIGKILL mid-session leaves a file readable up to its last record', async () => {
     const server = await upstream();
     const dir = await mkdtemp(join(tmpdir(), 'ih-mock-kill-'));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'killed.jsonl');
     const run = startCli(['record', '--upstream', server.baseUrl, '--out', file, '--port', '0', '--log-level', 'silent']);
     const base = await waitReady(run, 20_000, 'record');
@@ -303,8 +321,8 @@ describe('ih-mock replay', () => {
     return { file, frames, uploaded };
   }
 
-  async function replayServer(file: string, pace: ReplayPace): Promise<{ replay: ReplayServer; base: string }> {
-    const replay = createReplayServer({ recording: readRecording(file), pace, host: '127.0.0.1', port: 0, clock: new RealClock(), random: new Random(1), logger: quiet });
+  async function replayServer(file: string, pace: ReplayPace, clientIdleMs?: number): Promise<{ replay: ReplayServer; base: string }> {
+    const replay = createReplayServer({ recording: readRecording(file), pace, host: '127.0.0.1', port: 0, clock: new RealClock(), random: new Random(1), logger: quiet, ...(clientIdleMs !== undefined ? { clientIdleMs } : {}) });
     const base = await replay.listen();
     closers.push(() => replay.close());
     return { replay, base };
@@ -334,11 +352,11 @@ describe('ih-mock replay', () => {
     await client.waitForType('session.ready');
     client.sendJson({ include: BOTH });
     await client.waitForType('session.updated');
-    await new Promise((r) => setTimeout(r, 200));
+    await roundTrip(client);
     expect(client.types()).toEqual(['session.ready', 'session.updated']); // no media, no analysis
     for (const chunk of chunks.slice(0, 4)) await client.sendBinary(chunk); // 12 s: windows up to [3, 11)
-    await client.waitForType('signal.detected');
-    await new Promise((r) => setTimeout(r, 200));
+    await roundTrip(client); // everything those 12 s unlocked has arrived
+    expect(client.types()).toContain('signal.detected');
     const times = client.frames.flatMap((f) => (f.type === 'signal.detected' || f.type === 'engagement.updated' ? [f.data.start as number] : f.type === 'signal.ended' ? [f.data.end as number] : []));
     for (const t of times) expect(t).toBeLessThanOrEqual(12);
     client.ws.close();
@@ -358,11 +376,58 @@ describe('ih-mock replay', () => {
     expect(messages).toContain('text frame 1 differs');
     expect(replay.divergences[0]).toMatchObject({ expected: { include: BOTH }, actual: { include: ['conversation_quality_overall'] } });
     expect(messages.some((m) => /sent 3 segments before closing, the recorded one 10/.test(m))).toBe(true);
-    expect(messages.some((m) => /sent 1 text frames before closing, the recorded one 2/.test(m))).toBe(true);
+    expect(messages.some((m) => /never sent session\.close before closing; the recorded one did/.test(m))).toBe(true);
     const res = await fetch(`${base}/v1/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key_id: 'someone_else', key_secret: 'x', scopes: ['interhumanai.stream'] }) });
     expect(res.status).toBe(200);
     await until(() => replay.divergences.some((d) => /\/v1\/auth: the JSON body differs/.test(d.message)), 'the auth divergence');
     expect(JSON.stringify(replay.divergences)).not.toContain('"x"'); // a live secret is never printed
+  }, 60_000);
+});
+
+describe('ih-mock replay: a client that stops short', () => {
+  it.each<[string, ReplayPace]>([
+    ['as recorded', { mode: 'recorded', speed: 4 }],
+    ['paced by the client media', { mode: 'media' }],
+  ])('%s: the shortfall is reported and the session still ends with the recorded ending', async (_name, pace) => {
+    const server = await upstream();
+    const { base: recorderBase, file, recorder } = await recorderFor(server.baseUrl);
+    const recorded = await streamSession(`${recorderBase.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: API_KEY });
+    await recorder.close();
+    const replay = createReplayServer({ recording: readRecording(file), pace, host: '127.0.0.1', port: 0, clock: new RealClock(), random: new Random(1), logger: quiet, clientIdleMs: 500 });
+    const base = await replay.listen();
+    closers.push(() => replay.close());
+    // Three of the ten segments, and no session.close: then the client waits, as a stuck client would.
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: 'k' });
+    await client.waitForType('session.ready');
+    client.sendJson({ include: BOTH });
+    for (const chunk of chunks.slice(0, 3)) await client.sendBinary(chunk);
+    await client.waitForType('session.ended', 1, 20_000);
+    expect((await client.closed).code).toBe(1000);
+    expect(client.types()).toEqual(recorded.frames.map((f) => f.type)); // the recorded session, to its end
+    const messages = replay.divergences.map((d) => d.message);
+    expect(messages).toContainEqual(expect.stringMatching(/^the client sent 3 segments before falling silent for 0\.5 s, the recorded one 10$/));
+    expect(messages).toContainEqual(expect.stringMatching(/^the client never sent session\.close before falling silent for 0\.5 s; the recorded one did$/));
+  }, 60_000);
+
+  it('as recorded: a client slower than the recorded one still gets the closing frames only after its session.close, and no divergence', async () => {
+    const server = await upstream();
+    const { base: recorderBase, file, recorder } = await recorderFor(server.baseUrl);
+    await streamSession(`${recorderBase.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: API_KEY });
+    await recorder.close();
+    const replay = createReplayServer({ recording: readRecording(file), pace: { mode: 'recorded', speed: 1000 }, host: '127.0.0.1', port: 0, clock: new RealClock(), random: new Random(1), logger: quiet });
+    const base = await replay.listen();
+    closers.push(() => replay.close());
+    // At 1000x every recorded frame is due at once; the closing ones must still wait for session.close.
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: 'k' });
+    await client.waitForType('session.ready');
+    client.sendJson({ include: BOTH });
+    await client.waitForType('session.updated');
+    for (const chunk of chunks) await client.sendBinary(chunk);
+    await roundTrip(client);
+    expect(client.types()).not.toContain('session.closing');
+    expect((await client.closeGracefully(15_000)).code).toBe(1000);
+    expect(client.types().at(-1)).toBe('session.ended');
+    expect(replay.divergences).toEqual([]);
   }, 60_000);
 });
 
