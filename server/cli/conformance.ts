@@ -8,6 +8,7 @@ export const TRANSPORT_CHOICES = ['stream', 'upload', 'both'] as const satisfies
 export const command: Command = {
   name: 'conformance',
   summary: 'Run your client (any language: a command) through the conformance cases or property runs, and report.',
+  usage: ['--client "<command>" [options]', '--client "<command A>" --client "<command B>" ... [options]', '--clients <file> [options]'],
   details: [
     'Compare clients: --client A --client B (or --clients FILE) runs them all and writes one matrix report, cases × clients, to --report-dir.',
     'Each case: an emulator with a scripted scenario behind a recording proxy, your client pointed at it; the recording is judged by the client invariants. Exit 1 if a case FAILED that the ledger does not expect, 0 otherwise.',
