@@ -10,6 +10,8 @@ import { runScenariosCommand, runValidateCommand, SCENARIO_COMMANDS_HELP } from 
 import { OPTIONS_SCHEMA, OptionsError, readConfigFile, resolveOptions, type ServerOptionsInput } from './options.js';
 import { packageVersion } from './paths.js';
 import { resolveTiming } from './stream/timing.js';
+import { ADMIN_COMMANDS, ADMIN_COMMANDS_HELP, runAdminCommand, type AdminCommand } from './admin/cli-client.js';
+import { adminStartupNote } from './admin/startup-note.js';
 
 /** Flag names that differ from the kebab-case of their option key (the names users know). */
 const FLAG_RENAMES: Record<string, string> = {
@@ -70,6 +72,7 @@ export function helpText(): string {
     '       ih-mock validate <file>...',
     '       ih-mock record --upstream <base URL> | ih-mock replay <file> | ih-mock check <file>...',
     '       ih-mock conformance --client "<command>" [--cases 4.*] [--runs N --seed S] [--junit FILE]',
+    '       ih-mock sessions | session <id> | journal | wait | inject <id> <fault> | queue | defaults | reset   (admin client)',
     '',
     'Options:',
     ...rows,
@@ -82,6 +85,8 @@ export function helpText(): string {
     SCENARIO_COMMANDS_HELP,
     '',
     RECORD_COMMANDS_HELP,
+    '',
+    ADMIN_COMMANDS_HELP,
   ].join('\n');
 }
 
@@ -98,7 +103,8 @@ export type CliCommand =
   | { command: 'check'; args: string[] }
   | { command: 'conformance'; args: string[] }
   | { command: 'record'; args: string[] }
-  | { command: 'replay'; args: string[] };
+  | { command: 'replay'; args: string[] }
+  | { command: 'admin'; name: AdminCommand; args: string[] };
 
 /** Parse argv (without node and script) into a command. Throws `UsageError` or `OptionsError`. */
 export function parseCli(argv: string[]): CliCommand {
@@ -109,6 +115,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (argv[0] === 'check') return { command: 'check', args: argv.slice(1) };
   if (argv[0] === 'conformance') return { command: 'conformance', args: argv.slice(1) };
   if (argv[0] === 'replay') return { command: 'replay', args: argv.slice(1) };
+  if ((ADMIN_COMMANDS as readonly string[]).includes(argv[0] ?? '')) return { command: 'admin', name: argv[0] as AdminCommand, args: argv.slice(1) };
   const config: ParseArgsConfig['options'] = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, config: { type: 'string' } };
   for (const f of FLAGS) {
     config[f.flag] = f.kind === 'boolean' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'string[]' };
@@ -122,7 +129,7 @@ export function parseCli(argv: string[]): CliCommand {
   }
   const { values, positionals } = parsed;
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
-    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; record; replay; check; conformance; see ih-mock --help)`);
+    throw new UsageError(`unknown command "${positionals.join(' ')}" (commands: serve, the default; scenarios; validate; record; replay; check; conformance; ${ADMIN_COMMANDS.join('; ')}; see ih-mock --help)`);
   }
   if (values['help']) return { command: 'help' };
   if (values['version']) return { command: 'version' };
@@ -139,6 +146,8 @@ export function parseCli(argv: string[]): CliCommand {
     if (f.key === 'keyPairs') options[f.key] = (raw as string[]).map(parseKeyPair);
     else options[f.key] = f.kind === 'string[]' ? raw : convert(f, raw as string);
   }
+  // The admin token may come from the environment, which keeps it out of the process list.
+  if (options['adminToken'] === undefined && process.env['IH_ADMIN_TOKEN']) options['adminToken'] = process.env['IH_ADMIN_TOKEN'];
   resolveOptions(options as ServerOptionsInput); // fail fast with the schema's message
   return { command: 'serve', options: options as ServerOptionsInput };
 }
@@ -206,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       if (cmd.command === 'scenarios') return runScenariosCommand(cmd.args, io);
       if (cmd.command === 'validate') return runValidateCommand(cmd.files, io);
+      if (cmd.command === 'admin') return await runAdminCommand(cmd.name, cmd.args, io);
       // The conformance kit (fast-check, the case catalogue) loads only for the commands that use it.
       if (cmd.command === 'check') return await (await import('../conformance/check.js')).runCheck(cmd.args, io);
       if (cmd.command === 'conformance') return await (await import('../conformance/cli.js')).runConformance(cmd.args, io);
@@ -250,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
       server.options.keyPairs.length
         ? `            or an access token from POST ${urls.baseUrl}/v1/auth with one of the ${server.options.keyPairs.length} configured --key-pair values`
         : `            or an access token from POST ${urls.baseUrl}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`,
+      ...adminStartupNote(urls.baseUrl, server.options),
       '',
     ].join('\n'),
   );
