@@ -12,13 +12,13 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Start the CLI with `args` (via node, or via `npx` when `viaNpx`). */
-export function startCli(args: string[], opts: { viaNpx?: boolean } = {}): Running {
+/** Start the CLI with `args` (via node, or via `npx` when `viaNpx`); `env` adds to the environment. */
+export function startCli(args: string[], opts: { viaNpx?: boolean; env?: NodeJS.ProcessEnv } = {}): Running {
   // npx runs ih-mock as its own child and does not pass SIGTERM on: give it a process group of its
   // own, so `stopGroup` can signal npx and ih-mock together (as a terminal's Ctrl-C does).
   const child = opts.viaNpx
     ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' }, detached: true })
-    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT });
+    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...(opts.env ?? {}) } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -40,9 +40,9 @@ export async function waitReady(run: Running, timeoutMs = 20_000, command = ''):
   }
 }
 
-/** Run the CLI to completion (for --help, bad flags). */
-export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startCli(args);
+/** Run the CLI to completion (for --help, bad flags, the admin client). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args, { env });
   const { code } = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
