@@ -331,6 +331,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       const port = typeof address === 'object' && address ? address.port : options.port;
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
+      // After the caller has heard the server is up (its readiness line): load what /metrics needs.
+      setImmediate(() => void control.counters.load().catch(() => undefined)); // a failure shows at the first scrape
       return bound;
     },
     urls() {

@@ -342,8 +342,8 @@ export class ControlPlane implements AdminApi {
     return { test_id: testId, journal_entries: journalEntries, ended_sessions: endedSessions, queued, defaults };
   }
 
-  metrics(): Promise<string> {
-    return this.counters.text();
+  async metrics(): Promise<string> {
+    return (await this.counters.render()).text;
   }
 
   // ---- Helpers ---------------------------------------------------------------------------------

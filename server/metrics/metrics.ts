@@ -7,11 +7,15 @@
  * type); the prom-client metrics are filled from them when /metrics is read, so a frame costs no
  * label hashing.
  *
+ * prom-client is loaded after start-up (`load`, which the server calls once it listens) or at the
+ * first scrape, never at import: a command that does not serve, and the readiness line, never wait
+ * for it. Window lags observed before it is there wait in a short list.
+ *
  * Invariants: every counter only grows over the server's life (a reset of the admin API does not
  * touch them: scrapers compute rates from them); counters of open sessions are read live, and an
  * ended session's final counters move into the totals in the same turn it leaves the open set.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Histogram, Registry } from 'prom-client';
 import type { SessionStats } from '../stream/session.js';
 
 export const METRICS_PATH = '/metrics';
@@ -37,9 +41,10 @@ const SESSION_COUNTERS = [
 
 type CountedField = (typeof SESSION_COUNTERS)[number][0];
 
+/** Lags kept while prom-client loads (it takes milliseconds after start-up; this only bounds memory). */
+const MAX_PENDING_LAGS = 10_000;
+
 export class ServerMetrics {
-  /** This server's registry: `registry.metrics()` is the /metrics body. */
-  readonly registry = new Registry();
   private readonly endedTotals = new Map<CountedField, number>(SESSION_COUNTERS.map(([field]) => [field, 0]));
   private readonly sessionsOpened = new Map<string, number>();
   private readonly sessionsEnded = new Map<string, number>();
@@ -48,14 +53,38 @@ export class ServerMetrics {
   private readonly errors = new Map<string, number>();
   private readonly uploads = new Map<string, number>();
   private readonly tokenExchanges = new Map<string, number>();
-  private readonly lag: Histogram;
+  private lag: Histogram | undefined;
+  private pendingLags: number[] = [];
+  private loading: Promise<Registry> | undefined;
 
   constructor(
-    openSessions: () => Iterable<OpenSessionView>,
-    journal: () => { recorded: number; evicted: number },
-  ) {
-    const registers = [this.registry];
-    new Gauge({
+    private readonly openSessions: () => Iterable<OpenSessionView>,
+    private readonly journal: () => { recorded: number; evicted: number },
+  ) {}
+
+  /** Load prom-client and build this server's registry (once); the server calls it as soon as it listens. */
+  load(): Promise<Registry> {
+    this.loading ??= import('prom-client').then((prom) => this.build(prom));
+    return this.loading;
+  }
+
+  private build(prom: typeof import('prom-client')): Registry {
+    const registry = new prom.Registry();
+    const registers = [registry];
+    const { openSessions, journal } = this;
+    /** A counter filled from `values` whenever the metrics are read. */
+    const counter = (name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]) =>
+      new prom.Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [labels, n] of values()) this.inc(labels, n);
+        },
+      });
+    new prom.Gauge({
       name: 'ih_mock_sessions_open',
       help: 'Stream sessions open now, by scenario.',
       labelNames: ['scenario'],
@@ -65,32 +94,36 @@ export class ServerMetrics {
         for (const s of openSessions()) this.inc({ scenario: s.scenarioName });
       },
     });
-    this.counter('ih_mock_sessions_total', 'Stream sessions opened, by scenario.', ['scenario'], () => labelled(this.sessionsOpened, 'scenario'));
-    this.counter('ih_mock_sessions_ended_total', 'Stream sessions ended, by reason.', ['reason'], () => labelled(this.sessionsEnded, 'reason'));
+    counter('ih_mock_sessions_total', 'Stream sessions opened, by scenario.', ['scenario'], () => labelled(this.sessionsOpened, 'scenario'));
+    counter('ih_mock_sessions_ended_total', 'Stream sessions ended, by reason.', ['reason'], () => labelled(this.sessionsEnded, 'reason'));
     for (const [field, name, help] of SESSION_COUNTERS) {
-      this.counter(name, help, [], () => {
+      counter(name, help, [], () => {
         let total = this.endedTotals.get(field)!;
         for (const s of openSessions()) total += s.stats[field];
         return [[{}, total]];
       });
     }
-    this.counter('ih_mock_events_sent_total', 'Envelopes sent to stream clients, by type.', ['type'], () => labelled(this.eventsSent, 'type'));
-    this.counter('ih_mock_errors_total', 'Errors answered, by ih code and transport (stream: error envelopes; http: error responses).', ['code', 'transport'], () =>
+    counter('ih_mock_events_sent_total', 'Envelopes sent to stream clients, by type.', ['type'], () => labelled(this.eventsSent, 'type'));
+    counter('ih_mock_errors_total', 'Errors answered, by ih code and transport (stream: error envelopes; http: error responses).', ['code', 'transport'], () =>
       [...this.errors].map(([key, n]) => {
         const [transport = '', code = ''] = key.split(' ');
         return [{ code, transport }, n];
       }),
     );
-    this.counter('ih_mock_uploads_total', 'Uploads answered, by HTTP status (none: the connection was cut with no answer).', ['status'], () => labelled(this.uploads, 'status'));
-    this.counter('ih_mock_token_exchanges_total', 'Token exchanges (POST /v1/auth, /v0/auth) answered, by HTTP status.', ['status'], () => labelled(this.tokenExchanges, 'status'));
-    this.counter('ih_mock_journal_entries_total', 'Entries recorded in the admin journal.', [], () => [[{}, journal().recorded]]);
-    this.counter('ih_mock_journal_evicted_total', 'Journal entries evicted because the journal was full.', [], () => [[{}, journal().evicted]]);
-    this.lag = new Histogram({
+    counter('ih_mock_uploads_total', 'Uploads answered, by HTTP status (none: the connection was cut with no answer).', ['status'], () => labelled(this.uploads, 'status'));
+    counter('ih_mock_token_exchanges_total', 'Token exchanges (POST /v1/auth, /v0/auth) answered, by HTTP status.', ['status'], () => labelled(this.tokenExchanges, 'status'));
+    counter('ih_mock_journal_entries_total', 'Entries recorded in the admin journal.', [], () => [[{}, journal().recorded]]);
+    counter('ih_mock_journal_evicted_total', 'Journal entries evicted because the journal was full.', [], () => [[{}, journal().evicted]]);
+    const lag = new prom.Histogram({
       name: 'ih_mock_event_lag_seconds',
       help: "How late each analysis window's results left, behind an idle server's schedule (window due + processing time).",
       buckets: LAG_BUCKETS,
       registers,
     });
+    for (const seconds of this.pendingLags) lag.observe(seconds);
+    this.pendingLags = [];
+    this.lag = lag;
+    return registry;
   }
 
   sessionOpened(scenario: string): void {
@@ -110,7 +143,8 @@ export class ServerMetrics {
   }
 
   windowEmitted(lagMs: number): void {
-    this.lag.observe(lagMs / 1000);
+    if (this.lag) this.lag.observe(lagMs / 1000);
+    else if (this.pendingLags.length < MAX_PENDING_LAGS) this.pendingLags.push(lagMs / 1000);
   }
 
   /** An upload was answered with `status` (null: cut with no answer) and, for errors, its ih code. */
@@ -124,27 +158,10 @@ export class ServerMetrics {
     if (code !== null) bump(this.errors, `http ${code}`);
   }
 
-  /** The /metrics body. */
-  text(): Promise<string> {
-    return this.registry.metrics();
-  }
-
-  get contentType(): string {
-    return this.registry.contentType;
-  }
-
-  /** A counter filled from `values` whenever the metrics are read. */
-  private counter(name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]): void {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [labels, n] of values()) this.inc(labels, n);
-      },
-    });
+  /** The /metrics body and its content type. */
+  async render(): Promise<{ contentType: string; text: string }> {
+    const registry = await this.load();
+    return { contentType: registry.contentType, text: await registry.metrics() };
   }
 }
 

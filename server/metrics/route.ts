@@ -3,5 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { METRICS_PATH, type ServerMetrics } from './metrics.js';
 
 export function registerMetricsRoute(http: FastifyInstance, metrics: ServerMetrics): void {
-  http.get(METRICS_PATH, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  http.get(METRICS_PATH, async (_request, reply) => {
+    const { contentType, text } = await metrics.render();
+    return reply.type(contentType).send(text);
+  });
 }
