@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runAdminCommand, type AdminCommand } from '../../server/admin/cli-client.js';
+import { CommandUsageError } from '../../server/cli-io.js';
 import { BIN, runCli, startCli, waitReady, type Running } from '../support/cli.js';
 import { connect } from '../support/client.js';
 import { readMedia } from '../support/media.js';
@@ -36,13 +38,30 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Run an admin command in this process (the same function the bin runs, so most checks need not
+ * pay a Node start-up each); bad usage as the bin reports it: exit 2 and the message.
+ */
+async function admin(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [command, ...rest] = args;
+  let stdout = '';
+  let stderr = '';
+  const io = { out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t) };
+  try {
+    return { code: await runAdminCommand(command as AdminCommand, rest, io, env), stdout, stderr };
+  } catch (err) {
+    if (!(err instanceof CommandUsageError)) throw err;
+    return { code: 2, stdout, stderr: `ih-mock: ${err.message}\n` };
+  }
+}
+
 async function stop(run: Running): Promise<void> {
   run.child.kill('SIGTERM');
   expect((await run.exited).code).toBe(0);
 }
 
 describe('ih-mock admin commands', () => {
-  it('sessions, wait, inject, journal, queue, defaults and reset against a running ih-mock; exit 1 for what it refuses, 2 for bad usage', { timeout: 240_000 }, async () => {
+  it('sessions, wait, inject, journal, queue, defaults and reset against a running ih-mock; exit 1 for what it refuses, 2 for bad usage', { timeout: 120_000 }, async () => {
     const segment = await readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 4 });
     const { run, base } = await serve(['--scenario', 'steady', '--timing', 'instant', '--log-level', 'silent']);
     expect(run.stdout()).toContain(`  admin:    ${base}/__ih/ (from this machine, no token`);
@@ -57,52 +76,52 @@ describe('ih-mock admin commands', () => {
     expect(waited.code, waited.stderr).toBe(0);
     expect(JSON.parse(waited.stdout).entry).toMatchObject({ session: id, type: 'signal.detected', signal_type: 'agreement' });
 
-    const sessions = await runCli(['sessions', ...url]);
+    const sessions = await admin(['sessions', ...url]);
     expect(sessions.code, sessions.stderr).toBe(0);
     expect(JSON.parse(sessions.stdout).map((s: { id: string; test_id: string }) => [s.id, s.test_id])).toEqual([[id, 'cli-test']]);
-    expect(JSON.parse((await runCli(['session', id, ...url])).stdout).session.id).toBe(id);
+    expect(JSON.parse((await admin(['session', id, ...url])).stdout).session.id).toBe(id);
 
-    const injected = await runCli(['inject', id, '{"action":"error","code":"ih3003"}', ...url]);
+    const injected = await admin(['inject', id, '{"action":"error","code":"ih3003"}', ...url]);
     expect(injected.code, injected.stderr).toBe(0);
     expect(JSON.parse(injected.stdout)).toEqual({ session: id, applied: 1, armed: 0, state: 'open' });
     expect((await client.waitForType('error')).data.code).toBe('ih3003');
 
-    const journal = await runCli(['journal', ...url, '--session', id, '--kind', 'frame', '--direction', 'out']);
+    const journal = await admin(['journal', ...url, '--session', id, '--kind', 'frame', '--direction', 'out']);
     expect(journal.code, journal.stderr).toBe(0);
     const lines = journal.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((e) => e.event)).toEqual(client.frames);
 
-    const queued = await runCli(['queue', 'uploads', '[{"action":"disconnect"}]', '--count', '2', ...url, '--test-id', 'cli-test']);
+    const queued = await admin(['queue', 'uploads', '[{"action":"disconnect"}]', '--count', '2', ...url, '--test-id', 'cli-test']);
     expect(JSON.parse(queued.stdout).uploads).toEqual([{ faults: [{ action: 'disconnect' }], remaining: 2 }]);
-    const defaults = await runCli(['defaults', '--scenario', 'quiet', '--seed', '7', ...url]);
+    const defaults = await admin(['defaults', '--scenario', 'quiet', '--seed', '7', ...url]);
     expect(JSON.parse(defaults.stdout)).toEqual({ test_id: null, scenario: 'quiet', seed: 7, timing: null });
-    expect(JSON.parse((await runCli(['defaults', ...url])).stdout)).toMatchObject({ scenario: 'quiet', seed: 7 });
+    expect(JSON.parse((await admin(['defaults', ...url])).stdout)).toMatchObject({ scenario: 'quiet', seed: 7 });
 
     // Refusals: the server's code and message on stderr, exit 1.
     const timedOut = await runCli(['wait', ...url, '--type', 'never.happens', '--timeout', '100']);
     expect(timedOut.code).toBe(1);
     expect(timedOut.stderr).toMatch(/^ih-mock wait: ihm4008: No journal entry after seq 0 matched type=never\.happens within 100 ms/);
-    const invalid = await runCli(['inject', id, '{"action":"eror"}', ...url]);
+    const invalid = await admin(['inject', id, '{"action":"eror"}', ...url]);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/ihm4001: invalid faults \(1 problem\):\n\/faults\/0\/action: must be one of error, close/);
-    const unknown = await runCli(['inject', 'no-such-session', '{"action":"close"}', ...url]);
+    const unknown = await admin(['inject', 'no-such-session', '{"action":"close"}', ...url]);
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/ihm4004/)]);
-    const unreachable = await runCli(['sessions', '--url', `http://127.0.0.1:${await closedPort()}`]);
+    const unreachable = await admin(['sessions', '--url', `http://127.0.0.1:${await closedPort()}`]);
     expect([unreachable.code, unreachable.stderr]).toEqual([1, expect.stringMatching(/cannot reach ih-mock \(ECONNREFUSED\)/)]);
-    // Bad usage: exit 2, one line.
-    for (const args of [['inject', id], ['inject', id, '{not json'], ['wait', '--timeout', 'soon']]) {
-      const bad = await runCli([...args, ...url]);
+    // Bad usage: exit 2, one line (the first through the bin, the others in-process).
+    for (const [i, args] of [['inject', id], ['inject', id, '{not json'], ['wait', '--timeout', 'soon']].entries()) {
+      const bad = i === 0 ? await runCli([...args, ...url]) : await admin([...args, ...url]);
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
 
-    const reset = await runCli(['reset', ...url]);
+    const reset = await admin(['reset', ...url]);
     expect(JSON.parse(reset.stdout)).toMatchObject({ test_id: null, defaults: true, queued: 1 });
     client.ws.terminate();
     await stop(run);
   });
 
-  it('on a server bound to 0.0.0.0 the start-up note says how the admin API is guarded; the client sends the token from --admin-token or IH_ADMIN_TOKEN', { timeout: 180_000 }, async () => {
+  it('on a server bound to 0.0.0.0 the start-up note says how the admin API is guarded; the client sends the token from --admin-token or IH_ADMIN_TOKEN', { timeout: 120_000 }, async () => {
     const disabled = await serve(['--host', '0.0.0.0', '--log-level', 'silent']);
     expect(disabled.run.stdout()).toContain('admin:    disabled: listening on 0.0.0.0 (not loopback) without --admin-token');
     const local = disabled.base.replace('0.0.0.0', '127.0.0.1');
@@ -115,11 +134,11 @@ describe('ih-mock admin commands', () => {
     expect(guarded.run.stdout()).toContain('(send X-IH-Admin-Token: <your --admin-token>)');
     expect(guarded.run.stdout()).not.toContain(token);
     const base = guarded.base.replace('0.0.0.0', '127.0.0.1');
-    expect((await runCli(['sessions', '--url', base])).stderr).toMatch(/ihm2002/);
-    expect((await runCli(['sessions', '--url', base, '--admin-token', 'wrong-token-value'])).stderr).toMatch(/ihm2001/);
-    expect((await runCli(['sessions', '--url', base, '--admin-token', token])).code).toBe(0);
+    expect((await admin(['sessions', '--url', base])).stderr).toMatch(/ihm2002/);
+    expect((await admin(['sessions', '--url', base, '--admin-token', 'wrong-token-value'])).stderr).toMatch(/ihm2001/);
+    expect((await admin(['sessions', '--url', base, '--admin-token', token])).code).toBe(0);
     expect((await runCli(['sessions', '--url', base], { IH_ADMIN_TOKEN: token })).code).toBe(0);
-    expect((await runCli(['sessions'], { IH_ADMIN_TOKEN: token, IH_MOCK_URL: base })).code).toBe(0);
+    expect((await admin(['sessions'], { IH_ADMIN_TOKEN: token, IH_MOCK_URL: base })).code).toBe(0);
     await stop(guarded.run);
   });
 });
