@@ -213,6 +213,33 @@ function parameterProblems(fault: Fault, at: string, required: readonly (keyof F
   return problems;
 }
 
+/**
+ * Where faults given to the admin API go: armed on a live session, queued for the next sessions, or
+ * queued for the next uploads (docs/control-plane.md).
+ */
+export type FaultDestination = 'live-session' | 'next-sessions' | 'uploads';
+
+/**
+ * The semantic problems of faults given to the admin API (the caller has checked them against the
+ * schema): the rules and messages of a scenario's `faults`, with paths `/faults/<i>/...`, plus what
+ * the destination rules out.
+ */
+export function faultListProblems(faults: readonly Fault[], destination: FaultDestination): Diagnostic[] {
+  return faults.flatMap((fault, i) => {
+    const at = `/faults/${i}`;
+    if (destination === 'uploads') {
+      if (fault.when !== undefined) return [{ path: `${at}/when`, message: 'a queued upload fault applies to each of the next uploads: drop "when"' }];
+      const { when: _none, ...rest } = fault;
+      return uploadFaultProblems({ ...rest, when: { upload: 1 } }, at);
+    }
+    if (fault.when?.upload !== undefined) return [{ path: `${at}/when/upload`, message: 'an upload trigger does not apply to stream sessions: queue upload faults with POST /__ih/queue/uploads' }];
+    if (destination === 'live-session' && fault.action === 'missing_scope') {
+      return [{ path: `${at}/action`, message: 'missing_scope replaces session.ready, which this session has already sent: queue it for the next session (POST /__ih/queue/sessions)' }];
+    }
+    return faultProblems(fault, at);
+  });
+}
+
 /** Schema and semantic checks of an in-memory scenario (e.g. one built by a test). */
 export function validateScenario(value: unknown): ValidationResult {
   const schema = validateScenarioObject(value);

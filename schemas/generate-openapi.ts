@@ -1,6 +1,7 @@
 /**
  * Generates `schemas/openapi.json`: the OpenAPI 3.1 description of ih-mock's HTTP endpoints
- * (`POST /v1/upload/analyze`, `POST /v1/auth` and `/v0/auth`, `GET /health`, `GET /openapi.json`).
+ * (`POST /v1/upload/analyze`, `POST /v1/auth` and `/v0/auth`, `GET /health`, `GET /openapi.json`,
+ * `GET /metrics`, and the admin API under `/__ih/`).
  * The WebSocket stream endpoint is described by `schemas/asyncapi.yaml` instead.
  *
  *   npm run gen:openapi              write schemas/openapi.json
@@ -25,6 +26,13 @@ import { OPENAPI_FILE, OPENAPI_ROUTE } from '../server/http/openapi-route.js';
 import { AUTH_ERROR_CODES } from '../server/http/auth-routes.js';
 import { FILE_FIELD, INCLUDE_FIELD, UPLOAD_ERROR_CODES, UPLOAD_PATH } from '../server/http/upload-route.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../server/paths.js';
+import { ADMIN_PREFIX } from '../server/admin/control-plane.js';
+import { ADMIN_ERROR_TABLE, adminErrorBody } from '../server/admin/errors.js';
+import { ADMIN_TOKEN_HEADER_NAME } from '../server/admin/guard.js';
+import { TEST_ID_HEADER_NAME, TEST_ID_PARAM } from '../server/admin/test-scope.js';
+import { DEFAULT_JOURNAL_LIMIT, DEFAULT_WAIT_MS, JOURNAL_KINDS, MAX_JOURNAL_LIMIT, MAX_WAIT_MS } from '../server/admin/journal-query.js';
+import { METRICS_PATH } from '../server/metrics/metrics.js';
+import type { AdminErrorCode } from '../server/types/generated.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -37,6 +45,8 @@ export const EMBEDDED_SCHEMAS = [
   'auth-request.schema.json',
   'auth-response.schema.json',
   'upload-response.schema.json',
+  'scenario.schema.json',
+  'admin.schema.json',
 ] as const;
 
 
@@ -213,6 +223,149 @@ function authOperation(path: string): JsonObject {
   };
 }
 
+/** Admin error responses for `codes`, one per HTTP status (the admin API's body, narrowed to those codes). */
+function adminErrorResponses(codes: readonly AdminErrorCode[]): Record<string, Json> {
+  const byStatus = new Map<number, AdminErrorCode[]>();
+  for (const code of ['ihm2001', 'ihm2002', 'ihm2003', ...codes] as AdminErrorCode[]) {
+    const status = ADMIN_ERROR_TABLE[code].http;
+    if (!byStatus.get(status)?.includes(code)) byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<string, Json> = {};
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    responses[String(status)] = {
+      description: group.map((code) => `\`${code}\` ${ADMIN_ERROR_TABLE[code].title}: ${ADMIN_ERROR_TABLE[code].message}`).join(' | '),
+      headers: CORRELATION_HEADER,
+      content: {
+        'application/json': {
+          schema: { allOf: [ref('AdminErrorBody'), { properties: { error_id: { enum: group } } }] },
+          examples: Object.fromEntries(group.map((code) => [code, { summary: ADMIN_ERROR_TABLE[code].title, value: adminErrorBody(code, SAMPLE_CORRELATION_ID) as unknown as Json }])),
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+const TEST_ID_PARAMETERS: Json[] = [
+  { name: TEST_ID_HEADER_NAME, in: 'header', required: false, description: 'The test scope of the call (docs/control-plane.md#scoping-by-test). Without one, the call sees every scope (and queues or sets defaults for sessions without a test id).', schema: ref('TestId') },
+  { name: TEST_ID_PARAM, in: 'query', required: false, description: `Same as the ${TEST_ID_HEADER_NAME} header (give one, or both equal).`, schema: ref('TestId') },
+];
+
+const LIST = (description: string): JsonObject => ({ in: 'query', required: false, description: `${description} Comma-separated or repeated: any of them.`, schema: { type: 'string' } });
+
+const JOURNAL_FILTERS: Json[] = [
+  { name: 'session', in: 'query', required: false, description: "A session's id (its correlation id).", schema: { type: 'string' } },
+  { name: 'kind', ...LIST(`Entry kinds: ${JOURNAL_KINDS.join(', ')}.`) },
+  { name: 'direction', in: 'query', required: false, description: 'frame entries: in (from the client) or out (from ih-mock).', schema: { enum: ['in', 'out'] } },
+  { name: 'type', ...LIST('Entry types: envelope types (signal.detected, error, …), in-frame types (binary, session.config, session.close, text.invalid, close), session.opened, session.ended, upload, auth, inject, ….') },
+  { name: 'code', ...LIST('ih codes (of error envelopes, rejected frames, HTTP error answers).') },
+  { name: 'signal_type', ...LIST('Signal types of signal.* events.') },
+  { name: 'since', in: 'query', required: false, description: 'Only entries with a greater seq (default 0: everything the journal still holds).', schema: { type: 'integer', minimum: 0 } },
+];
+
+function adminOperation(operationId: string, summary: string, description: string, extra: JsonObject, success: JsonObject, codes: readonly AdminErrorCode[] = []): JsonObject {
+  return {
+    operationId,
+    tags: ['admin'],
+    summary,
+    description,
+    security: [{}, { adminToken: [] }],
+    ...extra,
+    parameters: [...TEST_ID_PARAMETERS, ...((extra['parameters'] as Json[] | undefined) ?? [])],
+    responses: { '200': { headers: CORRELATION_HEADER, ...success }, ...adminErrorResponses(['ihm4001', ...codes]) },
+  };
+}
+
+const json = (component: string): JsonObject => ({ content: { 'application/json': { schema: ref(component) } } });
+const body = (component: string): JsonObject => ({ requestBody: { required: true, content: { 'application/json': { schema: ref(component) } } } });
+const SESSION_ID: Json = { name: 'id', in: 'path', required: true, description: "The session's id: its correlation id (in every envelope it sends).", schema: { type: 'string' } };
+
+/** The admin API (docs/control-plane.md) and GET /metrics. */
+function adminPaths(): JsonObject {
+  const p = ADMIN_PREFIX;
+  return {
+    [`${p}/`]: { get: adminOperation('adminStatus', 'The server and the admin API at a glance', 'Version, start-up scenario and seed, sessions, the journal\'s counters, how the admin API is guarded, and its routes.', {}, { description: 'Status.', ...json('AdminStatus') }) },
+    [`${p}/sessions`]: {
+      get: adminOperation(
+        'listSessions',
+        'Open and recently ended stream sessions',
+        'Oldest first: the ended sessions still listed (keepEndedSessions), then the open ones. Scoped by test id.',
+        { parameters: [{ name: 'state', in: 'query', required: false, schema: { enum: ['open', 'ended', 'all'], default: 'all' } }] },
+        { description: 'The sessions.', ...json('SessionList') },
+      ),
+    },
+    [`${p}/sessions/{id}`]: {
+      get: adminOperation('getSession', "One session's detail", 'Its summary and counters, its limits, the media ranges shed, and its scenario.', { parameters: [SESSION_ID] }, { description: 'The session.', ...json('SessionDetail') }, ['ihm4004']),
+    },
+    [`${p}/sessions/{id}/inject`]: {
+      post: adminOperation(
+        'injectFaults',
+        'Apply faults to a live session',
+        'Faults in the scenario vocabulary (docs/scenarios.md), checked with the same rules and messages as a scenario file. Without `when` a fault happens at once; with a stream trigger it is armed on the session (wall_seconds counted from now). missing_scope and upload triggers are refused here.',
+        { parameters: [SESSION_ID], ...body('InjectRequest') },
+        { description: 'What was applied and armed, and the session\'s state after.', ...json('InjectResult') },
+        ['ihm4004', 'ihm4009'],
+      ),
+    },
+    [`${p}/journal`]: {
+      get: adminOperation(
+        'readJournal',
+        'Journal entries',
+        'Every frame of every session in both directions, sessions opening and ending, uploads and token exchanges answered, admin actions, oldest first. Page with since=next.',
+        { parameters: [...JOURNAL_FILTERS, { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_JOURNAL_LIMIT, default: DEFAULT_JOURNAL_LIMIT } }] },
+        { description: 'The entries.', ...json('JournalPage') },
+      ),
+      delete: adminOperation('clearJournal', 'Clear the journal', "Removes the scope's entries (every entry without a test id). seq numbers are never reused.", {}, { description: 'How many entries were removed.', ...json('ClearResult') }),
+    },
+    [`${p}/journal/wait`]: {
+      get: adminOperation(
+        'waitForEntry',
+        'Wait for a journal entry',
+        'A long-poll: answers with the first entry after `since` that matches the filters, already recorded or yet to come (so there is no race with what already happened). Answers 408 ihm4008 after timeout_ms of real time.',
+        { parameters: [...JOURNAL_FILTERS, { name: 'timeout_ms', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: MAX_WAIT_MS, default: DEFAULT_WAIT_MS } }] },
+        { description: 'The entry.', ...json('WaitResult') },
+        ['ihm4008'],
+      ),
+    },
+    [`${p}/journal/stream`]: {
+      get: adminOperation(
+        'streamJournal',
+        'Follow the journal (Server-Sent Events)',
+        'Each matching entry after `since` (or the Last-Event-ID header) as `id: <seq>`, `event: entry`, `data: <JournalEntry>`; entries no longer held are announced once as `event: gap` with `{"from","to"}`. A comment line every 15 s keeps the connection open.',
+        { parameters: JOURNAL_FILTERS },
+        { description: 'An endless text/event-stream.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+      ),
+    },
+    [`${p}/queue`]: {
+      get: adminOperation('getQueue', 'Faults queued in this scope', 'For the next sessions and the next uploads, oldest first.', {}, { description: 'The queue.', ...json('QueueState') }),
+      delete: adminOperation('clearQueue', 'Drop the faults queued in this scope', '', {}, { description: 'The (empty) queue.', ...json('QueueState') }),
+    },
+    [`${p}/queue/sessions`]: {
+      post: adminOperation('queueSessionFaults', 'Faults for the next sessions', 'Each of the next `sessions` stream sessions opened in this scope runs these faults on top of its scenario\'s, with the same triggers (missing_scope: the session is refused instead of session.ready).', body('SessionQueueRequest'), { description: 'The queue after.', ...json('QueueState') }),
+    },
+    [`${p}/queue/uploads`]: {
+      post: adminOperation('queueUploadFaults', 'Faults for the next uploads', 'Each of the next `uploads` uploads in this scope (with an accepted credential) meets these faults, before the scenario\'s: error (a code with an HTTP status), delay or disconnect, without `when`.', body('UploadQueueRequest'), { description: 'The queue after.', ...json('QueueState') }),
+    },
+    [`${p}/defaults`]: {
+      get: adminOperation('getDefaults', 'What new sessions of this scope run', 'When their URL does not choose: the scope\'s defaults, else the unscoped ones, else the start-up options (null).', {}, { description: 'The defaults.', ...json('Defaults') }),
+      post: adminOperation('setDefaults', 'Change what new sessions of this scope run', 'A key left out keeps its value; null restores the start-up value. Applies to stream sessions opened from now on; uploads keep the start-up scenario.', body('DefaultsRequest'), { description: 'The defaults after.', ...json('Defaults') }),
+    },
+    [`${p}/reset`]: {
+      post: adminOperation('reset', 'Back to the start-up state', 'With a test id: that scope\'s journal entries, ended sessions, queued faults and defaults. Without: everything, the journal\'s eviction count, and the upload count of the scenario\'s upload faults. Open sessions are left alone; metrics keep counting.', {}, { description: 'What was cleared.', ...json('ResetResult') }),
+    },
+    [METRICS_PATH]: {
+      get: {
+        operationId: 'metrics',
+        tags: ['service'],
+        summary: 'Prometheus metrics',
+        description: 'The text exposition format (docs/control-plane.md#metrics). Open like /health: counts only.',
+        security: [],
+        responses: { '200': { description: 'The metrics.', headers: CORRELATION_HEADER, content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+  };
+}
+
 /** The whole document. */
 export function buildOpenApi(): JsonObject {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
@@ -238,6 +391,7 @@ export function buildOpenApi(): JsonObject {
       responses: { '200': { description: 'The OpenAPI 3.1 description of the HTTP endpoints.', headers: CORRELATION_HEADER, content: { 'application/json': { schema: { type: 'object' } } } } },
     },
   };
+  Object.assign(paths, adminPaths());
   return {
     openapi: '3.1.0',
     info: {
@@ -253,6 +407,7 @@ export function buildOpenApi(): JsonObject {
       { name: 'upload', description: 'Analysis of a whole video file.' },
       { name: 'auth', description: 'Token exchange.' },
       { name: 'service', description: 'Operational endpoints of ih-mock.' },
+      { name: 'admin', description: `ih-mock's control plane under ${ADMIN_PREFIX}/ (not part of the Interhuman API): sessions, the journal, fault injection, defaults, reset. No token needed from a loopback client of a loopback-bound server; elsewhere the ${ADMIN_TOKEN_HEADER_NAME} header.` },
     ],
     paths,
     components: {
@@ -269,6 +424,12 @@ export function buildOpenApi(): JsonObject {
           type: 'http',
           scheme: 'bearer',
           description: 'An API key (ih_live_…) or an access token from POST /v1/auth. With no apiKeys configured, ih-mock accepts any non-empty key.',
+        },
+        adminToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: ADMIN_TOKEN_HEADER_NAME,
+          description: 'The admin token (--admin-token). Not needed from a loopback client of a server bound to a loopback address.',
         },
       },
     },

@@ -11,12 +11,12 @@ import type { Logger, DestinationStream } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Authenticator, credentialFromUpgrade, offeredProtocols, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
-import { registerAuthRoutes } from './http/auth-routes.js';
+import { AUTH_PATHS, registerAuthRoutes } from './http/auth-routes.js';
 import { clip, fallbackServerOptions, registerFallbacks, type FallbackDeps } from './http/fallbacks.js';
 import { RateLimiter } from './http/limits.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
 import { writeRawHttpError } from './http/reply.js';
-import { registerUploadRoutes, type UploadActivity } from './http/upload-route.js';
+import { registerUploadRoutes, UPLOAD_PATH, type UploadActivity } from './http/upload-route.js';
 import { createLogger } from './log.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
@@ -29,6 +29,15 @@ import { toBuffer } from './connection.js';
 import { assertValidServerEvent } from './validation.js';
 import { ConnectionChoiceError, ScenarioLibrary, parseConnectionChoice } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
+import type { AdminApi } from './admin/api.js';
+import { ControlPlane } from './admin/control-plane.js';
+import { recordHttpExchanges } from './admin/http-exchanges.js';
+import { registerAdminRoutes } from './admin/routes.js';
+import { testIdOf, TestIdError } from './admin/test-scope.js';
+import type { SessionRecord } from './admin/sessions.js';
+import { registerMetricsRoute } from './metrics/route.js';
+import { logDestination as logDestinationFor } from './logging.js';
+import { packageVersion } from './paths.js';
 
 export const STREAM_PATH = '/v1/stream/analyze';
 export const HEALTH_PATH = '/health';
@@ -69,6 +78,11 @@ export interface MockServer {
   readonly pool: WorkerPool;
   /** Uploads in progress: holding a concurrency slot, and of those, waiting out their processing time. */
   readonly uploads: UploadActivity;
+  /**
+   * The admin API in-process: the same operations as the HTTP routes under /__ih/ (sessions, journal,
+   * waitFor, inject, queueFaults, setDefaults, reset, metrics; docs/control-plane.md).
+   */
+  readonly admin: AdminApi;
   /** Bind and start accepting connections. */
   listen(): Promise<MockServerUrls>;
   /** URLs once listening. */
@@ -92,8 +106,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const sessionRandoms = random.fork('sessions');
   let sessionCount = 0;
   // Credentials are never passed to the logger by ih-mock's code; the logger scrubs them anyway
-  // (libraries log request headers at trace level).
-  const logger = createLogger({ level: options.logLevel, destination: logDestination });
+  // (libraries log request headers at trace level). Pretty lines on a terminal, JSON lines otherwise.
+  const logger = createLogger({ level: options.logLevel, destination: logDestination ?? logDestinationFor(options.logFormat) });
   for (const [where, mode] of [['option timing', options.timing], [`scenario ${scenario.name} processing.timing`, scenario.processing?.timing]] as const) {
     if (mode && mode in DEPRECATED_TIMING_NAMES) logger.warn({ timing: mode, runs: DEPRECATED_TIMING_NAMES[mode] }, `${where}: "${mode}" is the old name of "${DEPRECATED_TIMING_NAMES[mode]}" timing (the default is now live)`);
   }
@@ -103,12 +117,29 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   // HTTP requests per account per minute (ih3001), shared by every HTTP route.
   const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
+  // The admin API, journal and metrics; told about every session, frame and HTTP answer below.
+  const control = new ControlPlane({
+    journalSize: options.journalSize,
+    keepEndedSessions: options.keepEndedSessions,
+    adminToken: options.adminToken,
+    host: options.host,
+    serverSeed: options.seed,
+    scenario,
+    version: packageVersion(),
+    clock,
+    library,
+    onDefaultScenario: (s) => {
+      // A scenario may allow larger segments than the WebSocket layer reads: grow it, so they get ih6002, not 1009.
+      wss.options.maxPayload = Math.max(wss.options.maxPayload ?? 0, wsMaxPayload(options, sessionLimits(options, s).maxSegmentBytes));
+    },
+    onReset: () => uploadRoute.resetFaultCount(),
+  });
 
   const fallback: FallbackDeps = {
     newId: () => httpIds.uuid(),
     logger,
     streamPath: STREAM_PATH,
-    endpoints: `ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json and GET ${HEALTH_PATH}.`,
+    endpoints: `ih-mock serves ${STREAM_PATH} (WebSocket), POST /v1/upload/analyze, POST /v1/auth (and /v0/auth), GET /openapi.json, GET ${HEALTH_PATH}, GET /metrics and the admin API under /__ih/.`,
   };
   // forceCloseConnections: close() cuts HTTP requests still in flight (a client stalled mid-upload)
   // instead of waiting for them; stream sessions are closed politely before that.
@@ -124,9 +155,20 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   });
   registerFallbacks(http, fallback);
   http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
+  const testIdOfRequest = recordHttpExchanges(http, control, new Map([[UPLOAD_PATH, 'upload'], ...AUTH_PATHS.map((path) => [path, 'auth'] as const)]));
   registerAuthRoutes(http, { authenticator, rateLimiter, strict: options.strictEvents });
-  const uploads = registerUploadRoutes(http, { options, scenario, clock, authenticator, rateLimiter, random: random.fork('upload-faults') });
+  const uploadRoute = registerUploadRoutes(http, {
+    options,
+    scenario,
+    clock,
+    authenticator,
+    rateLimiter,
+    random: random.fork('upload-faults'),
+    queuedFaults: (request) => control.takeUploadFaults(testIdOfRequest(request)),
+  });
   registerOpenApiRoute(http);
+  registerAdminRoutes(http, control);
+  registerMetricsRoute(http, control.counters);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -179,10 +221,12 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       return;
     }
     let choice: ReturnType<typeof parseConnectionChoice>;
+    let testId: string | null;
     try {
       choice = parseConnectionChoice(url.searchParams, { allowed: options.connectionScenarios, library });
+      testId = testIdOf(request.headers, url.searchParams);
     } catch (err) {
-      if (!(err instanceof ConnectionChoiceError)) throw err;
+      if (!(err instanceof ConnectionChoiceError) && !(err instanceof TestIdError)) throw err;
       logger.warn({ correlationId, problem: err.message }, 'stream upgrade refused: bad query parameters');
       writeRawHttpError(socket, 'ih4900', correlationId, err.message);
       return;
@@ -202,7 +246,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     else delete request.headers['sec-websocket-protocol'];
     wss.handleUpgrade(request, socket, head, (ws) => {
       try {
-        openSession(ws, correlationId, auth.principal, credential.source, choice);
+        openSession(ws, correlationId, auth.principal, credential.source, choice, testId);
       } catch (err) {
         logger.error({ err, correlationId }, 'internal error while opening a stream session');
         ws.close(1011, 'internal error');
@@ -210,22 +254,33 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     });
   }
 
-  function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource, choice: ReturnType<typeof parseConnectionChoice>): void {
+  function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource, choice: ReturnType<typeof parseConnectionChoice>, testId: string | null): void {
     const log = logger.child({ correlationId, account: principal.account });
     if (!requireScope(principal, SCOPE_STREAM).ok) {
       // A good credential without the stream scope (e.g. an upload-only token): the upgrade succeeds,
       // then error ih2003 and close 4003, and no session.ready (docs/protocol.md §1).
       const refusal = envelope('error', errorData('ih2003', null, missingScopeMessage(principal.kind === 'access-token' ? 'access token' : 'API key')), correlationId, clock);
       if (options.strictEvents) assertValidServerEvent(refusal);
-      ws.send(JSON.stringify(refusal));
+      const text = JSON.stringify(refusal);
+      ws.send(text);
       ws.close(4003, 'insufficient-scope');
+      control.sessionRefused(correlationId, testId, refusal, text, 4003, 'insufficient-scope');
       log.info({ credentialSource, credentialKind: principal.kind, code: 'ih2003', scopes: [...principal.scopes] }, 'stream session refused: missing scope');
       return;
     }
-    // A seed on the URL makes this session replayable on its own; otherwise it forks the server's.
-    const sessionRandom = choice.seed !== undefined ? new Random(choice.seed).fork('session') : sessionRandoms.fork(sessionCount++);
-    const sessionScenario = choice.scenario === undefined ? scenario : library.connectionScenario(choice.scenario, choice.seed ?? sessionRandom.int(0, 2 ** 32 - 1));
-    const timing = resolveTiming(options, sessionScenario, choice.timing);
+    // What the URL does not choose, the admin API's defaults for this test may (else the start-up options).
+    const defaults = control.defaultsFor(testId);
+    const seed = choice.seed ?? defaults.seed;
+    // A seed of its own makes this session replayable on its own; otherwise it forks the server's.
+    const sessionRandom = seed !== undefined ? new Random(seed).fork('session') : sessionRandoms.fork(sessionCount++);
+    const sessionScenario =
+      choice.scenario !== undefined ? library.connectionScenario(choice.scenario, seed ?? sessionRandom.int(0, 2 ** 32 - 1))
+      : defaults.scenario === undefined ? scenario
+      : (defaults.scenario.scenario ?? library.connectionScenario(defaults.scenario.name, seed ?? sessionRandom.int(0, 2 ** 32 - 1)));
+    const timing = resolveTiming(options, sessionScenario, choice.timing ?? defaults.timing);
+    const queuedFaults = control.takeSessionFaults(testId);
+    const record: SessionRecord = control.sessionOpening({ id: correlationId, testId, scenario: sessionScenario, seed: seed ?? null, serverSeed: options.seed, timing, credentialSource, faultsQueued: queuedFaults.length });
+    const transport = wsTransport(ws, clock);
     const session = new StreamSession({
       options,
       scenario: sessionScenario,
@@ -235,16 +290,33 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       random: sessionRandom,
       correlationId,
       logger: log,
-      transport: wsTransport(ws, clock),
+      transport: {
+        send: transport.send,
+        close(code, reason) {
+          record.closeSent(code, reason);
+          transport.close(code, reason);
+        },
+        terminate() {
+          record.disconnected();
+          transport.terminate();
+        },
+      },
+      tap: record,
+      extraFaults: queuedFaults,
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
-      onWindowEmitted: onWindowEmitted ? (lagMs) => onWindowEmitted(lagMs, session) : undefined,
+      onWindowEmitted: (lagMs) => {
+        control.windowEmitted(lagMs);
+        onWindowEmitted?.(lagMs, session);
+      },
       onEnded: (s) => {
         sessions.delete(s);
         onSessionEnded?.(s);
+        control.sessionEnded(record, s);
       },
     });
+    record.attach(session);
     sessions.add(session);
-    log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(choice.seed !== undefined ? { seed: choice.seed } : {}) }, 'stream session opened');
+    log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(seed !== undefined ? { seed } : {}), ...(testId !== null ? { testId } : {}), ...(queuedFaults.length > 0 ? { queuedFaults: queuedFaults.length } : {}) }, 'stream session opened');
     ws.on('message', (data, isBinary) => {
       try {
         // Text stays bytes until the session has checked its size (maxTextFrameBytes).
@@ -261,7 +333,10 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       protocolError = true;
       log.info({ err: err.message }, 'stream socket closed by the WebSocket layer');
     });
-    ws.on('close', () => session.onClientClosed(protocolError ? 'protocol_error' : 'client_disconnected'));
+    ws.on('close', (code, reason) => {
+      record.clientClosed(code, reason.toString());
+      session.onClientClosed(protocolError ? 'protocol_error' : 'client_disconnected');
+    });
     try {
       session.start();
     } catch (err) {
@@ -278,13 +353,16 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     http,
     sessions,
     pool,
-    uploads,
+    uploads: uploadRoute,
+    admin: control,
     async listen() {
       await http.listen({ host: options.host, port: options.port });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
+      // After the caller has heard the server is up (its readiness line): load what /metrics needs.
+      setImmediate(() => void control.counters.load().catch(() => undefined)); // a failure shows at the first scrape
       return bound;
     },
     urls() {
@@ -292,6 +370,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       return bound;
     },
     async close() {
+      control.close();
       for (const session of [...sessions]) session.shutdown();
       // Give clients a moment to answer the 1001 close frame, so their close is clean, then cut.
       await Promise.all([...wss.clients].map((client) => closedWithin(client, 1000)));

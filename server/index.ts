@@ -6,12 +6,22 @@
  * const clock = new VirtualClock();
  * const server = await createMockServer({ scenario: 'steady', clock });
  * // connect to server.streamUrl, send media, then: await clock.advance(12_000); (live timing: results 8-11 s after a window is due)
+ * const [session] = await server.admin.sessions();            // the admin API, in-process
+ * await server.admin.inject(session.id, { action: 'error', code: 'ih3003' });
  * await server.close();
  * ```
  */
 export { buildServer, createMockServer, STREAM_PATH, HEALTH_PATH } from './app.js';
 export type { MockServer, MockServerOptions, MockServerUrls } from './app.js';
 export type { UploadActivity } from './http/upload-route.js';
+export { ADMIN_PREFIX } from './admin/control-plane.js';
+export type { AdminApi, JournalQuery, WaitQuery, Scoped, QueueFaultsRequest } from './admin/api.js';
+export { connectAdmin, AdminClient, AdminHttpError } from './admin/client.js';
+export type { AdminClientOptions } from './admin/client.js';
+export { AdminError, ADMIN_ERROR_TABLE, ADMIN_ERROR_CODES } from './admin/errors.js';
+export { TEST_ID_HEADER_NAME, TEST_ID_PARAM } from './admin/test-scope.js';
+export { ADMIN_TOKEN_HEADER_NAME } from './admin/guard.js';
+export { METRICS_PATH } from './metrics/metrics.js';
 export { RealClock, VirtualClock, VIRTUAL_EPOCH_MS, isoMicros } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { Random } from './random.js';

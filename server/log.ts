@@ -26,6 +26,8 @@ const CREDENTIAL_KEYS = new Set([
   'setcookie',
   'secwebsocketprotocol',
   'xapikey',
+  'xihadmintoken',
+  'admintoken',
   'apikey',
   'apikeys',
   'keysecret',

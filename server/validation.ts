@@ -39,6 +39,7 @@ export const SCHEMA_FILES = [
   'auth-response.schema.json',
   'upload-response.schema.json',
   'recording.schema.json',
+  'admin.schema.json',
 ] as const;
 type SchemaFile = (typeof SCHEMA_FILES)[number];
 
@@ -300,6 +301,42 @@ export function validateUploadResponse(value: unknown): ValidationResult {
 /** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */
 export function validateScenarioObject(value: unknown): ValidationResult {
   return resultOf(validators.scenario, value);
+}
+
+/** The bodies of the admin API (admin.schema.json), by their `$defs` name. */
+export type AdminSchema =
+  | 'InjectRequest'
+  | 'SessionQueueRequest'
+  | 'UploadQueueRequest'
+  | 'DefaultsRequest'
+  | 'AdminErrorBody'
+  | 'AdminStatus'
+  | 'SessionList'
+  | 'SessionDetail'
+  | 'InjectResult'
+  | 'QueueState'
+  | 'Defaults'
+  | 'JournalPage'
+  | 'JournalEntry'
+  | 'WaitResult'
+  | 'ClearResult'
+  | 'ResetResult';
+
+const adminValidators = new Map<AdminSchema, ValidateFunction>();
+
+/**
+ * Checks a body of the admin API against its definition in admin.schema.json (requests, when the
+ * server reads them; answers, in tests). Compiled on first use, so a server nobody administers never
+ * pays for it.
+ */
+export function validateAdminBody(schema: AdminSchema, value: unknown): ValidationResult {
+  let validate = adminValidators.get(schema);
+  if (!validate) {
+    validate = ajv.getSchema(`${schemas.get('admin.schema.json')!.$id}#/$defs/${schema}`);
+    if (!validate) throw new Error(`ih-mock: admin schema ${schema} did not compile`);
+    adminValidators.set(schema, validate);
+  }
+  return resultOf(validate, value);
 }
 
 /** Checks the first line of a recording (recording.schema.json, RecordingHeader). */

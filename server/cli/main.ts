@@ -15,6 +15,7 @@ import { commandHelp, overview, shortName } from './help.js';
 import { CommandFailure, CommandUsageError, type CliIo } from './io.js';
 import { parseCommandLine, type Command } from './options.js';
 import { didYouMean } from './suggest.js';
+import { ADMIN_CLI_COMMANDS } from './admin.js';
 
 /** Every command, in the order `ih-mock --help` lists them. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -25,6 +26,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./replay.js')).command,
   check: async () => (await import('./check.js')).command,
   conformance: async () => (await import('./conformance.js')).command,
+  // The admin client: thin clients of a running ih-mock's control plane.
+  ...ADMIN_CLI_COMMANDS,
 };
 
 /** What `ih-mock [options]` runs. */

@@ -32,7 +32,10 @@ export const command: Command = {
 export async function serveOptions(values: ParsedArgs['values']): Promise<ServerOptionsInput> {
   const { readConfigFile } = await import('../options.js');
   const fromFile = typeof values['config'] === 'string' ? readConfigFile(values['config']) : {};
-  return { ...fromFile, ...optionsFromFlags(OPTION_FLAGS, values) } as ServerOptionsInput;
+  const options = { ...fromFile, ...optionsFromFlags(OPTION_FLAGS, values) } as ServerOptionsInput;
+  // The admin token may come from the environment, which keeps it out of the process list.
+  if (options.adminToken === undefined && process.env['IH_ADMIN_TOKEN']) options.adminToken = process.env['IH_ADMIN_TOKEN'];
+  return options;
 }
 
 async function serve({ values }: ParsedArgs, io: CliIo): Promise<number> {
@@ -85,6 +88,7 @@ async function readiness(server: MockServer, urls: MockServerUrls): Promise<stri
     server.options.keyPairs.length
       ? `            or an access token from POST ${urls.baseUrl}/v1/auth with one of the ${server.options.keyPairs.length} configured --key-pair values`
       : `            or an access token from POST ${urls.baseUrl}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`,
+    ...(await import('../admin/startup-note.js')).adminStartupNote(urls.baseUrl, server.options),
     '',
   ].join('\n');
 }

@@ -4,7 +4,7 @@
  * `Retry-After` when asked, or for ih3001), `delay` adds seconds before the answer, `disconnect`
  * cuts the connection with no answer.
  *
- * Invariants: uploads are counted from the server's start, among requests with an accepted
+ * Invariants: uploads are counted from the server's start (or the admin API's reset), among requests with an accepted
  * credential, in arrival order. When a fault fires (at most once, with its seeded probability) is
  * the stream's FaultSchedule, so both follow the same rules.
  */
@@ -22,15 +22,21 @@ export type UploadFaultAction =
 
 export class UploadFaults {
   private count = 0;
-  private readonly schedule: FaultSchedule;
+  private schedule: FaultSchedule;
 
-  constructor(faults: readonly Fault[], random: Random) {
+  constructor(
+    private readonly faults: readonly Fault[],
+    private readonly random: Random,
+  ) {
     this.schedule = new FaultSchedule(faults, random);
   }
 
-  /** An upload arrived (credential accepted): what the scenario does to it, in the order scripted. */
-  next(): UploadFaultAction[] {
-    return this.schedule.onUpload(++this.count).flatMap((fault): UploadFaultAction[] => {
+  /**
+   * An upload arrived (credential accepted): what it meets, in order — `queued` first (faults queued
+   * for it through the admin API, already checked as upload faults), then the scenario's.
+   */
+  next(queued: readonly Fault[] = []): UploadFaultAction[] {
+    return [...queued, ...this.schedule.onUpload(++this.count)].flatMap((fault): UploadFaultAction[] => {
       if (fault.action === 'error' && fault.code) {
         const retryAfterSeconds = fault.retry_after_seconds ?? (fault.code === 'ih3001' ? DEFAULT_RATE_LIMIT_RETRY_AFTER_SECONDS : null);
         return [{ kind: 'error', fault: fault as Fault & { code: NonNullable<Fault['code']> }, retryAfterSeconds }];
@@ -39,5 +45,11 @@ export class UploadFaults {
       if (fault.action === 'disconnect') return [{ kind: 'disconnect' }];
       return []; // the loader allows no other action on an upload
     });
+  }
+
+  /** Count uploads from 1 again, every scripted fault armed again (the admin API's reset). */
+  reset(): void {
+    this.count = 0;
+    this.schedule = new FaultSchedule(this.faults, this.random);
   }
 }

@@ -37,6 +37,7 @@
  * - every response carries `X-Correlation-ID` (app.ts), equal to `correlation_id` in error bodies;
  *   a concurrency slot is held from the check until the response is over or the client has gone.
  */
+import type { IncomingMessage } from 'node:http';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { analyzeFile, UPLOAD_INCLUDE } from '../analysis/file-analysis.js';
@@ -47,7 +48,7 @@ import { codecRefusal, describeCodec } from '../media/codecs.js';
 import { FileProbe, type ProbeResult } from '../media/file-probe.js';
 import { DEFAULT_TOLERANCE_SECONDS } from '../media/timeline.js';
 import type { ServerOptions } from '../options.js';
-import type { Scenario, UploadResponse } from '../types/generated.js';
+import type { Fault, Scenario, UploadResponse } from '../types/generated.js';
 import { formatDiagnostics, validateHttpError, validateUploadResponse } from '../validation.js';
 import { keepsAlive } from '../connection.js';
 import { BodyDeadline } from './body-deadline.js';
@@ -102,6 +103,14 @@ export interface UploadRouteDeps {
   concurrency?: ConcurrencyLimiter;
   /** Draws for upload faults with a probability. */
   random: Random;
+  /** Faults queued for this upload through the admin API (used up by the call). */
+  queuedFaults?: (request: IncomingMessage) => readonly Fault[];
+}
+
+/** What the server can do with the route once registered. */
+export interface UploadRoute extends UploadActivity {
+  /** Count uploads from 1 again for the scenario's `when: {upload: N}` faults. */
+  resetFaultCount(): void;
 }
 
 /** What the upload route is doing now (for the programmatic API and tests). */
@@ -113,7 +122,7 @@ export interface UploadActivity {
 }
 
 /** Register `POST /v1/upload/analyze` on `http`, in a context of its own (its body parsers affect no other route). */
-export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDeps): UploadActivity {
+export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDeps): UploadRoute {
   const state: RouteState = {
     concurrency: deps.concurrency ?? new ConcurrencyLimiter(deps.options.uploadConcurrency),
     processing: new Set(),
@@ -158,6 +167,7 @@ export function registerUploadRoutes(http: FastifyInstance, deps: UploadRouteDep
     get processing() {
       return state.processing.size;
     },
+    resetFaultCount: () => state.faults.reset(),
   };
 }
 
@@ -180,7 +190,7 @@ async function analyzeUpload(request: FastifyRequest, reply: FastifyReply, deps:
   const log = request.log.child({ account });
 
   let delaySeconds = 0;
-  for (const fault of state.faults.next()) {
+  for (const fault of state.faults.next(deps.queuedFaults?.(request.raw))) {
     if (fault.kind === 'disconnect') {
       log.info('upload fault: connection cut with no answer');
       request.raw.socket.destroy();

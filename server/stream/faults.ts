@@ -14,11 +14,28 @@ const NO_FAULTS: readonly Fault[] = Object.freeze([]);
 
 export class FaultSchedule {
   private readonly fired = new Set<Fault>();
+  private readonly faults: Fault[];
 
   constructor(
-    private readonly faults: readonly Fault[],
+    faults: readonly Fault[],
     private readonly random: Random,
-  ) {}
+  ) {
+    this.faults = [...faults];
+  }
+
+  /**
+   * Faults added while the session runs (the admin API's inject): those without a trigger are due
+   * now (after their probability draw) and returned; the others join the schedule and fire like a
+   * scenario's (`wall_seconds` ones are returned in `timed`, for the session to arm from now).
+   */
+  add(faults: readonly Fault[]): { due: readonly Fault[]; timed: [Fault, number][] } {
+    this.faults.push(...faults);
+    const added = new Set(faults);
+    return {
+      due: this.take((f) => added.has(f) && f.when === undefined),
+      timed: faults.filter((f) => f.when?.wall_seconds !== undefined).map((f) => [f, f.when!.wall_seconds! * 1000]),
+    };
+  }
 
   /** The upgrade: `missing_scope` replaces session.ready. */
   get refusesScope(): boolean {

@@ -26,6 +26,7 @@ import { assertValidEnvelopeShape, assertValidServerEvent, parseClientTextFrame 
 import { envelope, errorData, type Envelope } from './envelope.js';
 import { FaultSchedule } from './faults.js';
 import { Outbound, type SessionTransport } from './outbound.js';
+import type { InboundType, InboundVerdict, SessionTap } from './session-tap.js';
 import type { SessionTiming } from './timing.js';
 import { WindowPipeline, type MediaRange } from './window-pipeline.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -40,6 +41,8 @@ export interface SessionLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
+  /** pino's: lets the session skip building debug lines nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface SessionDeps {
@@ -57,6 +60,10 @@ export interface SessionDeps {
   logger: SessionLogger;
   /** Called with every envelope sent, after it is written (for the programmatic API and benchmarks). */
   onSend?: (event: Envelope) => void;
+  /** Told about every frame in both directions (the admin journal and metrics); see session-tap.ts. */
+  tap?: SessionTap;
+  /** Faults on top of the scenario's (queued through the admin API for this session). */
+  extraFaults?: readonly Fault[];
   /** Called as each window's results are emitted; `lagMs` = emit time − when an idle server would have emitted them (due + nominal processing time). */
   onWindowEmitted?: (lagMs: number) => void;
   /** Called once when the session reaches `ended`. */
@@ -165,6 +172,8 @@ export class StreamSession {
   private drainDeadline = Infinity;
   private drainDeadlinePassed = false;
   private tailStarted = false;
+  /** Whether debug lines (each event sent, each segment's verdict) are wanted: decided once, not per frame. */
+  private readonly debugLog: boolean;
 
   constructor(private readonly deps: SessionDeps) {
     this.correlationId = deps.correlationId;
@@ -194,7 +203,8 @@ export class StreamSession {
       stopped: () => this.isEnded(),
       drained: () => this.onDrained(),
     });
-    this.faults = new FaultSchedule(deps.scenario.faults ?? [], deps.random.fork('faults'));
+    this.faults = new FaultSchedule(deps.extraFaults?.length ? [...(deps.scenario.faults ?? []), ...deps.extraFaults] : (deps.scenario.faults ?? []), deps.random.fork('faults'));
+    this.debugLog = deps.logger.isLevelEnabled?.('debug') ?? false;
     this.out = new Outbound(deps.transport, deps.clock, (err) => this.fail(err));
   }
 
@@ -232,14 +242,26 @@ export class StreamSession {
    * bytes, it is decoded only once its size is known to be within `maxTextFrameBytes`.
    */
   onText(text: string | Buffer): void {
+    const tap = this.deps.tap;
+    const ignored = this.current === 'ended';
+    tap?.received(false, typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength, null);
+    const type = this.takeText(text);
+    if (!tap) return;
+    if (ignored) tap.decided(type, 'ignored', null, null, null);
+    else if (type === 'text' || type === 'text.invalid') tap.decided(type, 'rejected', 'ih6001', null, null);
+    else tap.decided(type, 'accepted', null, null, null);
+  }
+
+  /** Carry out a text frame; returns what it was read as (`text`: not read). */
+  private takeText(text: string | Buffer): Exclude<InboundType, 'binary'> {
     switch (this.current) {
       case 'open':
         break;
       case 'closing':
         this.sendError('ih6001', null, 'session.close was already received: the session is draining and accepts no more text frames.');
-        return;
+        return 'text';
       case 'ended':
-        return;
+        return 'text';
       default:
         assertNever(this.current);
     }
@@ -247,52 +269,83 @@ export class StreamSession {
     const limit = this.deps.options.maxTextFrameBytes;
     if (bytes > limit) {
       this.sendError('ih6001', null, `Text frame too large: ${bytes} bytes; a text frame (session config or session.close) may hold at most ${limit} bytes. It was not read.`);
-      return;
+      return 'text';
     }
     const parsed = parseClientTextFrame(typeof text === 'string' ? text : text.toString('utf8'));
     if (parsed.kind === 'close') {
       this.beginGracefulClose();
-      return;
+      return 'session.close';
     }
     if (parsed.kind === 'invalid') {
       this.sendError('ih6001', null, `Invalid session config frame: ${parsed.problem}`);
-      return;
+      return 'text.invalid';
     }
     const { frame } = parsed;
     this.include = [...new Set(frame.include ?? [])].filter((v) => SUPPORTED_INCLUDE.includes(v));
     this.stats.configFrames++;
     this.send('session.updated', { include: [...this.include], goal_dimensions: frame.goal_dimensions ?? null });
+    return 'session.config';
   }
 
   /** A binary frame: one video segment. `segment` in errors is its 1-based index. */
   onBinary(bytes: Uint8Array): void {
-    if (this.current === 'ended') return;
+    const tap = this.deps.tap;
+    if (this.current === 'ended') {
+      tap?.received(true, bytes.byteLength, null);
+      tap?.decided('binary', 'ignored', null, null, null);
+      return;
+    }
     const segment = ++this.stats.binaryMessages;
     this.stats.bytesReceived += bytes.byteLength;
+    tap?.received(true, bytes.byteLength, segment);
+    const mediaBefore = this.media.mediaEnd;
+    const outcome = this.takeSegment(segment, bytes);
+    if (tap === undefined && !this.debugLog) return;
+    const verdict: InboundVerdict = outcome === null ? 'accepted' : outcome === IGNORED ? 'ignored' : 'rejected';
+    const code = outcome === null || outcome === IGNORED ? null : outcome;
+    const mediaSeconds = this.media.mediaEnd - mediaBefore;
+    tap?.decided('binary', verdict, code, this.media.mediaEnd, mediaSeconds);
+    if (this.debugLog) this.deps.logger.debug({ segment, bytes: bytes.byteLength, verdict, code, mediaSeconds, mediaEnd: this.media.mediaEnd }, 'segment');
+  }
+
+  /** Carry out binary message `segment`: null when its media was accepted, else the code it was refused with, or IGNORED when a fault ended the session first. */
+  private takeSegment(segment: number, bytes: Uint8Array): ErrorCode | null | typeof IGNORED {
     this.applyFaults(this.faults.onSegment(segment), segment);
-    if (this.isEnded()) return;
+    if (this.isEnded()) return IGNORED;
     if (this.current === 'closing') {
-      this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
-      return;
+      return this.reject('ih6001', segment, 'session.close was already received: no more video is accepted on this session.');
     }
     this.noteActivity();
     if (bytes.byteLength > this.limits.maxSegmentBytes) {
-      this.reject('ih6002', segment, `WebSocket message too large: ${bytes.byteLength} bytes. Individual video chunks must not exceed ${this.limits.maxSegmentBytes} bytes (max_segment_size_bytes).`);
-      return;
+      return this.reject('ih6002', segment, `WebSocket message too large: ${bytes.byteLength} bytes. Individual video chunks must not exceed ${this.limits.maxSegmentBytes} bytes (max_segment_size_bytes).`);
     }
     if (bytes.byteLength === 0) {
-      this.reject('ih5004', segment, 'Empty binary message: a video segment must hold at least 1 byte (min_segment_size_bytes).');
-      return;
+      return this.reject('ih5004', segment, 'Empty binary message: a video segment must hold at least 1 byte (min_segment_size_bytes).');
     }
     const verdict = this.media.push(bytes);
-    if (!verdict.ok) {
-      this.reject(verdict.code, segment, verdict.message);
-      return;
-    }
+    if (!verdict.ok) return this.reject(verdict.code, segment, verdict.message);
     this.stats.receivedSeconds = this.media.mediaEnd;
     this.applyFaults(this.faults.onMedia(this.media.mediaEnd), null);
-    if (this.isEnded()) return;
+    if (this.isEnded()) return null;
     for (const window of this.analysis.due(this.media.mediaEnd)) this.pipeline.add(window);
+    return null;
+  }
+
+  /**
+   * Faults from the admin API, on this live session: those without a trigger are carried out now,
+   * the others are armed like a scenario's (`wall_seconds` from now). A fault that throws ends this
+   * session only (ih1001), like any bug in it.
+   */
+  inject(faults: readonly Fault[]): { applied: number; armed: number } {
+    if (this.isEnded()) return { applied: 0, armed: 0 };
+    const { due, timed } = this.faults.add(faults);
+    for (const [fault, ms] of timed) this.faultTimers.push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
+    try {
+      this.applyFaults(due, null);
+    } catch (err) {
+      this.fail(err);
+    }
+    return { applied: due.length, armed: faults.filter((f) => f.when !== undefined).length };
   }
 
   /** The connection closed (client close, drop, or a WebSocket-layer error): cancel everything, send nothing more. */
@@ -571,10 +624,10 @@ export class StreamSession {
     }, ms);
   }
 
-  private reject(code: ErrorCode, segment: number, message: string): void {
+  private reject(code: ErrorCode, segment: number, message: string): ErrorCode {
     this.stats.rejectedMessages++;
-    this.deps.logger.debug({ code, segment }, 'segment rejected');
     this.sendError(code, segment, message);
+    return code;
   }
 
   private sendError(code: ErrorCode, segment: number | null, message: string): void {
@@ -593,9 +646,12 @@ export class StreamSession {
       if (unknownType) assertValidEnvelopeShape(env);
       else assertValidServerEvent(env);
     }
-    this.out.send(JSON.stringify(env));
+    const text = JSON.stringify(env);
+    this.out.send(text);
     this.stats.eventsSent++;
+    this.deps.tap?.sent(env, text);
     this.deps.onSend?.(env);
+    if (this.debugLog) this.deps.logger.debug(debugLineOf(env), 'event sent');
     if ((this.deps.transport.backlogBytes?.() ?? 0) > this.deps.options.wsMaxBufferedBytes) this.clientTooSlow();
   }
 
@@ -608,6 +664,19 @@ export class StreamSession {
     this.deps.logger.warn({ backlogBytes: this.deps.transport.backlogBytes?.(), limit: this.deps.options.wsMaxBufferedBytes }, 'client not reading: send queue full, session closed');
     this.endAndClose('client_too_slow', SEND_QUEUE_FULL_CLOSE_CODE, 'send queue full: the client is not reading');
   }
+}
+
+/** A binary message the session never looked at: a fault ended the session as it arrived. */
+const IGNORED = Symbol('ignored');
+
+/** The debug line of an event sent: its type and what tells events of that type apart. */
+function debugLineOf(env: Envelope): object {
+  const data = (env.data ?? {}) as Record<string, unknown>;
+  if (env.type === 'error') return { event: env.type, code: data['code'], segment: data['segment'] };
+  if (env.type.startsWith('signal.')) return { event: env.type, signal: data['signal_type'], start: data['start'], end: data['end'], probability: data['probability'] };
+  if (env.type === 'engagement.updated') return { event: env.type, state: data['state'], start: data['start'] };
+  if (env.type === 'coverage.dropped') return { event: env.type, ranges: data['ranges'] };
+  return { event: env.type };
 }
 
 function assertNever(value: never): never {

@@ -971,6 +971,359 @@ body: (RecordedHttpBody | null)
 by?: AnsweredBy
 }
 
+// ---- admin.schema.json
+/**
+ * Error codes of the admin API. ih-mock's own (prefix ihm), never sent by the Interhuman API; listed in docs/control-plane.md. Must equal ADMIN_ERROR_CODES in server/admin/errors.ts.
+ */
+export type AdminErrorCode = ("ihm2001" | "ihm2002" | "ihm2003" | "ihm4001" | "ihm4004" | "ihm4005" | "ihm4008" | "ihm4009")
+/**
+ * Every admin API error: the v1 error body's four fields, with an admin code. correlation_id equals the X-Correlation-ID header; link names the section of docs/control-plane.md (shipped in the package) that explains the code.
+ */
+export interface AdminErrorBody {
+error_id: AdminErrorCode
+correlation_id: CorrelationId
+link: string
+message: string
+}
+/**
+ * a test id: 1 to 200 printable ASCII characters, no leading or trailing space (e.g. a test's name)
+ */
+export type TestId = string
+/**
+ * Faults in the scenario vocabulary (scenario.schema.json#/$defs/Fault, docs/scenarios.md), checked with the same rules and messages as a scenario's faults.
+ * 
+ * @minItems 1
+ * @maxItems 100
+ */
+export type FaultList = [Fault, ...(Fault)[]]
+/**
+ * POST /__ih/sessions/{id}/inject: faults without `when` happen at once; faults with a stream trigger are armed on the session (wall_seconds counted from now).
+ */
+export interface InjectRequest {
+faults: FaultList
+}
+export interface InjectResult {
+/**
+ * The session's id (its correlation id).
+ */
+session: string
+/**
+ * Faults carried out now (a fault whose probability drew false is not counted).
+ */
+applied: number
+/**
+ * Faults waiting for their trigger.
+ */
+armed: number
+/**
+ * The session's state after the faults (ended after a close, disconnect or quota fault).
+ */
+state: SessionLifecycleState
+}
+/**
+ * POST /__ih/queue/sessions: each of the next `sessions` stream sessions opened in this scope runs these faults on top of its scenario's (same triggers; missing_scope refuses the session).
+ */
+export interface SessionQueueRequest {
+faults: FaultList
+sessions?: number
+}
+/**
+ * POST /__ih/queue/uploads: each of the next `uploads` uploads in this scope meets these faults (error, delay or disconnect, without `when`), before the scenario's.
+ */
+export interface UploadQueueRequest {
+faults: FaultList
+uploads?: number
+}
+/**
+ * One queue entry: these faults for the next `remaining` sessions (or uploads).
+ */
+export interface QueuedFaults {
+faults: Fault[]
+remaining: number
+}
+/**
+ * GET /__ih/queue (and the answer of the queue routes): what is queued in this scope, oldest first.
+ */
+export interface QueueState {
+test_id: (TestId | null)
+sessions: QueuedFaults[]
+uploads: QueuedFaults[]
+}
+/**
+ * POST /__ih/defaults: what new stream sessions of this scope run when their URL does not say. A key left out keeps its value; null restores the start-up value.
+ */
+export interface DefaultsRequest {
+/**
+ * A built-in scenario's name, random (generated from each session's seed), or a scenario object (checked like a scenario file).
+ */
+scenario?: (string | Scenario | null)
+/**
+ * Every new session runs with this seed, as with ?seed=.
+ */
+seed?: (number | null)
+/**
+ * As with ?timing=.
+ */
+timing?: ("live" | "ratio" | "instant" | "realistic" | null)
+}
+/**
+ * GET /__ih/defaults: what a new session of this scope runs when its URL does not say; null = the start-up value.
+ */
+export interface Defaults {
+test_id: (TestId | null)
+/**
+ * The name of the default scenario set through the admin API.
+ */
+scenario: (string | null)
+seed: (number | null)
+timing: ("live" | "ratio" | "instant" | "realistic" | null)
+}
+export type SessionLifecycleState = ("open" | "closing" | "ended")
+/**
+ * A session's counters (the programmatic API's session.stats).
+ */
+export interface SessionCounters {
+binary_messages: number
+rejected_messages: number
+bytes_received: number
+received_seconds: number
+analyzed_seconds: number
+dropped_seconds: number
+windows_analyzed: number
+windows_shed: number
+events_sent: number
+config_frames: number
+}
+/**
+ * One stream session, open or recently ended.
+ */
+export interface SessionSummary {
+/**
+ * The session's correlation id (in every envelope it sends).
+ */
+id: string
+test_id: (TestId | null)
+state: SessionLifecycleState
+/**
+ * The scenario's name.
+ */
+scenario: string
+/**
+ * The session's own seed (?seed= or the admin default); null: derived from server_seed and the order sessions opened in.
+ */
+seed: (number | null)
+server_seed: number
+timing: {
+mode: ("live" | "ratio" | "instant")
+ratio: number
+jitter: number
+workers: number
+queue_limit: number
+}
+/**
+ * Server clock, ISO 8601.
+ */
+opened_at: string
+ended_at: (string | null)
+/**
+ * client_shutdown, client_disconnected, protocol_error, idle_timeout, max_duration, quota_exhausted, missing_scope, scripted_fault, server_shutdown or internal_error.
+ */
+end_reason: (string | null)
+/**
+ * Where the credential came from (never its value).
+ */
+credential_source: string
+/**
+ * Faults the session took from the queue when it opened.
+ */
+faults_queued: number
+/**
+ * Faults injected while it was open.
+ */
+faults_injected: number
+stats: SessionCounters
+}
+export interface SessionList {
+sessions: SessionSummary[]
+}
+/**
+ * GET /__ih/sessions/{id}: the summary, the session's limits, the media ranges shed, and its scenario.
+ */
+export interface SessionDetail {
+session: SessionSummary
+limits: {
+idle_timeout_seconds: number
+max_duration_seconds: number
+max_segment_bytes: number
+min_segment_seconds: number
+}
+dropped_ranges: {
+start: number
+end: number
+}[]
+/**
+ * The scenario the session runs (scenario.schema.json, defaults filled in).
+ */
+scenario_definition: {
+
+}
+}
+/**
+ * frame: a WebSocket frame (or the connection's end); session: a stream session opened or ended; upload: an upload's answer; auth: a token exchange's answer; admin: a fault injected or queued, defaults changed.
+ */
+export type JournalKind = ("frame" | "session" | "upload" | "auth" | "admin")
+/**
+ * One thing that happened, in the order it happened. Never holds a credential.
+ */
+export interface JournalEntry {
+/**
+ * Increases by one per entry over the server's life; the cursor of the journal routes.
+ */
+seq: number
+/**
+ * Server clock, ISO 8601 with microseconds.
+ */
+time: string
+kind: JournalKind
+/**
+ * The stream session's id (correlation id); for uploads and token exchanges the request's correlation id.
+ */
+session: (string | null)
+test_id: (TestId | null)
+/**
+ * frame: in = from the client, out = from ih-mock.
+ */
+direction: ("in" | "out" | null)
+/**
+ * out frames: the envelope's type, close (a close frame) or disconnect (the connection cut without one); in frames: binary, session.config, session.close, text.invalid or close (the client's close frame; code 1006: the connection dropped without one); session: session.opened, session.ended or session.refused; upload: upload; auth: auth; admin: inject, queue.sessions, queue.uploads, defaults or reset.
+ */
+type: string
+/**
+ * The ih code: of an error envelope, of a rejected segment or invalid text frame, of an HTTP error answer.
+ */
+code: (string | null)
+/**
+ * signal.* events: data.signal_type.
+ */
+signal_type: (string | null)
+/**
+ * out frames: the media time the event reports (signal.detected and engagement.updated: start, signal.ended: end); binary in frames: the session's accepted media after the segment.
+ */
+media_time: (number | null)
+/**
+ * Frame size (UTF-8 bytes of a text frame); uploads: the Content-Length.
+ */
+bytes: (number | null)
+/**
+ * binary in frames: the 1-based index (as error.segment).
+ */
+segment: (number | null)
+/**
+ * binary in frames: seconds of media the segment added (0 when rejected).
+ */
+media_seconds: (number | null)
+/**
+ * binary and text in frames: accepted, rejected (code says why) or ignored (the session had ended).
+ */
+verdict: ("accepted" | "rejected" | "ignored" | null)
+/**
+ * out frames: the envelope as sent.
+ */
+event: ({
+
+} | null)
+/**
+ * Anything else worth knowing, by type (close code and reason, the session's scenario and end reason, an upload's status and analysis, the faults injected).
+ */
+detail: ({
+
+} | null)
+}
+/**
+ * GET /__ih/journal: the matching entries after `since`, oldest first.
+ */
+export interface JournalPage {
+entries: JournalEntry[]
+/**
+ * Pass as since= to continue after these entries.
+ */
+next: number
+/**
+ * limit cut the page short: call again with since=next.
+ */
+more: boolean
+/**
+ * Entries evicted (the oldest, when the journal was full) since the start or the last reset.
+ */
+evicted: number
+/**
+ * Entries recorded since the start.
+ */
+recorded: number
+capacity: number
+}
+/**
+ * GET /__ih/journal/wait: the first matching entry after `since`.
+ */
+export interface WaitResult {
+entry: JournalEntry
+/**
+ * The entry's seq: pass as since= to wait for the next match.
+ */
+next: number
+}
+export interface ClearResult {
+cleared: number
+}
+/**
+ * POST /__ih/reset: what was cleared in this scope. Open sessions are left alone.
+ */
+export interface ResetResult {
+test_id: (TestId | null)
+journal_entries: number
+ended_sessions: number
+/**
+ * Queue entries dropped.
+ */
+queued: number
+/**
+ * Whether defaults had been set.
+ */
+defaults: boolean
+}
+/**
+ * GET /__ih/: the server and the admin API at a glance.
+ */
+export interface AdminStatus {
+service: "ih-mock"
+version: string
+/**
+ * The start-up scenario's name.
+ */
+scenario: string
+server_seed: number
+sessions_open: number
+/**
+ * Ended sessions still listed.
+ */
+sessions_ended: number
+journal: {
+size: number
+capacity: number
+recorded: number
+evicted: number
+/**
+ * The seq of the newest entry: since= for only what happens from now on.
+ */
+next: number
+}
+/**
+ * loopback: no token needed (loopback server, loopback client); token: X-IH-Admin-Token required.
+ */
+admin_auth: ("loopback" | "token")
+routes: string[]
+}
+
 // ---- server-options.schema.json
 /**
  * Options of the ih-mock server. CLI flags, a config file (--config) and the programmatic API all pass through this schema; defaults are filled in here.
@@ -1056,9 +1409,13 @@ scopes?: ("interhumanai.upload" | "interhumanai.stream")[]
  */
 tokenTtlSeconds?: number
 /**
- * Log level (logs go to stderr as JSON lines).
+ * Log level. Logs go to stderr: short coloured lines on a terminal, JSON lines otherwise (see logFormat). debug adds each event sent and each segment's verdict, per session.
  */
 logLevel?: ("fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent")
+/**
+ * Log format: pretty (short coloured lines: time, session, what happened), json (one JSON object per line), or auto (pretty when stderr is a terminal, else json).
+ */
+logFormat?: ("auto" | "pretty" | "json")
 /**
  * Validate every outgoing envelope against schemas/ before sending it; an invalid one becomes ih1001 (for testing ih-mock itself).
  */
@@ -1159,4 +1516,16 @@ uploadBodyTimeoutSeconds?: number
  * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null (on the command line: off) = no limit.
  */
 rateLimitPerMinute?: (number | null)
+/**
+ * Token the admin API (/__ih/) asks for in the X-IH-Admin-Token header (at least 8 characters). Without it, the admin API answers loopback clients of a loopback-bound server only, and is disabled when the server listens on another address.
+ */
+adminToken?: (string | null)
+/**
+ * Entries the admin journal keeps (every frame in both directions, uploads, token exchanges); the oldest are evicted and counted. 0 records nothing.
+ */
+journalSize?: number
+/**
+ * Ended stream sessions the admin API still lists (the most recent).
+ */
+keepEndedSessions?: number
 }

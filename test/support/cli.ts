@@ -28,7 +28,7 @@ export function startCli(args: string[], opts: { viaNpx?: boolean; env?: NodeJS.
   // own, so `stopGroup` can signal npx and ih-mock together (as a terminal's Ctrl-C does).
   const child = opts.viaNpx
     ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' }, detached: true })
-    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...(opts.env ?? {}) } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -85,9 +85,9 @@ export async function waitReady(run: Running, timeoutMs = 60_000, command = ''):
   return (await waitForOutput(run, line, { timeoutMs }))[1]!;
 }
 
-/** Run the CLI to completion (for --help, bad flags). */
-export async function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const run = startCli(args, env ? { env } : {});
+/** Run the CLI to completion (for --help, bad flags, the admin client). */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startCli(args, { env });
   const { code } = await run.exited;
   await run.outputClosed;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
