@@ -161,7 +161,7 @@ export class SessionRecord implements SessionTap {
       scenario: o.scenario.name,
       seed: o.seed,
       server_seed: o.serverSeed,
-      timing: { mode: o.timing.mode, ratio: o.timing.ratio, jitter: o.timing.jitter, workers: o.timing.workers, queue_limit: o.timing.queueLimit },
+      timing: { mode: o.timing.mode, ratio: o.timing.ratio, jitter: o.timing.jitter, workers: o.timing.workers, queue_limit: Number.isFinite(o.timing.queueLimit) ? o.timing.queueLimit : null },
       opened_at: isoMicros(this.openedAt),
       ended_at: this.endedAt === null ? null : isoMicros(this.endedAt),
       end_reason: this.final?.endReason ?? live?.endReason ?? null,

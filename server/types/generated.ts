@@ -1118,7 +1118,10 @@ mode: ("live" | "ratio" | "instant")
 ratio: number
 jitter: number
 workers: number
-queue_limit: number
+/**
+ * Windows that may wait before the session sheds one; null = no limit (the live default).
+ */
+queue_limit: (number | null)
 }
 /**
  * Server clock, ISO 8601.

@@ -58,7 +58,7 @@ describe('server.admin (in-process)', () => {
     }
     expect(runs[1]).toEqual(runs[0]);
     const chosen = await openClient(server, '?seed=5&timing=realistic');
-    expect((await admin.session(chosen.session.correlationId)).session).toMatchObject({ seed: 5, timing: { mode: 'realistic' } });
+    expect((await admin.session(chosen.session.correlationId)).session).toMatchObject({ seed: 5, timing: { mode: 'ratio' } }); // realistic is the old name of ratio
 
     // Bad input: the same AdminError (code and message) the HTTP route answers.
     const bad = await rejection(admin.inject(chosen.session.correlationId, { action: 'throttle' }));

@@ -329,7 +329,7 @@ describe('bad admin input', () => {
     expect(await refused('POST', `/__ih/sessions/${id}/inject`, undefined, 400, 'ihm4001')).toMatch(/needs a JSON body/);
     expect(await refused('POST', '/__ih/defaults', { scenario: 'no-such-scenario' }, 400, 'ihm4001')).toMatch(/unknown scenario "no-such-scenario"/);
     expect(await refused('POST', '/__ih/defaults', { scenario: { name: 'x', signals: [{ type: 'agreement', start: 5, end: 2, probability: 'high' }] } }, 400, 'ihm4001')).toMatch(/\/signals\/0\/end: must be greater than start \(5\), got 2/);
-    expect(await refused('POST', '/__ih/defaults', { timing: 'slow' }, 400, 'ihm4001')).toMatch(/\/timing: must be one of realistic, instant/);
+    expect(await refused('POST', '/__ih/defaults', { timing: 'slow' }, 400, 'ihm4001')).toMatch(/\/timing: must be one of live, ratio, instant, realistic/);
 
     // Unknown things.
     expect(await refused('GET', '/__ih/sessions/not-a-session', undefined, 404, 'ihm4004')).toMatch(/No session "not-a-session"/);
@@ -347,7 +347,7 @@ describe('bad admin input', () => {
     // A bad test id on the stream upgrade is refused like any bad query parameter; the session is untouched by all of this.
     const upgrade = await connectRefused(`${server.streamUrl}?test_id=%20x`);
     expect(upgrade.status).toBe(400);
-    expect(upgrade.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/\?test_id= must be 1 to 200 printable ASCII/) });
+    expect(upgrade.body).toMatchObject({ error_id: 'ih4900', message: expect.stringMatching(/\?test_id= must be 1 to 200 printable ASCII/) });
     expect(client.ws.readyState).toBe(client.ws.OPEN);
     expect(client.types()).toEqual(['session.ready']);
   });
