@@ -4,7 +4,7 @@
  */
 export { CASES, selectCases, TRANSPORTS } from './cases.js';
 export type { ConformanceCase, Transport } from './cases.js';
-export { runCase, runCatalogue, scenarioCase, sampleMedia } from './runner.js';
+export { runCase, runCatalogue, scenarioCase, sampleMedia, caseTimeoutMs } from './runner.js';
 export type { CaseResult, CatalogueResult, ClientEnv, ClientUnderTest, Verdict, RunCaseOptions } from './runner.js';
 export { runProperties, conformanceScenarioArbitrary, conformanceUploadScenarioArbitrary, conformanceRunArbitrary } from './properties.js';
 export type { PropertyOptions, PropertyResult } from './properties.js';
@@ -15,7 +15,7 @@ export type { Invariant, Violation, Severity, CheckResult } from './invariants.j
 export { UPLOAD_INVARIANTS } from './upload-invariants.js';
 export { uploadsFromRecording } from './uploads.js';
 export type { UploadExchange } from './uploads.js';
-export { tracesFromRecording, traceFromRecordedStream } from './trace.js';
-export type { Trace, TraceFrame } from './trace.js';
+export { tracesFromRecording, traceFromRecordedStream, refusedUpgradesFromRecording } from './trace.js';
+export type { Trace, TraceFrame, RefusedUpgrade } from './trace.js';
 export { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
 export { htmlReport } from './html-report.js';
