@@ -5,10 +5,11 @@
  *
  *   --cases 4.*,1.2        only these cases (patterns)
  *   --runs N --seed S      property runs: N generated scenarios instead of the catalogue (--no-shrink: stop at the first failure)
+ *   --shrink-budget B      bound shrinking: a time (90s, 5m) and/or a number of runs (200); default 5m
  *   --scenario-file FILE   one case with this scenario (a shrunk counterexample, your own)
  *   --junit FILE --json FILE --html FILE   reports: CI, machines, people (timelines of each session)
  *   --ledger FILE          expected deviations: {"4.4": ["client.spans-closed"], ...} (JSON or YAML)
- *   --timeout-ms N         per case (default 30000)
+ *   --timeout-ms N         per case (default: from the case's scenario, longer than every wait it scripts)
  *   --transport T          stream, upload or both (default): which endpoints the cases and runs exercise
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadScenario, ScenarioError } from '../scenarios/loader.js';
 import { CASES, selectCases, TRANSPORTS, type ConformanceCase, type Transport } from './cases.js';
-import { runProperties } from './properties.js';
+import { describePropertyFailure, parseShrinkBudget, runProperties, type ShrinkBudget } from './properties.js';
 import { htmlReport } from './html-report.js';
 import { consoleLine, consoleSummary, jsonReport, junitReport } from './reports.js';
 import { runCatalogue, scenarioCase, type CaseResult, type CatalogueResult } from './runner.js';
@@ -67,6 +68,7 @@ export async function runConformance(args: string[], io: CliIo): Promise<number>
         'timeout-ms': { type: 'string' },
         'out-dir': { type: 'string' },
         'no-shrink': { type: 'boolean' },
+        'shrink-budget': { type: 'string' },
         transport: { type: 'string' },
       },
       strict: true,
@@ -91,17 +93,26 @@ export async function runConformance(args: string[], io: CliIo): Promise<number>
   const transportFlag = values['transport'] ?? 'both';
   if (transportFlag !== 'both' && !TRANSPORTS.includes(transportFlag as Transport)) throw new ConformanceUsageError(`--transport expects stream, upload or both, got "${String(transportFlag)}"`);
   const transports: readonly Transport[] = transportFlag === 'both' ? TRANSPORTS : [transportFlag as Transport];
+  let shrinkBudget: ShrinkBudget | undefined;
+  if (typeof values['shrink-budget'] === 'string') {
+    try {
+      shrinkBudget = parseShrinkBudget(values['shrink-budget']);
+    } catch (err) {
+      throw new ConformanceUsageError(`--shrink-budget: ${(err as Error).message}`);
+    }
+  }
   const client = { command };
   const withTimeout = (c: ConformanceCase): ConformanceCase => (timeoutMs ? { ...c, timeoutMs } : c);
 
   if (runs !== undefined) {
     io.err(`ih-mock conformance: ${runs} property runs, seed ${seed}\n`);
-    const result = await runProperties({ client, runs, seed, transports, shrink: values['no-shrink'] !== true, outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
+    const result = await runProperties({ client, runs, seed, transports, shrink: values['no-shrink'] !== true, ...(shrinkBudget ? { shrinkBudget } : {}), outDir: typeof values['out-dir'] === 'string' ? values['out-dir'] : '.', clientCommand: command, onRun: (r, n, phase) => io.err(`  ${phase === 'generated' ? 'run' : 'shrink run'} ${n}: ${r.verdict}\n`) });
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       return 0;
     }
-    io.out(`property failed after ${result.runs} runs (seed ${seed}); the smallest failing scenario:\n${consoleLine(result.failure)}\n  written to ${result.file}\n  replay exactly this case: ${result.replay}\n`);
+    io.out(describePropertyFailure(result));
+    if (result.warning) io.err(`WARNING: ${result.warning}\n`);
     writeReports({ results: [result.failure], counts: { OK: 0, 'NON-STRICT': 0, FAILED: 1, INFORMATIONAL: 0 }, durationMs: result.durationMs }, values, io, { seed, runs });
     return 1;
   }
