@@ -23,8 +23,8 @@ const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: t
  * Scenarios for property runs: up to the 24 s of sample media, with signals (a flapping type three
  * times in four) and fault schedules (session-ending faults included), in instant timing, and two
  * situations a generated fault schedule rarely produces on its own, each a shrinkable flag: a small
- * advertised segment limit, and the connection cut mid-stream (slow windows, 0.4 s each on one
- * worker, and a drop 1 s in), so signals are still active when it drops however the client chunks
+ * advertised segment limit, and the connection cut mid-stream (slow windows, 0.8 s each on one
+ * worker, and a drop 2 s in), so signals are still active when it drops however the client chunks
  * its media. Four times in five the generated faults apply; shrinking can drop them all at once.
  */
 export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
@@ -41,10 +41,10 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
         {
           ...scenario,
           ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-          processing: cutMidStream ? { timing: 'realistic' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
-          faults: [...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 1 }, action: 'disconnect' as const }] : [])],
+          processing: cutMidStream ? { timing: 'realistic' as const, ratio: 0.1, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+          faults: [...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 2 }, action: 'disconnect' as const }] : [])],
         },
-        [smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null, cutMidStream ? 'slow windows (0.4 s each, one worker) and the connection cut 1 s in' : null],
+        [smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null, cutMidStream ? 'slow windows (0.8 s each, one worker) and the connection cut 2 s in' : null],
       ),
     );
 }
