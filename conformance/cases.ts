@@ -26,8 +26,10 @@ export interface ConformanceCase {
   stresses: string[];
   /** INFORMATIONAL: violations are reported, never FAILED. */
   informational?: boolean;
-  /** How long the client may run (ms). */
+  /** How long the client may run (ms); default: computed from the scenario (runner.ts, caseTimeoutMs). */
   timeoutMs?: number;
+  /** The key the client gets as IH_API_KEY: one the server accepts (default), or `revoked`: one it refuses with 401 ih2001. */
+  credential?: 'valid' | 'revoked';
 }
 
 /** A built-in with changes (faults, limits), instant timing unless it says otherwise. */
@@ -43,23 +45,32 @@ export const CASES: readonly ConformanceCase[] = [
     description: 'steady: session.ready, a config frame, the media, a graceful close. The client waits for session.ready before sending video and ends with session.close.',
     scenario: variant('steady'),
     mediaSeconds: 24,
-    stresses: ['client.waits-for-ready', 'client.graceful-close'],
+    stresses: ['client.waits-for-ready', 'client.authenticates', 'client.graceful-close', 'client.close-requested', 'client.no-reconnect-after-final'],
   },
   {
     id: '1.2',
     title: 'Credential without the stream scope',
-    description: 'The server answers the upgrade with error ih2003 and closes 4003, without session.ready. The client surfaces the error and does not hammer the server.',
+    description: 'The server answers the upgrade with error ih2003 and closes 4003, without session.ready. The client surfaces the error and does not connect again: the credential will not gain the scope by retrying.',
     scenario: variant('missing-scope'),
     mediaSeconds: 12,
-    stresses: ['client.errors-surfaced', 'client.no-hammering'],
+    stresses: ['client.errors-surfaced', 'client.no-reconnect-after-final', 'client.no-hammering'],
   },
   {
     id: '1.3',
     title: 'Usage quota exhausted on open',
-    description: 'session.ready, then error ih3003 and close 4029. The client surfaces it and does not reconnect in a loop.',
+    description: 'session.ready, then error ih3003 and close 4029. The client surfaces it and does not connect again: the quota is gone until the next billing period.',
     scenario: variant('quota-exhausted'),
     mediaSeconds: 12,
-    stresses: ['client.errors-surfaced', 'client.no-hammering'],
+    stresses: ['client.errors-surfaced', 'client.no-reconnect-after-final', 'client.no-hammering'],
+  },
+  {
+    id: '1.4',
+    title: 'Key refused at the upgrade',
+    description: 'IH_API_KEY is a revoked key: the upgrade is answered 401 (ih2001) and no session opens. The client gives up instead of connecting again with the same key.',
+    scenario: variant('steady'),
+    credential: 'revoked',
+    mediaSeconds: 12,
+    stresses: ['client.no-reconnect-after-final', 'client.no-hammering'],
   },
   {
     id: '2.1',
@@ -91,7 +102,7 @@ export const CASES: readonly ConformanceCase[] = [
     description: 'Short spans of the same types detected and ended again and again.',
     scenario: variant('flapping-signals'),
     mediaSeconds: 24,
-    stresses: ['client.spans-match'],
+    stresses: ['client.spans-match', 'client.spans-closed'],
   },
   {
     id: '4.3',
@@ -104,17 +115,19 @@ export const CASES: readonly ConformanceCase[] = [
   {
     id: '4.4',
     title: 'Disconnect mid-signal',
-    description: 'The connection is cut (no close frame) 1 s into the session while results are still coming (each window takes 0.4 s on one worker): the client ends the signals still active at the disconnect.',
-    // A wall-clock trigger, so the cut comes mid-stream however the client chunks its media.
-    scenario: variant('steady', { processing: { timing: 'ratio', ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 }, faults: [{ when: { wall_seconds: 1 }, action: 'disconnect' }] }),
+    description: 'The connection is cut (no close frame) 5 s into the session while results are still coming (each window takes 2 s on one worker): the client ends the signals still active at the disconnect.',
+    // A wall-clock trigger, so the cut comes mid-stream however the client chunks its media; slow
+    // windows and a late cut, so the first signal is detected before it even on a busy machine.
+    scenario: variant('steady', { processing: { timing: 'ratio', ratio: 0.25, jitter: 0, workers: 1, queue_limit: 20 }, faults: [{ when: { wall_seconds: 5 }, action: 'disconnect' }] }),
     mediaSeconds: 24,
     stresses: ['client.spans-closed', 'client.spans-match'],
   },
   {
     id: '5.1',
     title: 'A segment error mid-session',
-    description: 'At 6 s of media the server sends error ih5004 and the session goes on: the client surfaces it and finishes normally.',
-    scenario: variant('steady', { faults: [{ when: { media_seconds: 6 }, action: 'error', code: 'ih5004' }] }),
+    description: 'The advertised 100 000-byte limit makes the client send the 24-s media in parts; the second one gets error ih5004 with "segment": 2 and the session goes on. The client surfaces the code with its segment and finishes normally.',
+    // By segment, so the envelope says which one (a media-time trigger sends segment null).
+    scenario: variant('steady', { limits: { max_segment_size_bytes: 100_000 }, faults: [{ when: { segment: 2 }, action: 'error', code: 'ih5004' }] }),
     mediaSeconds: 24,
     stresses: ['client.errors-surfaced', 'client.graceful-close'],
   },
@@ -145,7 +158,7 @@ export const CASES: readonly ConformanceCase[] = [
     description: 'session.close, then nothing but waiting: session.closing, the closing signal.ended events, session.ended, 1000. No video after session.close.',
     scenario: variant('steady'),
     mediaSeconds: 12,
-    stresses: ['client.graceful-close', 'client.no-media-after-close', 'client.spans-match'],
+    stresses: ['client.graceful-close', 'client.close-requested', 'client.no-media-after-close', 'client.spans-match'],
   },
   {
     id: '6.2',
@@ -155,6 +168,14 @@ export const CASES: readonly ConformanceCase[] = [
     mediaSeconds: 12,
     stresses: ['client.no-idle-timeout'],
     informational: true,
+  },
+  {
+    id: '6.3',
+    title: 'Silence before the results',
+    description: 'The first window takes 8 s and everything behind it waits, so after session.closing nothing comes for about 8 s (live, the first event comes about 10 s in, with gaps up to 12 s). The client waits for session.ended instead of closing on a silence timeout.',
+    scenario: variant('steady', { faults: [{ action: 'delay', seconds: 8 }] }),
+    mediaSeconds: 12,
+    stresses: ['client.close-requested', 'client.spans-match'],
   },
   {
     id: '7.1',
@@ -171,7 +192,7 @@ export const CASES: readonly ConformanceCase[] = [
     scenario: variant('steady'),
     transport: 'upload',
     mediaSeconds: 24,
-    stresses: ['client.upload-request', 'client.upload-include', 'client.spans-match'],
+    stresses: ['client.upload-request', 'client.authenticates', 'client.upload-include', 'client.spans-match'],
   },
   {
     id: '8.2',
@@ -226,6 +247,16 @@ export const CASES: readonly ConformanceCase[] = [
     transport: 'upload',
     mediaSeconds: 12,
     stresses: ['client.upload-retry', 'client.spans-match'],
+  },
+  {
+    id: '8.8',
+    title: 'Key refused',
+    description: 'IH_API_KEY is a revoked key: the upload is answered 401 ih2001. The client surfaces it and does not send the file again.',
+    scenario: variant('steady'),
+    credential: 'revoked',
+    transport: 'upload',
+    mediaSeconds: 12,
+    stresses: ['client.errors-surfaced', 'client.upload-retry'],
   },
 ];
 

@@ -72,6 +72,8 @@ const upload = (number: number, at: number, answer: UploadExchange['answer'], fi
   at,
   method: 'POST',
   contentType: 'multipart/form-data; boundary=x',
+  authorization: 'Bearer [redacted]',
+  query: '',
   body: { kind: 'multipart', fields, files: [{ field: 'file', filename: 'call.webm', content_type: 'video/webm', bytes: 92142, sha256: '0'.repeat(64) }] },
   answer,
 });

@@ -41,6 +41,13 @@ const mutate = (fn: (event: any) => void) => (text: string) => {
   return JSON.stringify(event);
 };
 
+/** A copy of `trace` with a server text frame inserted before frame `index`. */
+function insert(trace: Trace, index: number, text: string): Trace {
+  const at = trace.frames[index]!;
+  const added = { index, t: at.t, from: 'server', kind: 'text', text, event: parseEvent(text) } as TraceFrame;
+  return { ...trace, frames: [...trace.frames.slice(0, index), added, ...trace.frames.slice(index).map((f) => ({ ...f, index: f.index + 1 }) as TraceFrame)] };
+}
+
 const violated = (trace: Trace) => checkTrace(trace).violations.map((v) => `${v.invariant}@${v.frame}`);
 
 describe('server invariants', () => {
@@ -89,6 +96,21 @@ describe('server invariants', () => {
     const endedAt = at(trace, 'session.ended');
     const extra: Trace = { ...trace, frames: [...trace.frames.slice(0, endedAt + 1), { ...(trace.frames[q] as TraceFrame), index: endedAt + 1 }, ...trace.frames.slice(endedAt + 1).map((f) => ({ ...f, index: f.index + 1 }) as TraceFrame)] };
     expect(violated(extra)).toContain(`server.nothing-after-end@${endedAt + 1}`);
+  });
+
+  it('session.updated answering no config frame, and a config frame left unanswered at session.ended', () => {
+    const trace = steadyTrace();
+    const i = at(trace, 'signal.detected');
+    expect(violated(edit(trace, i, mutate((e) => ((e.type = 'session.updated'), (e.data = { include: [], goal_dimensions: null })))))).toContain(`server.updated-per-config@${i}`);
+    const config = trace.frames.find((f) => f.from === 'client' && f.kind === 'text')!.index;
+    expect(violated(edit(trace, at(trace, 'session.updated'), () => null))).toContain(`server.updated-per-config@${config}`);
+  });
+
+  it('a scripted ih6001 (a fault) arriving while a config frame waits for its answer is no server bug', () => {
+    const trace = steadyTrace();
+    const updated = at(trace, 'session.updated');
+    const error = JSON.stringify({ type: 'error', timestamp: '2026-06-20T15:21:55.149561Z', correlation_id: trace.upgradeCorrelationId, data: { code: 'ih6001', message: 'Invalid session config frame.', link: 'https://docs.interhuman.ai/api-reference/error-handling#ih6001-invalid-session-config', segment: null } });
+    expect(violated(insert(trace, updated, error)).filter((v) => v.startsWith('server.updated-per-config'))).toEqual([]);
   });
 
   it('a correlation id that changes, and engagement repeated without a change', () => {

@@ -102,8 +102,12 @@ export const SERVER_INVARIANTS: readonly Invariant[] = [
       if (!result.ok) report(f.index, `${f.event.type}: ${formatDiagnostics(result.errors).split('\n').join('; ')}`);
     }
   }),
-  invariant('server.updated-per-config', 'each valid config frame is answered by one session.updated, in order; an invalid one by error ih6001', 'error', (trace, report) => {
-    let pending = 0;
+  invariant('server.updated-per-config', 'each config frame is answered, in order, by one session.updated (valid) or error ih6001 (invalid); no session.updated answers nothing', 'error', (trace, report) => {
+    // Counted, not paired: an ih6001 may also be scripted (a fault) or answer a frame sent after
+    // session.close, so it cannot be matched to one frame; a session.updated always answers one.
+    let configs = 0;
+    let updates = 0;
+    let rejections = 0;
     let lastConfig: number | null = null;
     for (const f of trace.frames) {
       if (f.from === 'client' && f.kind === 'text') {
@@ -114,19 +118,17 @@ export const SERVER_INVARIANTS: readonly Invariant[] = [
           parsed = undefined;
         }
         if ((parsed as { type?: unknown } | undefined)?.type === 'session.close') continue;
-        pending++;
+        configs++;
         lastConfig = f.index;
       } else if (f.from === 'server' && f.kind === 'text' && f.event) {
-        const answersConfig = f.event.type === 'session.updated' || (f.event.type === 'error' && (f.event.data as { code?: unknown } | undefined)?.code === 'ih6001');
-        if (!answersConfig) continue;
-        // An ih6001 may also answer a frame after session.close; only a stray session.updated is wrong.
-        if (pending > 0) pending--;
-        else if (f.event.type === 'session.updated') report(f.index, 'session.updated with no config frame to answer');
+        if (f.event.type === 'session.updated' && ++updates > configs) report(f.index, 'session.updated with no config frame to answer');
+        if (f.event.type === 'error' && (f.event.data as { code?: unknown } | undefined)?.code === 'ih6001') rejections++;
       }
     }
     // Only a graceful end promises every answer: a close or a drop may cut them short.
     const gracefulEnd = trace.frames.some((f) => f.from === 'server' && f.kind === 'text' && f.event?.type === 'session.ended');
-    if (pending > 0 && gracefulEnd) report(lastConfig, `${pending} config frame(s) never answered before session.ended`);
+    const unanswered = configs - updates - rejections;
+    if (unanswered > 0 && gracefulEnd) report(lastConfig, `${unanswered} config frame(s) never answered before session.ended`);
   }),
   invariant('server.signal-lifecycle', 'per signal type: detected, then updated*, then ended; no double detect, no update or end of an inactive type, updated keeps the detected start', 'error', (trace, report) => {
     const active = new Map<string, number>();

@@ -1,47 +1,65 @@
 /**
  * Property-based runs: fast-check generates scenarios and fault schedules (the scenario generator's
  * arbitraries), the client runs against each, and the property is "no error-severity invariant is
- * violated". On a failure fast-check shrinks the scenario to the smallest one that still fails; the
- * kit writes it as a scenario file and says how to replay exactly that case.
+ * violated". On a failure fast-check shrinks the scenario to the smallest one that still fails,
+ * within a budget of time and runs; the kit runs that scenario once more to check it reproduces,
+ * writes it as a scenario file and says how to replay exactly that case.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { scenarioArbitrary, scenarioToYaml, uploadFaultScheduleArbitrary } from '../scenarios/generator.js';
+import { scenarioArbitrary, scenarioToYaml, summarizeScenario, uploadFaultScheduleArbitrary } from '../scenarios/generator.js';
 import type { Fault, Scenario } from '../server/types/generated.js';
 import { TRANSPORTS, type Transport } from './cases.js';
+import { consoleLine } from './reports.js';
 import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './runner.js';
 
 /** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
 const SMALL_SEGMENT_LIMIT = 100_000;
+/** Generated scenarios cover most of the 24 s of sample media, and always have room for a flapping signal (18 s). */
+const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: true } as const;
 
 /**
- * Scenarios for property runs: up to the 24 s of sample media, with signals and fault schedules
- * (session-ending faults included), in instant timing, and two situations a generated fault schedule
- * rarely produces on its own, each a shrinkable flag: a small advertised segment limit, and the
- * connection cut mid-stream (slow windows, 0.4 s each on one worker, and a drop 1 s in), so signals
- * are still active when it drops however the client chunks its media.
+ * Scenarios for property runs: up to the 24 s of sample media, with signals (a flapping type three
+ * times in four) and fault schedules (session-ending faults included), in instant timing, and two
+ * situations a generated fault schedule rarely produces on its own, each a shrinkable flag: a small
+ * advertised segment limit, and the connection cut mid-stream (slow windows, 0.8 s each on one
+ * worker, and a drop 2 s in), so signals are still active when it drops however the client chunks
+ * its media. Four times in five the generated faults apply; shrinking can drop them all at once.
  */
 export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
   return fc
     .record({
-      scenario: scenarioArbitrary({ minDuration: 10, maxDuration: 24, maxSignals: 8, faults: true, terminalFaults: true }),
+      scenario: scenarioArbitrary({ ...GENERATED, faults: true, terminalFaults: true }),
       smallLimit: fc.boolean(),
       cutMidStream: fc.boolean(),
+      // The generator's schedules have at least one fault: this flag lets a failure that needs none shrink to none.
+      faulty: fc.option(fc.constant(true), { freq: 5, nil: false }),
     })
-    .map(({ scenario, smallLimit, cutMidStream }) => ({
-      ...scenario,
-      ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-      processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.05, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
-      faults: [...(scenario.faults ?? []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 1 }, action: 'disconnect' as const }] : [])],
-    }));
+    .map(({ scenario, smallLimit, cutMidStream, faulty }) =>
+      described(
+        {
+          ...scenario,
+          ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
+          processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.1, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+          faults: [...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 2 }, action: 'disconnect' as const }] : [])],
+        },
+        [smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null, cutMidStream ? 'slow windows (0.8 s each, one worker) and the connection cut 2 s in' : null],
+      ),
+    );
+}
+
+/** The scenario with a description of what it holds now (the generator's described it before the kit changed it). */
+function described(scenario: Scenario, notes: (string | null)[]): Scenario {
+  const extra = notes.filter((n): n is string => n !== null);
+  return { ...scenario, description: `${summarizeScenario(scenario, ' for ih-mock conformance')}${extra.length > 0 ? ` With ${extra.join(', and ')}.` : ''}` };
 }
 
 /** Scenarios for upload property runs: generated signals, engagement and quality, and what the first two uploads meet. */
 export function conformanceUploadScenarioArbitrary(): fc.Arbitrary<Scenario> {
   return fc
-    .record({ scenario: scenarioArbitrary({ minDuration: 10, maxDuration: 24, maxSignals: 8, faults: false }), faults: uploadFaultScheduleArbitrary() })
-    .map(({ scenario, faults }) => ({ ...scenario, faults }));
+    .record({ scenario: scenarioArbitrary({ ...GENERATED, faults: false }), faults: uploadFaultScheduleArbitrary() })
+    .map(({ scenario, faults }) => described({ ...scenario, faults }, []));
 }
 
 /** One property run: a transport and a scenario for it (stream first, so a failure on both shrinks to the stream). */
@@ -62,6 +80,35 @@ function briskThrottle(fault: Fault): Fault {
   return fault.action === 'throttle' ? { ...fault, bytes_per_second: Math.max(fault.bytes_per_second ?? 0, MIN_THROTTLE_BYTES_PER_SECOND) } : fault;
 }
 
+/** How much shrinking may cost: it stops at whichever limit comes first (none: until fast-check is done). */
+export interface ShrinkBudget {
+  /** Wall time from the first failure (ms). */
+  ms?: number;
+  /** Runs of shrink candidates. */
+  runs?: number;
+}
+
+/** Default: five minutes, so a property run always ends with a reproducer in reasonable time. */
+export const DEFAULT_SHRINK_BUDGET: ShrinkBudget = { ms: 5 * 60_000 };
+
+/** `90s`, `5m`, `1500ms`, `200` (runs), or a time and a run count: `5m,200`. */
+export function parseShrinkBudget(text: string): ShrinkBudget {
+  const budget: ShrinkBudget = {};
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const match = /^(\d+)(ms|s|m)?$/.exec(part);
+    if (!match) throw new RangeError(`a shrink budget is a time (90s, 5m, 1500ms) and/or a number of runs (200), comma-separated; got "${part}"`);
+    const n = Number(match[1]);
+    if (match[2] === undefined) budget.runs = n;
+    else budget.ms = n * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  }
+  return budget;
+}
+
+export function describeShrinkBudget(budget: ShrinkBudget): string {
+  const parts = [budget.ms !== undefined ? `${budget.ms / 1000} s` : null, budget.runs !== undefined ? `${budget.runs} runs` : null].filter(Boolean);
+  return parts.length > 0 ? parts.join(' or ') : 'none';
+}
+
 export interface PropertyOptions {
   client: ClientUnderTest;
   runs: number;
@@ -72,34 +119,119 @@ export interface PropertyOptions {
   clientCommand?: string;
   /** Shrink a failure to the smallest scenario (default true); false reports the first failing one, faster. */
   shrink?: boolean;
+  /** Bounds on shrinking (default DEFAULT_SHRINK_BUDGET); when one is reached, the smallest failing scenario so far is the result. */
+  shrinkBudget?: ShrinkBudget;
   /** Which endpoints runs exercise (default both; a stream-only client passes ['stream']). */
   transports?: readonly Transport[];
-  onRun?: (result: CaseResult, run: number) => void;
+  /** Called after each run; `phase` says whether it was a generated run or a shrink candidate. */
+  onRun?: (result: CaseResult, run: number, phase: 'generated' | 'shrinking') => void;
 }
 
 export type PropertyResult =
   | { ok: true; runs: number; durationMs: number }
-  | { ok: false; runs: number; durationMs: number; seed: number; counterexample: Scenario; transport: Transport; failure: CaseResult; file: string; replay: string };
+  | {
+      ok: false;
+      /** Generated runs, up to and including the first failure (shrink runs not counted). */
+      runs: number;
+      /** Shrink candidates run. */
+      shrinkRuns: number;
+      /** Why shrinking stopped: done (nothing smaller fails), the budget, or not asked for. */
+      shrinking: 'done' | 'budget' | 'off';
+      shrinkBudget: ShrinkBudget;
+      durationMs: number;
+      seed: number;
+      counterexample: Scenario;
+      transport: Transport;
+      /** The counterexample's failing run (during the search or shrinking). */
+      failure: CaseResult;
+      /** Its final re-run; `reproduced` is false when that did not fail the same way. */
+      rerun: CaseResult;
+      reproduced: boolean;
+      /** Set when something about the result needs the user's attention (it did not reproduce). */
+      warning: string | null;
+      file: string;
+      replay: string;
+    };
+
+const errorIds = (r: CaseResult) => new Set(r.violations.filter((v) => v.severity === 'error').map((v) => v.invariant));
 
 export async function runProperties(options: PropertyOptions): Promise<PropertyResult> {
   const started = Date.now();
-  let runs = 0;
-  let lastFailure: CaseResult | undefined;
+  const shrink = options.shrink !== false;
+  const budget = options.shrinkBudget ?? DEFAULT_SHRINK_BUDGET;
+  let generated = 0;
+  let shrinkRuns = 0;
+  let shrinkStarted = 0;
+  let budgetReached = false;
+  // The smallest failing run so far: fast-check only goes on from a candidate that fails, so the last failure is the smallest.
+  let best: { transport: Transport; scenario: Scenario; result: CaseResult } | null = null;
   const property = fc.asyncProperty(conformanceRunArbitrary(options.transports), async ({ transport, scenario }) => {
-    const result = await runCase(scenarioCase(`P${runs + 1}`, scenario, transport), { client: options.client, seed: options.seed });
-    runs++;
-    options.onRun?.(result, runs);
-    if (result.verdict === 'FAILED') lastFailure = result;
-    return result.verdict !== 'FAILED';
+    const shrinking = best !== null;
+    if (shrinking) {
+      // Over budget: the remaining candidates pass without running, so fast-check ends with the best so far.
+      if ((budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms)) {
+        budgetReached = true;
+        return true;
+      }
+      shrinkRuns++;
+    } else generated++;
+    const result = await runCase(scenarioCase(shrinking ? `S${shrinkRuns}` : `P${generated}`, scenario, transport), { client: options.client, seed: options.seed });
+    options.onRun?.(result, shrinking ? shrinkRuns : generated, shrinking ? 'shrinking' : 'generated');
+    if (result.verdict !== 'FAILED') return true;
+    if (!shrinking) shrinkStarted = Date.now();
+    best = { transport, scenario, result };
+    return false;
   });
-  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, endOnFailure: options.shrink === false });
-  const durationMs = Date.now() - started;
-  if (!details.failed || !details.counterexample) return { ok: true, runs, durationMs };
-  const { transport, scenario: counterexample } = details.counterexample[0];
-  // The last failing run is the shrunk counterexample's: run it once more to report exactly it.
-  const failure = await runCase(scenarioCase('shrunk', counterexample, transport), { client: options.client, seed: options.seed });
-  const file = join(options.outDir, `ih-mock-counterexample-seed-${options.seed}.yaml`);
-  writeFileSync(file, `# The ${options.shrink === false ? 'first' : 'smallest'} failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed} (${transport})\n${scenarioToYaml(counterexample)}`);
+  await fc.check(property, { numRuns: options.runs, seed: options.seed, endOnFailure: !shrink });
+  const found = best as { transport: Transport; scenario: Scenario; result: CaseResult } | null;
+  if (!found) return { ok: true, runs: generated, durationMs: Date.now() - started };
+  const { transport, scenario: counterexample, result: failure } = found;
+  // Run it once more: a failure that does not come back depends on timing, and the user must know.
+  const rerun = await runCase(scenarioCase('rerun', counterexample, transport), { client: options.client, seed: options.seed });
+  const reproduced = rerun.verdict === 'FAILED' && [...errorIds(failure)].some((id) => errorIds(rerun).has(id));
+  const warning = reproduced
+    ? null
+    : `the ${shrink ? 'shrunk' : 'failing'} scenario did not fail the same way when run again (${rerun.verdict}${rerun.verdict === 'FAILED' ? `: ${[...errorIds(rerun)].join(', ')}` : ''}): the failure depends on timing; the report shows the failing run`;
+  const shrinking: 'done' | 'budget' | 'off' = !shrink ? 'off' : budgetReached ? 'budget' : 'done';
+  const kind = shrinking === 'off' ? 'first' : shrinking === 'budget' ? `smallest (shrinking stopped by its budget, ${describeShrinkBudget(budget)}, after ${shrinkRuns} runs)` : 'smallest';
+  const header = [
+    `# The ${kind} failing scenario of ih-mock conformance --runs ${options.runs} --seed ${options.seed} (${transport})`,
+    ...(warning ? [`# WARNING: ${warning}`] : []),
+  ].join('\n');
+  const file = writeUnique(options.outDir, `ih-mock-counterexample-seed-${options.seed}-${transport}`, `${header}\n${scenarioToYaml(counterexample)}`);
   const replay = `npx ih-mock conformance --client ${JSON.stringify(options.clientCommand ?? '<your client>')} --scenario-file ${file} --transport ${transport} --seed ${options.seed}`;
-  return { ok: false, runs, durationMs, seed: options.seed, counterexample, transport, failure: failure.verdict === 'FAILED' ? failure : (lastFailure ?? failure), file, replay };
+  return { ok: false, runs: generated, shrinkRuns, shrinking, shrinkBudget: budget, durationMs: Date.now() - started, seed: options.seed, counterexample, transport, failure, rerun, reproduced, warning, file, replay };
+}
+
+/** What the console says about a failed property run: the counts, the failing case, the file, the replay command, any warning. */
+export function describePropertyFailure(result: Extract<PropertyResult, { ok: false }>): string {
+  const what =
+    result.shrinking === 'off'
+      ? 'the first failing scenario (not shrunk)'
+      : result.shrinking === 'budget'
+        ? `the smallest failing scenario found before the shrink budget (${describeShrinkBudget(result.shrinkBudget)}) ran out, after ${result.shrinkRuns} shrink runs`
+        : `the smallest failing scenario (after ${result.shrinkRuns} shrink runs)`;
+  const lines = [`property failed after ${result.runs} generated runs (seed ${result.seed}); ${what}:`, consoleLine(result.failure), `  written to ${result.file}`, `  replay exactly this case: ${result.replay}`];
+  if (result.warning) lines.push(`WARNING: ${result.warning}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Write `text` to `<stem>.yaml` in `dir`, or `<stem>-2.yaml`, `-3`, …: never over another run's file (exclusive create). */
+function writeUnique(dir: string, stem: string, text: string): string {
+  for (let n = 1; ; n++) {
+    const file = join(dir, `${stem}${n === 1 ? '' : `-${n}`}.yaml`);
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    return file;
+  }
 }

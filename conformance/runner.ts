@@ -21,7 +21,7 @@ import type { Scenario } from '../server/types/generated.js';
 import type { ConformanceCase, Transport } from './cases.js';
 import { CLIENT_INVARIANTS, parseObservations, type ClientRun, type Observation } from './client-invariants.js';
 import { checkTrace, SERVER_INVARIANTS, type Severity, type Violation } from './invariants.js';
-import { tracesFromRecording, type Trace } from './trace.js';
+import { refusedUpgradesFromRecording, tracesFromRecording, type Trace } from './trace.js';
 import { checkUpload, UPLOAD_SERVER_INVARIANTS } from './upload-server-invariants.js';
 import { uploadsFromRecording, type UploadExchange } from './uploads.js';
 
@@ -72,7 +72,8 @@ export interface CaseResult {
 }
 
 const API_KEY = 'ih_live_conformance_key';
-const DEFAULT_TIMEOUT_MS = 30_000;
+/** What a case with `credential: 'revoked'` gives the client: a key the server refuses (401 ih2001). */
+const REVOKED_KEY = 'ih_live_revoked_conformance_key';
 const SEVERITY = new Map<string, Severity>([...SERVER_INVARIANTS, ...UPLOAD_SERVER_INVARIANTS, ...CLIENT_INVARIANTS].map((i) => [i.id, i.severity]));
 
 /** The shipped sample media of one length: the whole file and its 3-s segments. */
@@ -97,19 +98,30 @@ export interface RunCaseOptions {
 export async function runCase(testCase: ConformanceCase, options: RunCaseOptions): Promise<CaseResult> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), `ih-mock-case-${testCase.id}-`));
+  try {
+    return await runCaseIn(dir, testCase, options, started);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runCaseIn(dir: string, testCase: ConformanceCase, options: RunCaseOptions, started: number): Promise<CaseResult> {
   const recordingPath = join(dir, 'wire.jsonl');
   const observationsPath = join(dir, 'observations.jsonl');
   const quiet = pino({ level: 'silent' });
   const transport = testCase.transport ?? 'stream';
-  // Uploads are answered at once unless the scenario scripts a delay (its processing block times streams only).
-  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], ...(transport === 'upload' ? { processingRatio: 0 } : {}) });
+  // The timing mode is pinned (the scenario's, else instant) rather than left to the server's
+  // default, so every case runs the same whatever that default becomes. Uploads are answered at
+  // once unless the scenario scripts a delay (its processing block times streams only).
+  const timing = testCase.scenario.processing?.timing ?? 'instant';
+  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], timing, ...(transport === 'upload' ? { processingRatio: 0 } : {}) });
   const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
   const base = await recorder.listen();
   const media = sampleMedia(testCase.mediaSeconds);
   const env: ClientEnv = {
     IH_STREAM_URL: `${base.replace(/^http/, 'ws')}/v1/stream/analyze`,
     IH_API_BASE_URL: base,
-    IH_API_KEY: API_KEY,
+    IH_API_KEY: testCase.credential === 'revoked' ? REVOKED_KEY : API_KEY,
     IH_MEDIA_FILE: media.file,
     IH_MEDIA_SEGMENTS: media.segments.join('\n'),
     IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
@@ -117,34 +129,40 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
     IH_CASE: testCase.id,
     IH_TRANSPORT: transport,
   };
+  const timeoutMs = testCase.timeoutMs ?? caseTimeoutMs(testCase, emulator.options.maxDrainSeconds);
   let exitCode: number | null = null;
   let output = '';
   let stderr = '';
   let runProblem: string | null = null;
   try {
-    ({ exitCode, output, stderr } = await runClient(options.client, env, testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS));
-    if (exitCode === null) runProblem = `the client did not finish within ${testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms and was stopped`;
+    ({ exitCode, output, stderr } = await runClient(options.client, env, timeoutMs));
+    if (exitCode === null) runProblem = `the client did not finish within ${timeoutMs} ms and was stopped`;
   } catch (err) {
     runProblem = `the client could not be run: ${(err as Error).message}`;
+  } finally {
+    await recorder.settled(2000); // the last frames and closes pass the proxy and are recorded
+    await recorder.close();
+    await emulator.close();
   }
-  await recorder.settled(2000); // the last frames and closes pass the proxy and are recorded
-  await recorder.close();
-  await emulator.close();
 
   const recording = readRecording(recordingPath);
   const traces = tracesFromRecording(recording);
+  const refusedUpgrades = refusedUpgradesFromRecording(recording);
   const uploads = uploadsFromRecording(recording);
   const observations = existsSync(observationsPath) ? parseObservations(readFileSync(observationsPath, 'utf8')) : null;
+  const scriptedErrors = new Set((testCase.scenario.faults ?? []).flatMap((f) => (f.action === 'error' && f.code ? [f.code] : [])));
+  if (testCase.credential === 'revoked') scriptedErrors.add('ih2001');
   const run: ClientRun = {
     sessions: traces.map((trace) => {
       const close = trace.frames.find((f) => f.kind === 'close');
       return { trace, openedAt: trace.started ?? 0, closedAt: close ? (trace.started ?? 0) + close.t : null };
     }),
+    refusedUpgrades,
     observations,
     uploads,
     mediaBytes: statSync(media.file).size,
     exitCode,
-    scriptedErrors: new Set((testCase.scenario.faults ?? []).flatMap((f) => (f.action === 'error' && f.code ? [f.code] : []))),
+    scriptedErrors,
   };
   const violations: CaseResult['violations'] = [];
   // The server side is ih-mock itself: only its errors matter here (a bug in the kit), not its
@@ -154,7 +172,7 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   for (const inv of CLIENT_INVARIANTS) for (const v of inv.check(run)) violations.push({ ...v, severity: inv.severity });
   // How the client ended says why it never connected: a crash (a syntax error, a missing module) or a quiet exit.
   const exited = `the client exited with code ${exitCode}`;
-  if (!runProblem && transport === 'stream' && traces.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `${exited} without opening a stream session`, severity: 'error' });
+  if (!runProblem && transport === 'stream' && traces.length === 0 && refusedUpgrades.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `${exited} without opening a stream session`, severity: 'error' });
   if (!runProblem && transport === 'upload' && uploads.length === 0) violations.push({ invariant: 'client.connects', frame: null, message: `${exited} without uploading (IH_TRANSPORT=upload: POST the media file to ${env.IH_API_BASE_URL}/v1/upload/analyze; a client that only streams runs with --transport stream)`, severity: 'error' });
   if (runProblem) violations.push({ invariant: 'client.runs', frame: null, message: runProblem, severity: 'error' });
 
@@ -164,7 +182,43 @@ export async function runCase(testCase: ConformanceCase, options: RunCaseOptions
   const kept = verdict === 'FAILED' && options.keepFailedRecordings && recording.sessions.length > 0 ? keepRecording(options.keepFailedRecordings, testCase.id, recordingPath, observationsPath) : null;
   rmSync(dir, { recursive: true, force: true });
   const { id, title, description, stresses } = testCase;
-  return { id, title, description, stresses, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length, output, stderr, transport, traces, uploads, observations, recording: kept };
+  return { id, title, description, stresses, verdict, violations, exitCode, durationMs: Date.now() - started, connections: traces.length + refusedUpgrades.length, output, stderr, transport, traces, uploads, observations, recording: kept };
+}
+
+/** Time a client gets for everything but the server's waits: starting, sending its media, judging a busy machine (ms). */
+const CLIENT_ALLOWANCE_MS = 15_000;
+/** Reconnects (stream) or retries (upload) a correct client may make, and the backoff each may take (ms). */
+const MAX_RECONNECTS = 3;
+const BACKOFF_ALLOWANCE_MS = 5_000;
+/** Most bytes of events a throttled session of up to 24 s of media sends (a generous bound, for the throttle's time). */
+const THROTTLED_EVENT_BYTES = 64 * 1024;
+
+/**
+ * How long a correct client may take on a case: always longer than every wait the server can
+ * impose on it, so a timeout is never the kit's own doing. A stream session: the media at real
+ * time, the longest drain (max_drain_seconds), every scripted processing delay (one per 3-s segment
+ * for those fired on every segment), and throttled events; times the reconnects a session-ending
+ * fault allows. An upload: every scripted delay and Retry-After, for every retry.
+ */
+export function caseTimeoutMs(testCase: ConformanceCase, maxDrainSeconds: number): number {
+  const faults = testCase.scenario.faults ?? [];
+  if ((testCase.transport ?? 'stream') === 'upload') {
+    const delays = faults.reduce((sum, f) => sum + (f.action === 'delay' ? (f.seconds ?? 0) * 1000 : 0), 0);
+    const retryAfter = Math.max(1, ...faults.map((f) => (f.action === 'error' ? (f.retry_after_seconds ?? 1) : 1)));
+    return CLIENT_ALLOWANCE_MS + delays + MAX_RECONNECTS * (retryAfter * 1000 + BACKOFF_ALLOWANCE_MS);
+  }
+  const segments = Math.ceil(testCase.mediaSeconds / 3);
+  const delays = faults.reduce((sum, f) => sum + (f.action === 'delay' ? (f.seconds ?? 0) * 1000 * (f.windows ?? 1) * (f.when?.every_segment ? segments : 1) : 0), 0);
+  const throttled = faults.reduce((sum, f) => {
+    if (f.action !== 'throttle') return sum;
+    const ms = (THROTTLED_EVENT_BYTES / Math.max(1, f.bytes_per_second ?? 1)) * 1000;
+    return sum + Math.min(ms, (f.seconds ?? Infinity) * 1000 + 1000);
+  }, 0);
+  const session = testCase.mediaSeconds * 1000 + maxDrainSeconds * 1000 + delays + throttled;
+  // After a drop or an error close (1006, 1011, 4000, …) a client may connect again, with backoff.
+  const mayReconnect = faults.some((f) => f.action === 'disconnect' || f.action === 'close' || (f.action === 'error' && f.close === true && f.code !== 'ih2003' && f.code !== 'ih3003'));
+  const sessions = mayReconnect ? 1 + MAX_RECONNECTS : 1;
+  return CLIENT_ALLOWANCE_MS + sessions * session + (sessions - 1) * BACKOFF_ALLOWANCE_MS;
 }
 
 /** Copy a case's recording (and observation file) into `folder`; returns the recording's path. */
@@ -236,15 +290,23 @@ export interface CatalogueResult {
   durationMs: number;
 }
 
-/** Run cases one after another; `onResult` is called as each finishes (progress). */
-export async function runCatalogue(cases: readonly ConformanceCase[], options: RunCaseOptions & { onResult?: (r: CaseResult) => void }): Promise<CatalogueResult> {
+/**
+ * Run cases, `concurrency` at a time (default 1: one after another; each case has its own emulator,
+ * proxy and ports, so cases never share state); `onResult` is called as each finishes (progress).
+ * Results come back in the order of `cases`.
+ */
+export async function runCatalogue(cases: readonly ConformanceCase[], options: RunCaseOptions & { onResult?: (r: CaseResult) => void; concurrency?: number }): Promise<CatalogueResult> {
   const started = Date.now();
-  const results: CaseResult[] = [];
-  for (const c of cases) {
-    const r = await runCase(c, options);
-    results.push(r);
-    options.onResult?.(r);
-  }
+  const results: CaseResult[] = new Array<CaseResult>(cases.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) {
+      const i = next++;
+      results[i] = await runCase(cases[i]!, options);
+      options.onResult?.(results[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 1, cases.length)) }, worker));
   const counts: Record<Verdict, number> = { OK: 0, 'NON-STRICT': 0, FAILED: 0, INFORMATIONAL: 0 };
   for (const r of results) counts[r.verdict]++;
   return { results, counts, durationMs: Date.now() - started };

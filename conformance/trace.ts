@@ -4,6 +4,7 @@
  * live session the kit drove, or from a test.
  */
 import type { RecordedStream, Recording } from '../server/record/reader.js';
+import type { WsRefusedRecord } from '../server/types/generated.js';
 
 export type TraceFrame =
   | { index: number; t: number; from: 'server'; kind: 'text'; text: string; event: ParsedEvent | null }
@@ -76,4 +77,45 @@ export function tracesFromRecording(recording: Recording): Trace[] {
   return recording.sessions
     .filter((s): s is RecordedStream => s.kind === 'stream' && s.open.kind === 'ws.open')
     .map((s) => traceFromRecordedStream(s, `${recording.source}#session ${s.session}`));
+}
+
+/** A WebSocket upgrade the server refused (401 for a bad credential): no session, no frames. */
+export interface RefusedUpgrade {
+  /** Where it came from, for reports: `file.jsonl#session 3`. */
+  source: string;
+  /** When the upgrade was asked for (ms since the recording began). */
+  at: number;
+  status: number;
+  /** The v1 error body's `error_id` (null: none readable). */
+  code: string | null;
+  /** The request's Authorization header as recorded (the credential redacted, the scheme kept), or null. */
+  authorization: string | null;
+  /** Whether a WebSocket subprotocol (where browsers put the credential) was offered. */
+  subprotocol: boolean;
+  /** The request's query string (credential-like parameters redacted). */
+  query: string;
+}
+
+/** Every refused stream upgrade of a recording, in order. */
+export function refusedUpgradesFromRecording(recording: Recording): RefusedUpgrade[] {
+  return recording.sessions
+    .filter((s): s is RecordedStream & { open: WsRefusedRecord } => s.kind === 'stream' && s.open.kind === 'ws.refused')
+    .map((s) => ({
+      source: `${recording.source}#session ${s.session}`,
+      at: s.open.started ?? 0,
+      status: s.open.status,
+      code: errorIdOf(s.open.body),
+      authorization: s.open.headers['authorization'] ?? null,
+      subprotocol: (s.open.headers['sec-websocket-protocol'] ?? '') !== '',
+      query: s.open.query,
+    }));
+}
+
+function errorIdOf(body: string): string | null {
+  try {
+    const id = (JSON.parse(body) as { error_id?: unknown }).error_id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
 }

@@ -17,6 +17,8 @@ function upload(number: number, at: number, answer: UploadExchange['answer'], ov
     at,
     method: 'POST',
     contentType: 'multipart/form-data; boundary=x',
+    authorization: 'Bearer [redacted]',
+    query: '',
     body: { kind: 'multipart', fields: [{ name: 'include[]', value: 'conversation_quality_overall' }], files: [{ field: 'file', filename: 'call.webm', content_type: 'video/webm', bytes: FILE_BYTES, sha256: '0'.repeat(64) }] },
     answer,
     ...overrides,
@@ -27,7 +29,7 @@ const ok = (at: number, signals: unknown[] = []): UploadExchange['answer'] => ({
 const refused = (at: number, status: number, code: string, retryAfterSeconds: number | null = null): UploadExchange['answer'] => ({ kind: 'answered', at, status, code, retryAfterSeconds, json: { error_id: code }, correlationId: null, contentType: null });
 
 function run(uploads: UploadExchange[], observations: ClientRun['observations'] = null): ClientRun {
-  return { sessions: [], uploads, mediaBytes: FILE_BYTES, observations, exitCode: 0, scriptedErrors: new Set() };
+  return { sessions: [], refusedUpgrades: [], uploads, mediaBytes: FILE_BYTES, observations, exitCode: 0, scriptedErrors: new Set() };
 }
 
 /** `invariant: message` for every violation. */

@@ -19,6 +19,10 @@ export interface UploadExchange {
   at: number;
   method: string;
   contentType: string | null;
+  /** The Authorization header as recorded (the credential redacted, the scheme kept), or null. */
+  authorization: string | null;
+  /** The query string (credential-like parameters redacted). */
+  query: string;
   /** The request body as recorded (a multipart form: its fields, and each file's field, name, type and size). */
   body: RecordedHttpBody | null;
   answer:
@@ -39,7 +43,7 @@ export function uploadsFromRecording(recording: Recording): UploadExchange[] {
 function toExchange(s: RecordedExchange, number: number, source: string): UploadExchange {
   const at = s.request.started ?? 0;
   const response = s.response;
-  const base = { source, number, at, method: s.request.method, contentType: s.request.headers['content-type'] ?? null, body: s.request.body };
+  const base = { source, number, at, method: s.request.method, contentType: s.request.headers['content-type'] ?? null, authorization: s.request.headers['authorization'] ?? null, query: s.request.query, body: s.request.body };
   if (!response) return { ...base, answer: { kind: 'none' } };
   if (response.status === CLIENT_CLOSED_STATUS) return { ...base, answer: { kind: 'abandoned', at: at + response.t } };
   const json = response.body?.kind === 'json' ? response.body.json : null;

@@ -206,6 +206,24 @@ describe('generated scenarios through WindowAnalysis', () => {
       RUNS,
     );
   });
+
+  it('with flapping: most have a type that ends, is detected again and is then updated with its new start', () => {
+    let flapping = 0;
+    fc.assert(
+      fc.property(scenarioArbitrary({ minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: true }), (scenario) => {
+        expect(validateScenario(scenario)).toEqual({ ok: true });
+        const events = analyze(scenario);
+        expectWellFormedSession(scenario, events);
+        const detections = new Map<SignalType, number[]>();
+        for (const e of events) if (e.type === 'signal.detected') detections.set(e.data.signal_type, [...(detections.get(e.data.signal_type) ?? []), e.data.start]);
+        const flapped = [...detections].find(([type, starts]) => starts.length >= 2 && events.some((e) => e.type === 'signal.updated' && e.data.signal_type === type && e.data.start === starts[1]));
+        if (flapped) flapping++;
+      }),
+      RUNS,
+    );
+    // The flap is drawn three times in four; a few more come from ordinary spans.
+    expect(flapping).toBeGreaterThan(RUNS.numRuns * 0.72);
+  });
 });
 
 describe('generateScenario', () => {

@@ -3,6 +3,8 @@
 // choose segments) and session.close. Its media goes out even to a session that is refused
 // (missing-scope: error ih2003 and no session.ready at all; quota-exhausted), and exceeds a small
 // max_segment_size_bytes (error ih6002). Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({ name: 'broken-ignores-ready', startOnOpen: true }).then((code) => process.exit(code));
+export const hooks = { name: 'broken-ignores-ready', startOnOpen: true };
+
+runAsCommand(import.meta.url, hooks);

@@ -2,6 +2,8 @@
 // always sends IH_MEDIA_FILE whole, as one binary message. On a server whose limit is smaller than
 // the file, the message is refused with error ih6002 (segment 1) and no media is analyzed: no signal
 // events, empty spans. Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({ name: 'broken-ignores-size-limit', maxBytes: () => Infinity }).then((code) => process.exit(code));
+export const hooks = { name: 'broken-ignores-size-limit', maxBytes: () => Infinity };
+
+runAsCommand(import.meta.url, hooks);

@@ -2,6 +2,8 @@
 // connection ends. After a drop (disconnect-mid-signal), an idle timeout or any close without
 // signal.ended, its spans line holds spans with no `end` (the key is absent), where the protocol
 // says they end at the last media time the client knew of. Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({ name: 'broken-no-implicit-end', implicitEnd: false }).then((code) => process.exit(code));
+export const hooks = { name: 'broken-no-implicit-end', implicitEnd: false };
+
+runAsCommand(import.meta.url, hooks);

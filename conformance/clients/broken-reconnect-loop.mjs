@@ -3,6 +3,8 @@
 // backoff and no regard for the error, up to 20 times: 21 sessions in a tight loop, each starting over
 // (config, media, close). Observations accumulate across the connections in one file; one spans line
 // at the end. Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({ name: 'broken-reconnect-loop', reconnect: (code, connections) => code !== 1000 && connections <= 20 }).then((code) => process.exit(code));
+export const hooks = { name: 'broken-reconnect-loop', reconnect: (code, connections) => code !== 1000 && connections <= 20 };
+
+runAsCommand(import.meta.url, hooks);

@@ -3,9 +3,11 @@
 // frame is a bare object with no `type` (no other keys allowed), so the server answers error ih6001
 // instead of session.updated and never applies the include flags: no conversation_quality.updated
 // events. Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({
+export const hooks = {
   name: 'broken-session-configure',
   config: { type: 'session.configure', include: ['conversation_quality_overall', 'conversation_quality_timeline'] },
-}).then((code) => process.exit(code));
+};
+
+runAsCommand(import.meta.url, hooks);

@@ -3,9 +3,11 @@
 // (data.signal_type / start / end). The v1 server never sends that array, so this client never records
 // a signal: its spans are empty although the wire carried signal.detected / signal.ended events
 // (which its observations still list). Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({
+export const hooks = {
   name: 'broken-signals-array',
   signals: (data) => (data.signals ?? []).map((s) => ({ signal_type: s.type, start: s.start, end: s.end })),
-}).then((code) => process.exit(code));
+};
+
+runAsCommand(import.meta.url, hooks);

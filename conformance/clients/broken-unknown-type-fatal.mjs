@@ -2,11 +2,13 @@
 // the first unknown type (e.g. feedback.generated in the unknown-event scenario) it throws: it stops
 // processing, closes the socket (close frame with no status code, before session.ended) and exits 1
 // without writing its spans line. Clients must ignore unknown types. Everything else is reference.mjs.
-import { run } from './common.mjs';
+import { runAsCommand } from './common.mjs';
 
-run({
+export const hooks = {
   name: 'broken-unknown-type-fatal',
   onUnknown: (type) => {
     throw new Error(`unknown event type ${type}`);
   },
-}).then((code) => process.exit(code));
+};
+
+runAsCommand(import.meta.url, hooks);

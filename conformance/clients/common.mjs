@@ -15,23 +15,38 @@
 //   signals(data)           the signal records carried by a signal.* event's data (reference: [data], the flat shape)
 //   onUnknown(type)         called for an event type the client does not know (reference: log and carry on)
 //   implicitEnd             close spans still active at disconnect (reference: true)
-//   reconnect(code, n)      after the n-th connection closed with `code`: connect again? (reference: never)
+//   onePerType              keep one span per signal type, so a re-detected type overwrites its earlier span
+//                           (reference: false, every detection is a span of its own)
+//   errorObservation(data)  what it reports for an error event (reference: its code and segment)
+//   endSession(ws)          how it ends the session after its media (reference: sends {"type":"session.close"})
+//   silenceTimeoutMs        after its media, give up (close the socket) when nothing arrives for this long
+//                           (reference: never; wait for session.ended)
+//   reconnect(code, n)      after the n-th connection closed with `code` (1006 for a refused upgrade): true
+//                           to connect again at once, a number of ms to wait first, false to stop (reference: never)
+//   authorization(key)      the Authorization header for a key, both transports (reference: `Bearer ${key}`)
 //   uploadSignalType(s)     the type of one signal of an upload answer (reference: s.type)
 //   includeField            the multipart field of the include flags (reference: "include[]")
 //   uploadTimeoutMs         give up on an upload's answer after this long (reference: never)
 //   retryUpload(answer, n)  after the n-th upload got `answer` ({status, code, retryAfter}; status 0: no
 //                           answer): ms to wait before uploading again, or null to stop (reference above)
+//   log(...args)            where it logs (reference: stderr; in-process tests pass a quiet one)
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 
 const KNOWN = new Set(['session.ready', 'session.updated', 'signal.detected', 'signal.updated', 'signal.ended', 'engagement.updated',
   'conversation_quality.updated', 'error', 'session.closing', 'session.ended', 'coverage.dropped']);
 const CONFIG = { include: ['conversation_quality_overall', 'conversation_quality_timeline'] };
 
+/** Run one session with `hooks` and exit with its code, when the module at `moduleUrl` is the command being run. */
+export function runAsCommand(moduleUrl, hooks) {
+  if (process.argv[1] && moduleUrl === pathToFileURL(process.argv[1]).href) run(hooks).then((code) => process.exit(code));
+}
+
 export function run(hooks = {}, env = process.env) {
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
-  const log = (...args) => console.error(`[${env.IH_CASE ?? hooks.name ?? 'client'}]`, ...args);
+  const log = (...args) => (hooks.log ?? console.error)(`[${env.IH_CASE ?? hooks.name ?? 'client'}]`, ...args);
   if (env.IH_OBSERVATIONS) writeFileSync(env.IH_OBSERVATIONS, '');
   const observe = (o) => env.IH_OBSERVATIONS && appendFileSync(env.IH_OBSERVATIONS, `${JSON.stringify(o)}\n`);
   const spans = []; // every signal span, in the order detected, across connections
@@ -43,7 +58,16 @@ export function run(hooks = {}, env = process.env) {
     const active = new Map();
     let mediaTime = 0;
     let ready = false, ended = false, errored = false, failed = false;
-    const ws = new WebSocket(env.IH_STREAM_URL, { headers: { Authorization: `Bearer ${env.IH_API_KEY}` } });
+    const ws = new WebSocket(env.IH_STREAM_URL, { headers: { Authorization: authorization(hooks, env) } });
+    let silence; // the silenceTimeoutMs timer, once the media is out
+    const armSilence = () => {
+      if (!hooks.silenceTimeoutMs) return;
+      clearTimeout(silence);
+      silence = setTimeout(() => {
+        log(`nothing for ${hooks.silenceTimeoutMs} ms: giving up`);
+        ws.close(1000);
+      }, hooks.silenceTimeoutMs);
+    };
 
     async function stream(limit) { // the config frame, the media within `limit` bytes a message, session.close
       ws.send(JSON.stringify(hooks.config ?? CONFIG));
@@ -59,7 +83,10 @@ export function run(hooks = {}, env = process.env) {
         }
         await new Promise((resolve) => ws.send(part, resolve));
       }
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'session.close' }));
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (hooks.endSession) hooks.endSession(ws);
+      else ws.send(JSON.stringify({ type: 'session.close' }));
+      armSilence();
     }
 
     if (hooks.startOnOpen) ws.on('open', () => stream(Infinity));
@@ -70,6 +97,7 @@ export function run(hooks = {}, env = process.env) {
       if (typeof event?.type !== 'string') return log('ignoring a frame that is not an event');
       const { type, data = {} } = event;
       observe({ kind: 'event', type, data });
+      if (silence) armSilence();
       if (!KNOWN.has(type)) {
         hooks.onUnknown?.(type);
         return log(`ignoring unknown event type ${type}`);
@@ -88,7 +116,9 @@ export function run(hooks = {}, env = process.env) {
             if (active.has(s.signal_type)) continue;
             const span = { signal_type: s.signal_type, start: s.start };
             active.set(span.signal_type, span);
-            spans.push(span);
+            const earlier = hooks.onePerType ? spans.findIndex((x) => x.signal_type === s.signal_type) : -1;
+            if (earlier >= 0) spans[earlier] = span;
+            else spans.push(span);
           }
           break;
         case 'signal.ended':
@@ -100,7 +130,7 @@ export function run(hooks = {}, env = process.env) {
         case 'error':
           errored = true;
           log(`error ${data.code}${data.segment == null ? '' : ` (segment ${data.segment})`}: ${data.message}`);
-          observe({ kind: 'error', code: data.code, ...(data.segment == null ? {} : { segment: data.segment }) });
+          observe(hooks.errorObservation ? hooks.errorObservation(data) : { kind: 'error', code: data.code, ...(data.segment == null ? {} : { segment: data.segment }) });
           break;
         case 'session.ended':
           ended = true;
@@ -122,12 +152,15 @@ export function run(hooks = {}, env = process.env) {
 
     ws.on('error', (err) => log(`connection error: ${err.message}`));
     ws.on('close', (code) => {
+      clearTimeout(silence);
       if (failed) return finish(1);
       // Signals still active when the connection ended end at the last media time we knew of.
       if (hooks.implicitEnd !== false) for (const span of active.values()) span.end = Math.max(mediaTime, span.start);
-      if (hooks.reconnect?.(code, connections)) {
-        log(`connection closed with ${code}: reconnecting (connection ${connections + 1})`);
-        return connect();
+      const again = hooks.reconnect?.(code, connections);
+      if (again !== undefined && again !== false && again !== null) {
+        const wait = again === true ? 0 : again;
+        log(`connection closed with ${code}: reconnecting in ${wait} ms (connection ${connections + 1})`);
+        return void setTimeout(connect, wait);
       }
       observe({ kind: 'spans', spans });
       // Explained: a graceful end, a close after an error envelope, or a network drop mid-session.
@@ -142,6 +175,8 @@ export function run(hooks = {}, env = process.env) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const authorization = (hooks, env) => (hooks.authorization ?? ((key) => `Bearer ${key}`))(env.IH_API_KEY);
 
 /** Retry a 429 for rate or concurrency, a 5xx or a cut connection after Retry-After (else 1 s), 3 times at most. */
 function referenceRetry(answer, attempt) {
@@ -161,7 +196,7 @@ async function upload(hooks, env, log, observe) {
     let answer;
     try {
       const signal = hooks.uploadTimeoutMs ? AbortSignal.timeout(hooks.uploadTimeoutMs) : undefined;
-      const res = await fetch(`${env.IH_API_BASE_URL}/v1/upload/analyze`, { method: 'POST', headers: { Authorization: `Bearer ${env.IH_API_KEY}` }, body: form, signal });
+      const res = await fetch(`${env.IH_API_BASE_URL}/v1/upload/analyze`, { method: 'POST', headers: { Authorization: authorization(hooks, env) }, body: form, signal });
       const body = await res.json().catch(() => null);
       const retryAfter = res.headers.get('retry-after')?.trim() ?? ''; // whole seconds; anything else: the 1-s default
       answer = { status: res.status, code: body?.error_id ?? null, retryAfter: /^\d+$/.test(retryAfter) ? Number(retryAfter) : null, body };

@@ -25,7 +25,7 @@ ws.on('message', (raw) => {
   }
   if (type === 'signal.detected') spans.set(data.signal_type, { signal_type: data.signal_type, start: data.start });
   if (type === 'signal.ended' && spans.has(data.signal_type)) { done.push({ ...spans.get(data.signal_type), end: data.end }); spans.delete(data.signal_type); }
-  if (type === 'error') note({ kind: 'error', code: data.code });
+  if (type === 'error') note({ kind: 'error', code: data.code, segment: data.segment });
 });
 ws.on('error', () => {});
 ws.on('close', () => note({ kind: 'spans', spans: [...done, ...[...spans.values()].map((s) => ({ ...s, end: last }))] }));

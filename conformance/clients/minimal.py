@@ -29,7 +29,7 @@ async def main():
                 if t == "session.ready": asyncio.ensure_future(send_media(ws, d["max_segment_size_bytes"]))
                 elif t == "signal.detected": active[d["signal_type"]] = d["start"]
                 elif t == "signal.ended" and d["signal_type"] in active: done.append({"signal_type": d["signal_type"], "start": active.pop(d["signal_type"]), "end": d["end"]})
-                elif t == "error": note({"kind": "error", "code": d["code"]})
+                elif t == "error": note({"kind": "error", "code": d["code"], "segment": d.get("segment")})
         except websockets.ConnectionClosed: pass
     note({"kind": "spans", "spans": done + [{"signal_type": k, "start": s, "end": last} for k, s in active.items()]})
 upload() if env.get("IH_TRANSPORT") == "upload" else asyncio.run(main())

@@ -1,4 +1,4 @@
-// A correct Interhuman v1 stream client, run by the conformance kit (contract: ../README.md): the
+// A correct Interhuman v1 client, run by the conformance kit (contract: ../README.md): the
 // shared session of common.mjs with no hooks. As a command it runs one session and exits with its
 // code; runReference(env) runs it in-process (a client function for the kit, or the bench).
 import { pathToFileURL } from 'node:url';

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadScenario, ScenarioError } from '../../scenarios/loader.js';
 import { CASES, selectCases, TRANSPORTS, type ConformanceCase, type Transport } from '../../conformance/cases.js';
-import { runProperties } from '../../conformance/properties.js';
+import { describePropertyFailure, parseShrinkBudget, runProperties, type ShrinkBudget } from '../../conformance/properties.js';
 import { htmlReport } from '../../conformance/html-report.js';
 import { nameOfCommand, readClientsFile, runMatrix, tally, uniqueClients, writeMatrixReports, type MatrixClient } from '../../conformance/matrix.js';
 import { caseReporter, consoleMatrix, consoleSummary, jsonReport, junitReport, painter, progressLine, shellWord, useColour } from '../../conformance/reports.js';
@@ -87,13 +87,22 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
   if (runs !== undefined) {
     if (clients.length > 1) throw new ConformanceUsageError('--runs takes one client at a time');
     const [only] = clients as [MatrixClient];
+    let shrinkBudget: ShrinkBudget | undefined;
+    if (flag('shrink-budget') !== undefined) {
+      try {
+        shrinkBudget = parseShrinkBudget(flag('shrink-budget')!);
+      } catch (err) {
+        throw new ConformanceUsageError(`--shrink-budget: ${(err as Error).message}`);
+      }
+    }
     io.err(`ih-mock conformance: ${runs} property runs, seed ${seed}\n`);
-    const result = await runProperties({ client: { command: only.command }, runs, seed, transports: only.transports, shrink: values['no-shrink'] !== true, outDir: flag('out-dir') ?? '.', clientCommand: only.command, onRun: (r, n) => io.err(`  run ${n}: ${r.verdict}\n`) });
+    const result = await runProperties({ client: { command: only.command }, runs, seed, transports: only.transports, shrink: values['no-shrink'] !== true, ...(shrinkBudget ? { shrinkBudget } : {}), outDir: flag('out-dir') ?? '.', clientCommand: only.command, onRun: (r, n, phase) => io.err(`  ${phase === 'generated' ? 'run' : 'shrink run'} ${n}: ${r.verdict}\n`) });
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       return 0;
     }
-    io.out(`property failed after ${result.runs} runs (seed ${seed}); the smallest failing scenario:\n${caseReporter({ paint })(result.failure)}\n  written to ${result.file}\n  replay exactly this case: ${result.replay}\n`);
+    io.out(describePropertyFailure(result));
+    if (result.warning) io.err(`WARNING: ${result.warning}\n`);
     writeReports({ results: [result.failure], counts: { OK: 0, 'NON-STRICT': 0, FAILED: 1, INFORMATIONAL: 0 }, durationMs: result.durationMs }, values, io, { seed, runs }, {});
     return 1;
   }

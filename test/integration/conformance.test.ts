@@ -1,12 +1,15 @@
 /**
- * The conformance kit against real clients: the reference clients (Node and Python, as commands)
- * pass every case, stream and upload, and property runs; the kit is usable in-process with a client
- * function, and its CLI and reports. The broken clients: conformance-broken.test.ts (a file of its
- * own, so the two run in parallel).
+ * The conformance kit against real clients: the reference and minimal clients (Node and Python, as
+ * commands) pass every case, stream and upload, with OK, and the reference passes property runs; the
+ * kit is usable in-process with a client function, and its CLI and reports. The broken clients:
+ * conformance-broken.test.ts (a file of its own, so the two run in parallel).
+ *
+ * Speed: each catalogue runs its cases a few at a time (each case has its own emulator, proxy and
+ * client), and the four catalogues run side by side; runs whose point is not the command contract
+ * run the client in-process.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -15,45 +18,36 @@ import { runProperties } from '../../conformance/properties.js';
 import { jsonReport, junitReport } from '../../conformance/reports.js';
 import { runCase, runCatalogue, type ClientEnv } from '../../conformance/runner.js';
 import { runCli } from '../support/cli.js';
+import { expectEveryCaseOk, inProcessClient, nodeClient, pythonClient, withTempDir } from '../support/conformance.js';
 
-const node = (client: string) => ({ command: `${JSON.stringify(process.execPath)} conformance/clients/${client}` });
+/** Cases of one catalogue run at once: the machine's two cores are shared, and each case is mostly waiting. */
+const CASES_AT_ONCE = 3;
 
-describe('the reference clients pass every case', () => {
-  it('and property runs (20 generated scenarios with faults, seed 11)', async () => {
-    const result = await runProperties({ client: node('reference.mjs'), runs: 20, seed: 11, outDir: mkdtempSync(join(tmpdir(), 'ih-mock-prop-')) });
-    expect(result.ok ? 'passed' : `${result.failure.violations.map((v) => `${v.invariant} ${v.message}`).join('; ')} (${result.file})`).toBe('passed');
-  }, 180_000);
-
-  it('Node', async () => {
-    const result = await runCatalogue(CASES, { client: node('reference.mjs') });
-    const bad = result.results.filter((r) => r.verdict !== 'OK' && r.verdict !== 'INFORMATIONAL');
-    expect(bad.map((r) => `${r.id}: ${r.violations.map((v) => `${v.invariant} ${v.message}`).join('; ')}`)).toEqual([]);
-    expect(result.counts.OK).toBe(CASES.length - CASES.filter((c) => c.informational).length);
-  }, 120_000);
-
+describe.concurrent('the reference and minimal clients pass every case with OK', () => {
   it.each([
-    ['Node', `${JSON.stringify(process.execPath)} conformance/clients/minimal.mjs`],
-    ['Python', '/usr/bin/python3 conformance/clients/minimal.py'],
-  ])('the README\'s minimal %s client too', async (_name, command) => {
-    const result = await runCatalogue(CASES, { client: { command } });
-    expect(result.results.filter((r) => r.verdict === 'FAILED').map((r) => r.id)).toEqual([]);
-  }, 120_000);
+    ['the Node reference', 'reference.mjs'],
+    ["the README's minimal Node client", 'minimal.mjs'],
+    ['the Python reference (Debian python3-websockets)', 'reference.py'],
+    ["the README's minimal Python client", 'minimal.py'],
+  ])('%s, through the command contract', async (_name, file) => {
+    if (file.endsWith('.py')) execFileSync('/usr/bin/python3', ['-c', 'import websockets']); // the suite's machines install it (.ci/run)
+    const client = file.endsWith('.py') ? pythonClient(file) : nodeClient(file);
+    expectEveryCaseOk(await runCatalogue(CASES, { client, concurrency: CASES_AT_ONCE }));
+  }, 240_000);
 
-  it('Python (Debian python3-websockets), through the command contract', async () => {
-    const python = '/usr/bin/python3';
-    execFileSync(python, ['-c', 'import websockets']); // the suite's machines install it (.ci/run)
-    const result = await runCatalogue(CASES, { client: { command: `${python} conformance/clients/reference.py` } });
-    const bad = result.results.filter((r) => r.verdict === 'FAILED');
-    expect(bad.map((r) => `${r.id}: ${r.violations.map((v) => `${v.invariant} ${v.message}`).join('; ')}`)).toEqual([]);
-  }, 120_000);
+  it('the reference, and property runs (20 generated scenarios with faults and flapping signals, seed 11)', async () => {
+    const client = await inProcessClient('reference.mjs');
+    const result = await withTempDir('ih-mock-prop-', (outDir) => runProperties({ client, runs: 20, seed: 11, outDir }));
+    expect(result.ok ? 'passed' : `${result.failure.violations.map((v) => `${v.invariant} ${v.message}`).join('; ')} (${result.file})`).toBe('passed');
+  }, 240_000);
 });
 
 describe('running the kit', () => {
-  it('in-process: the reference client as a function passes every case', async () => {
+  it('in-process: the reference client as a function passes a stream and an upload case', async () => {
     const { runReference } = (await import(new URL('../../conformance/clients/reference.mjs', import.meta.url).href)) as { runReference: (env: ClientEnv) => Promise<number> };
-    const result = await runCatalogue(CASES, { client: { run: runReference } });
-    expect(result.results.filter((r) => r.verdict === 'FAILED').map((r) => r.id)).toEqual([]);
-  }, 120_000);
+    const result = await runCatalogue(selectCases(['5.1', '8.4']), { client: { run: (env) => runReference(env) }, concurrency: 2 });
+    expect(result.results.map((r) => `${r.id} ${r.verdict}`)).toEqual(['5.1 OK', '8.4 OK']);
+  }, 60_000);
 
   it('in-process: a client function gets the same environment and is judged the same way', async () => {
     const inProcess = async (env: ClientEnv): Promise<number> => {
@@ -73,7 +67,7 @@ describe('running the kit', () => {
   }, 60_000);
 
   it('JUnit XML and JSON reports name each case, its verdict and the violated invariants', async () => {
-    const result = await runCatalogue(selectCases(['2.1', '4.1']), { client: node('broken-session-configure.mjs') });
+    const result = await runCatalogue(selectCases(['2.1', '4.1']), { client: nodeClient('broken-session-configure.mjs'), concurrency: 2 });
     const xml = junitReport(result, 'demo');
     expect(xml).toMatch(/<testsuite name="demo" tests="2" failures="2"/);
     expect(xml).toMatch(/<testcase classname="ih-mock.conformance" name="2.1 Config frame shape"[^>]*>\s*<failure message="client.config-valid: /);
@@ -81,8 +75,7 @@ describe('running the kit', () => {
     expect(json.results.map((r: { id: string; verdict: string }) => `${r.id} ${r.verdict}`)).toEqual(['2.1 FAILED', '4.1 FAILED']);
   }, 60_000);
 
-  it('the CLI: --cases selects, exit 1 on FAILED, a ledger of expected deviations turns it into 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ih-mock-ledger-'));
+  it('the CLI: --cases selects, exit 1 on FAILED, a ledger of expected deviations turns it into 0', () => withTempDir('ih-mock-ledger-', async (dir) => {
     const junit = join(dir, 'junit.xml');
     const client = `${process.execPath} conformance/clients/broken-ignores-size-limit.mjs`;
     const html = join(dir, 'report.html');
@@ -101,5 +94,6 @@ describe('running the kit', () => {
     expect(expected.stdout).toMatch(/1 FAILED case\(s\) are expected by the ledger: 3\.1/);
     expect((await runCli(['conformance'])).code).toBe(2);
     expect((await runCli(['conformance', '--client', 'x', '--cases', '9.*'])).stderr).toMatch(/no case matches 9\.\*/);
-  }, 60_000);
+    expect((await runCli(['conformance', '--client', 'x', '--runs', '3', '--shrink-budget', '5 minutes'])).stderr).toMatch(/--shrink-budget: a shrink budget is a time/);
+  }), 120_000);
 });
