@@ -292,6 +292,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       logger: log,
       transport: {
         send: transport.send,
+        // The slow-reader guard reads what waits to be sent (wsMaxBufferedBytes).
+        ...(transport.backlogBytes ? { backlogBytes: transport.backlogBytes } : {}),
         close(code, reason) {
           record.closeSent(code, reason);
           transport.close(code, reason);
