@@ -22,7 +22,7 @@ import { startCli, waitReady } from '../support/cli.js';
 import { liveWebmChunks, readMedia } from '../support/media.js';
 import { semantic } from '../support/protocol.js';
 import { startServer, useServers } from '../support/server.js';
-import { until } from '../support/wait.js';
+import { until, untilReceived } from '../support/wait.js';
 
 useServers();
 
@@ -290,6 +290,8 @@ describe('ih-mock record', () => {
     client.sendJson({ include: BOTH });
     for (const chunk of chunks.slice(0, 5)) await client.sendBinary(chunk);
     await client.waitForType('signal.detected');
+    // Every chunk has passed the proxy (so its record is written) once the upstream has it.
+    await untilReceived(server, 5);
     run.child.kill('SIGKILL');
     await run.exited;
     const recording = readRecording(file);
