@@ -4,8 +4,10 @@
  *
  * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds, upload) fires at
  * most once; `every_segment` faults are considered on every binary message; each consideration draws
- * from the session's fault generator only when the probability is strictly between 0 and 1, so a
- * schedule without random faults consumes no randomness and the same seed replays the same faults.
+ * only when the probability is strictly between 0 and 1, so a schedule without random faults consumes
+ * no randomness and the same seed replays the same faults. Each random fault draws from a generator
+ * of its own, forked by its content, so adding or removing another fault never changes when it fires
+ * (a shrunk scenario keeps the faults its failure needs firing as before).
  */
 import type { Random } from '../random.js';
 import type { Fault } from '../types/generated.js';
@@ -14,11 +16,24 @@ const NO_FAULTS: readonly Fault[] = Object.freeze([]);
 
 export class FaultSchedule {
   private readonly fired = new Set<Fault>();
+  /** The generator of each random fault (0 < probability < 1). */
+  private readonly randoms = new Map<Fault, Random>();
 
   constructor(
     private readonly faults: readonly Fault[],
-    private readonly random: Random,
-  ) {}
+    random: Random,
+  ) {
+    const seen = new Map<string, number>();
+    for (const fault of faults) {
+      const p = fault.probability ?? 1;
+      if (p <= 0 || p >= 1) continue;
+      // Forked by content (and by position among identical faults): independent of the other faults.
+      const key = JSON.stringify(fault);
+      const copy = seen.get(key) ?? 0;
+      seen.set(key, copy + 1);
+      this.randoms.set(fault, random.fork(`fault ${key} #${copy}`));
+    }
+  }
 
   /** The upgrade: `missing_scope` replaces session.ready. */
   get refusesScope(): boolean {
@@ -63,14 +78,14 @@ export class FaultSchedule {
       const repeating = fault.when?.every_segment === true;
       if ((!repeating && this.fired.has(fault)) || !match(fault)) continue;
       if (!repeating) this.fired.add(fault);
-      if (this.happens(fault.probability ?? 1)) due.push(fault);
+      if (this.happens(fault)) due.push(fault);
     }
     return due;
   }
 
-  private happens(probability: number): boolean {
-    if (probability >= 1) return true;
-    if (probability <= 0) return false;
-    return this.random.next() < probability;
+  private happens(fault: Fault): boolean {
+    const random = this.randoms.get(fault);
+    if (!random) return (fault.probability ?? 1) >= 1;
+    return random.next() < fault.probability!;
   }
 }
