@@ -16,6 +16,8 @@ import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './
 
 /** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
 const SMALL_SEGMENT_LIMIT = 100_000;
+/** Errors about one segment, scripted by segment so the envelope names it (ih5004 first: the one to shrink to). */
+const SEGMENT_ERROR_CODES = ['ih5004', 'ih5006', 'ih5001'] as const;
 /** Generated scenarios cover most of the 24 s of sample media, and always have room for a flapping signal (18 s). */
 const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: true } as const;
 
@@ -23,9 +25,12 @@ const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: t
  * Scenarios for property runs: up to the 24 s of sample media, with signals (a flapping type three
  * times in four) and fault schedules (session-ending faults included), in instant timing, and two
  * situations a generated fault schedule rarely produces on its own, each a shrinkable flag: a small
- * advertised segment limit, and the connection cut mid-stream (slow windows, 0.8 s each on one
- * worker, and a drop 2 s in), so signals are still active when it drops however the client chunks
- * its media. Four times in five the generated faults apply; shrinking can drop them all at once.
+ * advertised segment limit, and the connection cut mid-stream (slow windows, 2 s each on one
+ * worker, and a drop 3 s in: after the first window's results and a second before the next, so
+ * every signal the first window detected is still active when it drops, however the client chunks
+ * its media and whatever the spans; a shrunk reproducer does not sit on a timing edge). Half the runs also script an error about one of the first three segments (the
+ * envelope names it; generated faults rarely do). Four times in five the generated faults apply;
+ * shrinking can drop them all at once.
  */
 export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
   return fc
@@ -35,16 +40,25 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
       cutMidStream: fc.boolean(),
       // The generator's schedules have at least one fault: this flag lets a failure that needs none shrink to none.
       faulty: fc.option(fc.constant(true), { freq: 5, nil: false }),
+      segmentError: fc.option(fc.record({ segment: fc.integer({ min: 1, max: 3 }), code: fc.constantFrom(...SEGMENT_ERROR_CODES) }), { freq: 2, nil: null }),
     })
-    .map(({ scenario, smallLimit, cutMidStream, faulty }) =>
+    .map(({ scenario, smallLimit, cutMidStream, faulty, segmentError }) =>
       described(
         {
           ...scenario,
           ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-          processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.1, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
-          faults: [...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle), ...(cutMidStream ? [{ when: { wall_seconds: 2 }, action: 'disconnect' as const }] : [])],
+          processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.25, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+          faults: [
+            ...(segmentError ? [{ when: { segment: segmentError.segment }, action: 'error' as const, code: segmentError.code }] : []),
+            ...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle),
+            ...(cutMidStream ? [{ when: { wall_seconds: 3 }, action: 'disconnect' as const }] : []),
+          ],
         },
-        [smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null, cutMidStream ? 'slow windows (0.8 s each, one worker) and the connection cut 2 s in' : null],
+        [
+          smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null,
+          cutMidStream ? 'slow windows (2 s each, one worker) and the connection cut 3 s in' : null,
+          segmentError ? `error ${segmentError.code} on segment ${segmentError.segment}` : null,
+        ],
       ),
     );
 }

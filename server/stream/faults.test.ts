@@ -51,6 +51,19 @@ describe('FaultSchedule', () => {
     expect(share).toBeLessThan(0.32);
   });
 
+  it('a random fault fires on the same segments whatever other faults come before it (so shrinking can drop them)', () => {
+    const fault: Fault = { when: { every_segment: true }, probability: 0.3, action: 'error', code: 'ih5004' };
+    const other: Fault = { when: { every_segment: true }, probability: 0.5, action: 'unknown_event' };
+    const firings = (faults: Fault[]) => {
+      const schedule = new FaultSchedule(faults, new Random(11));
+      return Array.from({ length: 200 }, (_, i) => schedule.onSegment(i + 1).filter((f) => f === fault).length);
+    };
+    const alone = firings([fault]);
+    expect(firings([other, fault])).toEqual(alone);
+    expect(firings([fault, other, { ...other }])).toEqual(alone);
+    expect(alone.some((n) => n === 1) && alone.some((n) => n === 0)).toBe(true);
+  });
+
   it('probability 1 and 0 draw nothing, so adding them does not shift seeded faults', () => {
     const random = new Random(3);
     const probe = new Random(3);

@@ -4,8 +4,10 @@
  *
  * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds, upload) fires at
  * most once; `every_segment` faults are considered on every binary message; each consideration draws
- * from the session's fault generator only when the probability is strictly between 0 and 1, so a
- * schedule without random faults consumes no randomness and the same seed replays the same faults.
+ * only when the probability is strictly between 0 and 1, so a schedule without random faults consumes
+ * no randomness and the same seed replays the same faults. Each random fault draws from a generator
+ * of its own, forked by its content, so adding or removing another fault never changes when it fires
+ * (a shrunk scenario keeps the faults its failure needs firing as before).
  */
 import type { Random } from '../random.js';
 import type { Fault } from '../types/generated.js';
@@ -15,12 +17,27 @@ const NO_FAULTS: readonly Fault[] = Object.freeze([]);
 export class FaultSchedule {
   private readonly fired = new Set<Fault>();
   private readonly faults: Fault[];
+  /** The generator of each random fault (0 < probability < 1). */
+  private readonly randoms = new Map<Fault, Random>();
+  /** How many identical faults got a generator so far, by content (for independent forks). */
+  private readonly copies = new Map<string, number>();
 
   constructor(
     faults: readonly Fault[],
     private readonly random: Random,
   ) {
     this.faults = [...faults];
+    for (const fault of faults) this.forkFor(fault);
+  }
+
+  /** A random fault's own generator, forked by content (and position among identical faults): independent of the other faults. */
+  private forkFor(fault: Fault): void {
+    const p = fault.probability ?? 1;
+    if (p <= 0 || p >= 1) return;
+    const key = JSON.stringify(fault);
+    const copy = this.copies.get(key) ?? 0;
+    this.copies.set(key, copy + 1);
+    this.randoms.set(fault, this.random.fork(`fault ${key} #${copy}`));
   }
 
   /**
@@ -30,6 +47,7 @@ export class FaultSchedule {
    */
   add(faults: readonly Fault[]): { due: readonly Fault[]; timed: [Fault, number][] } {
     this.faults.push(...faults);
+    for (const fault of faults) this.forkFor(fault);
     const added = new Set(faults);
     return {
       due: this.take((f) => added.has(f) && f.when === undefined),
@@ -80,14 +98,14 @@ export class FaultSchedule {
       const repeating = fault.when?.every_segment === true;
       if ((!repeating && this.fired.has(fault)) || !match(fault)) continue;
       if (!repeating) this.fired.add(fault);
-      if (this.happens(fault.probability ?? 1)) due.push(fault);
+      if (this.happens(fault)) due.push(fault);
     }
     return due;
   }
 
-  private happens(probability: number): boolean {
-    if (probability >= 1) return true;
-    if (probability <= 0) return false;
-    return this.random.next() < probability;
+  private happens(fault: Fault): boolean {
+    const random = this.randoms.get(fault);
+    if (!random) return (fault.probability ?? 1) >= 1;
+    return random.next() < fault.probability!;
   }
 }
