@@ -13,9 +13,9 @@
  *  4. the body, streamed part by part: file bytes over `maxUploadBytes` → 413 ih4003 at once;
  *     no byte for `uploadIdleTimeoutSeconds`, or the body not complete after
  *     `uploadBodyTimeoutSeconds` (server clock, body-deadline.ts) → 408 ih4908 at once, and the
- *     connection is closed; no `file` part → 400 ih4001; then the probe's verdict: not a known container → 400 ih4002,
- *     no video track → 422 ih5001, unreadable or truncated → 422 ih5002, shorter than
- *     `minUploadSeconds` → 400 ih4007; a bug → 500 ih1001.
+ *     connection is closed; no `file` part → 400 ih4001; then the probe's verdict: not a known
+ *     container → 400 ih4002, no video track → 422 ih5001, unreadable or truncated → 422 ih5002,
+ *     shorter than `minUploadSeconds` → 400 ih4007; a bug → 500 ih1001.
  *
  * Invariants:
  * - the file is never held in memory: each chunk goes to `FileProbe` (which keeps a few KB at most)
