@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from '../../server/paths.js';
 import { readRecording, serverEvents, type RecordedStream } from '../../server/record/reader.js';
 import { connect } from '../support/client.js';
 import { runCli, startCli, useCliProcesses, waitReady } from '../support/cli.js';
-import { freePort } from '../support/raw-socket.js';
+import { freePort } from '../support/raw-http.js';
 import { until } from '../support/wait.js';
 import { startServer, useServers } from '../support/server.js';
 

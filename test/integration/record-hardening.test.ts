@@ -19,7 +19,7 @@ import { validateHttpError } from '../../server/validation.js';
 import { connect, connectRefused, withTimeout } from '../support/client.js';
 import { startCli, waitReady } from '../support/cli.js';
 import { liveWebmChunks, readMedia } from '../support/media.js';
-import { freePort, rawExchange, type RawResponse } from '../support/raw-socket.js';
+import { freePort, rawAttempt, type RawAnswer } from '../support/raw-http.js';
 import { startServer, useServers } from '../support/server.js';
 
 useServers();
@@ -80,10 +80,10 @@ async function silentUpstream(): Promise<{ upstream: string; asked: Promise<void
 }
 
 /** The v1 error body with a matching X-Correlation-ID, and a message saying it is the proxy's own answer. */
-function expectOwnV1Error(res: RawResponse, status: number): void {
-  expect(res.status, res.raw.slice(0, 300)).toBe(status);
-  const body = JSON.parse(res.body) as Record<string, unknown>;
-  expect(validateHttpError(body).ok, res.body).toBe(true);
+function expectOwnV1Error(res: RawAnswer, status: number): void {
+  expect(res.status, res.text.slice(0, 300)).toBe(status);
+  const body = JSON.parse(res.text) as Record<string, unknown>;
+  expect(validateHttpError(body).ok, res.text).toBe(true);
   expect(res.headers['x-correlation-id']).toBe(body['correlation_id']);
   expect(String(body['message'])).toMatch(/^ih-mock record: /);
 }
@@ -172,13 +172,12 @@ describe('the recorder process survives anything a client sends', () => {
       await run.exited;
     });
     const base = await waitReady(run, 20_000, 'record');
-    const port = Number(new URL(base).port);
     const stillServing = async (after: string) => {
       expect(run.child.exitCode, `the recorder exited after: ${after}\n${run.stderr()}`).toBeNull();
       const health = await fetch(`${base}/health`);
       expect(health.status, `GET /health after: ${after}`).toBe(200);
     };
-    const send = (text: string | Buffer, opts: { cutAfterWrite?: boolean } = {}) => rawExchange(port, text, opts);
+    const send = (text: string | Buffer, opts: { cutAfterWrite?: boolean } = {}) => rawAttempt(base, text, opts);
     const multipartHead = (length: number) => `POST /v1/upload/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: multipart/form-data; boundary=xb\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
     const cutForm = `--xb\r\nContent-Disposition: form-data; name="file"; filename="a.webm"\r\nContent-Type: video/webm\r\n\r\n${'v'.repeat(2000)}`;
     const upgrade = (extra: string, method = 'GET', target = '/v1/stream/analyze') =>

@@ -2,7 +2,7 @@
  * HTTP over a bare TCP socket, for requests a normal client cannot send (broken request lines,
  * headers and bodies; a body that stalls) and for reading exactly what the server answers.
  */
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import { formatDiagnostics, validateHttpError } from '../../server/validation.js';
 
@@ -79,6 +79,29 @@ export async function rawExchange(baseUrl: string, request: string | Buffer, { e
   } finally {
     conn.socket.destroy();
   }
+}
+
+/**
+ * Send `request` and take whatever comes back, even nothing: for tests that only ask "did the server
+ * stay up, and what did it say if anything". `cutAfterWrite`: destroy the connection right after
+ * writing (a client that leaves mid-request). Status 0 when no status line arrived.
+ */
+export async function rawAttempt(baseUrl: string, request: string | Buffer, { cutAfterWrite = false } = {}): Promise<RawAnswer> {
+  const conn = await openRaw(baseUrl);
+  await conn.write(request).catch(() => {});
+  if (cutAfterWrite) conn.socket.destroy();
+  await Promise.race([conn.answer.catch(() => {}), conn.closed]);
+  conn.socket.destroy();
+  return parseResponse(conn.received(), true) ?? { status: 0, headers: {}, text: '' };
+}
+
+/** A TCP port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** The first response in `data`, or null while incomplete (`final`: the connection has closed). */
