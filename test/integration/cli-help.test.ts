@@ -151,3 +151,22 @@ describe('usage errors: one line on stderr that says what is expected, exit 2', 
     expect(b.stdout).toMatch(/^ih-mock conformance: /);
   });
 });
+
+describe('the README\'s table of serve flags', () => {
+  it('lists every flag of `ih-mock serve` (the generated help) and no flag serve does not have', async () => {
+    const serve = (await allCommands()).find((c) => c.name === 'serve')!;
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('\n## The CLI');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    // The first cell of each table row names its flags: `--a <x>`, `--b` → a, b ("--no-x" is x).
+    const inTable = new Set(
+      section
+        .split('\n')
+        .filter((line) => line.startsWith('| `--'))
+        .flatMap((line) => [...line.split(/(?<!\\)\|/)[1]!.matchAll(/`--(?:no-)?([a-z0-9-]+)/g)].map((m) => m[1]!)),
+    );
+    const own = serve.flags.map((f) => f.name).filter((n) => n !== 'version' && n !== 'help');
+    expect(own.filter((n) => !inTable.has(n)), 'serve flags the README table does not document').toEqual([]);
+    expect([...inTable].filter((n) => !own.includes(n)), 'flags in the README table that serve does not have').toEqual([]);
+  });
+});
