@@ -7,8 +7,8 @@
  * record (at worst the last line is cut, which the reader reports). Media bytes, when kept, go to a
  * sidecar file the same way, written before the record that points at them.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { isoMicros } from '../clock.js';
 import type { RecordingHeader, RecordingRecord } from '../types/generated.js';
 import { REDACTED, REDACTED_WHAT } from './redact.js';
@@ -35,16 +35,43 @@ export interface RecordingWriterOptions {
   now: number;
 }
 
+/** Throws, as opening it would, if `path` cannot be written (a directory, no such folder, no permission); touches nothing. */
+function assertWritable(path: string): void {
+  try {
+    if (existsSync(path)) {
+      if (statSync(path).isDirectory()) throw new Error('it is a directory');
+      accessSync(path, constants.W_OK);
+    } else {
+      accessSync(dirname(resolve(path)), constants.W_OK);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`cannot write the recording to ${path}: ${e.code === 'ENOENT' ? `no folder ${dirname(resolve(path))}` : e.code ?? e.message}`);
+  }
+}
+
+/**
+ * The recording file. Nothing is written (and an existing file of that name is left alone) until
+ * `open()`, which the recorder calls once it listens: a recorder that cannot start must not
+ * truncate the file it would have written.
+ */
 export class RecordingWriter {
   readonly sidecarPath: string | null;
-  private readonly fd: number;
-  private readonly sidecarFd: number | null;
+  private fd: number | null = null;
+  private sidecarFd: number | null = null;
   private sidecarOffset = 0;
   private closed = false;
 
-  constructor(options: RecordingWriterOptions) {
-    this.fd = openSync(options.path, 'w');
+  constructor(private readonly options: RecordingWriterOptions) {
     this.sidecarPath = options.withMedia ? `${options.path}.media` : null;
+    for (const path of [options.path, this.sidecarPath]) if (path !== null) assertWritable(path);
+  }
+
+  /** Create (or truncate) the file and write its header. */
+  open(): void {
+    if (this.fd !== null || this.closed) return;
+    const options = this.options;
+    this.fd = openSync(options.path, 'w');
     this.sidecarFd = this.sidecarPath ? openSync(this.sidecarPath, 'w') : null;
     const header: RecordingHeader = {
       format: RECORDING_FORMAT,
@@ -77,12 +104,12 @@ export class RecordingWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    if (this.fd !== null) closeSync(this.fd);
     if (this.sidecarFd !== null) closeSync(this.sidecarFd);
   }
 
   private line(value: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.fd === null) return;
     writeSync(this.fd, `${JSON.stringify(value)}\n`);
   }
 }

@@ -52,7 +52,7 @@ export interface RecorderOptions {
 
 export interface Recorder {
   readonly writer: RecordingWriter;
-  /** Bind; resolves with the proxy's base URL. */
+  /** Bind, then create the recording file; resolves with the proxy's base URL. */
   listen(): Promise<string>;
   /** Resolves once no proxied WebSocket is open (both sides closed and recorded) and every HTTP exchange has its answer recorded, or after `timeoutMs`. */
   settled(timeoutMs: number): Promise<void>;
@@ -137,7 +137,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   return {
     writer,
-    listen: () => listenOn(server, options.host, options.port),
+    async listen() {
+      const base = await listenOn(server, options.host, options.port);
+      writer.open();
+      return base;
+    },
     async settled(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while ((ctx.sockets.size > 0 || ctx.exchangesOpen > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));

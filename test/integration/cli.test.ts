@@ -3,7 +3,7 @@
  * ports. Independent processes start in parallel (each start costs most of a second of CPU), and
  * every wait is on an event (an output line, an exit, a close), never a sleep.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -133,10 +133,13 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
   it('a port in use gives one line saying so and exit code 1, for serve, record and replay', async () => {
     const { port, server } = await occupiedPort();
     const dir = tempDir('ih-mock-port-');
+    // A recording the user already has at --out: a recorder that cannot start leaves it as it was.
+    const earlier = join(dir, 'r.jsonl');
+    writeFileSync(earlier, 'an earlier recording\n');
     try {
       const results = await Promise.all([
         runCli(['--port', String(port), '--log-level', 'silent']),
-        runCli(['record', '--upstream', 'http://127.0.0.1:9', '--port', String(port), '--out', join(dir, 'r.jsonl')]),
+        runCli(['record', '--upstream', 'http://127.0.0.1:9', '--port', String(port), '--out', earlier, '--with-media']),
         runCli(['replay', STEADY, '--port', String(port)]),
       ]);
       for (const [i, result] of results.entries()) {
@@ -144,6 +147,8 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
         expect(result.stderr.trim().split('\n'), `command ${i}`).toHaveLength(1);
         expect(result.stderr).toMatch(new RegExp(`^ih-mock: port ${port} on 127\\.0\\.0\\.1 is in use`));
       }
+      expect(readFileSync(earlier, 'utf8')).toBe('an earlier recording\n');
+      expect(existsSync(`${earlier}.media`)).toBe(false);
     } finally {
       server.close();
     }
@@ -157,6 +162,7 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
       [['--log-level', 'loud'], /--log-level expects "fatal", "error", .* or "silent", got "loud"/],
       [['--scenario', 'no-such-scenario'], /unknown scenario "no-such-scenario"/],
       [['frobnicate'], /unknown command "frobnicate"/],
+      [['record', '--upstream', 'http://127.0.0.1:9', '--port', '0', '--out', '/no-such-folder/r.jsonl'], /cannot write the recording to \/no-such-folder\/r\.jsonl: no folder \/no-such-folder/],
       [['--idle-close-code', '1005'], /--idle-close-code expects an integer in 1000-1003, 1007-1014 or 3000-4999, got "1005"/],
       [['--max-duration-close-code', '4000.5'], /--max-duration-close-code expects an integer/],
       [['--window-seconds', '2'], /windowHopSeconds \(3\) must not exceed windowSeconds \(2\)/],
