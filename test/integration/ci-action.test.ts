@@ -171,3 +171,22 @@ describe('action.yml', () => {
     expect(steps.indexOf(upload)).toBeGreaterThan(steps.indexOf(step));
   });
 });
+
+describe('the workflow examples of the README and docs/ci-action.md', () => {
+  const action = parse(readFileSync(join(ACTION_DIR, 'action.yml'), 'utf8'));
+  /** Every ```yaml block of a page, parsed. */
+  const blocks = (page: string): any[] => [...readFileSync(join(PACKAGE_ROOT, page), 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => parse(m[1]!));
+
+  it.each(['README.md', 'docs/ci-action.md'])('%s: each use of the action names its folder and only inputs it declares, with the required ones', (page) => {
+    const uses = blocks(page)
+      .flatMap((block) => (Array.isArray(block) ? block : Object.values<any>(block.jobs ?? {}).flatMap((job) => job.steps)))
+      .filter((step) => typeof step?.uses === 'string' && step.uses.includes('/.github/actions/conformance'));
+    expect(uses.length).toBeGreaterThan(0);
+    const required = Object.entries<any>(action.inputs).filter(([, input]) => input.required).map(([name]) => name);
+    for (const step of uses) {
+      expect(step.uses).toMatch(/^<owner>\/ih-mock\/\.github\/actions\/conformance@main$/);
+      expect(Object.keys(step.with).filter((name) => !(name in action.inputs))).toEqual([]);
+      expect(Object.keys(step.with)).toEqual(expect.arrayContaining(required));
+    }
+  });
+});
