@@ -233,7 +233,10 @@ class IhMockServer(Endpoints):
         if self._stopped:
             return self.process.returncode
         self._stopped = True
-        _signal_group(self.process, signal.SIGTERM if _POSIX else None)
+        # Signal the group only while something of it is left (the leader, or a process holding its
+        # output): a group id is not reused while it has members, so no other process is hit.
+        if self.process.poll() is None or not (self._stdout.closed.is_set() and self._stderr.closed.is_set()):
+            _signal_group(self.process, signal.SIGTERM if _POSIX else None)
         try:
             self.process.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
