@@ -140,6 +140,19 @@ def test_a_server_that_dies_during_a_test_fails_it_at_teardown(pytester):
     result.stdout.fnmatch_lines(["*IhMockError: ih-mock (*) exited with code -9 while the tests ran*"])
 
 
+def test_a_failed_test_shows_the_end_of_the_ih_mock_log(pytester):
+    pytester.makepyfile(
+        """
+        import urllib.request
+        def test_a(ih_mock):
+            urllib.request.urlopen(ih_mock.api_base_url + "/v1/auth", data=b"{}", timeout=10)  # 400: no credentials
+        """
+    )
+    result = run_inner(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- ih-mock log (http://127.0.0.1:*, last * lines) -*", '*"msg":"Server listening at http://127.0.0.1:*'])
+
+
 # Stands in for an ih-mock that hangs on shutdown (the thing under test is the fixture's stop): it
 # ignores SIGTERM, starts a child that holds its stdout as `npx` does, prints the readiness line and
 # waits forever. Both pids go to the file named by its first argument.

@@ -10,7 +10,7 @@ Fixtures (registered by the `pytest11` entry point, or with `-p pytest_ih_mock`)
 Outside fixtures: `start()` returns a running `IhMockServer` (a context manager) for your own fixtures.
 """
 from .admin import AdminClient, AdminError, WaitTimedOut
-from .plugin import ih_mock, ih_mock_server, pytest_addoption
+from .plugin import ih_mock, ih_mock_server, pytest_addoption, pytest_runtest_makereport
 from .server import Endpoints, IhMockError, IhMockServer, ScopedIhMock, resolve_command, start, test_id_of
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "ih_mock",
     "ih_mock_server",
     "pytest_addoption",
+    "pytest_runtest_makereport",
     "resolve_command",
     "start",
     "test_id_of",

@@ -69,3 +69,19 @@ def ih_mock(ih_mock_server: IhMockServer, request: pytest.FixtureRequest) -> Ite
     yield view
     ih_mock_server.check_running()
     view.admin.reset()
+
+
+#: Lines of ih-mock's log shown under a failed test that used it.
+LOG_LINES_ON_FAILURE = 40
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed test that used ih-mock shows the end of ih-mock's log, next to its captured output."""
+    outcome = yield
+    report = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("ih_mock_server")
+    if report.failed and isinstance(server, IhMockServer):
+        lines = server.stderr().splitlines()[-LOG_LINES_ON_FAILURE:]
+        if lines:
+            report.sections.append((f"ih-mock log ({server.base_url}, last {len(lines)} lines)", "\n".join(lines)))
