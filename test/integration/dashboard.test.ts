@@ -12,7 +12,7 @@
  * docs/images/dashboard.png for the README.
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -72,7 +72,10 @@ async function shot(page: Page, name: string, annotate: TestContext['annotate'],
   const path = join(SHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await annotate(`dashboard screenshot: ${name}`, { path, contentType: 'image/png' });
-  if (docs && process.env['IH_DOCS_SCREENSHOTS'] === '1') copyFileSync(path, DOCS_SHOT);
+  if (docs && process.env['IH_DOCS_SCREENSHOTS'] === '1') {
+    mkdirSync(dirname(DOCS_SHOT), { recursive: true });
+    copyFileSync(path, DOCS_SHOT);
+  }
 }
 
 describe('the live dashboard in headless Chromium', () => {
