@@ -188,6 +188,33 @@ describe('the live dashboard in headless Chromium', () => {
     await page.close();
   });
 
+  it('with #test_id= lists and acts on one test\'s sessions only', { timeout: 60_000 }, async () => {
+    const server = await startServer({ scenario: 'steady', timing: 'instant' });
+    const open = async (testId: string) => {
+      const client = await connect(`${server.streamUrl}?test_id=${testId}`);
+      return { client, id: (await client.waitForType('session.ready')).correlation_id as string };
+    };
+    const mine = await open('checkout');
+    const theirs = await open('search');
+    const { page, errors } = await openDashboard(`${server.baseUrl}/__ih/ui/#test_id=checkout`);
+    await page.waitForSelector('#live[data-live="true"]');
+    await page.waitForSelector(row(mine.id, 'open'));
+    expect(await page.locator('#status').textContent()).toContain('test checkout');
+    // Sessions opened meanwhile: the other test's first, then this test's; once this one is listed, the other is not.
+    const later = await open('search');
+    const mineToo = await open('checkout');
+    await page.waitForSelector(row(mineToo.id, 'open'));
+    expect(await page.locator('#sessions tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['sessionId']))).toEqual([mineToo.id, mine.id]);
+
+    await page.click(row(mine.id));
+    await page.click('form[data-action="disconnect"] button');
+    expect((await mine.client.closed).code).toBe(1006);
+    await page.waitForSelector(row(mine.id, 'ended'));
+    for (const other of [theirs, later]) expect(other.client.ws.readyState).toBe(other.client.ws.OPEN);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('is served only as the admin API is: refused where the admin API is disabled, and only its own files', async () => {
     const disabled = await startServer({ host: '0.0.0.0' });
     const res = await fetch(`${disabled.baseUrl.replace('0.0.0.0', '127.0.0.1')}/__ih/ui/`);
