@@ -150,12 +150,11 @@ void start();
 async function start() {
   let status;
   try {
-    status = await api('GET', '');
+    status = await refreshStatus();
   } catch (err) {
     showProblem(err instanceof ApiError ? `${err.code ?? err.status}: ${err.message}` : `ih-mock cannot be reached: ${String(err)}`);
     return;
   }
-  $('#status').textContent = `ih-mock ${status.version} · start-up scenario ${status.scenario} · server seed ${status.server_seed} · admin ${status.admin_auth === 'loopback' ? 'from this machine' : 'with token'}${auth.testId ? ` · test ${auth.testId}` : ''} · journal ${status.journal.size}/${status.journal.capacity}`;
   state.cursor = status.journal.next;
   await refreshSessions();
   const wanted = fragment.get('session');
@@ -166,6 +165,13 @@ async function start() {
   }
   await loadUploads();
   void follow();
+}
+
+/** GET /__ih/ into the status line; resolves with the status. */
+async function refreshStatus() {
+  const status = await api('GET', '');
+  $('#status').textContent = `ih-mock ${status.version} · start-up scenario ${status.scenario} · server seed ${status.server_seed} · admin ${status.admin_auth === 'loopback' ? 'from this machine' : 'with token'}${auth.testId ? ` · test ${auth.testId}` : ''} · journal ${status.journal.size}/${status.journal.capacity}`;
+  return status;
 }
 
 // ---- The event stream ----------------------------------------------------------------------------
@@ -204,6 +210,26 @@ async function follow() {
     }
     setLive(false);
     await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    await resync();
+  }
+}
+
+/**
+ * Before reconnecting: a server started again counts seq from 1, so a cursor beyond its newest entry
+ * would wait for entries it already has; follow it from its start then. (Unreachable: try again later.)
+ */
+async function resync() {
+  try {
+    const status = await refreshStatus();
+    if (status.journal.next < state.cursor) {
+      state.cursor = 0;
+      state.uploads.clear();
+      addUploads([]);
+      if (state.selected) void select(state.selected.id);
+    }
+    await refreshSessions();
+  } catch {
+    // still unreachable: the next attempt says so
   }
 }
 
@@ -219,7 +245,8 @@ function onServerSentEvent(block) {
     if (field === 'event') type = value;
     else if (field === 'data') data.push(value);
   }
-  if (type !== 'entry') return; // `gap`: entries evicted before they were read; the lists are refreshed anyway
+  if (type === 'gap') scheduleSessions(0); // entries evicted before they were read: at least the list is right
+  if (type !== 'entry') return;
   const entry = JSON.parse(data.join('\n'));
   state.cursor = Math.max(state.cursor, entry.seq);
   onEntry(entry);
@@ -267,7 +294,8 @@ async function refreshSessions() {
     do {
       refreshAgain = false;
       try {
-        state.sessions = (await api('GET', 'sessions')).sessions;
+        const [list] = await Promise.all([api('GET', 'sessions'), refreshStatus()]);
+        state.sessions = list.sessions;
         drawSessions();
       } catch (err) {
         showProblem(`Listing the sessions failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -323,7 +351,11 @@ function drawSessions() {
         cell(String(s.stats.events_sent), 'num'),
         cell(clockTime(s.opened_at, false), '', s.opened_at),
       );
+      tr.tabIndex = 0;
       tr.addEventListener('click', () => void select(s.id));
+      tr.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') void select(s.id);
+      });
       return tr;
     }),
   );
