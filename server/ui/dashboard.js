@@ -9,7 +9,8 @@
  *     refresh the sessions list at once, frames refresh its counters (at most once a second), uploads
  *     are listed as they are answered, and the selected session's frames draw its timeline;
  *   - the selected session's history comes from GET /__ih/journal?session=…, then the stream;
- *   - the inject forms POST /__ih/sessions/{id}/inject.
+ *   - the inject forms POST /__ih/sessions/{id}/inject;
+ *   - an upload's analysis (kept in its journal entry) is drawn when its row is clicked.
  *
  * Why fetch and not EventSource: EventSource cannot send headers, and the admin token travels in
  * X-IH-Admin-Token only. The page takes the token from its address's fragment (`#token=…`, which a
@@ -19,7 +20,7 @@
  * The timeline is drawn by server/ui/timeline.js, the renderer of the HTML conformance report.
  * Every text that came from a client or the server is set as text, never as markup.
  */
-import { createTimelineBuilder, renderLegend, renderTimeline, TIMELINE_CSS, TIMELINE_DEFS } from './timeline.js';
+import { createTimelineBuilder, renderLegend, renderTimeline, timelineFromAnalysis, TIMELINE_CSS, TIMELINE_DEFS } from './timeline.js';
 
 /** The admin API's root: this page lives at /__ih/ui/. */
 const API = new URL('../', location.href);
@@ -31,6 +32,7 @@ const MAX_UPLOAD_ROWS = 200;
 const COUNTERS_REFRESH_MS = 1000;
 /** The timeline is drawn at its box's width, at least this (px). */
 const MIN_TIMELINE_WIDTH = 560;
+const MIN_UPLOAD_TIMELINE_WIDTH = 420;
 /** Before reconnecting a dropped event stream (ms). */
 const RECONNECT_MS = 1000;
 
@@ -135,6 +137,8 @@ const state = {
   uploads: new Map(),
   /** @type {Selected | null} */
   selected: null,
+  /** @type {number | null} the seq of the upload shown under the list */
+  upload: null,
 };
 
 // ---- Start ---------------------------------------------------------------------------------------
@@ -224,6 +228,8 @@ async function resync() {
     if (status.journal.next < state.cursor) {
       state.cursor = 0;
       state.uploads.clear();
+      state.upload = null;
+      $('#upload-detail').hidden = true;
       addUploads([]);
       if (state.selected) void select(state.selected.id);
     }
@@ -392,10 +398,46 @@ function addUploads(entries) {
         cell(e.bytes === null ? '' : String(e.bytes), 'num'),
         cell(String(e.session ?? '').slice(0, 8), '', String(e.session ?? '')),
       );
+      tr.dataset.seq = String(e.seq);
+      tr.tabIndex = 0;
+      tr.setAttribute('aria-selected', String(state.upload === e.seq));
+      tr.addEventListener('click', () => showUpload(e));
+      tr.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') showUpload(e);
+      });
       return tr;
     }),
   );
   $('#no-uploads').hidden = rows.length > 0;
+}
+
+/** An upload's answer under the list: its analysis drawn by the same renderer (timelineFromAnalysis), or its error. @param {any} e */
+function showUpload(e) {
+  state.upload = e.seq;
+  $('#uploads tbody').querySelectorAll('tr').forEach((tr) => tr.setAttribute('aria-selected', String(tr.dataset.seq === String(e.seq))));
+  const box = $('#upload-detail');
+  box.hidden = false;
+  $('#upload-id').textContent = String(e.session ?? '');
+  const chart = $('#upload-timeline');
+  const facts = $('#upload-facts');
+  /** @type {any} */
+  let answer = null;
+  try {
+    answer = typeof e.detail?.body === 'string' ? JSON.parse(e.detail.body) : (e.detail?.body ?? null);
+  } catch {
+    // not JSON: said below
+  }
+  const status = e.detail?.status ?? null;
+  if (status === 200 && answer) {
+    facts.textContent = `${e.bytes ?? '?'} bytes · 200`;
+    chart.innerHTML = renderTimeline(timelineFromAnalysis(answer), { width: Math.max(MIN_UPLOAD_TIMELINE_WIDTH, Math.floor(chart.clientWidth)), label: `analysis of upload ${e.session}` });
+  } else {
+    facts.textContent =
+      status === null ? 'cut with no answer'
+      : status === 200 ? 'answered 200; the analysis is not kept (larger than the journal keeps)'
+      : `${status} ${answer?.error_id ?? e.code ?? ''}: ${answer?.message ?? ''}`;
+    chart.replaceChildren();
+  }
 }
 
 // ---- One session: timeline, frames, inject -------------------------------------------------------

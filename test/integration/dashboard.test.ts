@@ -132,6 +132,13 @@ describe('the live dashboard in headless Chromium', () => {
     expect(answer.status).toBe(200);
     await page.waitForSelector('#uploads tbody tr[data-status="200"]');
     expect(await page.locator('#uploads tbody tr').count()).toBe(1);
+    // Its analysis, drawn by the same renderer from the answer the journal kept.
+    await page.click('#uploads tbody tr');
+    await page.waitForSelector('#upload-timeline svg.timeline');
+    const uploadLanes = await page.$$eval('#upload-timeline g.lane > text.lane-label', (labels) => labels.map((l) => l.childNodes[0]?.textContent ?? ''));
+    const signalTypes = [...new Set((answer.body.signals as { type: string }[]).map((sig) => sig.type))].sort();
+    expect(signalTypes).toContain('agreement');
+    expect(uploadLanes).toEqual([...signalTypes, 'engagement']);
     await shot(page, 'live-session', annotate, true);
 
     // The error form: ih3003, then close. The client gets the error and the close 4029.
