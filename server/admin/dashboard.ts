@@ -1,8 +1,9 @@
 /**
  * The live dashboard (docs/control-plane.md#the-dashboard): the static files of server/ui/ (the page,
- * its script and styles, and the timeline renderer) served from the package under /__ih/ui/, with no build step and nothing from a CDN. The page itself holds no data:
- * it reads everything from the admin API with the browser's fetch, so the data stays behind the
- * admin guard and the admin token travels in its header.
+ * its script and styles, and the timeline renderer) served from the package under /__ih/ui/, with
+ * no build step and nothing from a CDN. The page itself holds no data: it reads everything from the
+ * admin API with the browser's fetch, so the data stays behind the admin guard and the admin token
+ * travels in its header.
  *
  * Who gets the files: the same loopback rule as the admin API; where an admin token is configured,
  * anyone who reaches the server (the files are the package's own, and the page needs them to ask
@@ -39,7 +40,7 @@ const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; connect-
 export function registerDashboardRoutes(http: FastifyInstance, guard: AdminGuard): void {
   const cache = new Map<string, Buffer>();
   const send = async (name: string, reply: FastifyReply) => {
-    const file = FILES[name];
+    const file = Object.hasOwn(FILES, name) ? FILES[name] : undefined;
     if (!file) throw new AdminError('ihm4005', `No dashboard file ${JSON.stringify(name)}. Open ${DASHBOARD_PATH}.`);
     let bytes = cache.get(name);
     if (!bytes) {

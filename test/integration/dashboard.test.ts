@@ -235,7 +235,7 @@ describe('the live dashboard in headless Chromium', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     const renderer = await fetch(`${server.baseUrl}/__ih/ui/timeline.js`);
     expect(await renderer.text()).toBe(readFileSync(new URL('../../server/ui/timeline.js', import.meta.url), 'utf8'));
-    for (const path of ['/__ih/ui/..%2F..%2Fpackage.json', '/__ih/ui/timeline.test.ts', '/__ih/ui/dashboard.html.map']) {
+    for (const path of ['/__ih/ui/..%2F..%2Fpackage.json', '/__ih/ui/timeline.test.ts', '/__ih/ui/dashboard.html.map', '/__ih/ui/__proto__', '/__ih/ui/constructor']) {
       const other = await fetch(`${server.baseUrl}${path}`);
       expect(other.status, path).toBe(404);
       expect(((await other.json()) as { error_id: string }).error_id).toBe('ihm4005');
