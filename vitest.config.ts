@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['server/**/*.test.ts', 'scenarios/**/*.test.ts', 'conformance/**/*.test.ts', 'schemas/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Files attached to a test's output (context.annotate, e.g. the dashboard's screenshots) stay with the rest of it.
+    attachmentsDir: 'test-results/attachments',
     // Most of the suite waits on sockets and child processes (the conformance files on client
     // subprocesses and scripted delays): two workers halve its wall time on a 2-core machine.
     maxWorkers: 2,

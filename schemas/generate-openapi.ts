@@ -27,6 +27,7 @@ import { AUTH_ERROR_CODES } from '../server/http/auth-routes.js';
 import { FILE_FIELD, INCLUDE_FIELD, UPLOAD_ERROR_CODES, UPLOAD_PATH } from '../server/http/upload-route.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../server/paths.js';
 import { ADMIN_PREFIX } from '../server/admin/control-plane.js';
+import { DASHBOARD_PATH } from '../server/admin/dashboard.js';
 import { ADMIN_ERROR_TABLE, adminErrorBody } from '../server/admin/errors.js';
 import { ADMIN_TOKEN_HEADER_NAME } from '../server/admin/guard.js';
 import { TEST_ID_HEADER_NAME, TEST_ID_PARAM } from '../server/admin/test-scope.js';
@@ -352,6 +353,17 @@ function adminPaths(): JsonObject {
     },
     [`${p}/reset`]: {
       post: adminOperation('reset', 'Back to the start-up state', 'With a test id: that scope\'s journal entries, ended sessions, queued faults and defaults. Without: everything, the journal\'s eviction count, and the upload count of the scenario\'s upload faults. Open sessions are left alone; metrics keep counting.', {}, { description: 'What was cleared.', ...json('ResetResult') }),
+    },
+    [DASHBOARD_PATH]: {
+      get: {
+        operationId: 'dashboard',
+        tags: ['admin'],
+        summary: 'The live dashboard (a web page for a browser)',
+        description:
+          'Sessions, one session\'s timeline and frames as they happen, inject forms, uploads (docs/control-plane.md#the-dashboard). Its script, styles and the timeline renderer are served beside it under the same folder. The page reads everything from the admin routes; where an admin token is configured, the files are served without it (they hold no data) and the page sends the token it is given in its address\'s fragment (#token=…) as X-IH-Admin-Token.',
+        security: [{}],
+        responses: { '200': { description: 'The page.', headers: CORRELATION_HEADER, content: { 'text/html': { schema: { type: 'string' } } } }, ...adminErrorResponses(['ihm2003']) },
+      },
     },
     [METRICS_PATH]: {
       get: {

@@ -58,6 +58,7 @@ export const ADMIN_ROUTES: readonly string[] = [
   `GET ${ADMIN_PREFIX}/defaults`,
   `POST ${ADMIN_PREFIX}/defaults`,
   `POST ${ADMIN_PREFIX}/reset`,
+  `GET ${ADMIN_PREFIX}/ui/`,
   'GET /metrics',
 ];
 

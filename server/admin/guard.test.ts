@@ -58,4 +58,18 @@ describe('AdminGuard', () => {
     expect(codeOf(() => guard.check('192.0.2.7', none))).toBe('ihm2002');
     expect(adminAccess('localhost', null)).toBe('loopback');
   });
+
+  it('serves the dashboard\'s files as the admin API is served, and to anyone where a token is configured (a browser cannot send a header with a page)', () => {
+    const loopback = new AdminGuard('127.0.0.1', null);
+    expect(codeOf(() => loopback.checkDashboardFiles('127.0.0.1'))).toBeNull();
+    expect(codeOf(() => loopback.checkDashboardFiles('192.0.2.7'))).toBe('ihm2003');
+    expect(codeOf(() => new AdminGuard('0.0.0.0', null).checkDashboardFiles('127.0.0.1'))).toBe('ihm2003');
+    for (const bind of ['127.0.0.1', '0.0.0.0']) {
+      const guarded = new AdminGuard(bind, 'dashboard-secret');
+      expect(codeOf(() => guarded.checkDashboardFiles('192.0.2.7'))).toBeNull();
+      // The data is not: the admin routes still need the token.
+      expect(codeOf(() => guarded.check('192.0.2.7', {}))).toBe('ihm2002');
+    }
+  });
 });
+

@@ -68,6 +68,17 @@ export class AdminGuard {
     }
     throw new AdminError('ihm2002');
   }
+
+  /**
+   * Throws the AdminError a request for the dashboard's files (admin/dashboard.ts) gets. A browser
+   * cannot put a header on the page it navigates to, and the files hold no data (the page reads it
+   * from the admin API with the token in its header): where a token is configured they are served to
+   * anyone; elsewhere the loopback rule of `check` holds, and a disabled admin API has no dashboard.
+   */
+  checkDashboardFiles(remoteAddress: string | undefined): void {
+    if (this.digest !== null) return;
+    this.check(remoteAddress, {});
+  }
 }
 
 /** The token in X-IH-Admin-Token; undefined when absent or empty. */

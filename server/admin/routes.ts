@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpErrorBody } from '../errors.js';
 import type { DefaultsRequest } from '../types/generated.js';
 import { ADMIN_PREFIX, type ControlPlane } from './control-plane.js';
+import { registerDashboardRoutes } from './dashboard.js';
 import { AdminError, adminErrorBody } from './errors.js';
 import { journalQueryFromParams } from './journal-query.js';
 import { testIdOf, TestIdError } from './test-scope.js';
@@ -132,6 +133,7 @@ export function registerAdminRoutes(http: FastifyInstance, control: ControlPlane
     },
     { prefix: ADMIN_PREFIX },
   );
+  registerDashboardRoutes(http, control.guard);
 }
 
 function sendAdminError(reply: FastifyReply, err: AdminError): FastifyReply {

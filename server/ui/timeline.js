@@ -707,16 +707,30 @@ svg.timeline .axis line{stroke:#757575}svg.timeline .axis text{fill:#616161}`;
 /** @param {string} fill @param {string} label @param {string} [extra] */
 const swatch = (fill, label, extra = '') => `<span class="legend-item"><i class="legend-swatch" style="background:${fill};${extra}"></i>${esc(label)}</span>`;
 
-/** A legend of the charts' colours and marks (HTML; style it with `.timeline-legend`). */
-export function renderLegend() {
+/**
+ * @typedef {object} LegendOptions
+ * @property {boolean} [live] the charts are of sessions still running (the live dashboard): an open end means "active so far"
+ * @property {boolean} [client] include the marks of the client's lanes (default true)
+ */
+
+/**
+ * A legend of the charts' colours and marks (HTML; style it with `.timeline-legend`).
+ * @param {LegendOptions} [options]
+ */
+export function renderLegend(options = {}) {
+  const client = options.client ?? true;
   return `<div class="timeline-legend">${[
     ...Object.entries(PROBABILITY_COLOURS).map(([p, c]) => swatch(c, `${p} probability`)),
     ...Object.entries(ENGAGEMENT_COLOURS).map(([s, c]) => swatch(c, s)),
-    swatch('repeating-linear-gradient(45deg,#424242 0 2px,#fff 2px 4px)', 'still active when the connection ended'),
+    swatch('repeating-linear-gradient(45deg,#424242 0 2px,#fff 2px 4px)', options.live ? 'still active (so far, or when the connection ended)' : 'still active when the connection ended'),
     swatch('repeating-linear-gradient(45deg,rgba(97,97,97,.45) 0 2px,rgba(97,97,97,.12) 2px 6px)', 'coverage dropped'),
     swatch('#c62828', 'error (code printed)'),
-    swatch('#26a69a', 'client span as the wire implies'),
-    swatch('repeating-linear-gradient(45deg,#ef6c00 0 2px,#ffcc80 2px 6px)', 'client span the wire does not imply'),
-    swatch('rgba(198,40,40,.08)', 'span the client lacks', 'border:1.5px dashed #c62828'),
+    ...(client
+      ? [
+          swatch('#26a69a', 'client span as the wire implies'),
+          swatch('repeating-linear-gradient(45deg,#ef6c00 0 2px,#ffcc80 2px 6px)', 'client span the wire does not imply'),
+          swatch('rgba(198,40,40,.08)', 'span the client lacks', 'border:1.5px dashed #c62828'),
+        ]
+      : []),
   ].join('')}</div>`;
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createTimelineBuilder, diffSpans, isEmptyTimeline, renderTimeline, timelineFromAnalysis, type TimelineData } from './timeline.js';
+import { createTimelineBuilder, diffSpans, isEmptyTimeline, renderLegend, renderTimeline, timelineFromAnalysis, type TimelineData } from './timeline.js';
 
 const detected = (signal_type: string, start: number, probability = 'high') => ({ type: 'signal.detected', data: { signal_type, start, probability, rationale: 'r' } });
 const ended = (signal_type: string, end: number) => ({ type: 'signal.ended', data: { signal_type, end } });
@@ -99,5 +99,18 @@ describe('renderTimeline', () => {
     const source = readFileSync(new URL('./timeline.js', import.meta.url), 'utf8');
     expect(source).not.toMatch(/^\s*import\s/m);
     expect(source).not.toMatch(/\brequire\(|\bprocess\.|\bdocument\.|\bwindow\./);
+  });
+});
+
+describe('renderLegend', () => {
+  it('names every mark by default (the report); a live view without client lanes leaves those out and says an open end is "so far"', () => {
+    const report = renderLegend();
+    expect(report).toContain('still active when the connection ended');
+    expect(report).toContain('client span as the wire implies');
+    const live = renderLegend({ live: true, client: false });
+    expect(live).toContain('still active (so far, or when the connection ended)');
+    expect(live).not.toContain('client span');
+    expect(live).not.toContain('span the client lacks');
+    for (const mark of ['high probability', 'engaged', 'coverage dropped', 'error (code printed)']) expect(live).toContain(mark);
   });
 });
