@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['server/**/*.test.ts', 'scenarios/**/*.test.ts', 'conformance/**/*.test.ts', 'schemas/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'scenarios/**/*.test.ts', 'conformance/**/*.test.ts', 'schemas/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // Most of the suite waits on sockets and child processes (the conformance files on client
     // subprocesses and scripted delays): two workers halve its wall time on a 2-core machine.
