@@ -121,6 +121,10 @@ describe('CORS: a page on another origin calls the API from Chromium', { timeout
       ['upload', expect.objectContaining({ status: 200 })],
     ]);
     expect(journal.entries[1]!.test_id).toBe('cors-page');
+    // Error answers carry the header too, so a page can read why it was refused.
+    const refused = await fetch(`${server.baseUrl}/v1/upload/analyze`, { method: 'POST', headers: { Origin: origin } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   it('--cors-origins narrower: the listed origin gets its own origin back; another origin\'s preflight is refused and its upload never sent', async () => {
