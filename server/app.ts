@@ -14,6 +14,7 @@ import { RealClock, type Clock } from './clock.js';
 import { AUTH_PATHS, registerAuthRoutes } from './http/auth-routes.js';
 import { clip, fallbackServerOptions, registerFallbacks, type FallbackDeps } from './http/fallbacks.js';
 import { RateLimiter } from './http/limits.js';
+import { registerCors } from './http/cors.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
 import { writeRawHttpError } from './http/reply.js';
 import { registerUploadRoutes, UPLOAD_PATH, type UploadActivity } from './http/upload-route.js';
@@ -154,6 +155,8 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     reply.header('X-Correlation-ID', request.id);
   });
   registerFallbacks(http, fallback);
+  // Before the exchange journal: a preflight is answered here and is no upload or token exchange.
+  registerCors(http, options.corsOrigins);
   http.get(HEALTH_PATH, async () => ({ status: 'ok', sessions: sessions.size }));
   const testIdOfRequest = recordHttpExchanges(http, control, new Map([[UPLOAD_PATH, 'upload'], ...AUTH_PATHS.map((path) => [path, 'auth'] as const)]));
   registerAuthRoutes(http, { authenticator, rateLimiter, strict: options.strictEvents });

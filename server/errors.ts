@@ -37,6 +37,7 @@ export const ERROR_TABLE = {
   ih4003: { http: 413, ws: null, title: 'file-too-large', message: 'The file exceeds the 32 MB upload limit.' },
   ih4007: { http: 400, ws: null, title: 'video-too-short', message: 'Video must be at least 3 seconds.' },
   ih4900: { http: 400, ws: null, title: 'bad-request', message: 'The HTTP request is malformed.', ihMock: true },
+  ih4903: { http: 403, ws: null, title: 'origin-not-allowed', message: 'This origin may not call the API from a browser.', ihMock: true },
   ih4904: { http: 404, ws: null, title: 'not-found', message: 'No such endpoint.', ihMock: true },
   ih4908: { http: 408, ws: null, title: 'request-timeout', message: 'The request did not arrive in time.', ihMock: true },
   ih4931: { http: 431, ws: null, title: 'request-headers-too-large', message: 'The request headers are too large.', ihMock: true },

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./replay.js')).command,
   check: async () => (await import('./check.js')).command,
   conformance: async () => (await import('./conformance.js')).command,
+  exec: async () => (await import('./exec.js')).command,
   // The admin client: thin clients of a running ih-mock's control plane.
   ...ADMIN_CLI_COMMANDS,
 };
@@ -88,6 +89,7 @@ export async function resolveCommand(argv: readonly string[]): Promise<{ command
 export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   // Where a usage error points: the help of the command named, once known.
   let seeAlso = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? `ih-mock ${argv[0]} --help` : 'ih-mock --help';
+  let ownFailureCode: number | undefined;
   try {
     // The common case without loading even the serve command's definition (serve takes --version too).
     if (argv.length === 1 && argv[0] === '--version') {
@@ -105,6 +107,7 @@ export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<numb
     }
     const { command, rest, implicit } = await resolveCommand(argv);
     seeAlso = implicit ? 'ih-mock --help' : `ih-mock ${command.name} --help`;
+    ownFailureCode = command.ownFailureCode;
     const parsed = parseCommandLine(command, rest);
     if (parsed.help) {
       io.out(implicit ? overview(await allCommands(), command, packageVersion()) : commandHelp(command));
@@ -115,11 +118,11 @@ export async function main(argv: string[], io: CliIo = PROCESS_IO): Promise<numb
   } catch (err) {
     if (err instanceof CommandUsageError) {
       io.err(`ih-mock: ${oneLine(err.message)} (see ${seeAlso})\n`);
-      return EXIT_USAGE;
+      return ownFailureCode ?? EXIT_USAGE;
     }
     if (err instanceof CommandFailure) {
       io.err(`ih-mock: ${oneLine(err.message)}\n`);
-      return EXIT_FAILURE;
+      return ownFailureCode ?? EXIT_FAILURE;
     }
     throw err;
   }

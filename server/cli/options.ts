@@ -77,6 +77,12 @@ export interface Command {
   /** Subcommands, chosen by the first argument; `defaultSubcommand` runs when there is none. */
   subcommands?: readonly Command[];
   defaultSubcommand?: string;
+  /**
+   * The exit code of the command's own failures, bad usage included (default: 2 for bad usage, 1 for
+   * a failure). A command that exits with another program's code (`exec`) needs one that code cannot
+   * be mistaken for.
+   */
+  ownFailureCode?: number;
   /** Resolves with the exit code. Absent when the command only dispatches to subcommands. */
   run?: (args: ParsedArgs, io: CliIo) => Promise<number> | number;
 }

@@ -21,6 +21,7 @@ const VALUE_HINTS: Record<string, string> = {
   scenario: '<name|file|random>',
   host: '<host>',
   videoCodecs: '<codec,...>',
+  corsOrigins: '<origin,...|*>',
 };
 
 /** Extra help text beyond the schema's description. */
@@ -29,7 +30,7 @@ const EXTRA_HELP: Record<string, string> = {
 };
 
 /** List options whose flag also takes comma-separated values (`--video-codecs h264,vp8`); API keys may hold commas, so not every list. */
-const COMMA_LISTS = new Set(['videoCodecs']);
+const COMMA_LISTS = new Set(['videoCodecs', 'corsOrigins']);
 
 /** Nullable options whose null is written `off` on the command line (elsewhere it is `auto`). */
 const OFF_MEANS_NULL = new Set(['rateLimitPerMinute', 'workerPoolSize', 'maxQueuedWindows']);

@@ -13,7 +13,7 @@ import { listenOrExplain, withStopSignal } from './serving.js';
 
 const OPTION_FLAGS = optionFlags();
 
-const CONFIG_FLAG: Flag = { name: 'config', type: 'string', value: '<file>', description: 'JSON or YAML file with the same options (camelCase keys, e.g. idleTimeoutSeconds: 60); flags win over it.' };
+export const CONFIG_FLAG: Flag = { name: 'config', type: 'string', value: '<file>', description: 'JSON or YAML file with the same options (camelCase keys, e.g. idleTimeoutSeconds: 60); flags win over it.' };
 const VERSION_FLAG: Flag = { name: 'version', type: 'boolean', description: 'Show the version and exit.' };
 
 export const command: Command = {
@@ -38,22 +38,29 @@ export async function serveOptions(values: ParsedArgs['values']): Promise<Server
   return options;
 }
 
+/**
+ * The server the flags (and `--config`) describe, built but not listening. `defaults` fill options
+ * neither gives (exec's free port). A bad option value, or a scenario that does not load, is the
+ * user's to fix: `CommandUsageError`.
+ */
+export async function serverFromFlags(values: ParsedArgs['values'], defaults: ServerOptionsInput = {}): Promise<MockServer> {
+  const [{ OptionsError, resolveOptions }, { buildServer }, { ScenarioError }] = await Promise.all([import('../options.js'), import('../app.js'), import('../../scenarios/loader.js')]);
+  try {
+    const options = { ...defaults, ...(await serveOptions(values)) };
+    resolveOptions(options); // fail fast with the schema's message
+    return buildServer(options);
+  } catch (err) {
+    if (err instanceof OptionsError || err instanceof ScenarioError) throw new CommandUsageError(err.message.split('\n').join(' '));
+    throw err;
+  }
+}
+
 async function serve({ values }: ParsedArgs, io: CliIo): Promise<number> {
   if (values['version'] === true) {
     io.out(`${packageVersion()}\n`);
     return 0;
   }
-  const [{ OptionsError, resolveOptions }, { buildServer }, { ScenarioError }] = await Promise.all([import('../options.js'), import('../app.js'), import('../../scenarios/loader.js')]);
-  let server: MockServer;
-  try {
-    const options = await serveOptions(values);
-    resolveOptions(options); // fail fast with the schema's message
-    server = buildServer(options);
-  } catch (err) {
-    // A bad option value, or a scenario that does not load: the user's to fix (exit 2).
-    if (err instanceof OptionsError || err instanceof ScenarioError) throw new CommandUsageError(err.message.split('\n').join(' '));
-    throw err;
-  }
+  const server = await serverFromFlags(values);
   return withStopSignal(async (stopped) => {
     const urls = await listenOrExplain(() => server.listen(), server.options);
     io.out(await readiness(server, urls));

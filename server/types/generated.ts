@@ -33,7 +33,7 @@ learning: QualityScore
 /**
  * Every ih error code ih-mock can produce: the live service's, and ih-mock's own ih49xx for HTTP-level failures the live table has no code for (docs/errors.md). Must equal ERROR_CODES in server/errors.ts (schemas/schemas.test.ts checks it).
  */
-export type ErrorCode = ("ih1001" | "ih2001" | "ih2002" | "ih2003" | "ih2005" | "ih3001" | "ih3002" | "ih3003" | "ih4001" | "ih4002" | "ih4003" | "ih4007" | "ih4900" | "ih4904" | "ih4908" | "ih4931" | "ih5001" | "ih5002" | "ih5004" | "ih5006" | "ih6001" | "ih6002" | "ih6003" | "ih6004")
+export type ErrorCode = ("ih1001" | "ih2001" | "ih2002" | "ih2003" | "ih2005" | "ih3001" | "ih3002" | "ih3003" | "ih4001" | "ih4002" | "ih4003" | "ih4007" | "ih4900" | "ih4903" | "ih4904" | "ih4908" | "ih4931" | "ih5001" | "ih5002" | "ih5004" | "ih5006" | "ih6001" | "ih6002" | "ih6003" | "ih6004")
 /**
  * The connection's or request's correlation id (the X-Correlation-ID response header), a UUID.
  */
@@ -1519,6 +1519,10 @@ uploadBodyTimeoutSeconds?: number
  * HTTP requests per account per minute (sliding, on the server clock) before 429 ih3001; null (on the command line: off) = no limit.
  */
 rateLimitPerMinute?: (number | null)
+/**
+ * Origins whose pages may call the HTTP API from a browser (CORS, preflight included): * for any (the default), or scheme://host[:port] values, e.g. http://localhost:5173. An empty list sends no CORS headers at all. The admin API never answers other origins; WebSockets are not subject to CORS.
+ */
+corsOrigins?: string[]
 /**
  * Token the admin API (/__ih/) asks for in the X-IH-Admin-Token header (at least 8 characters). Without it, the admin API answers loopback clients of a loopback-bound server only, and is disabled when the server listens on another address.
  */

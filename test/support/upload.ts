@@ -20,6 +20,8 @@ export interface UploadOptions {
   fields?: [string, string][];
   /** Name of the file part (default "file"). */
   field?: string;
+  /** Extra request headers (a test id: X-IH-Test-Id). */
+  headers?: Record<string, string>;
 }
 
 export interface UploadResult {
@@ -42,7 +44,7 @@ export async function upload(baseUrl: string, file: Blob | Uint8Array | null, op
     form.append(options.field ?? 'file', blob, options.filename ?? 'video.bin');
   }
   if (options.includeAfter) includes();
-  return send(baseUrl, { body: form }, options.token);
+  return send(baseUrl, { body: form, ...(options.headers ? { headers: options.headers } : {}) }, options.token);
 }
 
 /** POST `init` (any body) to the upload endpoint with a Bearer `token` (null: none), and check the answer as `upload` does. */
