@@ -6,7 +6,7 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, conformance, virtual; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -21,9 +21,10 @@ import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } 
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { conformanceFigure, type ConformanceFigure } from './conformance.js';
+import { virtualTimeFigure, type VirtualTimeFigure } from './virtual-time.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', 'virtual'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -43,7 +44,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,virtual] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -62,6 +63,7 @@ const PLAN = QUICK
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
+      virtual: { repetitions: 3 },
       watchdogSeconds: 300,
     }
   : {
@@ -72,6 +74,7 @@ const PLAN = QUICK
       // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 30 },
+      virtual: { repetitions: 5 },
       watchdogSeconds: 540,
     };
 
@@ -745,6 +748,19 @@ function conformanceRows(f: ConformanceFigure | undefined): Row[] {
   ];
 }
 
+function virtualRows(f: VirtualTimeFigure | undefined): Row[] {
+  if (!f) return [];
+  return [
+    {
+      figure: `One-hour session on the virtual clock (360 × 10-s segments, ${f.windows} windows, ${f.frames} events), in-process`,
+      emulator: `${fmt(f.sessionMs, 0)} ms (median of ${f.sessionRuns.length}; the first in the process ${fmt(f.firstMs, 0)} ms)`,
+      baseline: `${fmt(f.bareMs, 0)} ms (the same messages to a bare ws server)`,
+      target: `≤ 1000 ms; ${fmt(f.sessionMs / f.bareMs, 1)}x bare ws`,
+      result: f.sessionMs <= 1000 ? 'PASS' : 'FAIL',
+    },
+  ];
+}
+
 function markdownTable(rows: Row[]): string {
   const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
   const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
@@ -787,7 +803,10 @@ async function main(): Promise<void> {
   const conformance = only.has('conformance') ? await conformanceFigure(PLAN.conformance.propertyRuns) : undefined;
   if (conformance) log(`conformance: catalogue ${conformance.catalogueMs} ms (in-process ${conformance.inProcessMs} ms, bare ${conformance.bareMs} ms), ${conformance.propertyRuns} property runs in ${conformance.propertyMs} ms`);
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance)];
+  const virtual = only.has('virtual') ? await virtualTimeFigure(PLAN.virtual.repetitions) : undefined;
+  if (virtual) log(`virtual time: one-hour session ${fmt(virtual.sessionMs, 0)} ms (runs ${virtual.sessionRuns.map((ms) => fmt(ms, 0)).join(', ')}; first ${fmt(virtual.firstMs, 0)} ms), bare ws ${fmt(virtual.bareMs, 0)} ms`);
+
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance), ...virtualRows(virtual)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -826,6 +845,7 @@ async function main(): Promise<void> {
     upload: uploadFigures,
     pool: poolFigures,
     conformance,
+    virtual,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);
