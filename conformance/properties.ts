@@ -25,10 +25,11 @@ const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: t
  * Scenarios for property runs: up to the 24 s of sample media, with signals (a flapping type three
  * times in four) and fault schedules (session-ending faults included), in instant timing, and two
  * situations a generated fault schedule rarely produces on its own, each a shrinkable flag: a small
- * advertised segment limit, and the connection cut mid-stream (slow windows, 2 s each on one
- * worker, and a drop 3 s in: after the first window's results and a second before the next, so
- * every signal the first window detected is still active when it drops, however the client chunks
- * its media and whatever the spans; a shrunk reproducer does not sit on a timing edge). Half the runs also script an error about one of the first three segments (the
+ * advertised segment limit, and the connection cut mid-stream (right after the first window's
+ * results, a trigger on the session's progress: every signal the first window detected is still
+ * active when it drops, however the client chunks its media, whatever the spans and however busy
+ * the machine; a shrunk reproducer never sits on a timing edge, and a run takes no longer for it).
+ * Half the runs also script an error about one of the first three segments (the
  * envelope names it; generated faults rarely do). Four times in five the generated faults apply;
  * shrinking can drop them all at once.
  */
@@ -47,16 +48,16 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
         {
           ...scenario,
           ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-          processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.25, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+          processing: { timing: 'instant' as const },
           faults: [
             ...(segmentError ? [{ when: { segment: segmentError.segment }, action: 'error' as const, code: segmentError.code }] : []),
             ...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle),
-            ...(cutMidStream ? [{ when: { wall_seconds: 3 }, action: 'disconnect' as const }] : []),
+            ...(cutMidStream ? [{ when: { windows_sent: 1 }, action: 'disconnect' as const }] : []),
           ],
         },
         [
           smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null,
-          cutMidStream ? 'slow windows (2 s each, one worker) and the connection cut 3 s in' : null,
+          cutMidStream ? 'the connection cut right after the first window\'s results' : null,
           segmentError ? `error ${segmentError.code} on segment ${segmentError.segment}` : null,
         ],
       ),
