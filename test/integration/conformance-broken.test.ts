@@ -180,6 +180,25 @@ describe.concurrent('property runs', () => {
       const files = [a, b].map((r) => (r.ok ? '' : r.file)).sort();
       expect(files).toEqual([`${outDir}/ih-mock-counterexample-seed-2-stream-2.yaml`, `${outDir}/ih-mock-counterexample-seed-2-stream.yaml`]);
     }), 60_000);
+
+  it('generated runs side by side end as one at a time: the first failing run in the seed\'s order, however the runs finish', () =>
+    withTempDir('ih-mock-prop-', async (outDir) => {
+      // Seed 16's first six runs are uploads (which this client gets right, taking 0.2 to 5 s each);
+      // the seventh is the first stream run, which its session.configure frame fails.
+      const options = { client: await inProcessClient('broken-session-configure.mjs'), runs: 10, seed: 16, shrink: false, outDir };
+      const oneAtATime = await runProperties(options);
+      const fourAtATime = await runProperties({ ...options, concurrency: 4 });
+      for (const result of [oneAtATime, fourAtATime]) {
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(result.runs).toBe(7);
+        expect(result.transport).toBe('stream');
+        expect(result.failure.id).toBe('P7');
+        expect(result.failure.violations.map((v) => v.invariant)).toContain('client.config-valid');
+      }
+      if (oneAtATime.ok || fourAtATime.ok) return;
+      expect(fourAtATime.counterexample).toEqual(oneAtATime.counterexample);
+    }), 120_000);
 });
 
 describe('case time limits', () => {
