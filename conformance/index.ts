@@ -5,7 +5,7 @@
  */
 export { CASES, selectCases, TRANSPORTS } from './cases.js';
 export type { ConformanceCase, Transport } from './cases.js';
-export { runCase, runCatalogue, scenarioCase, sampleMedia, caseTimeoutMs } from './runner.js';
+export { runCase, runCatalogue, scenarioCase, sampleMedia, caseTimeoutMs, defaultConcurrency } from './runner.js';
 export type { CaseResult, CatalogueResult, ClientEnv, ClientUnderTest, Verdict, RunCaseOptions } from './runner.js';
 export { runProperties, conformanceScenarioArbitrary, conformanceUploadScenarioArbitrary, conformanceRunArbitrary, parseShrinkBudget, DEFAULT_SHRINK_BUDGET } from './properties.js';
 export type { PropertyOptions, PropertyResult, ShrinkBudget } from './properties.js';

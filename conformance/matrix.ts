@@ -2,7 +2,8 @@
  * Several clients through the same cases, side by side (Autobahn's client matrix): every (client,
  * case) pair is one job, and at most `parallel` jobs run at once (each has its own emulator, proxy
  * and client process, so they do not disturb each other). Jobs are queued case by case, so all
- * clients advance through the catalogue together. The CLI runs one client the same way.
+ * clients advance through the catalogue together, the cases with the longest scripted waits first
+ * (startOrder). The CLI runs one client the same way.
  *
  * The report folder: `index.html` (the matrix: cases × clients, each verdict linking to the case in
  * that client's report) and `matrix.json`, and per client a folder named by its slug with
@@ -14,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { TRANSPORTS, type ConformanceCase, type Transport } from './cases.js';
 import { htmlReport, matrixHtmlReport } from './html-report.js';
 import { jsonReport, junitReport } from './reports.js';
-import { runCase, type CaseResult, type CatalogueResult, type Verdict } from './runner.js';
+import { runCase, startOrder, type CaseResult, type CatalogueResult, type Verdict } from './runner.js';
 
 export interface MatrixClient {
   /** Shown in reports; unique in a run. */
@@ -59,7 +60,7 @@ const casesFor = (client: MatrixClient, cases: readonly ConformanceCase[]) => ca
 export async function runMatrix(clients: readonly MatrixClient[], cases: readonly ConformanceCase[], options: MatrixOptions): Promise<MatrixResult> {
   const started = Date.now();
   const byClient = clients.map(() => new Map<string, CaseResult>());
-  const jobs = cases.flatMap((testCase) => clients.flatMap((client, i) => (casesFor(client, [testCase]).length ? [{ client, i, testCase }] : [])));
+  const jobs = startOrder(cases).flatMap((testCase) => clients.flatMap((client, i) => (casesFor(client, [testCase]).length ? [{ client, i, testCase }] : [])));
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {

@@ -3,7 +3,8 @@
  * arbitraries), the client runs against each, and the property is "no error-severity invariant is
  * violated". On a failure fast-check shrinks the scenario to the smallest one that still fails,
  * within a budget of time and runs; the kit runs that scenario once more to check it reproduces,
- * writes it as a scenario file and says how to replay exactly that case.
+ * writes it as a scenario file and says how to replay exactly that case. Generated runs may run
+ * several at once (`concurrency`) with the same outcome as one at a time; shrinking is sequential.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,10 +26,11 @@ const GENERATED = { minDuration: 18, maxDuration: 24, maxSignals: 8, flapping: t
  * Scenarios for property runs: up to the 24 s of sample media, with signals (a flapping type three
  * times in four) and fault schedules (session-ending faults included), in instant timing, and two
  * situations a generated fault schedule rarely produces on its own, each a shrinkable flag: a small
- * advertised segment limit, and the connection cut mid-stream (slow windows, 2 s each on one
- * worker, and a drop 3 s in: after the first window's results and a second before the next, so
- * every signal the first window detected is still active when it drops, however the client chunks
- * its media and whatever the spans; a shrunk reproducer does not sit on a timing edge). Half the runs also script an error about one of the first three segments (the
+ * advertised segment limit, and the connection cut mid-stream (right after the first window's
+ * results, a trigger on the session's progress: every signal the first window detected is still
+ * active when it drops, however the client chunks its media, whatever the spans and however busy
+ * the machine; a shrunk reproducer never sits on a timing edge, and a run takes no longer for it).
+ * Half the runs also script an error about one of the first three segments (the
  * envelope names it; generated faults rarely do). Four times in five the generated faults apply;
  * shrinking can drop them all at once.
  */
@@ -47,16 +49,16 @@ export function conformanceScenarioArbitrary(): fc.Arbitrary<Scenario> {
         {
           ...scenario,
           ...(smallLimit ? { limits: { ...(scenario.limits ?? {}), max_segment_size_bytes: SMALL_SEGMENT_LIMIT } } : {}),
-          processing: cutMidStream ? { timing: 'ratio' as const, ratio: 0.25, jitter: 0, workers: 1, queue_limit: 20 } : { timing: 'instant' as const },
+          processing: { timing: 'instant' as const },
           faults: [
             ...(segmentError ? [{ when: { segment: segmentError.segment }, action: 'error' as const, code: segmentError.code }] : []),
             ...(faulty ? (scenario.faults ?? []) : []).map(briskThrottle),
-            ...(cutMidStream ? [{ when: { wall_seconds: 3 }, action: 'disconnect' as const }] : []),
+            ...(cutMidStream ? [{ when: { windows_sent: 1 }, action: 'disconnect' as const }] : []),
           ],
         },
         [
           smallLimit ? `a ${SMALL_SEGMENT_LIMIT}-byte segment limit` : null,
-          cutMidStream ? 'slow windows (2 s each, one worker) and the connection cut 3 s in' : null,
+          cutMidStream ? 'the connection cut right after the first window\'s results' : null,
           segmentError ? `error ${segmentError.code} on segment ${segmentError.segment}` : null,
         ],
       ),
@@ -137,6 +139,11 @@ export interface PropertyOptions {
   shrinkBudget?: ShrinkBudget;
   /** Which endpoints runs exercise (default both; a stream-only client passes ['stream']). */
   transports?: readonly Transport[];
+  /**
+   * Generated runs at once (default 1), each with its own emulator, proxy and client; the result is
+   * the same as one at a time: the first failing run in the seed's order, shrunk one candidate at a time.
+   */
+  concurrency?: number;
   /** Called after each run; `phase` says whether it was a generated run or a shrink candidate. */
   onRun?: (result: CaseResult, run: number, phase: 'generated' | 'shrinking') => void;
 }
@@ -169,37 +176,68 @@ export type PropertyResult =
 
 const errorIds = (r: CaseResult) => new Set(r.violations.filter((v) => v.severity === 'error').map((v) => v.invariant));
 
+type GeneratedRun = { transport: Transport; scenario: Scenario };
+
+/** The earliest (by index) of `runs` that FAILED, running `concurrency` at a time; nothing after it is started. */
+async function firstFailing(runs: readonly GeneratedRun[], concurrency: number, run: (r: GeneratedRun, index: number) => Promise<CaseResult>): Promise<{ index: number; result: CaseResult } | null> {
+  let next = 0;
+  let first: { index: number; result: CaseResult } | null = null;
+  const worker = async () => {
+    while (next < runs.length && (first === null || next < first.index)) {
+      const index = next++;
+      const result = await run(runs[index]!, index);
+      if (result.verdict === 'FAILED' && (first === null || index < first.index)) first = { index, result };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, runs.length)) }, worker));
+  return first;
+}
+
 export async function runProperties(options: PropertyOptions): Promise<PropertyResult> {
   const started = Date.now();
   const shrink = options.shrink !== false;
   const budget = options.shrinkBudget ?? DEFAULT_SHRINK_BUDGET;
-  let generated = 0;
+  const arbitrary = conformanceRunArbitrary(options.transports);
+  const runOne = (id: string, { transport, scenario }: GeneratedRun) => runCase(scenarioCase(id, scenario, transport), { client: options.client, seed: options.seed });
+  // fast-check's runs for this seed, in its order (fc.sample draws the same values as fc.check):
+  // they can run side by side, and shrinking starts from the first that fails.
+  const generatedRuns = fc.sample(arbitrary, { seed: options.seed, numRuns: options.runs });
+  const failed = await firstFailing(generatedRuns, options.concurrency ?? 1, async (run, index) => {
+    const result = await runOne(`P${index + 1}`, run);
+    options.onRun?.(result, index + 1, 'generated');
+    return result;
+  });
+  if (!failed) return { ok: true, runs: generatedRuns.length, durationMs: Date.now() - started };
   let shrinkRuns = 0;
-  let shrinkStarted = 0;
   let budgetReached = false;
   // The smallest failing run so far: fast-check only goes on from a candidate that fails, so the last failure is the smallest.
-  let best: { transport: Transport; scenario: Scenario; result: CaseResult } | null = null;
-  const property = fc.asyncProperty(conformanceRunArbitrary(options.transports), async ({ transport, scenario }) => {
-    const shrinking = best !== null;
-    if (shrinking) {
+  let best: GeneratedRun & { result: CaseResult } = { ...generatedRuns[failed.index]!, result: failed.result };
+  if (shrink) {
+    const shrinkStarted = Date.now();
+    const failing = JSON.stringify(generatedRuns[failed.index]);
+    let replayed = false;
+    const property = fc.asyncProperty(arbitrary, async (run) => {
+      // Replaying from the failing run's path, fast-check first hands back that run: it has failed already.
+      const first = !replayed;
+      replayed = true;
+      if (first && JSON.stringify(run) === failing) return false;
       // Over budget: the remaining candidates pass without running, so fast-check ends with the best so far.
       if ((budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms)) {
         budgetReached = true;
         return true;
       }
       shrinkRuns++;
-    } else generated++;
-    const result = await runCase(scenarioCase(shrinking ? `S${shrinkRuns}` : `P${generated}`, scenario, transport), { client: options.client, seed: options.seed });
-    options.onRun?.(result, shrinking ? shrinkRuns : generated, shrinking ? 'shrinking' : 'generated');
-    if (result.verdict !== 'FAILED') return true;
-    if (!shrinking) shrinkStarted = Date.now();
-    best = { transport, scenario, result };
-    return false;
-  });
-  await fc.check(property, { numRuns: options.runs, seed: options.seed, endOnFailure: !shrink });
-  const found = best as { transport: Transport; scenario: Scenario; result: CaseResult } | null;
-  if (!found) return { ok: true, runs: generated, durationMs: Date.now() - started };
-  const { transport, scenario: counterexample, result: failure } = found;
+      const result = await runOne(`S${shrinkRuns}`, run);
+      options.onRun?.(result, shrinkRuns, 'shrinking');
+      if (result.verdict !== 'FAILED') return true;
+      best = { ...run, result };
+      return false;
+    });
+    await fc.check(property, { numRuns: options.runs, seed: options.seed, path: String(failed.index) });
+  }
+  // Generated runs up to the first failure, as if one at a time (runs after it that were under way do not count).
+  const generated = failed.index + 1;
+  const { transport, scenario: counterexample, result: failure } = best;
   // Run it once more: a failure that does not come back depends on timing, and the user must know.
   const rerun = await runCase(scenarioCase('rerun', counterexample, transport), { client: options.client, seed: options.seed });
   const reproduced = rerun.verdict === 'FAILED' && [...errorIds(failure)].some((id) => errorIds(rerun).has(id));

@@ -6,7 +6,6 @@
  * 0 otherwise; 2 on bad usage.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadScenario, ScenarioError } from '../../scenarios/loader.js';
@@ -15,7 +14,7 @@ import { describePropertyFailure, parseShrinkBudget, runProperties, type ShrinkB
 import { htmlReport } from '../../conformance/html-report.js';
 import { nameOfCommand, readClientsFile, runMatrix, tally, uniqueClients, writeMatrixReports, type MatrixClient } from '../../conformance/matrix.js';
 import { caseReporter, consoleMatrix, consoleSummary, jsonReport, junitReport, painter, progressLine, shellWord, useColour } from '../../conformance/reports.js';
-import { scenarioCase, type CaseResult, type CatalogueResult } from '../../conformance/runner.js';
+import { defaultConcurrency, scenarioCase, type CaseResult, type CatalogueResult } from '../../conformance/runner.js';
 import { CommandUsageError, type CliIo } from './io.js';
 
 export class ConformanceUsageError extends CommandUsageError {
@@ -83,6 +82,7 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
   if (matrix && (flag('html') || flag('junit') || flag('json'))) throw new ConformanceUsageError('with several clients (or --report-dir) every report goes to --report-dir: leave out --html, --junit and --json');
   if (clients.length > 1 && flag('ledger')) throw new ConformanceUsageError('--ledger is for one client: give each client its ledger in the --clients file');
   const paint = painter(useColour(terminal.stdoutTTY, terminal.env));
+  const parallel = (values['parallel'] as number | undefined) ?? defaultConcurrency();
 
   if (runs !== undefined) {
     if (clients.length > 1) throw new ConformanceUsageError('--runs takes one client at a time');
@@ -96,7 +96,7 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
       }
     }
     io.err(`ih-mock conformance: ${runs} property runs, seed ${seed}\n`);
-    const result = await runProperties({ client: { command: only.command }, runs, seed, transports: only.transports, shrink: values['no-shrink'] !== true, ...(shrinkBudget ? { shrinkBudget } : {}), outDir: flag('out-dir') ?? '.', clientCommand: only.command, onRun: (r, n, phase) => io.err(`  ${phase === 'generated' ? 'run' : 'shrink run'} ${n}: ${r.verdict}\n`) });
+    const result = await runProperties({ client: { command: only.command }, runs, seed, concurrency: parallel, transports: only.transports, shrink: values['no-shrink'] !== true, ...(shrinkBudget ? { shrinkBudget } : {}), outDir: flag('out-dir') ?? '.', clientCommand: only.command, onRun: (r, n, phase) => io.err(`  ${phase === 'generated' ? 'run' : 'shrink run'} ${n}: ${r.verdict}\n`) });
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       return 0;
@@ -122,7 +122,6 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
     cases = selectCases(patterns, CASES).filter((c) => clients.some((client) => client.transports.includes(c.transport ?? 'stream')));
     if (cases.length === 0) throw new ConformanceUsageError(`no ${transportFlag === 'both' ? '' : `${transportFlag} `}case matches ${String(flag('cases'))} (cases: ${CASES.map((c) => c.id).join(', ')})`);
   }
-  const parallel = (values['parallel'] as number | undefined) ?? (clients.length > 1 ? Math.min(2, availableParallelism()) : 1);
   const ledgers = new Map(clients.map((c) => [c.slug, c.ledger ? readLedger(c.ledger) : flag('ledger') ? readLedger(flag('ledger')!) : {}]));
 
   /** The command that re-runs one case of one client exactly (same seed, same time limit). */

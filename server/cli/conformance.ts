@@ -30,7 +30,7 @@ export const command: Command = {
     { name: 'json', type: 'string', value: '<file>', description: 'Write a JSON report.' },
     { name: 'html', type: 'string', value: '<file>', description: 'Write a self-contained HTML report: verdicts, violated invariants with their frames, a timeline of each session.' },
     { name: 'recordings', type: 'string', value: '<dir>', description: 'Keep the recordings of FAILED cases there (default: next to --html, as <name>-recordings/).' },
-    { name: 'parallel', type: 'integer', ranges: [{ min: 1, max: 64 }], description: 'Cases run at once (default 1 with one client, 2 with several).' },
+    { name: 'parallel', type: 'integer', ranges: [{ min: 1, max: 64 }], description: 'Cases (or generated property runs) run at once, each with its own emulator, proxy and client (default: the number of CPU cores, at least 4; 1 if your client cannot run twice at once, e.g. a fixed port or file).' },
     { name: 'report-dir', type: 'string', value: '<dir>', description: 'The matrix report (several clients): <dir>/index.html and matrix.json, and per client report.html, junit.xml, report.json and recordings/ (default ih-mock-conformance-report).' },
   ],
   async run({ values }, io) {

@@ -27,6 +27,15 @@ describe('FaultSchedule', () => {
     expect(actions(schedule.onMedia(20))).toEqual([]);
   });
 
+  it('windows_sent fires once, when the count of windows sent reaches it (or passes it)', () => {
+    const schedule = new FaultSchedule([{ when: { windows_sent: 2 }, action: 'disconnect' }, { when: { windows_sent: 5 }, action: 'unknown_event' }], new Random(1));
+    expect(actions(schedule.onWindowsSent(1))).toEqual([]);
+    expect(actions(schedule.onWindowsSent(2))).toEqual(['disconnect']);
+    expect(actions(schedule.onWindowsSent(3))).toEqual([]);
+    expect(actions(schedule.onWindowsSent(7))).toEqual(['unknown_event']);
+    expect(actions(schedule.onSegment(1))).toEqual([]);
+  });
+
   it('wall-clock faults are handed out for timers, and missing_scope is an upgrade-time flag', () => {
     const timed: Fault = { when: { wall_seconds: 2.5 }, action: 'quota_exhausted' };
     const schedule = new FaultSchedule([timed, { action: 'missing_scope' }], new Random(1));

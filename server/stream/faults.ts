@@ -2,7 +2,7 @@
  * When a scenario's faults fire. This module only decides *when* (trigger + seeded probability);
  * the session carries each action out.
  *
- * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds, upload) fires at
+ * Invariants: a fault with a one-shot trigger (open, media_seconds, segment, wall_seconds, windows_sent, upload) fires at
  * most once; `every_segment` faults are considered on every binary message; each consideration draws
  * only when the probability is strictly between 0 and 1, so a schedule without random faults consumes
  * no randomness and the same seed replays the same faults. Each random fault draws from a generator
@@ -83,6 +83,11 @@ export class FaultSchedule {
   /** The `n`-th upload (1-based) arrived: its upload faults (`when: {upload: n}`). */
   onUpload(n: number): readonly Fault[] {
     return this.take((f) => f.when?.upload === n);
+  }
+
+  /** The results of `windows` analyzed windows have been sent. */
+  onWindowsSent(windows: number): readonly Fault[] {
+    return this.take((f) => f.when?.windows_sent !== undefined && f.when.windows_sent <= windows);
   }
 
   /** Accepted media reached `mediaEnd` seconds. */

@@ -327,7 +327,10 @@ export class StreamSession {
     this.stats.receivedSeconds = this.media.mediaEnd;
     this.applyFaults(this.faults.onMedia(this.media.mediaEnd), null);
     if (this.isEnded()) return null;
-    for (const window of this.analysis.due(this.media.mediaEnd)) this.pipeline.add(window);
+    for (const window of this.analysis.due(this.media.mediaEnd)) {
+      this.pipeline.add(window);
+      if (this.isEnded()) break; // a windows_sent fault ended the session: the rest is never analyzed
+    }
     return null;
   }
 
@@ -412,6 +415,7 @@ export class StreamSession {
     this.stats.windowsAnalyzed++;
     this.syncCoverage();
     this.deps.onWindowEmitted?.(lagMs);
+    this.applyFaults(this.faults.onWindowsSent(this.stats.windowsAnalyzed), null);
   }
 
   private announceDropped(range: MediaRange): void {

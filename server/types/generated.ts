@@ -272,6 +272,10 @@ segment?: number
  */
 wall_seconds?: number
 /**
+ * Right after the results of the n-th analyzed window (counted from the open, in window order; shed windows do not count, nor the final windows analyzed at session.close) have been sent, before anything else: on the session's own progress, so it lands at the same point of the stream however the client chunks its media and however busy the machine is.
+ */
+windows_sent?: number
+/**
  * On every binary message, each time with `probability` (a seeded draw): for random faults.
  */
 every_segment?: true

@@ -14,6 +14,7 @@ import { until } from '../support/wait.js';
 useServers();
 
 const times = useWebmSegments(3);
+const longMessage = useWebmSegments(24);
 
 /** Steady in instant timing with `faults`. */
 function withFaults(faults: Fault[]): Scenario {
@@ -72,6 +73,24 @@ describe('connection faults', () => {
     expect((await client.closed).code).toBe(1006);
     // agreement was detected and never ended: the client must treat it as ended at the disconnect.
     expect(client.ofType('signal.detected').map((f) => f.data.signal_type)).toContain('agreement');
+    expect(client.ofType('signal.ended')).toEqual([]);
+  });
+
+  it('disconnect after the first window\'s results: on the session\'s progress, even when one message brings every window', async () => {
+    // 24 s in one message: six windows fall due at once. Without the fault all of them are analyzed.
+    const plain = await open([]);
+    await streamPaced(plain.client, plain.session, plain.clock, longMessage(1), 0);
+    expect(plain.session.stats.windowsAnalyzed).toBe(6);
+
+    const { client, session, clock } = await open([{ when: { windows_sent: 1 }, action: 'disconnect' }]);
+    await streamPaced(client, session, clock, longMessage(1), 0);
+    expect((await client.closed).code).toBe(1006);
+    expect(session.stats.windowsAnalyzed).toBe(1);
+    // The first window's results left before the cut: the start of what the plain session sent, and no more.
+    const got = semantic(client.frames);
+    expect(got).toEqual(semantic(plain.client.frames).slice(0, got.length));
+    expect(got.length).toBeLessThan(plain.client.frames.length);
+    expect(client.ofType('signal.detected').length).toBeGreaterThan(0);
     expect(client.ofType('signal.ended')).toEqual([]);
   });
 

@@ -1,14 +1,13 @@
 /**
  * A one-hour session on a virtual clock: 3 600 s of real media streamed at (slightly faster than)
- * real-time pace in virtual time, checked event by event, in a few seconds of wall time.
+ * real-time pace in virtual time, checked event by event (its wall time is a bench figure: `npm run bench -- --only=virtual`).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../server/clock.js';
 import { loadScenario } from '../../scenarios/loader.js';
-import { connect, type Frame } from '../support/client.js';
 import { readMedia } from '../support/media.js';
+import { runOneHourSession, type OneHourRun } from '../support/one-hour.js';
 import { startServer, useServers } from '../support/server.js';
-import { untilReceived } from '../support/wait.js';
 
 useServers();
 
@@ -17,28 +16,10 @@ beforeAll(async () => {
   segment10s = await readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 10 });
 }, 60_000);
 
-const SEGMENTS = 360; // 360 x 10 s = one hour of media
-
-async function runOneHour(seed: number): Promise<{ frames: Frame[]; raw: string[]; windows: number; closeCode: number }> {
+async function runOneHour(seed: number): Promise<OneHourRun> {
   const clock = new VirtualClock();
   const server = await startServer({ clock, seed, scenario: 'conversation' }); // the default, live timing
-  const client = await connect(server.streamUrl);
-  const raw: string[] = [];
-  client.ws.on('message', (d) => raw.push(d.toString()));
-  await client.waitForType('session.ready');
-  client.sendJson({ include: ['conversation_quality_overall', 'conversation_quality_timeline'] });
-  await client.waitForType('session.updated');
-  const session = [...server.sessions][0]!;
-  for (let i = 1; i <= SEGMENTS; i++) {
-    await client.sendBinary(segment10s);
-    await untilReceived(server, i);
-    await clock.advance(9_900); // a little faster than real time, inside the 3 600 s maximum duration
-  }
-  client.sendJson({ type: 'session.close' });
-  await client.waitForType('session.closing');
-  await clock.runAll();
-  const { code } = await client.closed;
-  return { frames: client.frames, raw, windows: session.stats.windowsAnalyzed, closeCode: code };
+  return runOneHourSession(server, clock, segment10s);
 }
 
 describe('a one-hour session under a virtual clock', () => {
