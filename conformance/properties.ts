@@ -149,7 +149,13 @@ export interface PropertyOptions {
 }
 
 export type PropertyResult =
-  | { ok: true; runs: number; durationMs: number }
+  | {
+      ok: true;
+      runs: number;
+      durationMs: number;
+      /** Every generated run's result, in the seed's order (for reports: CI shows what passed too). */
+      results: CaseResult[];
+    }
   | {
       ok: false;
       /** Generated runs, up to and including the first failure (shrink runs not counted). */
@@ -202,12 +208,14 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
   // fast-check's runs for this seed, in its order (fc.sample draws the same values as fc.check):
   // they can run side by side, and shrinking starts from the first that fails.
   const generatedRuns = fc.sample(arbitrary, { seed: options.seed, numRuns: options.runs });
+  const results: CaseResult[] = [];
   const failed = await firstFailing(generatedRuns, options.concurrency ?? 1, async (run, index) => {
     const result = await runOne(`P${index + 1}`, run);
+    results[index] = result;
     options.onRun?.(result, index + 1, 'generated');
     return result;
   });
-  if (!failed) return { ok: true, runs: generatedRuns.length, durationMs: Date.now() - started };
+  if (!failed) return { ok: true, runs: generatedRuns.length, durationMs: Date.now() - started, results };
   let shrinkRuns = 0;
   let budgetReached = false;
   // The smallest failing run so far: fast-check only goes on from a candidate that fails, so the last failure is the smallest.

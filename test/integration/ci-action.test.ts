@@ -110,14 +110,18 @@ describe('the action script, run as a process', () => {
     expect((await junitCases(excused.outputs['junit']!)).map((c) => c.name.split(' ')[0])).toEqual(['8.1']);
   });
 
-  it('property runs: runs, seed and transport reach the kit; passing runs leave no report to point at', { timeout: 180_000 }, async () => {
+  it('property runs: runs, seed and transport reach the kit; passing runs are reported, one test case each', { timeout: 180_000 }, async () => {
     const dir = tempDir('ih-mock-action-');
     const run = await runScript(dir, { CONFORMANCE_CLIENT: client('reference.mjs'), CONFORMANCE_RUNS: '2', CONFORMANCE_SEED: '11', CONFORMANCE_TRANSPORT: 'stream' });
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/ --runs 2 --out-dir \S+ --seed 11 --transport stream$/m);
     expect(run.output).toContain('2 property runs passed');
-    // The kit writes reports for a failing property run only (its shrunk counterexample): the outputs say there are none.
-    expect(run.outputs).toMatchObject({ junit: '', html: '', json: '', 'exit-code': '0' });
+    // Passing runs are reported too: the CI shows what was checked.
+    expect(run.outputs['exit-code']).toBe('0');
+    const cases = await junitCases(run.outputs['junit']!);
+    expect(cases.map((c) => c.name.split(' ')[0])).toEqual(['P1', 'P2']);
+    expect(cases.flatMap((c) => [...c.failures, ...(c.errors ? [`${c.name}: error`] : [])])).toEqual([]);
+    expect(readFileSync(run.outputs['html']!, 'utf8')).toContain('P2');
     expect(readFileSync(join(run.outputs['report-dir']!, 'console.txt'), 'utf8')).toContain('2 property runs passed');
   });
 

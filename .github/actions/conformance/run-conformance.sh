@@ -16,8 +16,7 @@
 #
 # Writes <dir>/junit.xml, <dir>/report.html (FAILED cases' recordings in <dir>/report-recordings/),
 # <dir>/report.json and <dir>/console.txt; their absolute paths go to $GITHUB_OUTPUT (junit, html,
-# json: empty when not written, as after passing property runs, for which the kit writes no report;
-# report-dir, exit-code) and a summary to $GITHUB_STEP_SUMMARY when those are set. Exits with
+# json: empty when not written; report-dir, exit-code) and a summary to $GITHUB_STEP_SUMMARY when those are set. Exits with
 # ih-mock conformance's code: 0 when no case failed that the ledger does not expect, 1 otherwise,
 # 2 on bad input; and 1 if the run ended without its reports (nothing is "ok" that was not checked).
 set -uo pipefail
@@ -62,9 +61,9 @@ echo "run-conformance: $shown ${quoted% }"
 run_ih_mock "${args[@]}" 2>&1 | tee "$console"
 code=${PIPESTATUS[0]}
 
-# The catalogue always writes its reports; property runs write them for a failure only (the shrunk
-# counterexample as one case), so a passing property run leaves console.txt alone.
-if [ "$code" -eq 0 ] && [ -z "${CONFORMANCE_RUNS:-}" ] && { [ ! -s "$junit" ] || [ ! -s "$html" ]; }; then
+# The kit always writes its reports: every case, every passing property run, or a failing run's
+# shrunk counterexample.
+if [ "$code" -eq 0 ] && { [ ! -s "$junit" ] || [ ! -s "$html" ]; }; then
   echo "run-conformance: ih-mock conformance exited 0 but did not write $junit and $html" >&2
   code=1
 fi
