@@ -6,7 +6,7 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, conformance, startup; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -21,9 +21,10 @@ import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } 
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { conformanceFigure, type ConformanceFigure } from './conformance.js';
+import { startupFigure, startupRows, startupSummary } from './startup.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -43,7 +44,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,startup] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -62,6 +63,7 @@ const PLAN = QUICK
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
+      startup: { repetitions: 5 },
       watchdogSeconds: 300,
     }
   : {
@@ -72,6 +74,7 @@ const PLAN = QUICK
       // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 30 },
+      startup: { repetitions: 15 },
       watchdogSeconds: 540,
     };
 
@@ -787,7 +790,10 @@ async function main(): Promise<void> {
   const conformance = only.has('conformance') ? await conformanceFigure(PLAN.conformance.propertyRuns) : undefined;
   if (conformance) log(`conformance: catalogue ${conformance.catalogueMs} ms (in-process ${conformance.inProcessMs} ms, bare ${conformance.bareMs} ms), ${conformance.propertyRuns} property runs in ${conformance.propertyMs} ms`);
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance)];
+  const startup = only.has('startup') ? await startupFigure(PLAN.startup.repetitions) : undefined;
+  if (startup) log(`startup: ${startupSummary(startup)}`);
+
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance), ...startupRows(startup)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -826,6 +832,7 @@ async function main(): Promise<void> {
     upload: uploadFigures,
     pool: poolFigures,
     conformance,
+    startup,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);
