@@ -6,9 +6,9 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import type { ServerOptionsInput } from './types/generated.js';
 import { options as optionsValidator } from './validators/options.js';
+import { yaml } from './yaml.js';
 
 export type { ServerOptionsInput };
 
@@ -65,7 +65,7 @@ export function readConfigFile(path: string): ServerOptionsInput {
   }
   let value: unknown;
   try {
-    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    value = /\.json$/i.test(path) ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new OptionsError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }
