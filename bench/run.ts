@@ -6,7 +6,7 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, conformance, virtual; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, conformance, virtual, startup; comma-separated)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -22,9 +22,10 @@ import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type Uploa
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { conformanceFigure, type ConformanceFigure } from './conformance.js';
 import { virtualTimeFigure, type VirtualTimeFigure } from './virtual-time.js';
+import { startupFigure, startupRows, startupSummary } from './startup.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', 'virtual'] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', 'virtual', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = new Set<string>();
@@ -44,7 +45,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,virtual] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,virtual,startup] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -64,6 +65,7 @@ const PLAN = QUICK
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
       virtual: { repetitions: 3 },
+      startup: { repetitions: 5 },
       watchdogSeconds: 300,
     }
   : {
@@ -75,6 +77,7 @@ const PLAN = QUICK
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 30 },
       virtual: { repetitions: 5 },
+      startup: { repetitions: 15 },
       watchdogSeconds: 540,
     };
 
@@ -824,7 +827,10 @@ async function main(): Promise<void> {
   const virtual = only.has('virtual') ? await virtualTimeFigure(PLAN.virtual.repetitions) : undefined;
   if (virtual) log(`virtual time: one-hour session ${fmt(virtual.sessionMs, 0)} ms (runs ${virtual.sessionRuns.map((ms) => fmt(ms, 0)).join(', ')}; first ${fmt(virtual.firstMs, 0)} ms), bare ws ${fmt(virtual.bareMs, 0)} ms`);
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance), ...virtualRows(virtual)];
+  const startup = only.has('startup') ? await startupFigure(PLAN.startup.repetitions) : undefined;
+  if (startup) log(`startup: ${startupSummary(startup)}`);
+
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance), ...virtualRows(virtual), ...startupRows(startup)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -864,6 +870,7 @@ async function main(): Promise<void> {
     pool: poolFigures,
     conformance,
     virtual,
+    startup,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
   log(`results written to ${RESULTS_PATH}`);

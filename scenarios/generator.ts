@@ -16,9 +16,9 @@
  *   times, optional scripted quality, load and faults.
  */
 import fc from 'fast-check';
-import { Document, Scalar, isMap, isScalar, isSeq } from 'yaml';
 import { QUALITY_DIMENSIONS } from '../server/analysis/quality.js';
 import { SIGNAL_TYPES } from '../server/analysis/scenario-model.js';
+import { yaml } from '../server/yaml.js';
 import type {
   EngagementState,
   ErrorCode,
@@ -675,6 +675,7 @@ function isLoaderDefault(key: string, value: unknown): boolean {
  * `scenarioFromObject(scenario)` (for a generated scenario: equal to `scenario` itself).
  */
 export function scenarioToYaml(scenario: Scenario): string {
+  const { Document, Scalar, isMap, isScalar, isSeq } = yaml();
   const doc = new Document(Object.fromEntries(Object.entries(scenario).filter(([key, value]) => value !== undefined && !isLoaderDefault(key, value))));
   doc.commentBefore = YAML_HEADER;
   const description = doc.get('description', true);

@@ -10,14 +10,16 @@
  * (`description` '', `loop` false, empty `signals`/`engagement`/`quality`/`load`/`faults`) and is
  * deeply frozen.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { SCENARIOS_DIR } from '../server/paths.js';
 import { isSendableCloseCode } from '../server/close-codes.js';
 import { ERROR_TABLE } from '../server/errors.js';
 import type { Fault, FaultAction, LoadSpan, Scenario, ScriptedEngagement, ScriptedQuality, ScriptedSignal } from '../server/types/generated.js';
 import { SERVER_EVENT_TYPES, validateScenarioObject, type Diagnostic, type ValidationResult } from '../server/validation.js';
+import { yaml } from '../server/yaml.js';
 
 /** The built-in scenario the server uses when none is named. */
 export const DEFAULT_SCENARIO_NAME = 'conversation';
@@ -289,6 +291,7 @@ interface Position {
  * field itself is missing.
  */
 function locate(doc: Document.Parsed, lines: LineCounter, pointer: string, atKey: boolean): Position {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let offset = doc.contents?.range[0] ?? 0;
   for (const raw of pointer.split('/').slice(1)) {
@@ -319,6 +322,7 @@ function locate(doc: Document.Parsed, lines: LineCounter, pointer: string, atKey
  * Throws `ScenarioError` listing every problem as `source:line:column: /pointer: message`.
  */
 export function parseScenario(text: string, source: string): ResolvedScenario {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   let value: unknown;
@@ -400,9 +404,41 @@ export function loadScenario(nameOrPath: string): ResolvedScenario {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
     throw new ScenarioError(`unknown scenario "${nameOrPath}": not a built-in (${builtInScenarioNames().join(', ')}) and ${reason}`, nameOrPath);
   }
-  const scenario = parseScenario(text, source);
+  const scenario = (builtIn && compiledBuiltIn(basename(builtIn, '.yaml'), text, source)) || parseScenario(text, source);
   if (builtIn) builtInCache.set(builtIn, scenario);
   return scenario;
+}
+
+/** Where the build writes the built-in scenarios as JSON (`compile-built-ins.ts`). */
+export const COMPILED_BUILT_INS_PATH = join(SCENARIOS_DIR, 'built-in.generated.json');
+
+/** One built-in as compiled at build: its YAML text's SHA-256 and the scenario it gave. */
+export interface CompiledBuiltIn {
+  sha256: string;
+  scenario: ResolvedScenario;
+}
+
+let compiledBuiltIns: Record<string, CompiledBuiltIn> | null | undefined;
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A built-in from the JSON compiled at build, when it was compiled from this very text (an edited
+ * YAML file, or no build yet, falls back to parsing it): parsing YAML is most of what loading the
+ * built-ins costs. It still goes through every check (`scenarioFromObject`).
+ */
+function compiledBuiltIn(name: string, text: string, source: string): ResolvedScenario | undefined {
+  if (compiledBuiltIns === undefined) {
+    try {
+      compiledBuiltIns = JSON.parse(readFileSync(COMPILED_BUILT_INS_PATH, 'utf8')) as Record<string, CompiledBuiltIn>;
+    } catch {
+      compiledBuiltIns = null;
+    }
+  }
+  const compiled = compiledBuiltIns && Object.hasOwn(compiledBuiltIns, name) ? compiledBuiltIns[name] : undefined;
+  return compiled && compiled.sha256 === sha256(text) ? scenarioFromObject(compiled.scenario, source) : undefined;
 }
 
 /** The built-in scenarios, sorted by name; `name` is what `loadScenario` accepts. */

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { SCHEMAS_DIR, PACKAGE_ROOT } from '../server/paths.js';
-import { SCHEMA_FILES } from '../server/validation.js';
+import { SCHEMA_FILES } from '../server/schema-files.js';
 
 /** Schemas whose types the code uses, in output order: the validators' schemas, then the server options. */
 export const TYPED_SCHEMAS: readonly string[] = [...SCHEMA_FILES, 'server-options.schema.json'];

@@ -16,6 +16,7 @@ import { clip, fallbackServerOptions, registerFallbacks, type FallbackDeps } fro
 import { RateLimiter } from './http/limits.js';
 import { registerCors } from './http/cors.js';
 import { registerOpenApiRoute } from './http/openapi-route.js';
+import { LAZY_SCHEMA_COMPILERS } from './http/schema-compilers.js';
 import { writeRawHttpError } from './http/reply.js';
 import { registerUploadRoutes, UPLOAD_PATH, type UploadActivity } from './http/upload-route.js';
 import { createLogger } from './log.js';
@@ -149,6 +150,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => httpIds.uuid(),
     forceCloseConnections: true,
+    schemaController: { compilersFactory: LAZY_SCHEMA_COMPILERS },
     ...fallbackServerOptions(fallback),
   });
   http.addHook('onRequest', async (request, reply) => {

@@ -5,18 +5,18 @@
  */
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv2020 as Ajv } from 'ajv/dist/2020.js';
-import { parse as parseYaml } from 'yaml';
-import { OPTIONS_SCHEMA } from './options-schema.js';
+import type { ValidateFunction } from 'ajv';
 import type { ServerOptionsInput } from './types/generated.js';
+import { options as optionsValidator } from './validators/options.js';
+import { yaml } from './yaml.js';
 
 export type { ServerOptionsInput };
 
 /** Resolved, validated options: every field present, and a concrete seed. */
 export type ServerOptions = Readonly<Required<Omit<ServerOptionsInput, 'seed'>> & { seed: number }>;
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, allowUnionTypes: true });
-const validate = ajv.compile<Required<ServerOptionsInput>>(OPTIONS_SCHEMA);
+/** The options schema's validator, compiled at build (`schemas/generate-validators.ts`); it fills in the defaults. */
+const validate = optionsValidator as ValidateFunction<Required<ServerOptionsInput>>;
 
 /** A bad option, with a message fit for a one-line CLI error. */
 export class OptionsError extends Error {
@@ -65,7 +65,7 @@ export function readConfigFile(path: string): ServerOptionsInput {
   }
   let value: unknown;
   try {
-    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+    value = /\.json$/i.test(path) ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new OptionsError(`config file ${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -1,20 +1,22 @@
 /**
  * Validation of wire messages and file formats against the JSON Schemas in `schemas/`, the single
- * source of truth (PRACTICES 5). Every validator is compiled once, when this module loads, by one
- * Ajv instance that knows all the schemas (so cross-file `$ref`s such as
- * `common.schema.json#/$defs/SignalType` resolve). Ajv's errors are turned into `Diagnostic`s: a
+ * source of truth (PRACTICES 5). The validators are compiled ahead of time, by
+ * `schemas/generate-validators.ts` at build, into `server/validators/`: one Ajv instance knew all
+ * the schemas (so cross-file `$ref`s such as `common.schema.json#/$defs/SignalType` resolve), and
+ * nothing compiles or reads a schema at run time. Ajv's errors are turned into `Diagnostic`s: a
  * JSON pointer to the offending value (or to the missing / unexpected key itself) and a short
  * message a person can act on.
  *
  * Invariants: validators never throw on any input; a valid value yields `{ ok: true }`; an invalid
  * one yields at least one diagnostic, with duplicates removed.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
-import { SCHEMAS_DIR } from './paths.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { AdminSchema } from './schema-files.js';
 import type { ServerEvent, SessionConfigFrame } from './types/generated.js';
+import * as firstProblem from './validators/client-frames-first-problem.js';
+import * as wire from './validators/wire.js';
+
+export type { AdminSchema };
 
 /** One problem found in a value: where (a JSON pointer, `""` for the value itself) and what. */
 export interface Diagnostic {
@@ -26,86 +28,8 @@ export interface Diagnostic {
 
 export type ValidationResult = { ok: true } | { ok: false; errors: Diagnostic[] };
 
-/** Every wire/file-format schema the validators need, owners of shared definitions first. */
-export const SCHEMA_FILES = [
-  'common.schema.json',
-  'scenario.schema.json',
-  'stream-server-event.schema.json',
-  'stream-client-config.schema.json',
-  'stream-client-close.schema.json',
-  'http-error.schema.json',
-  'http-validation-error.schema.json',
-  'auth-request.schema.json',
-  'auth-response.schema.json',
-  'upload-response.schema.json',
-  'recording.schema.json',
-  'admin.schema.json',
-] as const;
-type SchemaFile = (typeof SCHEMA_FILES)[number];
-
-const ajv = new Ajv2020({
-  strict: true,
-  allErrors: true,
-  // `type: ["array", "null"]` is how the schemas say "or null".
-  allowUnionTypes: true,
-  // The server-event schema's oneOf carries an OpenAPI-style discriminator on `type`.
-  discriminator: true,
-  // Keeps `data` and `parentSchema` on each error, which the diagnostics below need.
-  verbose: true,
-});
-// ajv-formats is CommonJS: under NodeNext its default import is the module object.
-addFormatsModule.default(ajv);
-
-const schemas = new Map<SchemaFile, { $id: string }>();
-for (const file of SCHEMA_FILES) {
-  const schema = JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { $id: string };
-  ajv.addSchema(schema);
-  schemas.set(file, schema);
-}
-
-function compiled(file: SchemaFile): ValidateFunction {
-  const validate = ajv.getSchema(schemas.get(file)?.$id ?? file);
-  if (!validate) throw new Error(`ih-mock: schema ${file} did not compile`);
-  return validate;
-}
-
-/**
- * Client text frames come from anyone, on the hot path of a session: this instance stops at the
- * first problem, so judging a bad frame costs the same however many problems it has. (With
- * `allErrors`, one 1.4-MB `{"include":[1,1,…]}` made 700 000 errors and blocked the event loop for
- * seconds.) The client-frame schemas are self-contained, so they need no other schema here.
- */
-const firstProblemAjv = new Ajv2020({ strict: true, allErrors: false, allowUnionTypes: true, verbose: true });
-function compiledFirstProblem(file: 'stream-client-config.schema.json' | 'stream-client-close.schema.json'): ValidateFunction {
-  const { $id: _id, ...schema } = JSON.parse(readFileSync(join(SCHEMAS_DIR, file), 'utf8')) as { $id: string };
-  return firstProblemAjv.compile(schema);
-}
-
-const validators = {
-  serverEvent: compiled('stream-server-event.schema.json'),
-  configFrame: compiled('stream-client-config.schema.json'),
-  closeFrame: compiled('stream-client-close.schema.json'),
-  httpError: compiled('http-error.schema.json'),
-  httpValidationError: compiled('http-validation-error.schema.json'),
-  authRequest: compiled('auth-request.schema.json'),
-  authResponse: compiled('auth-response.schema.json'),
-  uploadResponse: compiled('upload-response.schema.json'),
-  scenario: compiled('scenario.schema.json'),
-  anyEvent: ajv.getSchema(`${schemas.get('stream-server-event.schema.json')!.$id}#/$defs/AnyEvent`)!,
-  recordingHeader: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingHeader`)!,
-  recordingRecord: ajv.getSchema(`${schemas.get('recording.schema.json')!.$id}#/$defs/RecordingRecord`)!,
-  configFrameFirstProblem: compiledFirstProblem('stream-client-config.schema.json'),
-  closeFrameFirstProblem: compiledFirstProblem('stream-client-close.schema.json'),
-};
-
 /** The `type` of every server event, in schema order. */
-export const SERVER_EVENT_TYPES: readonly ServerEvent['type'][] = (() => {
-  const schema = schemas.get('stream-server-event.schema.json') as unknown as {
-    oneOf: { $ref: string }[];
-    $defs: Record<string, { properties: { type: { const: ServerEvent['type'] } } }>;
-  };
-  return Object.freeze(schema.oneOf.map(({ $ref }) => schema.$defs[$ref.split('/').pop() ?? '']!.properties.type.const));
-})();
+export const SERVER_EVENT_TYPES = wire.SERVER_EVENT_TYPES as readonly ServerEvent['type'][];
 
 // ---- Ajv errors to diagnostics -------------------------------------------------------------------
 
@@ -236,7 +160,7 @@ function resultOf(validate: ValidateFunction, value: unknown): ValidationResult 
 
 /** Checks one server → client envelope (stream-server-event.schema.json). */
 export function validateServerEvent(value: unknown): ValidationResult {
-  return resultOf(validators.serverEvent, value);
+  return resultOf(wire.serverEvent, value);
 }
 
 /** How thoroughly to check a client frame: every problem, or the first only (cost bounded whatever the input). */
@@ -246,12 +170,12 @@ export interface ClientFrameCheck {
 
 /** Checks a parsed session config text frame (stream-client-config.schema.json). */
 export function validateConfigFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
-  return resultOf(firstProblemOnly ? validators.configFrameFirstProblem : validators.configFrame, value);
+  return resultOf(firstProblemOnly ? firstProblem.configFrame : wire.configFrame, value);
 }
 
 /** Checks a parsed `{"type":"session.close"}` text frame (stream-client-close.schema.json). */
 export function validateCloseFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
-  return resultOf(firstProblemOnly ? validators.closeFrameFirstProblem : validators.closeFrame, value);
+  return resultOf(firstProblemOnly ? firstProblem.closeFrame : wire.closeFrame, value);
 }
 
 /** True for the event types of this protocol version (the variants of stream-server-event.schema.json). */
@@ -265,88 +189,60 @@ export function isKnownEventType(type: unknown): boolean {
  */
 export function validateAnyServerEvent(value: unknown): ValidationResult {
   const type = value !== null && typeof value === 'object' ? (value as { type?: unknown }).type : undefined;
-  return isKnownEventType(type) ? validateServerEvent(value) : resultOf(validators.anyEvent, value);
+  return isKnownEventType(type) ? validateServerEvent(value) : resultOf(wire.anyEvent, value);
 }
 
 /** Checks a v1 HTTP error body (http-error.schema.json). */
 export function validateHttpError(value: unknown): ValidationResult {
-  return resultOf(validators.httpError, value);
+  return resultOf(wire.httpError, value);
 }
 
 /** Checks a 422 body of the token exchange (http-validation-error.schema.json). */
 export function validateHttpValidationError(value: unknown): ValidationResult {
-  return resultOf(validators.httpValidationError, value);
+  return resultOf(wire.httpValidationError, value);
 }
 
 /** Checks a token-exchange request body (auth-request.schema.json). */
 export function validateAuthRequest(value: unknown): ValidationResult {
-  return resultOf(validators.authRequest, value);
+  return resultOf(wire.authRequest, value);
 }
 
 /** Like `validateAuthRequest`, keeping the failed keyword of each problem (for the 422 body's `type`). */
 export function authRequestProblems(value: unknown): SchemaProblem[] {
-  return problemsOf(validators.authRequest, value);
+  return problemsOf(wire.authRequest, value);
 }
 
 /** Checks a token-exchange 200 body (auth-response.schema.json). */
 export function validateAuthResponse(value: unknown): ValidationResult {
-  return resultOf(validators.authResponse, value);
+  return resultOf(wire.authResponse, value);
 }
 
 /** Checks a 200 body of POST /v1/upload/analyze (upload-response.schema.json). */
 export function validateUploadResponse(value: unknown): ValidationResult {
-  return resultOf(validators.uploadResponse, value);
+  return resultOf(wire.uploadResponse, value);
 }
 
 /** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */
 export function validateScenarioObject(value: unknown): ValidationResult {
-  return resultOf(validators.scenario, value);
+  return resultOf(wire.scenario, value);
 }
-
-/** The bodies of the admin API (admin.schema.json), by their `$defs` name. */
-export type AdminSchema =
-  | 'InjectRequest'
-  | 'SessionQueueRequest'
-  | 'UploadQueueRequest'
-  | 'DefaultsRequest'
-  | 'AdminErrorBody'
-  | 'AdminStatus'
-  | 'SessionList'
-  | 'SessionDetail'
-  | 'InjectResult'
-  | 'QueueState'
-  | 'Defaults'
-  | 'JournalPage'
-  | 'JournalEntry'
-  | 'WaitResult'
-  | 'ClearResult'
-  | 'ResetResult';
-
-const adminValidators = new Map<AdminSchema, ValidateFunction>();
 
 /**
  * Checks a body of the admin API against its definition in admin.schema.json (requests, when the
- * server reads them; answers, in tests). Compiled on first use, so a server nobody administers never
- * pays for it.
+ * server reads them; answers, in tests).
  */
 export function validateAdminBody(schema: AdminSchema, value: unknown): ValidationResult {
-  let validate = adminValidators.get(schema);
-  if (!validate) {
-    validate = ajv.getSchema(`${schemas.get('admin.schema.json')!.$id}#/$defs/${schema}`);
-    if (!validate) throw new Error(`ih-mock: admin schema ${schema} did not compile`);
-    adminValidators.set(schema, validate);
-  }
-  return resultOf(validate, value);
+  return resultOf(wire[`admin${schema}`], value);
 }
 
 /** Checks the first line of a recording (recording.schema.json, RecordingHeader). */
 export function validateRecordingHeader(value: unknown): ValidationResult {
-  return resultOf(validators.recordingHeader, value);
+  return resultOf(wire.recordingHeader, value);
 }
 
 /** Checks one record line of a recording (recording.schema.json, RecordingRecord). */
 export function validateRecordingRecord(value: unknown): ValidationResult {
-  return resultOf(validators.recordingRecord, value);
+  return resultOf(wire.recordingRecord, value);
 }
 
 /** One line per diagnostic: `<pointer>: <message>`, the value itself shown as `(root)`. */
@@ -365,7 +261,7 @@ export function assertValidServerEvent(value: unknown): asserts value is ServerE
 
 /** Throws unless `value` has the shape every event shares (for deliberately unknown event types). */
 export function assertValidEnvelopeShape(value: unknown): void {
-  const result = resultOf(validators.anyEvent, value);
+  const result = resultOf(wire.anyEvent, value);
   if (!result.ok) throw new Error(`invalid event envelope:\n${formatDiagnostics(result.errors)}`);
 }
 

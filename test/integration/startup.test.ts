@@ -1,0 +1,77 @@
+/**
+ * The built package starts without compiling a schema (issue 16): its validators are compiled at
+ * build (`schemas/generate-validators.ts`), and fastify's own schema compilers are only loaded for a
+ * route with a fastify schema, which ih-mock has none of. A probe loaded with `--import` reports, as
+ * the process exits, every module of Ajv's compiler it loaded; the served CLI is made to validate a
+ * bad token-exchange body, a bad admin body and a bad session config frame first, so the validators
+ * have run. How fast it starts is measured by `npm run bench` (its start-up rows), not here.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../../server/paths.js';
+import { connect } from '../support/client.js';
+import { startCli, useCliProcesses, waitReady, type Running } from '../support/cli.js';
+
+useCliProcesses();
+
+const PROBE = join(PACKAGE_ROOT, 'test', 'support', 'ajv-compiler-probe.mjs');
+
+/** The Ajv compiler modules the probe saw loaded, from a finished process's stderr. */
+function compilerModules(stderr: string): string[] {
+  const line = /^ajv-compiler-probe: (.*)$/m.exec(stderr);
+  if (!line) throw new Error(`the probe did not report (was it loaded?):\n${stderr}`);
+  return JSON.parse(line[1]!) as string[];
+}
+
+function runNode(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+async function stopped(run: Running): Promise<{ code: number | null; stderr: string }> {
+  run.child.kill('SIGTERM');
+  const { code } = await run.exited;
+  await run.outputClosed;
+  return { code, stderr: run.stderr() };
+}
+
+describe('start-up', () => {
+  it('the probe sees Ajv compiling a schema (so its silence below means something)', async () => {
+    const { code, stderr } = await runNode(['--import', PROBE, '-e', "new (require('ajv/dist/2020.js').Ajv2020)().compile({ type: 'string' })"]);
+    expect(code).toBe(0);
+    expect(compilerModules(stderr)).toContain(join('node_modules', 'ajv', 'dist', 'compile', 'index.js'));
+  });
+
+  it('the built CLI serves and validates without loading a schema compiler', async () => {
+    const run = startCli(['--port', '0'], { env: { NODE_OPTIONS: `--import ${PROBE}` } });
+    const baseUrl = await waitReady(run);
+
+    // The token exchange's body schema: a 422 naming the missing key.
+    const auth = await fetch(`${baseUrl}/v1/auth`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key_secret: 's' }) });
+    expect(auth.status).toBe(422);
+    expect(((await auth.json()) as { detail: { loc: string[] }[] }).detail[0]!.loc).toEqual(['body', 'key_id']);
+
+    // An admin request body: ihm4001 from admin.schema.json.
+    const admin = await fetch(`${baseUrl}/__ih/defaults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seed: 'seven' }) });
+    expect(admin.status).toBe(400);
+    expect(((await admin.json()) as { error_id: string }).error_id).toBe('ihm4001');
+
+    // A session config frame: ih6001 from stream-client-config.schema.json.
+    const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze`);
+    await client.waitForType('session.ready');
+    client.sendText(JSON.stringify({ include: [1] }));
+    expect((await client.waitForType('error')).data.code).toBe('ih6001');
+    await client.closeGracefully();
+    client.assertAllFramesValid();
+
+    const { code, stderr } = await stopped(run);
+    expect(code).toBe(0);
+    expect(compilerModules(stderr)).toEqual([]);
+  });
+});
