@@ -16,6 +16,14 @@ export interface ChildConfig {
   processingJitter?: number;
   /** Emulator only: `workerPoolSize` (default null: unlimited). */
   workerPoolSize?: number | null;
+  /** Emulator only: `journalSize` (default: the option's default, the journal on; 0 turns it off). */
+  journalSize?: number;
+  /**
+   * Emulator only: 'live' runs the default live timing (each window's results `modelLatencySeconds`
+   * after it is due, the default workers per session) with `processingJitter` as the latency jitter
+   * in seconds (default 0); `processingRatio` is then unused. Default 'ratio' (see server-child.ts).
+   */
+  timing?: 'ratio' | 'live';
 }
 
 export type ChildCommand =
@@ -25,6 +33,7 @@ export type ChildCommand =
   | { cmd: 'eld-start'; resolutionMs: number }
   | { cmd: 'eld-stop' }
   | { cmd: 'heap-snapshot'; path: string }
+  | { cmd: 'journal' }
   | { cmd: 'exit' };
 
 export interface ChildRequest {
@@ -82,4 +91,12 @@ export interface LagResult {
 
 export interface EldResult extends Distribution {
   resolutionMs: number;
+}
+
+/** The emulator's admin journal (a ring buffer): entries held, its capacity, entries recorded and evicted since start. */
+export interface JournalResult {
+  size: number;
+  capacity: number;
+  recorded: number;
+  evicted: number;
 }

@@ -6,7 +6,8 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, scale, scale5000; comma-separated)
+ *   npm run bench -- --only=scale5000  the 5,000-session scale figure (opt-in: not in the default run)
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -22,9 +23,12 @@ import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type Uploa
 import type { ChildConfig, EldResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { conformanceFigure, type ConformanceFigure } from './conformance.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
+import { DEFAULT_SCALE_SECTIONS, SCALE_SECTIONS, scaleFigure, scaleRows, type ScaleFigure, type ScaleSection } from './scale.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance'] as const;
-type Section = (typeof SECTIONS)[number];
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', ...DEFAULT_SCALE_SECTIONS] as const;
+/** Sections run only when named in --only. */
+const OPT_IN_SECTIONS = (Object.keys(SCALE_SECTIONS) as ScaleSection[]).filter((s) => !DEFAULT_SCALE_SECTIONS.includes(s));
+type Section = (typeof SECTIONS)[number] | ScaleSection;
 
 const args = new Set<string>();
 let only: Set<Section> = new Set(SECTIONS);
@@ -32,7 +36,7 @@ for (const a of process.argv.slice(2)) {
   const m = /^--only=(.+)$/.exec(a);
   if (m) {
     const picked = m[1]!.split(',');
-    const bad = picked.filter((p) => !(SECTIONS as readonly string[]).includes(p));
+    const bad = picked.filter((p) => !([...SECTIONS, ...OPT_IN_SECTIONS] as readonly string[]).includes(p));
     if (bad.length) usage(`unknown section ${bad.join(', ')}`);
     only = new Set(picked as Section[]);
   } else if (['--quick', '--cpu-prof', '--heap-snapshots'].includes(a)) {
@@ -43,7 +47,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,scale,scale5000] [--cpu-prof] [--heap-snapshots]`);
   process.exit(2);
 }
 
@@ -62,6 +66,7 @@ const PLAN = QUICK
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
+      scale: { seconds: 15 },
       watchdogSeconds: 300,
     }
   : {
@@ -72,6 +77,8 @@ const PLAN = QUICK
       // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 30 },
+      // 10 segments a session: 8 windows each.
+      scale: { seconds: 30 },
       watchdogSeconds: 540,
     };
 
@@ -758,7 +765,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
   log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, ${PINNING.description}, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool');
+  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool') || scaleSelected();
   const media = streamSections ? await loadBenchMedia() : undefined;
   if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
   const uploadMedia = only.has('upload') ? await loadUploadMedia(MAX_UPLOAD_BYTES) : [];
@@ -780,6 +787,10 @@ async function main(): Promise<void> {
     log(`pool ${level} sessions on ${f.poolSize} slots: ${fmt(100 * f.shedShare, 1)} % windows shed, ${fmt(100 * f.droppedShare, 1)} % seconds dropped, lag ${lagCell(f.lag)}`);
     poolFigures.push(f);
   }
+  const scaleFigures: ScaleFigure[] = [];
+  for (const section of Object.keys(SCALE_SECTIONS) as ScaleSection[]) {
+    if (only.has(section)) scaleFigures.push(await scaleFigure(section, media!, { seconds: PLAN.scale.seconds, spawn: spawnOptions(), log }));
+  }
 
   // The conformance section runs the emulator in this process and the client as its child: both
   // need CPUs of their own, so the client pin is lifted first.
@@ -787,7 +798,7 @@ async function main(): Promise<void> {
   const conformance = only.has('conformance') ? await conformanceFigure(PLAN.conformance.propertyRuns) : undefined;
   if (conformance) log(`conformance: catalogue ${conformance.catalogueMs} ms (in-process ${conformance.inProcessMs} ms, bare ${conformance.bareMs} ms), ${conformance.propertyRuns} property runs in ${conformance.propertyMs} ms`);
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance)];
+  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...scaleRows(scaleFigures), ...uploadRows(uploadFigures), ...conformanceRows(conformance)];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -804,7 +815,7 @@ async function main(): Promise<void> {
       '',
     );
   }
-  const errorNotes = [...ingestFigures, ...lagFigures, ...poolFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
+  const errorNotes = [...ingestFigures, ...lagFigures, ...poolFigures, ...scaleFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
   if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
   const uploadNotes = uploadFigures.map((f) => f.firstFailure).filter(Boolean);
   if (uploadNotes.length) out.push(`First bad upload answer: ${uploadNotes[0]}`, '');
@@ -825,6 +836,7 @@ async function main(): Promise<void> {
     memory: { emulator: memEmu, bare: memBare },
     upload: uploadFigures,
     pool: poolFigures,
+    scale: scaleFigures,
     conformance,
   };
   writeFileSync(RESULTS_PATH, `${JSON.stringify(json, null, 2)}\n`);
@@ -832,11 +844,17 @@ async function main(): Promise<void> {
   process.exitCode = rows.some((r) => r.result === 'FAIL') ? 1 : 0;
 }
 
+function scaleSelected(): boolean {
+  return (Object.keys(SCALE_SECTIONS) as ScaleSection[]).some((s) => only.has(s));
+}
+
+/** Each scale section runs two fresh children with thousands of connections: about 2 minutes more (5,000: 3). */
+const watchdogSeconds = PLAN.watchdogSeconds + (only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0);
 const watchdog = setTimeout(() => {
-  log(`watchdog: the bench took longer than ${PLAN.watchdogSeconds} s; stopping`);
+  log(`watchdog: the bench took longer than ${watchdogSeconds} s; stopping`);
   killAllChildren();
   process.exit(3);
-}, PLAN.watchdogSeconds * 1000);
+}, watchdogSeconds * 1000);
 watchdog.unref();
 
 main()

@@ -26,7 +26,7 @@ import { WebSocketServer } from 'ws';
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
-import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
+import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, JournalResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -51,13 +51,14 @@ if (config.kind === 'emulator') {
   mock = await createMockServer({
     port: 0,
     logLevel: 'silent',
-    // Ratio timing, not the default live timing: the bench measures the server, not 8-11 s of
-    // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
-    timing: 'ratio',
-    workersPerSession: 2,
-    processingRatio: config.processingRatio,
-    processingJitter: config.processingJitter ?? 0,
+    ...(config.timing === 'live'
+      ? // The default live timing (fixed model latency with jitter 0), for the scale figure (bench/scale.ts).
+        { timing: 'live' as const, modelLatencyJitterSeconds: config.processingJitter ?? 0 }
+      : // Ratio timing, not the default live timing: the bench measures the server, not 8-11 s of
+        // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
+        { timing: 'ratio' as const, workersPerSession: 2, processingRatio: config.processingRatio, processingJitter: config.processingJitter ?? 0 }),
     workerPoolSize: config.workerPoolSize ?? null,
+    ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
     scenario: 'conversation',
@@ -185,6 +186,12 @@ async function handle(command: ChildCommand): Promise<unknown> {
     case 'heap-snapshot':
       gc!();
       return writeHeapSnapshot(command.path);
+    case 'journal': {
+      if (!mock) throw new Error('journal: only the emulator has one');
+      const { journal } = await mock.admin.status();
+      const result: JournalResult = { size: journal.size, capacity: journal.capacity, recorded: journal.recorded, evicted: journal.evicted };
+      return result;
+    }
     case 'exit':
       await closeServer();
       setImmediate(() => process.exit(0));
