@@ -34,6 +34,7 @@ export type ChildCommand =
   | { cmd: 'eld-stop' }
   | { cmd: 'heap-snapshot'; path: string }
   | { cmd: 'journal' }
+  | { cmd: 'gc-stats' }
   | { cmd: 'exit' };
 
 export interface ChildRequest {
@@ -99,4 +100,15 @@ export interface JournalResult {
   capacity: number;
   recorded: number;
   evicted: number;
+}
+
+/** Garbage collections in the child since it started (PerformanceObserver 'gc' entries): count and total pause, ms. */
+export interface GcStatsResult {
+  minorCount: number;
+  minorMs: number;
+  majorCount: number;
+  majorMs: number;
+  /** Incremental marking steps and weak callbacks. */
+  otherCount: number;
+  otherMs: number;
 }

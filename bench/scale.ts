@@ -15,7 +15,7 @@
 import { ServerHandle, type SpawnOptions } from './child-handle.js';
 import { closeAll, openMany, paceRealTime, type BenchConnection } from './client.js';
 import type { BenchMedia } from './media.js';
-import type { ChildConfig, EldResult, JournalResult, LagResult, ServerKind, StatsResult } from './protocol.js';
+import type { ChildConfig, EldResult, GcStatsResult, JournalResult, LagResult, ServerKind, StatsResult } from './protocol.js';
 import { distribution, fmt, type Distribution } from './stats.js';
 
 /** The sections this module adds to `npm run bench`, and the sessions each runs. `scale5000` is opt-in. */
@@ -53,6 +53,8 @@ interface ServerRun {
   clientCores: number;
   statsBefore: StatsResult;
   statsAfter: StatsResult;
+  /** Garbage collection in the child over the span (pauses on the main thread). */
+  gc: GcStatsResult;
   errors: number;
   firstError: string | undefined;
 }
@@ -86,7 +88,7 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   const windowsPerSession = mediaSeconds >= WINDOW_SECONDS ? Math.floor((mediaSeconds - WINDOW_SECONDS) / HOP_SECONDS) + 1 : 0;
 
   const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options, (server) => realTimeRun(server, sessions, media.segment3s, sends, options));
-  options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second, client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
+  options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
 
   const emu = await withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options, async (server) => {
     await sleep(500);
@@ -103,7 +105,7 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
     return { run, idle, loaded, samples, journal };
   });
   const lag = distribution(emu.samples);
-  options.log(`${section} emulator: lag ${lagCell(lag)} (${lag.count}/${sessions * windowsPerSession} windows), ${fmt(emu.run.cpuMicros / sessionSeconds, 1)} µs CPU a session-second, loaded ELD ${lagCell(emu.loaded)}, client sends p99 ${fmt(emu.run.clientLate.p99)} ms late`);
+  options.log(`${section} emulator: lag ${lagCell(lag)} (${lag.count}/${sessions * windowsPerSession} windows), ${fmt(emu.run.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(emu.run)}), loaded ELD ${lagCell(emu.loaded)}, client sends p99 ${fmt(emu.run.clientLate.p99)} ms late`);
 
   const e = emu.run.cpuMicros / sessionSeconds;
   const b = bare.cpuMicros / sessionSeconds;
@@ -145,12 +147,14 @@ async function realTimeRun(server: ServerHandle, sessions: number, frame: Buffer
   try {
     await sleep(1000); // session.ready frames out, handshake garbage collected
     await beforeLoad?.();
+    const gcBefore = await server.call<GcStatsResult>({ cmd: 'gc-stats' });
     const statsBefore = await server.call<StatsResult>({ cmd: 'stats' });
     const clientBefore = process.cpuUsage();
     const start = performance.now();
     const { sent, lateMs } = await paceRealTime(conns, frame, SEGMENT_PERIOD_SECONDS * 1000, sends);
     await sleep((MODEL_LATENCY_SECONDS + 2) * 1000);
     const statsAfter = await server.call<StatsResult>({ cmd: 'stats' });
+    const gcAfter = await server.call<GcStatsResult>({ cmd: 'gc-stats' });
     const wallSeconds = (performance.now() - start) / 1000;
     const clientCpu = process.cpuUsage(clientBefore);
     if (statsAfter.bytes - statsBefore.bytes !== sent * frame.length) {
@@ -165,6 +169,7 @@ async function realTimeRun(server: ServerHandle, sessions: number, frame: Buffer
       clientCores: (clientCpu.user + clientCpu.system) / 1e6 / wallSeconds,
       statsBefore,
       statsAfter,
+      gc: gcDelta(gcBefore, gcAfter),
       errors: conns.reduce((n, c) => n + c.errorFrames, 0),
       firstError: conns.find((c) => c.firstError)?.firstError,
     };
@@ -172,6 +177,23 @@ async function realTimeRun(server: ServerHandle, sessions: number, frame: Buffer
     closeAll(conns);
     await sleep(500);
   }
+}
+
+function gcDelta(a: GcStatsResult, b: GcStatsResult): GcStatsResult {
+  return {
+    minorCount: b.minorCount - a.minorCount,
+    minorMs: b.minorMs - a.minorMs,
+    majorCount: b.majorCount - a.majorCount,
+    majorMs: b.majorMs - a.majorMs,
+    otherCount: b.otherCount - a.otherCount,
+    otherMs: b.otherMs - a.otherMs,
+  };
+}
+
+/** GC pauses as a share of the child's CPU over the span, and the collections. */
+function gcCell(run: ServerRun): string {
+  const ms = run.gc.minorMs + run.gc.majorMs + run.gc.otherMs;
+  return `GC ${fmt((100 * ms * 1000) / run.cpuMicros, 0)} % of it: ${run.gc.minorCount} scavenges ${fmt(run.gc.minorMs, 0)} ms, ${run.gc.majorCount} mark-compacts ${fmt(run.gc.majorMs, 0)} ms`;
 }
 
 function lagCell(d: Distribution): string {
@@ -208,8 +230,8 @@ export function scaleRows(figures: readonly ScaleFigure[]): ScaleRow[] {
     });
     rows.push({
       figure: `Scale, server CPU per session-second of media: ${what}`,
-      emulator: `${fmt(f.emulatorMicrosPerSessionSecond, 1)} µs (${fmt(f.emulator.cpuMicros / 1e6 / f.emulator.wallSeconds, 2)} cores)`,
-      baseline: `${fmt(f.bareMicrosPerSessionSecond, 1)} µs (${fmt(f.bare.cpuMicros / 1e6 / f.bare.wallSeconds, 2)} cores, bare ws)`,
+      emulator: `${fmt(f.emulatorMicrosPerSessionSecond, 1)} µs (${fmt(f.emulator.cpuMicros / 1e6 / f.emulator.wallSeconds, 2)} cores; ${gcCell(f.emulator)})`,
+      baseline: `${fmt(f.bareMicrosPerSessionSecond, 1)} µs (${fmt(f.bare.cpuMicros / 1e6 / f.bare.wallSeconds, 2)} cores, bare ws; ${gcCell(f.bare)})`,
       target: `${fmt(f.cpuRatio, 2)} (≤ ${fmt(SCALE_TARGETS.cpuRatio, 1)})`,
       result: f.cpuRatio <= SCALE_TARGETS.cpuRatio ? 'PASS' : 'FAIL',
     });
