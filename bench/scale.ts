@@ -75,7 +75,7 @@ export interface ScaleFigure {
   loadedEventLoopDelay: EldResult;
   journal: JournalResult;
   emulator: ServerRun;
-  bare: ServerRun;
+  bare: ServerRun & { loadedEventLoopDelay: EldResult };
   /** Server CPU per session-second of media, µs. */
   emulatorMicrosPerSessionSecond: number;
   bareMicrosPerSessionSecond: number;
@@ -92,8 +92,15 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   const sessionSeconds = sessions * mediaSeconds;
   const windowsPerSession = mediaSeconds >= WINDOW_SECONDS ? Math.floor((mediaSeconds - WINDOW_SECONDS) / HOP_SECONDS) + 1 : 0;
 
-  const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options, (server) => realTimeRun(server, sessions, media.segment3s, sends, options));
-  options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
+  // Bare ws's event-loop delay under the same traffic: the floor the emulator's lag cannot go below
+  // (reading 77-KB frames, and the GC their buffers cause, delay timers in any ws server).
+  const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options, async (server) => {
+    const run = await realTimeRun(server, sessions, media.segment3s, sends, options, async () => {
+      await server.call({ cmd: 'eld-start', resolutionMs: 2 });
+    });
+    return { ...run, loadedEventLoopDelay: await server.call<EldResult>({ cmd: 'eld-stop' }) };
+  });
+  options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), loaded ELD ${lagCell(bare.loadedEventLoopDelay)}, client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
 
   const emu = await withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options, async (server) => {
     await sleep(500);
@@ -242,7 +249,7 @@ export function scaleRows(figures: readonly ScaleFigure[]): ScaleRow[] {
     rows.push({
       figure: `Scale, event lag p50 / p99 / max: ${what} (${f.lag.count}/${f.expectedWindows} windows; ${pacing})`,
       emulator: lagCell(f.lag) + (problems.length ? ` (${problems.join(', ')})` : ''),
-      baseline: `${lagCell(f.idleEventLoopDelay)} (idle event-loop delay)`,
+      baseline: `${lagCell(f.idleEventLoopDelay)} (idle event-loop delay); bare ws under the same traffic: event-loop delay ${lagCell(f.bare.loadedEventLoopDelay)}; the emulator's: ${lagCell(f.loadedEventLoopDelay)}`,
       target: `p99 ≤ ${target} ms, every window`,
       result: problems.length === 0 && f.lag.p99 <= target ? 'PASS' : 'FAIL',
     });
