@@ -176,3 +176,37 @@ export function rangeSource(frames: readonly Buffer[], from: number, to: number)
   let i = from;
   return () => (i < to ? frames[i++] : undefined);
 }
+
+/**
+ * Real-time pacing for many connections from one timer: connection i sends `frame` at
+ * t0 + i/N of a period + k periods, k = 0 .. sends−1, like N MediaRecorders started one after
+ * another. One timer walks the schedule in order (not one timer per connection), so 5,000
+ * connections cost this process one wake-up per millisecond or so. Resolves after the last send
+ * with how late each send left (ms behind its schedule): the check that the client kept pace.
+ */
+export function paceRealTime(conns: readonly BenchConnection[], frame: Buffer, periodMs: number, sends: number): Promise<{ sent: number; lateMs: number[] }> {
+  const n = conns.length;
+  const total = n * sends;
+  const t0 = performance.now() + 50;
+  const dueAt = (j: number) => t0 + Math.floor(j / n) * periodMs + ((j % n) * periodMs) / n;
+  const lateMs: number[] = [];
+  let next = 0;
+  let sent = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (next < total && dueAt(next) <= now) {
+        const conn = conns[next % n]!;
+        if (conn.isOpen) {
+          conn.send(frame);
+          sent++;
+        }
+        lateMs.push(now - dueAt(next));
+        next++;
+      }
+      if (next < total) setTimeout(tick, Math.max(0, dueAt(next) - performance.now()));
+      else resolve({ sent, lateMs });
+    };
+    tick();
+  });
+}

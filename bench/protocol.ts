@@ -16,6 +16,14 @@ export interface ChildConfig {
   processingJitter?: number;
   /** Emulator only: `workerPoolSize` (default null: unlimited). */
   workerPoolSize?: number | null;
+  /** Emulator only: `journalSize` (default: the option's default, the journal on; 0 turns it off). */
+  journalSize?: number;
+  /**
+   * Emulator only: 'live' runs the default live timing (each window's results `modelLatencySeconds`
+   * after it is due, the default workers per session) with `processingJitter` as the latency jitter
+   * in seconds (default 0); `processingRatio` is then unused. Default 'ratio' (see server-child.ts).
+   */
+  timing?: 'ratio' | 'live';
 }
 
 export type ChildCommand =
@@ -25,6 +33,8 @@ export type ChildCommand =
   | { cmd: 'eld-start'; resolutionMs: number }
   | { cmd: 'eld-stop' }
   | { cmd: 'heap-snapshot'; path: string }
+  | { cmd: 'journal' }
+  | { cmd: 'gc-stats' }
   | { cmd: 'exit' };
 
 export interface ChildRequest {
@@ -82,4 +92,23 @@ export interface LagResult {
 
 export interface EldResult extends Distribution {
   resolutionMs: number;
+}
+
+/** The emulator's admin journal (a ring buffer): entries held, its capacity, entries recorded and evicted since start. */
+export interface JournalResult {
+  size: number;
+  capacity: number;
+  recorded: number;
+  evicted: number;
+}
+
+/** Garbage collections in the child since it started (PerformanceObserver 'gc' entries): count and total pause, ms. */
+export interface GcStatsResult {
+  minorCount: number;
+  minorMs: number;
+  majorCount: number;
+  majorMs: number;
+  /** Incremental marking steps and weak callbacks. */
+  otherCount: number;
+  otherMs: number;
 }

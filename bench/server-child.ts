@@ -17,7 +17,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
@@ -26,7 +26,7 @@ import { WebSocketServer } from 'ws';
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
-import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
+import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, GcStatsResult, JournalResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
 const DAY_SECONDS = 86_400;
 
@@ -42,6 +42,23 @@ let bareMessages = 0;
 let bareBytes = 0;
 let bareOpen = 0;
 let eld: { histogram: IntervalHistogram; resolutionMs: number } | undefined;
+/** Every garbage collection of this process (for the scale figure: how much of the CPU is GC). */
+const gcStats: GcStatsResult = { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0, otherCount: 0, otherMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      gcStats.minorCount++;
+      gcStats.minorMs += entry.duration;
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      gcStats.majorCount++;
+      gcStats.majorMs += entry.duration;
+    } else {
+      gcStats.otherCount++;
+      gcStats.otherMs += entry.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 let mock: (MockServer & { streamUrl: string }) | undefined;
 let closeServer: () => Promise<void>;
@@ -51,13 +68,14 @@ if (config.kind === 'emulator') {
   mock = await createMockServer({
     port: 0,
     logLevel: 'silent',
-    // Ratio timing, not the default live timing: the bench measures the server, not 8-11 s of
-    // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
-    timing: 'ratio',
-    workersPerSession: 2,
-    processingRatio: config.processingRatio,
-    processingJitter: config.processingJitter ?? 0,
+    ...(config.timing === 'live'
+      ? // The default live timing (fixed model latency with jitter 0), for the scale figure (bench/scale.ts).
+        { timing: 'live' as const, modelLatencyJitterSeconds: config.processingJitter ?? 0 }
+      : // Ratio timing, not the default live timing: the bench measures the server, not 8-11 s of
+        // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
+        { timing: 'ratio' as const, workersPerSession: 2, processingRatio: config.processingRatio, processingJitter: config.processingJitter ?? 0 }),
     workerPoolSize: config.workerPoolSize ?? null,
+    ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
     scenario: 'conversation',
@@ -185,6 +203,14 @@ async function handle(command: ChildCommand): Promise<unknown> {
     case 'heap-snapshot':
       gc!();
       return writeHeapSnapshot(command.path);
+    case 'gc-stats':
+      return { ...gcStats };
+    case 'journal': {
+      if (!mock) throw new Error('journal: only the emulator has one');
+      const { journal } = await mock.admin.status();
+      const result: JournalResult = { size: journal.size, capacity: journal.capacity, recorded: journal.recorded, evicted: journal.evicted };
+      return result;
+    }
     case 'exit':
       await closeServer();
       setImmediate(() => process.exit(0));

@@ -70,7 +70,7 @@ export class WindowAnalysis {
       ...(options.windowSeconds !== undefined ? { windowSeconds: options.windowSeconds } : {}),
       ...(options.hopSeconds !== undefined ? { hopSeconds: options.hopSeconds } : {}),
     });
-    this.model = new ScenarioModel(options.scenario, {
+    this.model = ScenarioModel.shared(options.scenario, {
       ...(options.presenceOverlapSeconds !== undefined ? { presenceOverlapSeconds: options.presenceOverlapSeconds } : {}),
     });
     this.lifecycle = new SignalLifecycle({ hopSeconds: this.scheduler.hopSeconds });

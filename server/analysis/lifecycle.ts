@@ -45,6 +45,18 @@ interface Keyed {
   readonly event: LifecycleEvent;
 }
 
+/** Within one window: by media time, then ended < detected/updated < engagement, then type name. */
+function byTimeRankName(a: Keyed, b: Keyed): number {
+  return a.time - b.time || RANK[a.event.type] - RANK[b.event.type] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** Whether the window saw a span of `type` (at most twelve signals: a loop beats building a Set per window). */
+function observes(observation: WindowObservation, type: SignalType): boolean {
+  const signals = observation.signals;
+  for (let k = 0; k < signals.length; k++) if (signals[k]!.type === type) return true;
+  return false;
+}
+
 function clamp(t: number, lo: number, hi: number): number {
   return Math.min(Math.max(t, lo), hi);
 }
@@ -91,15 +103,14 @@ export class SignalLifecycle {
       throw new Error(`window ${window.index} diffed after window ${this.lastIndex}: windows must come in index order`);
     }
     this.lastIndex = window.index;
-    const slot = this.slot(window);
-    const at = (t: number): number => clamp(t, slot.start, slot.end);
+    // This runs for every window of every session: the slot as two numbers, no Set of the types seen.
+    const slotStart = Math.max(window.start, this.cursor);
+    const slotEnd = Math.max(slotStart, window.final ? window.end : window.start + this.hopSeconds);
     const out: Keyed[] = [];
 
-    const present = new Set<SignalType>();
-    for (const seen of observation.signals) present.add(seen.type);
     for (const signal of this.active.values()) {
-      if (present.has(signal.type)) continue;
-      const end = at(signal.spanEnd);
+      if (observes(observation, signal.type)) continue;
+      const end = clamp(signal.spanEnd, slotStart, slotEnd);
       out.push({ time: end, name: signal.type, event: { type: 'signal.ended', data: { signal_type: signal.type, end } } });
       this.active.delete(signal.type);
     }
@@ -107,7 +118,7 @@ export class SignalLifecycle {
     for (const seen of observation.signals) {
       const current = this.active.get(seen.type);
       if (current === undefined) {
-        const start = at(seen.spanStart);
+        const start = clamp(seen.spanStart, slotStart, slotEnd);
         out.push({
           time: start,
           name: seen.type,
@@ -129,7 +140,7 @@ export class SignalLifecycle {
       if (changed) {
         out.push({
           // Ordered by when the change took effect; the data repeats the span's reported start.
-          time: at(seen.since),
+          time: clamp(seen.since, slotStart, slotEnd),
           name: seen.type,
           event: {
             type: 'signal.updated',
@@ -142,12 +153,12 @@ export class SignalLifecycle {
           },
         });
       }
-      this.active.set(seen.type, { ...current, probability: seen.probability, rationale: seen.rationale, spanEnd: seen.spanEnd });
+      if (changed || current.spanEnd !== seen.spanEnd) this.active.set(seen.type, { ...current, probability: seen.probability, rationale: seen.rationale, spanEnd: seen.spanEnd });
     }
 
     const engagement = observation.engagement;
     if (engagement !== null && engagement.state !== this.engagement) {
-      const start = at(engagement.since);
+      const start = clamp(engagement.since, slotStart, slotEnd);
       out.push({ time: start, name: '', event: { type: 'engagement.updated', data: { state: engagement.state, start } } });
       this.engagement = engagement.state;
     }
@@ -170,12 +181,7 @@ export class SignalLifecycle {
   }
 
   private emit(out: Keyed[]): LifecycleEvent[] {
-    out.sort(
-      (a, b) =>
-        a.time - b.time ||
-        RANK[a.event.type] - RANK[b.event.type] ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    );
+    if (out.length > 1) out.sort(byTimeRankName);
     for (const { event } of out) {
       if (event.type === 'signal.detected' || event.type === 'engagement.updated') this.cursor = Math.max(this.cursor, event.data.start);
       else if (event.type === 'signal.ended') this.cursor = Math.max(this.cursor, event.data.end);

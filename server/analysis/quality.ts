@@ -18,7 +18,7 @@ import {
   type QualityScores,
   type QualityTimelineEntry,
 } from './events.js';
-import type { ScenarioModel, ScriptPiece } from './scenario-model.js';
+import type { ScenarioModel, ScriptPiece, ScriptState } from './scenario-model.js';
 import type { Window } from './windows.js';
 
 export const QUALITY_DIMENSIONS = ['clarity', 'authority', 'energy', 'rapport', 'learning'] as const;
@@ -84,6 +84,14 @@ export function pieceValues(piece: Pick<ScriptPiece, 'signals' | 'engagement' | 
   return values;
 }
 
+/** `pieceValues` of a script state, computed once per state: the model hands out the same state objects to every session. */
+const VALUES_OF_STATE = new WeakMap<ScriptState, DimensionValues>();
+function stateValues(state: ScriptState): DimensionValues {
+  let values = VALUES_OF_STATE.get(state);
+  if (values === undefined) VALUES_OF_STATE.set(state, (values = pieceValues(state)));
+  return values;
+}
+
 /** Integer scores from unrounded values: each dimension rounded, the index = rounded mean of those. */
 export function toScores(values: DimensionValues): QualityScores {
   const clarity = roundScore(values.clarity);
@@ -144,11 +152,11 @@ export class QualityTracker {
   private close(end: number, include: readonly string[]): ConversationQualityUpdatedEvent | null {
     const start = this.periodStart;
     const values: DimensionValues = { clarity: 0, authority: 0, energy: 0, rapport: 0, learning: 0 };
-    for (const piece of this.model.pieces(start, end)) {
-      const v = pieceValues(piece);
-      const w = piece.end - piece.start;
+    this.model.forEachPiece(start, end, (pieceStart, pieceEnd, state) => {
+      const v = stateValues(state);
+      const w = pieceEnd - pieceStart;
       for (const dim of QUALITY_DIMENSIONS) values[dim] += v[dim] * w;
-    }
+    });
     const length = end - start;
     for (const dim of QUALITY_DIMENSIONS) {
       this.sums[dim] += values[dim];

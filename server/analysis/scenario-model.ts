@@ -88,16 +88,23 @@ export interface WindowObservation {
   readonly engagement: ObservedEngagement | null;
 }
 
-/** A stretch of media over which the ground truth is constant (used for conversation quality). */
-export interface ScriptPiece {
-  readonly start: number;
-  readonly end: number;
+/** The ground truth at an instant: what a `ScriptPiece` holds, without its bounds. */
+export interface ScriptState {
   /** Active signals, at most one per type (the highest probability when scripted spans of a type overlap), sorted by type. */
   readonly signals: readonly { readonly type: SignalType; readonly probability: Probability }[];
   readonly engagement: EngagementState | null;
   /** Scripted quality values for the dimensions some `quality` entry covers here (the entry listed last wins). */
   readonly quality: QualityDimensions;
 }
+
+/** A stretch of media over which the ground truth is constant (used for conversation quality). */
+export interface ScriptPiece extends ScriptState {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The state beyond the end of a script that does not loop. */
+const NOTHING: ScriptState = Object.freeze({ signals: Object.freeze([]), engagement: null, quality: Object.freeze({}) });
 
 interface NormalizedChange {
   at: number;
@@ -107,6 +114,8 @@ interface NormalizedChange {
 
 interface NormalizedSpan {
   type: SignalType;
+  /** Index of `type` in SIGNAL_TYPES. */
+  rank: number;
   start: number;
   end: number;
   probability: Probability;
@@ -128,6 +137,9 @@ interface NormalizedQuality {
 
 const PROBABILITY_RANK: Readonly<Record<Probability, number>> = { low: 0, medium: 1, high: 2 };
 
+const SHARED = new WeakMap<Scenario, Map<number, ScenarioModel>>();
+const NO_LOOP = [0, 0] as const;
+
 /** Reads a scenario's ground truth window by window. */
 export class ScenarioModel {
   readonly presenceOverlapSeconds: number;
@@ -139,6 +151,35 @@ export class ScenarioModel {
   /** Every time at which the ground truth may change, within one cycle (or the whole script). */
   private readonly breakpoints: number[];
   private readonly horizon: number;
+  /**
+   * The state between breakpoints k and k+1 (the last: from the last breakpoint on), computed on
+   * first use: the ground truth is constant there, and quality periods ask for it every few windows.
+   */
+  private intervalStates: ScriptState[] | undefined;
+  /** Working space of `observe` and `engagementIn` (synchronous, so one per model is enough). */
+  private readonly scratch = {
+    bestSpan: new Array<NormalizedSpan | undefined>(SIGNAL_TYPES.length).fill(undefined),
+    bestOffset: new Array<number>(SIGNAL_TYPES.length).fill(0),
+    bestOverlap: new Array<number>(SIGNAL_TYPES.length).fill(0),
+    coverState: new Array<EngagementState | undefined>(3).fill(undefined),
+    coverSeconds: [0, 0, 0],
+    coverSince: [0, 0, 0],
+    coverLatest: [0, 0, 0],
+  };
+
+  /**
+   * The model of `scenario`, shared: a model is immutable once built, and every session of a
+   * scenario asks the same questions, so sessions share one instead of each normalizing the script
+   * (memory and work per session). Keyed by the scenario object, which is never changed once loaded.
+   */
+  static shared(scenario: Scenario, options: ScenarioModelOptions = {}): ScenarioModel {
+    const overlap = options.presenceOverlapSeconds ?? DEFAULT_PRESENCE_OVERLAP_SECONDS;
+    let byOverlap = SHARED.get(scenario);
+    if (byOverlap === undefined) SHARED.set(scenario, (byOverlap = new Map()));
+    let model = byOverlap.get(overlap);
+    if (model === undefined) byOverlap.set(overlap, (model = new ScenarioModel(scenario, options)));
+    return model;
+  }
 
   constructor(scenario: Scenario, options: ScenarioModelOptions = {}) {
     const overlap = options.presenceOverlapSeconds ?? DEFAULT_PRESENCE_OVERLAP_SECONDS;
@@ -154,6 +195,7 @@ export class ScenarioModel {
     this.spans = (scenario.signals ?? [])
       .map((s): NormalizedSpan => ({
         type: s.type,
+        rank: SIGNAL_TYPES.indexOf(s.type),
         start: s.start,
         end: Math.min(s.end, horizon),
         probability: s.probability,
@@ -198,8 +240,14 @@ export class ScenarioModel {
 
   /** What `window` sees: present signals (presence rule) and the dominant engagement state. */
   observe(window: Window): WindowObservation {
-    const best = new Map<SignalType, { span: NormalizedSpan; offset: number; overlap: number }>();
-    for (const offset of this.cycleOffsets(window.start, window.end)) {
+    // The best span of each type, by SIGNAL_TYPES index, in scratch arrays of the model (it runs for
+    // every window of every session, synchronously; a Map and an object per hit were garbage).
+    const { bestSpan, bestOffset, bestOverlap } = this.scratch;
+    bestSpan.fill(undefined);
+    const period = this.period;
+    const [firstCycle, lastCycle] = this.cycleRange(window.start, window.end);
+    for (let c = firstCycle; c <= lastCycle; c++) {
+      const offset = period === undefined ? 0 : c * period;
       for (const span of this.spans) {
         const start = span.start + offset;
         const end = span.end + offset;
@@ -207,22 +255,22 @@ export class ScenarioModel {
         if (overlap <= 0) continue;
         const inside = start >= window.start && end <= window.end;
         if (overlap < this.presenceOverlapSeconds && !inside) continue;
-        const current = best.get(span.type);
+        const r = span.rank;
+        const current = bestSpan[r];
         // Two spans of a type in one window: the one with more overlap; on a tie the later one.
-        if (
-          current === undefined ||
-          overlap > current.overlap ||
-          (overlap === current.overlap && start > current.span.start + current.offset)
-        ) {
-          best.set(span.type, { span, offset, overlap });
+        if (current === undefined || overlap > bestOverlap[r]! || (overlap === bestOverlap[r]! && start > current.start + bestOffset[r]!)) {
+          bestSpan[r] = span;
+          bestOffset[r] = offset;
+          bestOverlap[r] = overlap;
         }
       }
     }
     const signals: ObservedSignal[] = [];
-    for (const type of SIGNAL_TYPES) {
-      const hit = best.get(type);
-      if (hit === undefined) continue;
-      const { span, offset } = hit;
+    for (let r = 0; r < SIGNAL_TYPES.length; r++) {
+      const span = bestSpan[r];
+      if (span === undefined) continue;
+      const type = span.type;
+      const offset = bestOffset[r]!;
       const spanStart = span.start + offset;
       const spanEnd = span.end + offset;
       const at = Math.min(spanEnd, window.end);
@@ -243,28 +291,63 @@ export class ScenarioModel {
 
   /** The ground truth over [from, to), cut into pieces over which nothing changes. */
   pieces(from: number, to: number): ScriptPiece[] {
-    const cuts = new Set<number>([from, to]);
-    for (const offset of this.cycleOffsets(from, to)) {
-      for (const t of this.breakpoints) {
-        const at = t + offset;
-        if (at > from && at < to) cuts.add(at);
-      }
-    }
-    const sorted = [...cuts].sort((a, b) => a - b);
     const pieces: ScriptPiece[] = [];
-    for (let i = 0; i + 1 < sorted.length; i++) {
-      const start = sorted[i]!;
-      const end = sorted[i + 1]!;
-      if (end <= start) continue;
-      pieces.push({ start, end, ...this.stateAt((start + end) / 2) });
-    }
+    this.forEachPiece(from, to, (start, end, state) => pieces.push({ start, end, ...state }));
     return pieces;
   }
 
-  /** The ground truth at one instant (not on a breakpoint). */
-  private stateAt(t: number): Omit<ScriptPiece, 'start' | 'end'> {
+  /**
+   * `pieces` without building them: `visit` gets each piece's bounds and its state, in order. The
+   * states are shared objects (the same object for the same stretch of script): do not change them.
+   */
+  forEachPiece(from: number, to: number, visit: (start: number, end: number, state: ScriptState) => void): void {
+    // Cuts at every breakpoint strictly inside (from, to), cycle by cycle: they come in increasing
+    // order, and a cut equal to the previous one (a cycle's end and the next one's start) is skipped.
+    let start = from;
+    const period = this.period;
+    const firstCycle = period === undefined ? 0 : Math.max(0, Math.floor(from / period));
+    const lastCycle = period === undefined ? 0 : Math.max(firstCycle, Math.ceil(to / period) - 1);
+    const breakpoints = this.breakpoints;
+    for (let c = firstCycle; c <= lastCycle; c++) {
+      const offset = period === undefined ? 0 : c * period;
+      for (let k = 0; k < breakpoints.length; k++) {
+        const at = breakpoints[k]! + offset;
+        if (at <= start || at >= to) continue;
+        visit(start, at, this.stateAt((start + at) / 2));
+        start = at;
+      }
+    }
+    if (to > start) visit(start, to, this.stateAt((start + to) / 2));
+  }
+
+  /** The ground truth at one instant (not on a breakpoint): the state of the interval between breakpoints it falls in. */
+  private stateAt(t: number): ScriptState {
     const local = this.toCycle(t);
-    if (local === undefined) return { signals: [], engagement: null, quality: {} };
+    if (local === undefined) return NOTHING;
+    const states = (this.intervalStates ??= this.computeIntervalStates());
+    // The last breakpoint ≤ local (breakpoints start at 0 and are sorted).
+    const breakpoints = this.breakpoints;
+    let lo = 0;
+    let hi = breakpoints.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (breakpoints[mid]! <= local) lo = mid;
+      else hi = mid - 1;
+    }
+    return states[lo]!;
+  }
+
+  private computeIntervalStates(): ScriptState[] {
+    const breakpoints = this.breakpoints;
+    return breakpoints.map((at, k) => {
+      const next = breakpoints[k + 1];
+      // Beyond the last breakpoint nothing changes any more: any instant after it will do.
+      return Object.freeze(this.computeStateAt(next === undefined ? at + 1 : (at + next) / 2));
+    });
+  }
+
+  /** The ground truth at script time `local` (within the cycle or script). */
+  private computeStateAt(local: number): ScriptState {
     const active = new Map<SignalType, Probability>();
     for (const span of this.spans) {
       if (local < span.start || local >= span.end) continue;
@@ -293,32 +376,44 @@ export class ScenarioModel {
   /** The engagement state covering most of the window (ties → the one whose run starts later). */
   private engagementIn(window: Window): ObservedEngagement | null {
     if (this.runs.length === 0) return null;
-    const cover = new Map<EngagementState, { seconds: number; since: number; latest: number }>();
-    for (const offset of this.cycleOffsets(window.start, window.end)) {
-      this.runs.forEach((run, i) => {
+    // Seconds covered per state, in scratch arrays, slots in the order states are first met (the
+    // order a Map would keep, which decides equal ties).
+    const { coverState, coverSeconds, coverSince, coverLatest } = this.scratch;
+    let states = 0;
+    const period = this.period;
+    const [firstCycle, lastCycle] = this.cycleRange(window.start, window.end);
+    for (let c = firstCycle; c <= lastCycle; c++) {
+      const offset = period === undefined ? 0 : c * period;
+      for (let i = 0; i < this.runs.length; i++) {
+        const run = this.runs[i]!;
         const start = run.start + offset;
         const end = run.end + offset;
         const seconds = Math.min(end, window.end) - Math.max(start, window.start);
-        if (seconds <= 0) return;
+        if (seconds <= 0) continue;
         const since = this.runBegan(i, offset);
-        const entry = cover.get(run.state);
-        if (entry === undefined) cover.set(run.state, { seconds, since, latest: start });
-        else {
-          entry.seconds += seconds;
-          if (start > entry.latest) {
-            entry.latest = start;
-            entry.since = since;
+        let slot = coverState.indexOf(run.state);
+        if (slot < 0 || slot >= states) {
+          slot = states++;
+          coverState[slot] = run.state;
+          coverSeconds[slot] = seconds;
+          coverSince[slot] = since;
+          coverLatest[slot] = start;
+        } else {
+          coverSeconds[slot] = coverSeconds[slot]! + seconds;
+          if (start > coverLatest[slot]!) {
+            coverLatest[slot] = start;
+            coverSince[slot] = since;
           }
         }
-      });
-    }
-    let chosen: { state: EngagementState; seconds: number; since: number; latest: number } | undefined;
-    for (const [state, c] of cover) {
-      if (chosen === undefined || c.seconds > chosen.seconds || (c.seconds === chosen.seconds && c.latest > chosen.latest)) {
-        chosen = { state, ...c };
       }
     }
-    return chosen === undefined ? null : { state: chosen.state, since: chosen.since };
+    let chosen = -1;
+    for (let k = 0; k < states; k++) {
+      if (chosen < 0 || coverSeconds[k]! > coverSeconds[chosen]! || (coverSeconds[k] === coverSeconds[chosen] && coverLatest[k]! > coverLatest[chosen]!)) chosen = k;
+    }
+    const result = chosen < 0 ? null : { state: coverState[chosen]!, since: coverSince[chosen]! };
+    coverState.fill(undefined);
+    return result;
   }
 
   /**
@@ -336,15 +431,12 @@ export class ScenarioModel {
     return last.start + offset - period;
   }
 
-  /** Offsets of the loop cycles that overlap [from, to) (just [0] without loop). */
-  private cycleOffsets(from: number, to: number): number[] {
+  /** The loop cycles c that overlap [from, to) (offset c × period; just cycle 0 without loop). */
+  private cycleRange(from: number, to: number): readonly [number, number] {
     const period = this.period;
-    if (period === undefined) return [0];
+    if (period === undefined) return NO_LOOP;
     const first = Math.max(0, Math.floor(from / period));
-    const last = Math.max(first, Math.ceil(to / period) - 1);
-    const offsets: number[] = [];
-    for (let c = first; c <= last; c++) offsets.push(c * period);
-    return offsets;
+    return [first, Math.max(first, Math.ceil(to / period) - 1)];
   }
 
   /** Script time for media time `t`, or `undefined` when `t` is beyond a non-looping script. */

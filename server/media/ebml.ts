@@ -175,6 +175,8 @@ export class EbmlScanner extends ByteScanner {
   declaredDuration: number | null = null;
 
   private readonly stack: Open[] = [];
+  /** `close` as a value made once: closeEnded runs at every element boundary, and a closure per call was most of a segment's garbage. */
+  private readonly closeOpen = (open: Open): void => this.close(open);
   private ebmlSeen = false;
   private ebmlDone = false;
   private tracksSeen = false;
@@ -420,7 +422,7 @@ export class EbmlScanner extends ByteScanner {
   }
 
   protected closeEnded(): boolean {
-    return closeContainersEndingAt(this.stack, this.pos, (open) => this.close(open));
+    return closeContainersEndingAt(this.stack, this.pos, this.closeOpen);
   }
 
   private allowed(parent: number, id: number): boolean {

@@ -129,6 +129,8 @@ export class IsobmffScanner extends ByteScanner {
   videoTrack: IsoTrack | null = null;
 
   private readonly stack: Open[] = [];
+  /** `close` as a value made once: closeEnded runs at every element boundary, and a closure per call was most of a segment's garbage. */
+  private readonly closeOpen = (open: Open): void => this.close(open);
   private movieTimescale = 0;
   private movieDuration: number | null = null;
   private track: IsoTrack | null = null;
@@ -341,7 +343,7 @@ export class IsobmffScanner extends ByteScanner {
   }
 
   protected closeEnded(): boolean {
-    return closeContainersEndingAt(this.stack, this.pos, (open) => this.close(open));
+    return closeContainersEndingAt(this.stack, this.pos, this.closeOpen);
   }
 
   private open(type: string): void {

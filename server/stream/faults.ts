@@ -77,6 +77,7 @@ export class FaultSchedule {
 
   /** Binary message `segment` (1-based) arrived, before it is processed. */
   onSegment(segment: number): readonly Fault[] {
+    if (this.faults.length === 0) return NO_FAULTS; // per binary message: not even the predicate's closure
     return this.take((f) => f.when?.segment === segment || f.when?.every_segment === true);
   }
 
@@ -92,6 +93,7 @@ export class FaultSchedule {
 
   /** Accepted media reached `mediaEnd` seconds. */
   onMedia(mediaEnd: number): readonly Fault[] {
+    if (this.faults.length === 0) return NO_FAULTS; // per binary message: not even the predicate's closure
     return this.take((f) => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd);
   }
 

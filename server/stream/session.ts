@@ -507,6 +507,7 @@ export class StreamSession {
 
   /** Carry out scripted faults (docs/scenarios.md). `segment`: the binary message whose arrival triggered them (segment triggers), else null. */
   private applyFaults(faults: readonly Fault[], segment: number | null): void {
+    if (faults.length === 0) return; // twice per binary message, nearly always with nothing to do
     for (const fault of faults) {
       if (this.isEnded()) return;
       this.deps.logger.debug({ action: fault.action, segment }, 'scripted fault');

@@ -141,7 +141,7 @@ export class WindowPipeline implements PoolWaiter {
     // Free workers take windows first; only what still waits counts against the queue limit.
     this.pump();
     const limit = this.underLoad(window) ? Math.min(timing.queueLimit, timing.loadQueueLimit) : timing.queueLimit;
-    while (this.queued().length > limit) this.shed(this.victim());
+    while (this.queuedCount() > limit) this.shed(this.victim());
     this.previousKept = entry.state !== 'shed';
     this.release();
   }
@@ -196,10 +196,10 @@ export class WindowPipeline implements PoolWaiter {
 
   /** The pool offers a slot; take it if a window is waiting and a session worker is free. */
   offerSlot(): boolean {
-    const next = this.entries.find((e) => e.state === 'queued');
+    const next = this.firstQueued();
     if (!next || this.running >= this.host.timing.workers || this.host.stopped()) return false;
     this.start(next);
-    if (this.running < this.host.timing.workers && this.queued().length > 0) this.host.pool.wait(this);
+    if (this.running < this.host.timing.workers && this.firstQueued() !== undefined) this.host.pool.wait(this);
     // An instant window has already finished: let it (and what waited behind it) out now.
     this.release();
     return true;
@@ -207,6 +207,20 @@ export class WindowPipeline implements PoolWaiter {
 
   private queued(): Entry[] {
     return this.entries.filter((e) => e.state === 'queued');
+  }
+
+  /** The oldest waiting window; a loop, not `queued()[0]`: this runs for every window due, and an array each time was garbage. */
+  private firstQueued(): Entry | undefined {
+    const entries = this.entries;
+    for (let k = 0; k < entries.length; k++) if (entries[k]!.state === 'queued') return entries[k];
+    return undefined;
+  }
+
+  private queuedCount(): number {
+    const entries = this.entries;
+    let count = 0;
+    for (let k = 0; k < entries.length; k++) if (entries[k]!.state === 'queued') count++;
+    return count;
   }
 
   private slowdown(window: Window): number {
@@ -257,12 +271,12 @@ export class WindowPipeline implements PoolWaiter {
   /** Start waiting windows while the session has free workers and the pool has slots. */
   private pump(): void {
     const { timing, pool } = this.host;
-    while (this.running < timing.workers && this.queued().length > 0) {
+    for (let next = this.firstQueued(); next !== undefined && this.running < timing.workers; next = this.firstQueued()) {
       if (!pool.tryAcquire()) {
         pool.wait(this);
         return;
       }
-      this.start(this.queued()[0]!);
+      this.start(next);
     }
   }
 
