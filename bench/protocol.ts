@@ -16,6 +16,8 @@ export interface ChildConfig {
   processingJitter?: number;
   /** Emulator only: `workerPoolSize` (default null: unlimited). */
   workerPoolSize?: number | null;
+  /** Emulator only: `journalSize` (default: the option's default, the journal on; 0 turns it off). */
+  journalSize?: number;
 }
 
 export type ChildCommand =

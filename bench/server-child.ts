@@ -58,6 +58,7 @@ if (config.kind === 'emulator') {
     processingRatio: config.processingRatio,
     processingJitter: config.processingJitter ?? 0,
     workerPoolSize: config.workerPoolSize ?? null,
+    ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
     scenario: 'conversation',
