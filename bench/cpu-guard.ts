@@ -3,10 +3,13 @@
  * message and per media second, read with `process.cpuUsage()` inside the server child, the
  * emulator against bare `ws` receiving the same frames, over several paired repetitions.
  *
- * Why CPU time and a ratio per pair: throughput on a shared 2-core machine moves ×3 between runs
- * (other work steals the CPU; a server that falls behind reads larger TCP buffers and spends less
- * per byte). CPU time only counts the child's own work, and each repetition runs the emulator and
- * bare ws back to back, so the pair shares the machine's state and their ratio cancels most of it.
+ * Why CPU time, lockstep and a ratio per pair: throughput on a shared 2-core machine moves ×3
+ * between runs, because other work steals the CPU. CPU time only counts the child's own work, but
+ * a server that falls behind reads full TCP buffers and spends far less per byte than one that
+ * keeps up, so messages are sent in lockstep (run.ts: each one waits for the pong to a ping sent
+ * after the previous one): both servers read every message the same way. Each repetition runs the
+ * emulator and bare ws back to back, so the pair shares the machine's state and their ratio
+ * cancels most of it.
  *
  * The rule (the exit code): a row fails when every repetition of this run is worse than every
  * repetition of the reference (`bench/cpu-reference.json`, written by `--update-cpu-reference` on a

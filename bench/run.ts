@@ -66,7 +66,7 @@ const PLAN = QUICK
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
       control: { repetitions: 3, bytesPerRun: 50e6, lagSessions: 200 },
-      cpu: { repetitions: 3, bytesPerRun: 50e6 },
+      cpu: { repetitions: 5, bytesPerRun: 10e6 },
       watchdogSeconds: 420,
     }
   : {
@@ -78,7 +78,7 @@ const PLAN = QUICK
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 30 },
       control: { repetitions: 5, bytesPerRun: 400e6, lagSessions: 500 },
-      cpu: { repetitions: 7, bytesPerRun: 200e6 },
+      cpu: { repetitions: 11, bytesPerRun: 40e6 },
       watchdogSeconds: 720,
     };
 
@@ -156,7 +156,7 @@ interface IngestFigure {
   firstError: string | undefined;
 }
 
-async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesPerRun: number = PLAN.ingest.bytesPerRun): Promise<{ run: IngestRun; errors: number; firstError: string | undefined }> {
+async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesPerRun: number = PLAN.ingest.bytesPerRun, lockstep = false): Promise<{ run: IngestRun; errors: number; firstError: string | undefined }> {
   const { connections, highWaterBytes } = PLAN.ingest;
   const conns = await openMany(server.url, connections);
   try {
@@ -164,7 +164,9 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
     const before = await server.call<StatsResult>({ cmd: 'stats' });
     const clientBefore = process.cpuUsage();
     const t0 = performance.now();
-    const results = await Promise.all(conns.map((c) => c.sendAll(cyclingSource(frames, bytesPerRun / connections), highWaterBytes)));
+    const results = await Promise.all(
+      conns.map((c) => (lockstep ? c.sendLockstep(cyclingSource(frames, bytesPerRun / connections)) : c.sendAll(cyclingSource(frames, bytesPerRun / connections), highWaterBytes))),
+    );
     const seconds = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(clientBefore);
     const after = await server.call<StatsResult>({ cmd: 'stats' });
@@ -626,7 +628,7 @@ async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
   const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
   const bare = await ServerHandle.start({ kind: 'bare', processingRatio: 0, collectLag: false }, spawnOptions());
   try {
-    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes)).run;
+    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes, true)).run;
     return await cpuGuard(
       [
         { media: 'segments-10s-640x360', label: 'self-contained 10-s WebM segments', frames: [media.segment10s] },
