@@ -129,6 +129,24 @@ export class BenchConnection {
     });
   }
 
+  /**
+   * Send frames from `next` one at a time, each followed by a `barrier`: the server has read and
+   * handled a message before the next leaves, so it always reads a message the same way, whatever
+   * else the machine does (for the CPU figure, bench/cpu-guard.ts).
+   */
+  async sendLockstep(next: () => Buffer | undefined): Promise<StreamResult> {
+    let bytes = 0;
+    let messages = 0;
+    for (let frame = next(); frame !== undefined; frame = next()) {
+      if (!this.isOpen) throw new Error(`connection closed by the server (code ${this.closeCode}) after ${messages} messages`);
+      this.ws.send(frame, { binary: true });
+      bytes += frame.length;
+      messages++;
+      await this.barrier();
+    }
+    return { bytes, messages };
+  }
+
   /** Fire-and-forget send (real-time pacing is the caller's job). */
   send(frame: Buffer): void {
     if (this.isOpen) this.ws.send(frame, { binary: true });

@@ -6,8 +6,9 @@
  *   npm run bench -- --quick         smoke run with smaller numbers (well under a minute once media is cached)
  *   npm run bench -- --cpu-prof      also write V8 CPU profiles of every server child to .cache/bench-prof/
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
- *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, conformance, virtual, startup, scale, scale5000; comma-separated)
+ *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, control, cpu, conformance, virtual, startup, scale, scale5000; comma-separated)
  *   npm run bench -- --only=scale5000  the 5,000-session scale figure (opt-in: not in the default run)
+ *   npm run bench -- --only=cpu --update-cpu-reference   write the CPU figures as the reference later runs are judged against
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
  * client. Traffic goes to 127.0.0.1 only. Results: stdout (markdown) and .cache/bench-latest.json.
@@ -26,8 +27,10 @@ import { virtualTimeFigure, type VirtualTimeFigure } from './virtual-time.js';
 import { startupFigure, startupRows, startupSummary } from './startup.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 import { DEFAULT_SCALE_SECTIONS, SCALE_SECTIONS, scaleFigure, scaleRows, type ScaleFigure, type ScaleSection } from './scale.js';
+import { CONTROL_PLANE_OFF, controlIngestRows, controlLagRow, controlPlaneIngest, type ControlIngestFigure } from './control-plane.js';
+import { cpuGuard, cpuRows, writeReference, type CpuFigure } from './cpu-guard.js';
 
-const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'conformance', 'virtual', 'startup', ...DEFAULT_SCALE_SECTIONS] as const;
+const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'control', 'cpu', 'conformance', 'virtual', 'startup', ...DEFAULT_SCALE_SECTIONS] as const;
 /** Sections run only when named in --only. */
 const OPT_IN_SECTIONS = (Object.keys(SCALE_SECTIONS) as ScaleSection[]).filter((s) => !DEFAULT_SCALE_SECTIONS.includes(s));
 type Section = (typeof SECTIONS)[number] | ScaleSection;
@@ -41,7 +44,7 @@ for (const a of process.argv.slice(2)) {
     const bad = picked.filter((p) => !([...SECTIONS, ...OPT_IN_SECTIONS] as readonly string[]).includes(p));
     if (bad.length) usage(`unknown section ${bad.join(', ')}`);
     only = new Set(picked as Section[]);
-  } else if (['--quick', '--cpu-prof', '--heap-snapshots'].includes(a)) {
+  } else if (['--quick', '--cpu-prof', '--heap-snapshots', '--update-cpu-reference'].includes(a)) {
     args.add(a);
   } else {
     usage(`unknown option ${a}`);
@@ -49,7 +52,7 @@ for (const a of process.argv.slice(2)) {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=ingest,lag,memory,upload,pool,conformance,virtual,startup,scale,scale5000] [--cpu-prof] [--heap-snapshots]`);
+  console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=${[...SECTIONS, ...OPT_IN_SECTIONS].join(',')}] [--cpu-prof] [--heap-snapshots] [--update-cpu-reference]`);
   process.exit(2);
 }
 
@@ -71,7 +74,9 @@ const PLAN = QUICK
       virtual: { repetitions: 3 },
       startup: { repetitions: 5 },
       scale: { seconds: 15 },
-      watchdogSeconds: 300,
+      control: { repetitions: 3, bytesPerRun: 50e6, lagSessions: 200 },
+      cpu: { repetitions: 5, bytesPerRun: 10e6 },
+      watchdogSeconds: 600,
     }
   : {
       ingest: { connections: 4, bytesPerRun: 2e9, repetitions: 5, highWaterBytes: 1 << 20 },
@@ -85,7 +90,9 @@ const PLAN = QUICK
       startup: { repetitions: 15 },
       // 10 segments a session: 8 windows each.
       scale: { seconds: 30 },
-      watchdogSeconds: 540,
+      control: { repetitions: 5, bytesPerRun: 400e6, lagSessions: 500 },
+      cpu: { repetitions: 11, bytesPerRun: 40e6 },
+      watchdogSeconds: 1200,
     };
 
 const TARGETS = {
@@ -141,6 +148,10 @@ interface IngestRun {
   serverCores: number;
   /** This (client) process's CPU over the run, in cores. */
   clientCores: number;
+  /** Server child CPU (user + system, `process.cpuUsage()` in the child) over the run, µs. */
+  serverMicros: number;
+  /** Emulator: media seconds its sessions accepted during the run (0 for bare ws). */
+  mediaSeconds: number;
 }
 
 interface IngestFigure {
@@ -160,15 +171,17 @@ interface IngestFigure {
   firstError: string | undefined;
 }
 
-async function ingestRun(server: ServerHandle, frames: readonly Buffer[]): Promise<{ run: IngestRun; errors: number; firstError: string | undefined }> {
-  const { connections, bytesPerRun, highWaterBytes } = PLAN.ingest;
+async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesPerRun: number = PLAN.ingest.bytesPerRun, lockstep = false): Promise<{ run: IngestRun; errors: number; firstError: string | undefined }> {
+  const { connections, highWaterBytes } = PLAN.ingest;
   const conns = await openMany(server.url, connections);
   try {
     await sleep(100); // let session.ready frames go out before the clock starts
     const before = await server.call<StatsResult>({ cmd: 'stats' });
     const clientBefore = process.cpuUsage();
     const t0 = performance.now();
-    const results = await Promise.all(conns.map((c) => c.sendAll(cyclingSource(frames, bytesPerRun / connections), highWaterBytes)));
+    const results = await Promise.all(
+      conns.map((c) => (lockstep ? c.sendLockstep(cyclingSource(frames, bytesPerRun / connections)) : c.sendAll(cyclingSource(frames, bytesPerRun / connections), highWaterBytes))),
+    );
     const seconds = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(clientBefore);
     const after = await server.call<StatsResult>({ cmd: 'stats' });
@@ -190,6 +203,8 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[]): Promi
         mbPerSecond: bytes / 1e6 / seconds,
         serverCores: serverMicros / 1e6 / seconds,
         clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
+        serverMicros,
+        mediaSeconds: after.receivedSeconds - before.receivedSeconds,
       },
       errors,
       firstError: conns.find((c) => c.firstError)?.firstError,
@@ -267,9 +282,9 @@ interface LagFigure {
   firstError: string | undefined;
 }
 
-async function eventLag(media: BenchMedia, sessions: number): Promise<LagFigure> {
+async function eventLag(media: BenchMedia, sessions: number, extra: Partial<ChildConfig> = {}): Promise<LagFigure> {
   const { seconds, idleSeconds, segmentEverySeconds } = PLAN.lag;
-  return withServer({ kind: 'emulator', processingRatio: DEFAULT_PROCESSING_RATIO, collectLag: true }, async (server) => {
+  return withServer({ kind: 'emulator', processingRatio: DEFAULT_PROCESSING_RATIO, collectLag: true, ...extra }, async (server) => {
     await sleep(500);
     await server.call({ cmd: 'eld-start', resolutionMs: 2 });
     await sleep(idleSeconds * 1000);
@@ -601,6 +616,53 @@ async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. Control plane on vs off, and server CPU per message (bench/control-plane.ts, bench/cpu-guard.ts)
+// ---------------------------------------------------------------------------------------------
+
+async function controlSection(media: BenchMedia): Promise<{ ingest: ControlIngestFigure[]; lag: [LagFigure, LagFigure] }> {
+  const { repetitions, bytesPerRun, lagSessions } = PLAN.control;
+  const on = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
+  const off = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...CONTROL_PLANE_OFF }, spawnOptions());
+  let ingestFigures: ControlIngestFigure[];
+  try {
+    const run = async (server: ServerHandle, frames: readonly Buffer[]) => (await ingestRun(server, frames, bytesPerRun)).run;
+    ingestFigures = await controlPlaneIngest(
+      [
+        { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
+        { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
+      ],
+      { on, off, run, repetitions, log },
+    );
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+  }
+  const lagOff = await eventLag(media, lagSessions, CONTROL_PLANE_OFF);
+  const lagOn = await eventLag(media, lagSessions);
+  log(`control plane lag ${lagSessions} sessions: on ${lagCell(lagOn.lag)}, off ${lagCell(lagOff.lag)}`);
+  return { ingest: ingestFigures, lag: [lagOn, lagOff] };
+}
+
+async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
+  const { repetitions, bytesPerRun } = PLAN.cpu;
+  const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
+  const bare = await ServerHandle.start({ kind: 'bare', processingRatio: 0, collectLag: false }, spawnOptions());
+  try {
+    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes, true)).run;
+    return await cpuGuard(
+      [
+        { media: 'segments-10s-640x360', label: 'self-contained 10-s WebM segments', frames: [media.segment10s] },
+        { media: 'chromium-3s-chunks', label: 'Chromium-like live WebM, start(3000) chunks', frames: media.chromium3s },
+        { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, start(1000) chunks', frames: media.chromium1s },
+        { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks', frames: media.live },
+      ],
+      { emulator, bare, run, repetitions, bytesPerRun, log },
+    );
+  } finally {
+    await Promise.all([emulator.stop(), bare.stop()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
 
@@ -810,7 +872,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
   log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, ${PINNING.description}, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool') || scaleSelected();
+  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool') || only.has('control') || only.has('cpu') || scaleSelected();
   const media = streamSections ? await loadBenchMedia() : undefined;
   if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
   const uploadMedia = only.has('upload') ? await loadUploadMedia(MAX_UPLOAD_BYTES) : [];
@@ -837,6 +899,13 @@ async function main(): Promise<void> {
     if (only.has(section)) scaleFigures.push(await scaleFigure(section, media!, { seconds: PLAN.scale.seconds, spawn: spawnOptions(), log }));
   }
 
+  const control = only.has('control') ? await controlSection(media!) : undefined;
+  const cpuFigures = only.has('cpu') ? await cpuSection(media!) : [];
+  if (args.has('--update-cpu-reference') && cpuFigures.length) {
+    writeReference(cpuFigures, loadavg());
+    log('cpu reference written to bench/cpu-reference.json');
+  }
+
   // The conformance section runs the emulator in this process and the client as its child: both
   // need CPUs of their own, so the client pin is lifted first.
   PINNING.release();
@@ -849,7 +918,17 @@ async function main(): Promise<void> {
   const startup = only.has('startup') ? await startupFigure(PLAN.startup.repetitions) : undefined;
   if (startup) log(`startup: ${startupSummary(startup)}`);
 
-  const rows = [...buildRows(ingestFigures, lagFigures, memEmu, memBare), ...poolRows(poolFigures), ...uploadRows(uploadFigures), ...scaleRows(scaleFigures), ...conformanceRows(conformance), ...virtualRows(virtual), ...startupRows(startup)];
+  const rows = [
+    ...buildRows(ingestFigures, lagFigures, memEmu, memBare),
+    ...poolRows(poolFigures),
+    ...uploadRows(uploadFigures),
+    ...(control ? [...controlIngestRows(control.ingest, PLAN.control.repetitions), controlLagRow(...control.lag)] : []),
+    ...cpuRows(cpuFigures, PLAN.cpu.repetitions),
+    ...scaleRows(scaleFigures),
+    ...conformanceRows(conformance),
+    ...virtualRows(virtual),
+    ...startupRows(startup),
+  ];
   const seconds = (Date.now() - started) / 1000;
   const loadEnd = loadavg();
   const out = [
@@ -866,7 +945,7 @@ async function main(): Promise<void> {
       '',
     );
   }
-  const errorNotes = [...ingestFigures, ...lagFigures, ...poolFigures, ...scaleFigures, ...(memEmu ? [memEmu] : [])].map((f) => f.firstError).filter(Boolean);
+  const errorNotes = [...ingestFigures, ...lagFigures, ...poolFigures, ...scaleFigures, ...(memEmu ? [memEmu] : []), ...(control?.lag ?? [])].map((f) => f.firstError).filter(Boolean);
   if (errorNotes.length) out.push(`First error envelope seen: ${errorNotes[0]}`, '');
   const uploadNotes = uploadFigures.map((f) => f.firstFailure).filter(Boolean);
   if (uploadNotes.length) out.push(`First bad upload answer: ${uploadNotes[0]}`, '');
@@ -888,6 +967,8 @@ async function main(): Promise<void> {
     upload: uploadFigures,
     pool: poolFigures,
     scale: scaleFigures,
+    controlPlane: control ?? null,
+    cpu: cpuFigures,
     conformance,
     virtual,
     startup,

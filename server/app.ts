@@ -19,7 +19,6 @@ import { registerOpenApiRoute } from './http/openapi-route.js';
 import { LAZY_SCHEMA_COMPILERS } from './http/schema-compilers.js';
 import { writeRawHttpError } from './http/reply.js';
 import { registerUploadRoutes, UPLOAD_PATH, type UploadActivity } from './http/upload-route.js';
-import { createLogger } from './log.js';
 import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInput } from './options.js';
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
@@ -38,7 +37,7 @@ import { registerAdminRoutes } from './admin/routes.js';
 import { testIdOf, TestIdError } from './admin/test-scope.js';
 import type { SessionRecord } from './admin/sessions.js';
 import { registerMetricsRoute } from './metrics/route.js';
-import { logDestination as logDestinationFor } from './logging.js';
+import { createLogger, logDestination as logDestinationFor } from './logging.js';
 import { packageVersion } from './paths.js';
 
 export const STREAM_PATH = '/v1/stream/analyze';

@@ -140,7 +140,7 @@ export class ControlPlane implements AdminApi {
     this.counters.eventSent(refusal.type, code);
     const now = this.options.clock.now();
     this.store.record(now, 'session', id, testId, null, 'session.refused', code, null, null, null, null, null, null, null, { reason: 'missing_scope' });
-    this.store.record(now, 'frame', id, testId, 'out', refusal.type, code, null, Buffer.byteLength(text), null, null, null, null, refusal, null);
+    this.store.record(now, 'frame', id, testId, 'out', refusal.type, code, null, null, null, null, null, null, text, null);
     this.store.record(now, 'frame', id, testId, 'out', 'close', null, null, null, null, null, null, null, null, { code: closeCode, reason: closeReason });
   }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Journal, type JournalEntry, type JournalListener } from './journal.js';
+import { Journal, type JournalListener } from './journal.js';
 
 /** Record a frame entry of session `session` with type `type`. */
-function frame(journal: Journal, session: string, type: string, testId: string | null = null): JournalEntry | null {
+function frame(journal: Journal, session: string, type: string, testId: string | null = null): number {
   return journal.record(0, 'frame', session, testId, 'out', type, type === 'error' ? 'ih5004' : null, null, 10, null, null, null, null, null, null);
 }
 
@@ -50,13 +50,14 @@ describe('Journal', () => {
     expect(journal.read({}, 0, 10).entries.map((e) => e.type)).toEqual(['z', 'w', 'v', 'u']);
     expect(journal.clear({})).toBe(4);
     expect(journal.size).toBe(0);
-    expect(frame(journal, 'g', 't')!.seq).toBe(7);
+    expect(frame(journal, 'g', 't')).toBe(7);
+    expect(journal.read({}, 0, 10).entries.map((e) => [e.seq, e.type])).toEqual([[7, 't']]);
   });
 
   it('records nothing with capacity 0', () => {
     const journal = new Journal(0);
     expect(journal.enabled).toBe(false);
-    expect(frame(journal, 'a', 'x')).toBeNull();
+    expect(frame(journal, 'a', 'x')).toBe(0);
     expect(journal.recorded).toBe(0);
   });
 
@@ -68,9 +69,9 @@ describe('Journal', () => {
     journal.listen(listener);
     expect(got).toEqual(['early:-']);
     // An in frame is recorded first and completed later in the same turn: the listener sees it complete.
-    const pending = journal.record(0, 'frame', 'a', null, 'in', 'binary', null, null, 5, 1, null, null, null, null, null)!;
+    const pending = journal.record(0, 'frame', 'a', null, 'in', 'binary', null, null, 5, 1, null, null, null, null, null);
     frame(journal, 'b', 'other session');
-    pending.verdict = 'accepted';
+    journal.complete(pending, 'binary', 'accepted', null, 4, 4);
     expect(got).toEqual(['early:-']);
     await Promise.resolve();
     expect(got).toEqual(['early:-', 'binary:accepted']);
@@ -92,11 +93,28 @@ describe('Journal', () => {
     expect(journal.listenerCount).toBe(0);
   });
 
-  it('serialises an out frame with the media time its event reports, from the envelope it references', () => {
+  it('serialises an out frame from the text it was sent as: its envelope, its size in bytes and the media time its event reports', () => {
     const journal = new Journal(10);
-    const event = { type: 'signal.ended', timestamp: '2026-01-01T00:00:00.000000Z', correlation_id: 'c', data: { signal_type: 'agreement', start: 0, end: 12.5 } };
-    const entry = journal.record(0, 'frame', 'c', null, 'out', event.type, null, 'agreement', 99, null, null, null, null, event, null)!;
-    expect(entry.event).toBe(event); // a reference, not a copy
-    expect(entry.toJSON()).toMatchObject({ seq: 1, time: '1970-01-01T00:00:00.000000Z', media_time: 12.5, event, detail: null });
+    const event = { timestamp: '2026-01-01T00:00:00.000000Z', correlation_id: 'c', type: 'signal.ended', data: { signal_type: 'agreement', start: 0, end: 12.5, rationale: 'é' } };
+    const text = JSON.stringify(event);
+    journal.record(0, 'frame', 'c', null, 'out', event.type, null, 'agreement', null, null, null, null, null, text, null);
+    const [entry] = journal.read({}, 0, 10).entries;
+    expect(entry!.event).toEqual(event);
+    expect(entry!.toJSON()).toMatchObject({ seq: 1, time: '1970-01-01T00:00:00.000000Z', media_time: 12.5, bytes: text.length + 1, event, detail: null });
+  });
+
+  it('completes an in frame only while it is held, and keeps recording nothing when off', () => {
+    const journal = new Journal(2);
+    const first = journal.record(0, 'frame', 'a', null, 'in', 'binary', null, null, 5, 1, null, null, null, null, null);
+    journal.complete(first, 'binary', 'rejected', 'ih5004', null, 0);
+    expect(journal.read({}, 0, 10).entries[0]).toMatchObject({ seq: 1, verdict: 'rejected', code: 'ih5004', mediaEnd: null, mediaSeconds: 0, bytes: 5, segment: 1 });
+    frame(journal, 'a', 'x');
+    frame(journal, 'a', 'y'); // evicts entry 1
+    journal.complete(first, 'binary', 'accepted', null, 9, 9);
+    expect(journal.read({}, 0, 10).entries.map((e) => [e.seq, e.verdict])).toEqual([[2, null], [3, null]]);
+    const off = new Journal(0);
+    expect(off.record(0, 'frame', 'a', null, 'in', 'binary', null, null, 5, 1, null, null, null, null, null)).toBe(0);
+    off.complete(0, 'binary', 'accepted', null, 1, 1);
+    expect(off.read({}, 0, 10).entries).toEqual([]);
   });
 });

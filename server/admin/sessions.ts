@@ -16,7 +16,7 @@ import type { SessionTiming } from '../stream/timing.js';
 import type { MediaRange } from '../stream/window-pipeline.js';
 import type { Scenario, SessionDetail, SessionSummary } from '../types/generated.js';
 import type { ServerMetrics } from '../metrics/metrics.js';
-import type { Journal, JournalEntry } from './journal.js';
+import type { Journal } from './journal.js';
 import { AdminError } from './errors.js';
 
 /** What is known about a session as it opens. */
@@ -50,8 +50,8 @@ export class SessionRecord implements SessionTap {
   faultsInjected = 0;
   private final: Final | null = null;
   private limits: SessionLimits | null = null;
-  /** The client frame being processed (its verdict comes in `decided`). */
-  private pending: JournalEntry | null = null;
+  /** The journal seq of the client frame being processed (its verdict comes in `decided`); 0: none. */
+  private pending = 0;
 
   constructor(
     readonly opening: SessionOpening,
@@ -99,7 +99,7 @@ export class SessionRecord implements SessionTap {
     this.metrics.eventSent(event.type, code);
     if (!this.journal.enabled) return;
     const signal = event.type.startsWith('signal.') ? ((event.data as { signal_type?: string }).signal_type ?? null) : null;
-    this.journal.record(this.clock.now(), 'frame', this.opening.id, this.opening.testId, 'out', event.type, code, signal, Buffer.byteLength(text), null, null, null, null, event, null);
+    this.journal.record(this.clock.now(), 'frame', this.opening.id, this.opening.testId, 'out', event.type, code, signal, null, null, null, null, null, text, null);
   }
 
   received(binary: boolean, bytes: number, segment: number | null): void {
@@ -107,14 +107,9 @@ export class SessionRecord implements SessionTap {
   }
 
   decided(type: InboundType, verdict: InboundVerdict, code: ErrorCode | null, mediaEnd: number | null, mediaSeconds: number | null): void {
-    const entry = this.pending;
-    if (entry === null) return;
-    this.pending = null;
-    entry.type = type;
-    entry.verdict = verdict;
-    entry.code = code;
-    entry.mediaEnd = mediaEnd;
-    entry.mediaSeconds = mediaSeconds;
+    if (this.pending === 0) return;
+    this.journal.complete(this.pending, type, verdict, code, mediaEnd, mediaSeconds);
+    this.pending = 0;
   }
 
   // ---- The connection (from app.ts) ------------------------------------------------------------
