@@ -230,14 +230,27 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
       replayed = true;
       if (first && JSON.stringify(run) === failing) return false;
       // Over budget: the remaining candidates pass without running, so fast-check ends with the best so far.
-      if ((budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms)) {
+      const overBudget = () => (budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms);
+      const attempt = async () => {
+        shrinkRuns++;
+        const result = await runOne(`S${shrinkRuns}`, run);
+        options.onRun?.(result, shrinkRuns, 'shrinking');
+        return result;
+      };
+      if (overBudget()) {
         budgetReached = true;
         return true;
       }
-      shrinkRuns++;
-      const result = await runOne(`S${shrinkRuns}`, run);
-      options.onRun?.(result, shrinkRuns, 'shrinking');
+      const result = await attempt();
       if (result.verdict !== 'FAILED') return true;
+      // A candidate is taken only if it fails the same way twice: on a busy machine a run can fail by
+      // timing alone, and shrinking on from it would end on a scenario that does not reproduce.
+      if (overBudget()) {
+        budgetReached = true;
+        return true;
+      }
+      const again = await attempt();
+      if (again.verdict !== 'FAILED' || ![...errorIds(result)].some((id) => errorIds(again).has(id))) return true;
       best = { ...run, result };
       return false;
     });

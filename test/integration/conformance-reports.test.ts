@@ -74,10 +74,18 @@ describe('the console', () => {
     expect(run.stdout).toMatch(/^1\.1 +FAILED +Handshake and a whole session/m);
     expect(count(run.stdout, 'the client exited with code 1 without opening a stream session')).toBe(2);
     expect(count(run.stdout, 'the client exited with code 1 without uploading')).toBe(1);
-    // The stderr tail, once, then a reference to it.
+    // The stderr tail, once, under the case that finished first (cases run side by side), then a
+    // reference to that case under the other two.
     expect(count(run.stdout, 'the client exited with code 1; its stderr ends with:')).toBe(1);
     expect(count(run.stdout, 'SyntaxError: Unexpected token')).toBe(1);
-    expect(count(run.stdout, 'the client exited with code 1, with the same stderr as in case 1.1')).toBe(2);
+    const references = [...run.stdout.matchAll(/the client exited with code 1, with the same stderr as in case (\d+\.\d+)/g)].map((m) => m[1]!);
+    expect(references).toHaveLength(2);
+    const shownIn = references[0]!;
+    expect(references).toEqual([shownIn, shownIn]);
+    // Where a case's verdict line starts, and its block (up to its re-run line).
+    const at = (id: string) => run.stdout.search(new RegExp(`^${id.replace('.', '\\.')} +FAILED`, 'm'));
+    expect(run.stdout.slice(at(shownIn), run.stdout.indexOf('re-run:', at(shownIn)))).toContain('SyntaxError: Unexpected token');
+    for (const id of ['1.1', '2.1', '8.1'].filter((id) => id !== shownIn)) expect(at(id)).toBeGreaterThan(at(shownIn));
     for (const id of ['1.1', '2.1', '8.1']) expect(run.stdout).toContain(`re-run: npx ih-mock conformance --client '${command}' --cases ${id}\n`);
     expect(run.stdout).toMatch(/3 cases in [\d.]+ s: 0 OK, 0 NON-STRICT, 3 FAILED, 0 INFORMATIONAL/);
     expect(run.stdout).not.toContain('\x1b[');
