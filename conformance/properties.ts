@@ -181,6 +181,8 @@ export type PropertyResult =
     };
 
 const errorIds = (r: CaseResult) => new Set(r.violations.filter((v) => v.severity === 'error').map((v) => v.invariant));
+/** `again` FAILED with at least one of the error invariants `first` broke. */
+const failsTheSameWay = (first: CaseResult, again: CaseResult) => again.verdict === 'FAILED' && [...errorIds(first)].some((id) => errorIds(again).has(id));
 
 type GeneratedRun = { transport: Transport; scenario: Scenario };
 
@@ -230,27 +232,24 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
       replayed = true;
       if (first && JSON.stringify(run) === failing) return false;
       // Over budget: the remaining candidates pass without running, so fast-check ends with the best so far.
-      const overBudget = () => (budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms);
+      const overBudget = () => {
+        budgetReached ||= (budget.runs !== undefined && shrinkRuns >= budget.runs) || (budget.ms !== undefined && Date.now() - shrinkStarted >= budget.ms);
+        return budgetReached;
+      };
       const attempt = async () => {
         shrinkRuns++;
         const result = await runOne(`S${shrinkRuns}`, run);
         options.onRun?.(result, shrinkRuns, 'shrinking');
         return result;
       };
-      if (overBudget()) {
-        budgetReached = true;
-        return true;
-      }
+      if (overBudget()) return true;
       const result = await attempt();
       if (result.verdict !== 'FAILED') return true;
       // A candidate is taken only if it fails the same way twice: on a busy machine a run can fail by
       // timing alone, and shrinking on from it would end on a scenario that does not reproduce.
-      if (overBudget()) {
-        budgetReached = true;
-        return true;
-      }
+      if (overBudget()) return true;
       const again = await attempt();
-      if (again.verdict !== 'FAILED' || ![...errorIds(result)].some((id) => errorIds(again).has(id))) return true;
+      if (!failsTheSameWay(result, again)) return true;
       best = { ...run, result };
       return false;
     });
@@ -261,7 +260,7 @@ export async function runProperties(options: PropertyOptions): Promise<PropertyR
   const { transport, scenario: counterexample, result: failure } = best;
   // Run it once more: a failure that does not come back depends on timing, and the user must know.
   const rerun = await runCase(scenarioCase('rerun', counterexample, transport), { client: options.client, seed: options.seed });
-  const reproduced = rerun.verdict === 'FAILED' && [...errorIds(failure)].some((id) => errorIds(rerun).has(id));
+  const reproduced = failsTheSameWay(failure, rerun);
   const warning = reproduced
     ? null
     : `the ${shrink ? 'shrunk' : 'failing'} scenario did not fail the same way when run again (${rerun.verdict}${rerun.verdict === 'FAILED' ? `: ${[...errorIds(rerun)].join(', ')}` : ''}): the failure depends on timing; the report shows the failing run`;

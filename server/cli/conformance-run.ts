@@ -100,14 +100,12 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
     if (result.ok) {
       io.out(`${result.runs} property runs passed in ${(result.durationMs / 1000).toFixed(1)} s (seed ${seed})\n`);
       // Reports of passing runs too: a CI job shows what was checked, not an empty artifact.
-      const counts = { OK: 0, 'NON-STRICT': 0, FAILED: 0, INFORMATIONAL: 0 };
-      for (const r of result.results) counts[r.verdict]++;
-      writeReports({ results: result.results, counts, durationMs: result.durationMs }, values, io, { seed, runs }, {});
+      writeReports(tally(result.results, result.durationMs), values, io, { seed, runs }, {});
       return 0;
     }
     io.out(describePropertyFailure(result));
     if (result.warning) io.err(`WARNING: ${result.warning}\n`);
-    writeReports({ results: [result.failure], counts: { OK: 0, 'NON-STRICT': 0, FAILED: 1, INFORMATIONAL: 0 }, durationMs: result.durationMs }, values, io, { seed, runs }, {});
+    writeReports(tally([result.failure], result.durationMs), values, io, { seed, runs }, {});
     return 1;
   }
 
