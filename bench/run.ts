@@ -21,7 +21,7 @@ import { killAllChildren, ServerHandle } from './child-handle.js';
 import { pinBench } from './cpu-pinning.js';
 import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
-import type { ChildConfig, EldResult, JournalResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
+import type { ChildConfig, EldResult, GcStatsResult, JournalResult, LagResult, MemoryResult, ServerKind, StatsResult } from './protocol.js';
 import { conformanceFigure, type ConformanceFigure } from './conformance.js';
 import { virtualTimeFigure, type VirtualTimeFigure } from './virtual-time.js';
 import { startupFigure, startupRows, startupSummary } from './startup.js';
@@ -152,6 +152,10 @@ interface IngestRun {
   serverMicros: number;
   /** Emulator: media seconds its sessions accepted during the run (0 for bare ws). */
   mediaSeconds: number;
+  /** The server child's garbage collections during the run: mark-compacts (count, pause ms) and scavenges (count). */
+  majorGcs: number;
+  majorGcMs: number;
+  minorGcs: number;
 }
 
 interface IngestFigure {
@@ -176,6 +180,7 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
   const conns = await openMany(server.url, connections);
   try {
     await sleep(100); // let session.ready frames go out before the clock starts
+    const gcBefore = await server.call<GcStatsResult>({ cmd: 'gc-stats' });
     const before = await server.call<StatsResult>({ cmd: 'stats' });
     const clientBefore = process.cpuUsage();
     const t0 = performance.now();
@@ -185,6 +190,7 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
     const seconds = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(clientBefore);
     const after = await server.call<StatsResult>({ cmd: 'stats' });
+    const gcAfter = await server.call<GcStatsResult>({ cmd: 'gc-stats' });
     await sleep(50); // replies to the last messages (windows complete on a 0-ms timer)
     const bytes = results.reduce((n, r) => n + r.bytes, 0);
     const messages = results.reduce((n, r) => n + r.messages, 0);
@@ -205,6 +211,9 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
         clientCores: (clientCpu.user + clientCpu.system) / 1e6 / seconds,
         serverMicros,
         mediaSeconds: after.receivedSeconds - before.receivedSeconds,
+        majorGcs: gcAfter.majorCount - gcBefore.majorCount,
+        majorGcMs: gcAfter.majorMs - gcBefore.majorMs,
+        minorGcs: gcAfter.minorCount - gcBefore.minorCount,
       },
       errors,
       firstError: conns.find((c) => c.firstError)?.firstError,
@@ -239,7 +248,7 @@ async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
           runs[server.config.kind as ServerKind].push(r.run);
           errors += r.errors;
           firstError ??= r.firstError;
-          log(`ingest ${kind.media} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
+          log(`ingest ${kind.media} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)}; ${r.run.majorGcs} mark-compacts)`);
         }
       }
       const e = median(runs.emulator.map((r) => r.mbPerSecond));
