@@ -98,4 +98,18 @@ describe('isoMicros', () => {
   it('formats with six fractional digits and Z, as the live service', () => {
     expect(isoMicros(Date.UTC(2026, 5, 20, 15, 21, 55, 149))).toBe('2026-06-20T15:21:55.149000Z');
   });
+
+  it('gives each time its own stamp when times repeat and alternate (the last stamp is reused only for the same time)', () => {
+    const a = Date.UTC(2026, 0, 1, 0, 0, 0, 1);
+    const b = Date.UTC(2026, 0, 1, 0, 0, 0, 2);
+    expect([a, a, b, b, a, b].map(isoMicros)).toEqual([
+      '2026-01-01T00:00:00.001000Z',
+      '2026-01-01T00:00:00.001000Z',
+      '2026-01-01T00:00:00.002000Z',
+      '2026-01-01T00:00:00.002000Z',
+      '2026-01-01T00:00:00.001000Z',
+      '2026-01-01T00:00:00.002000Z',
+    ]);
+    expect(() => isoMicros(Number.NaN)).toThrow(RangeError);
+  });
 });

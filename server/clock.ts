@@ -189,6 +189,14 @@ function settle(): Promise<void> {
 
 /** ISO 8601 with six fractional digits and `Z`, as the live service stamps envelopes. */
 export function isoMicros(ms: number): string {
+  // Every envelope is stamped, and the events of one window (or one turn) share the clock's time:
+  // the last stamp is kept, so they share one string instead of a Date and two strings each.
+  if (ms === lastStampMs) return lastStamp;
   const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:00.000Z
-  return `${iso.slice(0, 23)}000Z`;
+  lastStampMs = ms;
+  lastStamp = `${iso.slice(0, 23)}000Z`;
+  return lastStamp;
 }
+
+let lastStampMs = Number.NaN;
+let lastStamp = '';
