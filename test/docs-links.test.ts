@@ -4,8 +4,10 @@
  * outside it), a link with an anchor names a heading that exists, and no page cites the spec
  * documents the project was built from, which its users do not have.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../server/paths.js';
 
@@ -123,6 +125,26 @@ describe('the docs link only to what the repository holds', () => {
       .filter(({ text }) => /\.\.\/shared\/|(^|[^/a-zA-Z])PROTOCOL\.md|seeds\/\d{3}_/.test(text))
       .map(({ line, text }) => `${page}:${line} ${text.trim()}`);
     expect(outside).toEqual([]);
+  });
+});
+
+describe('the docs the package ships link only to what the package ships', () => {
+  it('every relative link of a packaged page names a packaged file', async () => {
+    // npm's own file list, as `npm pack` would build it (scripts skipped: the list is all we need).
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PACKAGE_ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const packaged = new Set((JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map(({ path }) => path));
+    const shippedPages = PAGES.filter((page) => packaged.has(page));
+    // The README is also the repository's front page; its pointer to the bench is for contributors.
+    const forContributors = (page: string, target: string) => page === 'README.md' && target.startsWith('bench/');
+    expect(shippedPages).toContain('docs/vitest.md');
+    const missing = shippedPages.flatMap((page) =>
+      links(readFileSync(join(PACKAGE_ROOT, page), 'utf8'))
+        .filter(({ target }) => target !== '' && !isExternal(target) && !target.startsWith('#') && !forContributors(page, target))
+        .map(({ target, line }) => ({ where: `${page}:${line} ${target}`, file: relative(PACKAGE_ROOT, resolve(PACKAGE_ROOT, dirname(page), decodeURIComponent(target.split('#')[0]!))) }))
+        .filter(({ file }) => !packaged.has(file.split(sep).join('/')) && ![...packaged].some((path) => path.startsWith(`${file.split(sep).join('/')}/`)))
+        .map(({ where }) => where),
+    );
+    expect(missing).toEqual([]);
   });
 });
 

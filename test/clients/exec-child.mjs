@@ -7,6 +7,8 @@
 //   trap <n>          print "trap ready <pid>" once its SIGINT/SIGTERM handler is set; on a signal
 //                     print "child got <signal>" and exit with code n
 //   wait              print "waiting <pid>" and wait without a handler (a signal kills it)
+//   count             print "count ready"; print "child got SIGINT <n>" for the n-th SIGINT; on SIGTERM
+//                     print "child got SIGTERM after <n> SIGINT" and exit 0
 import WebSocket from 'ws';
 
 const [mode, arg] = process.argv.slice(2);
@@ -42,5 +44,16 @@ if (mode === 'trap') {
 
 if (mode === 'wait') {
   console.log(`waiting ${process.pid}`);
+  setInterval(() => {}, 1 << 30);
+}
+
+if (mode === 'count') {
+  let interrupts = 0;
+  process.on('SIGINT', () => console.log(`child got SIGINT ${++interrupts}`));
+  process.on('SIGTERM', () => {
+    console.log(`child got SIGTERM after ${interrupts} SIGINT`);
+    process.exit(0);
+  });
+  console.log('count ready');
   setInterval(() => {}, 1 << 30);
 }

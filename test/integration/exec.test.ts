@@ -3,15 +3,18 @@
  * (test/clients/exec-child.mjs), real ports and signals. Every wait is on an event (an output line,
  * an exit), never a sleep.
  */
+import { execFile } from 'node:child_process';
 import { createConnection, createServer, type Server } from 'node:net';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { EXIT_EXEC_FAILURE, EXIT_NOT_FOUND } from '../../server/cli/exec.js';
-import { startCli, useCliProcesses, waitForOutput, type Running } from '../support/cli.js';
+import { BIN, startCli, useCliProcesses, waitForOutput, type Running } from '../support/cli.js';
 
 useCliProcesses();
 
 const CHILD = fileURLToPath(new URL('../clients/exec-child.mjs', import.meta.url));
+const PTY_CTRL_C = fileURLToPath(new URL('../clients/pty-ctrl-c.py', import.meta.url));
 /** Bounds, not waits: each run starts the emulator and a Node child on a shared machine. */
 const TIMEOUT = { timeout: 120_000 };
 
@@ -146,5 +149,18 @@ describe('ih-mock exec', TIMEOUT, () => {
   it('--shell runs the command through the shell (pipes and $VARIABLES), with the same exit code rule', async () => {
     const run = startCli(['exec', '--timing', 'instant', '--shell', '--', 'echo "$IH_API_BASE_URL" | grep -q "^http://127.0.0.1:" && exit 5']);
     expect(await exitCode(run)).toBe(5);
+  });
+
+  it('on a terminal, Ctrl-C reaches the command once: the terminal sends it, exec does not send it again', async () => {
+    // A real pseudo-terminal (Python's pty): Ctrl-C makes the terminal signal the whole foreground
+    // job, exec and the command alike. A second SIGINT from exec would make many test runners abort
+    // their cleanup. SIGTERM, sent to exec alone afterwards, is still passed on.
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [
+      PTY_CTRL_C, '^count ready', 'child got SIGINT 1', process.execPath, BIN, 'exec', '--timing', 'instant', '--', process.execPath, CHILD, 'count',
+    ]);
+    const { output, status, timed_out } = JSON.parse(stdout) as { output: string; status: number; timed_out: boolean };
+    expect(timed_out).toBe(false);
+    expect(output).toMatch(/^child got SIGTERM after 1 SIGINT\r?$/m);
+    expect(status).toBe(0);
   });
 });
