@@ -6,9 +6,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger, DestinationStream } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { Authenticator, credentialFromUpgrade, offeredProtocols, requireScope, SCOPE_STREAM, TokenStore, type Principal, type CredentialSource } from './auth.js';
 import { RealClock, type Clock } from './clock.js';
 import { AUTH_PATHS, registerAuthRoutes } from './http/auth-routes.js';
@@ -28,7 +28,7 @@ import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
 import { toBuffer } from './connection.js';
 import { assertValidServerEvent } from './validation.js';
-import { ConnectionChoiceError, ScenarioLibrary, parseConnectionChoice } from './connection-choice.js';
+import { ConnectionChoiceError, RANDOM_SCENARIO, ScenarioLibrary, loadScenarioGenerator, parseConnectionChoice, scenarioGeneratorLoaded } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
 import type { AdminApi } from './admin/api.js';
 import { ControlPlane } from './admin/control-plane.js';
@@ -39,6 +39,11 @@ import type { SessionRecord } from './admin/sessions.js';
 import { registerMetricsRoute } from './metrics/route.js';
 import { createLogger, logDestination as logDestinationFor } from './logging.js';
 import { packageVersion } from './paths.js';
+import { requireCjs } from './require-cjs.js';
+
+// CommonJS packages by `require`: faster to load than by `import` (require-cjs.ts).
+const { fastify: Fastify, LogController } = requireCjs('fastify') as typeof import('fastify');
+const { WebSocketServer } = requireCjs('ws') as typeof import('ws');
 
 export const STREAM_PATH = '/v1/stream/analyze';
 export const HEALTH_PATH = '/health';
@@ -197,14 +202,22 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
+    // Any session may ask for a random scenario: an upgrade that comes while the generator still
+    // loads (just after start-up, see listen) waits for it, in order of arrival.
+    if (scenarioGeneratorLoaded()) upgrade(request, socket, head);
+    else void loadScenarioGenerator().then(() => upgrade(request, socket, head), (err: unknown) => upgrade(request, socket, head, err));
+  });
+
+  function upgrade(request: UpgradeRequest, socket: Duplex, head: Buffer, loadError?: unknown): void {
     try {
+      if (loadError) throw loadError;
       onUpgrade(request, socket, head);
     } catch (err) {
       // A bug here must not take the server down: this connection gets a 500 and nothing else changes.
       logger.error({ err }, 'internal error while handling a WebSocket upgrade');
       writeRawHttpError(socket, 'ih1001', request.ihCorrelationId ?? httpIds.uuid());
     }
-  });
+  }
 
   function onUpgrade(request: UpgradeRequest, socket: Duplex, head: Buffer): void {
     const correlationId = streamIds.uuid();
@@ -367,8 +380,12 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       const port = typeof address === 'object' && address ? address.port : options.port;
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
-      // After the caller has heard the server is up (its readiness line): load what /metrics needs.
-      setImmediate(() => void control.counters.load().catch(() => undefined)); // a failure shows at the first scrape
+      // After the caller has heard the server is up (its readiness line): load what /metrics needs,
+      // and the scenario generator (upgrades wait for it).
+      setImmediate(() => {
+        void control.counters.load().catch(() => undefined); // a failure shows at the first scrape
+        void loadScenarioGenerator().catch(() => undefined); // a failure shows at the first upgrade
+      });
       return bound;
     },
     urls() {
@@ -389,6 +406,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
 /** Build and listen. Defaults to port 0 (a free port), which is what tests want. */
 export async function createMockServer(input: MockServerOptions = {}): Promise<MockServer & MockServerUrls> {
+  if (input.scenario === RANDOM_SCENARIO) await loadScenarioGenerator();
   const server = buildServer({ port: 0, ...input });
   const urls = await server.listen();
   return Object.assign(server, urls);

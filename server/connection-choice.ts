@@ -7,14 +7,43 @@
  *
  * Only built-in scenario names and `random` are accepted on the URL, never file paths: the URL
  * comes from the network, and a path would let any client read files on the server's machine.
+ *
+ * The generator of `random` scenarios is built on fast-check, the largest module a server would
+ * load, so it is not imported with this module: `loadScenarioGenerator` loads it. A server whose
+ * default is `random` has it loaded before it is built (the CLI, `createMockServer`, the package's
+ * API); otherwise the server loads it once it listens, and holds stream upgrades until it is there.
  */
-import { generateScenario } from '../scenarios/generator.js';
 import { builtInScenarioNames, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
 import { ACCEPTED_TIMING_NAMES, TIMING_MODES, type TimingMode } from './stream/timing.js';
 import type { Scenario } from './types/generated.js';
 
 /** The scenario name that means "generate one from the seed". */
 export const RANDOM_SCENARIO = 'random';
+
+type ScenarioGenerator = typeof import('../scenarios/generator.js');
+
+let generator: ScenarioGenerator | undefined;
+let loadingGenerator: Promise<void> | undefined;
+
+/** Load the `random` scenario generator (once per process); until then, generating one throws. */
+export function loadScenarioGenerator(): Promise<void> {
+  loadingGenerator ??= import('../scenarios/generator.js').then(provideScenarioGenerator);
+  return loadingGenerator;
+}
+
+/** Hand over the generator module where it is already imported (the package's API), so nothing waits for it. */
+export function provideScenarioGenerator(loaded: ScenarioGenerator): void {
+  generator = loaded;
+}
+
+export function scenarioGeneratorLoaded(): boolean {
+  return generator !== undefined;
+}
+
+function generated(seed: number): ResolvedScenario {
+  if (!generator) throw new Error('ih-mock: a random scenario was asked for before the scenario generator was loaded (await loadScenarioGenerator() first)');
+  return scenarioFromObject(generator.generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
+}
 
 export interface ConnectionChoice {
   scenario?: string;
@@ -40,13 +69,13 @@ export class ScenarioLibrary {
   /** The server's default: a scenario object, a built-in name, a file path, or `random` (from the server seed). */
   serverScenario(input: string | Scenario, seed: number): ResolvedScenario {
     if (typeof input === 'object') return scenarioFromObject(input, 'options.scenario');
-    if (input === RANDOM_SCENARIO) return scenarioFromObject(generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
+    if (input === RANDOM_SCENARIO) return generated(seed);
     return loadScenario(input);
   }
 
   /** A scenario named on a connection's URL (already checked by `parseConnectionChoice`). */
   connectionScenario(name: string, seed: number): ResolvedScenario {
-    if (name === RANDOM_SCENARIO) return scenarioFromObject(generateScenario(seed), `${RANDOM_SCENARIO} (seed ${seed})`);
+    if (name === RANDOM_SCENARIO) return generated(seed);
     return loadScenario(name);
   }
 }

@@ -11,6 +11,9 @@
  * await server.close();
  * ```
  */
+import * as scenarioGenerator from '../scenarios/generator.js';
+import { provideScenarioGenerator } from './connection-choice.js';
+
 export { buildServer, createMockServer, STREAM_PATH, HEALTH_PATH } from './app.js';
 export type { MockServer, MockServerOptions, MockServerUrls } from './app.js';
 export type { UploadActivity } from './http/upload-route.js';
@@ -49,6 +52,9 @@ export {
   scenarioToYaml,
 } from '../scenarios/generator.js';
 export type { GeneratorOptions, FaultScheduleOptions } from '../scenarios/generator.js';
+// This API exports the generator, so it is loaded anyway: servers built through it (buildServer) can
+// generate a random scenario at once, without loading it again (connection-choice.ts).
+provideScenarioGenerator(scenarioGenerator);
 export type * from './types/generated.js';
 export { createRecorder } from './record/proxy.js';
 export type { Recorder, RecorderOptions } from './record/proxy.js';

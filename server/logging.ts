@@ -21,9 +21,11 @@
  * Invariant: what ih-mock code logs about a credential is its source and an account label (a hash),
  * never the value; this module is the net under that rule.
  */
-import { createRequire } from 'node:module';
-import { pino, stdSerializers, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import type { DestinationStream, Logger, LevelWithSilent } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { requireCjs } from './require-cjs.js';
+
+const { pino, stdSerializers } = requireCjs('pino') as typeof import('pino');
 
 // ---- Credentials out of every line --------------------------------------------------------------
 
@@ -152,7 +154,7 @@ export function coloursOnStderr(env: NodeJS.ProcessEnv = process.env, isTty: boo
 
 /** A pino-pretty stream with ih-mock's line format. `options` are pino-pretty's (destination, colorize, …). */
 export function prettyStream(options: PinoPretty.PrettyOptions = {}): DestinationStream {
-  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  const pretty = requireCjs('pino-pretty') as typeof PinoPretty;
   return pretty({
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: PRETTY_HIDDEN,

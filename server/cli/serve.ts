@@ -44,10 +44,16 @@ export async function serveOptions(values: ParsedArgs['values']): Promise<Server
  * user's to fix: `CommandUsageError`.
  */
 export async function serverFromFlags(values: ParsedArgs['values'], defaults: ServerOptionsInput = {}): Promise<MockServer> {
-  const [{ OptionsError, resolveOptions }, { buildServer }, { ScenarioError }] = await Promise.all([import('../options.js'), import('../app.js'), import('../../scenarios/loader.js')]);
+  const [{ OptionsError, resolveOptions }, { buildServer }, { ScenarioError }, { RANDOM_SCENARIO, loadScenarioGenerator }] = await Promise.all([
+    import('../options.js'),
+    import('../app.js'),
+    import('../../scenarios/loader.js'),
+    import('../connection-choice.js'),
+  ]);
   try {
     const options = { ...defaults, ...(await serveOptions(values)) };
-    resolveOptions(options); // fail fast with the schema's message
+    // fail fast with the schema's message; a random default scenario is generated as the server is built
+    if (resolveOptions(options).scenario === RANDOM_SCENARIO) await loadScenarioGenerator();
     return buildServer(options);
   } catch (err) {
     if (err instanceof OptionsError || err instanceof ScenarioError) throw new CommandUsageError(err.message.split('\n').join(' '));
@@ -61,9 +67,13 @@ async function serve({ values }: ParsedArgs, io: CliIo): Promise<number> {
     return 0;
   }
   const server = await serverFromFlags(values);
+  // What the readiness line needs is loaded before listening, so the line is written in the turn
+  // the server starts listening: work the server defers until it listens (loading prom-client)
+  // comes after the line instead of before it.
+  const [timing, adminNote] = await Promise.all([import('../stream/timing.js'), import('../admin/startup-note.js')]);
   return withStopSignal(async (stopped) => {
     const urls = await listenOrExplain(() => server.listen(), server.options);
-    io.out(await readiness(server, urls));
+    io.out(readiness(server, urls, timing, adminNote));
     const signal = await stopped;
     server.logger.info({ signal }, 'shutting down');
     return server.close().then(
@@ -73,21 +83,23 @@ async function serve({ values }: ParsedArgs, io: CliIo): Promise<number> {
   });
 }
 
-async function describeTiming(server: MockServer): Promise<string> {
-  const { describeTiming: describe, resolveTiming } = await import('../stream/timing.js');
+type TimingModule = typeof import('../stream/timing.js');
+type AdminNoteModule = typeof import('../admin/startup-note.js');
+
+function describeTiming(server: MockServer, { describeTiming: describe, resolveTiming }: TimingModule): string {
   const t = resolveTiming(server.options, server.scenario);
   const pool = server.pool.capacity === Infinity ? 'unlimited shared pool' : `a shared pool of ${server.pool.capacity}`;
   return t.mode === 'instant' ? describe(t) : `${describe(t).slice(0, -1)}, ${pool})`;
 }
 
-async function readiness(server: MockServer, urls: MockServerUrls): Promise<string> {
+function readiness(server: MockServer, urls: MockServerUrls, timing: TimingModule, { adminStartupNote }: AdminNoteModule): string {
   const timingChoices = OPTION_FLAGS.find((f) => f.key === 'timing')?.choices ?? [];
   return [
     `ih-mock ready at ${urls.baseUrl}`,
     `  stream:   ${urls.streamUrl}`,
     `  upload:   POST ${urls.baseUrl}/v1/upload/analyze   (OpenAPI: ${urls.baseUrl}/openapi.json)`,
     `  scenario: ${server.scenario.name}, seed ${server.options.seed} (pass --seed ${server.options.seed} to replay this run)`,
-    `  timing:   ${await describeTiming(server)}`,
+    `  timing:   ${describeTiming(server, timing)}`,
     server.options.connectionScenarios ? `            a client may choose its own with ${urls.streamUrl}?scenario=<name|random>&seed=<n>&timing=<${timingChoices.join('|')}>` : '            (connections may not choose their scenario: --no-connection-scenarios)',
     server.options.apiKeys.length
       ? `  auth:     Authorization: Bearer <key> (or Sec-WebSocket-Protocol) with one of the ${server.options.apiKeys.length} configured --api-key values`
@@ -95,7 +107,7 @@ async function readiness(server: MockServer, urls: MockServerUrls): Promise<stri
     server.options.keyPairs.length
       ? `            or an access token from POST ${urls.baseUrl}/v1/auth with one of the ${server.options.keyPairs.length} configured --key-pair values`
       : `            or an access token from POST ${urls.baseUrl}/v1/auth with any non-empty key_id/key_secret (every scope); configure --key-pair to restrict`,
-    ...(await import('../admin/startup-note.js')).adminStartupNote(urls.baseUrl, server.options),
+    ...adminStartupNote(urls.baseUrl, server.options),
     '',
   ].join('\n');
 }

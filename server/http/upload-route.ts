@@ -38,7 +38,6 @@
  *   a concurrency slot is held from the check until the response is over or the client has gone.
  */
 import type { IncomingMessage } from 'node:http';
-import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { analyzeFile, UPLOAD_INCLUDE } from '../analysis/file-analysis.js';
 import { SCOPE_UPLOAD, type Authenticator } from '../auth.js';
@@ -57,6 +56,9 @@ import { ConcurrencyLimiter, type RateLimiter } from './limits.js';
 import type { Random } from '../random.js';
 import { UploadFaults } from './upload-faults.js';
 import { sendHttpError, sendRateLimited } from './reply.js';
+import { requireCjs } from '../require-cjs.js';
+
+const multipart = requireCjs('@fastify/multipart') as typeof import('@fastify/multipart').default;
 
 export const UPLOAD_PATH = '/v1/upload/analyze';
 /** Every ih code this route answers with (schemas/openapi.json documents them per status). */

@@ -5,6 +5,9 @@
  * the process exits, every module of Ajv's compiler it loaded; the served CLI is made to validate a
  * bad token-exchange body, a bad admin body and a bad session config frame first, so the validators
  * have run. How fast it starts is measured by `npm run bench` (its start-up rows), not here.
+ *
+ * What the server loads only after its readiness line (prom-client for /metrics, fast-check for
+ * random scenarios) is there for requests sent the moment the line appears: they wait for it.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -73,5 +76,20 @@ describe('start-up', () => {
     const { code, stderr } = await stopped(run);
     expect(code).toBe(0);
     expect(compilerModules(stderr)).toEqual([]);
+  });
+
+  it('a random scenario and /metrics asked for the moment the readiness line appears are served', async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const baseUrl = await waitReady(run);
+    // Both sent at once: the generator and prom-client are loaded after the line, maybe not yet.
+    const [client, metrics] = await Promise.all([connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze?scenario=random&seed=7`), fetch(`${baseUrl}/metrics`)]);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^ih_mock_binary_messages_total 0$/m);
+    await client.waitForType('session.ready');
+    const listed = (await (await fetch(`${baseUrl}/__ih/sessions`)).json()) as { sessions: { scenario: string }[] };
+    expect(listed.sessions.map((s) => s.scenario)).toEqual(['generated-7']);
+    await client.closeGracefully();
+    client.assertAllFramesValid();
+    expect((await stopped(run)).code).toBe(0);
   });
 });
