@@ -21,14 +21,19 @@ const SESSION = '7f3c2a9e-51b4-4d7a-9c1e-2b8f6d0a4e13';
 /** One in four frames is an event the server sends (the bench's conversation scenario sends about that many). */
 const OUT_EVERY = 4;
 
-/** An event the session sent, as its text (a new flat string each time, like JSON.stringify makes). */
+/**
+ * An event the session sent, as its text: JSON.stringify's result, which V8 builds as a tree of
+ * parts, then written to a Buffer as `ws` does when it sends it (which flattens it in place).
+ */
 function eventText(i: number): string {
-  return JSON.stringify({
+  const text = JSON.stringify({
     timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString().replace('Z', '000Z'),
     correlation_id: SESSION,
     type: 'signal.detected',
     data: { signal_type: 'agreement', start: i * 3, end: null, probability: 0.82 + (i % 10) / 100, window: { start: i * 3, end: i * 3 + 8 } },
   });
+  Buffer.from(text);
+  return text;
 }
 
 function fill(journal: Journal, frames: number, texts: string[]): void {
