@@ -152,23 +152,25 @@ export async function controlPlaneLag(deps: { on: ServerHandle; off: ServerHandl
 const lagCell = (d: Distribution) => `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)} ms`;
 
 /**
- * The lag row. The criterion is the target: the median over the pairs of p99 on − p99 off ≤ +2 ms
- * passes. Above it, the row fails only when every pair is above it (a cost beyond the spread, as the
- * CPU rows fail only beyond the reference's spread); when some pairs are above and some not, the
- * difference is within this run's noise and the row says so (info: neither shown nor refuted).
+ * The lag row. The criterion is the target, +2 ms of p99, judged against the spread of the pairs:
+ * the range of n pair differences holds their median with probability 1 − 2 / 2^n (94 % for 5
+ * pairs, a sign test), so the row passes when every pair is within the target, fails when every
+ * pair is above it (a cost beyond the spread, as the CPU rows fail only beyond the reference's),
+ * and otherwise says the run could not tell (info: neither shown nor refuted; the machine was too
+ * noisy for a 2-ms difference).
  */
 export function controlLagRow(f: ControlLagFigure, repetitions: number): Row {
   const target = CONTROL_TARGETS.lagP99ExtraMs;
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x, 2)}`;
   const extra = `p99 ${signed(f.extraP99.median)} ms (${signed(f.extraP99.min)} to ${signed(f.extraP99.max)})`;
-  const pass = !f.bad && f.extraP99.median <= target;
+  const pass = !f.bad && f.extraP99.max <= target;
   const beyondSpread = f.bad || f.extraP99.min > target;
   const cell = (p50: Spread, p99: Spread) => `p50 ${spreadCell(p50, 2)}, p99 ${spreadCell(p99, 2)} ms`;
   return {
     figure: `Control plane cost, event lag (server clock, µs resolution): ${f.sessions} real-time sessions, 3-s segment every 3 s, ${f.seconds} s; on vs off (journalSize 0); median (min–max) of ${repetitions} pairs`,
     emulator: `${cell(f.onP50, f.onP99)} on`,
     baseline: `${cell(f.offP50, f.offP99)} off`,
-    target: `${extra} (≤ +${target} ms)${pass || beyondSpread ? '' : ': above the target, within the spread of the pairs: not shown either way'}`,
+    target: `${extra} (≤ +${target} ms in every pair)${pass || beyondSpread ? '' : ': the pairs span the target, not shown either way'}`,
     result: pass ? 'PASS' : beyondSpread ? 'FAIL' : 'info',
   };
 }
