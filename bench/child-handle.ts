@@ -52,6 +52,7 @@ export class ServerHandle {
   static start(config: ChildConfig, options: SpawnOptions = {}): Promise<ServerHandle> {
     const args = ['--expose-gc', '--import', 'tsx'];
     if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
+    if (process.env.IH_BENCH_DIAG_FLAGS) args.push(...process.env.IH_BENCH_DIAG_FLAGS.split(' '));
     args.push(CHILD_PATH, JSON.stringify(config));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.add(child);

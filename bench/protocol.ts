@@ -10,7 +10,7 @@ export interface ChildConfig {
   kind: ChildKind;
   /** Emulator only (always in ratio timing): `processingRatio` (0 = windows complete at once; 0.25 = the option's default). */
   processingRatio: number;
-  /** Emulator only: record `onWindowEmitted` lags. */
+  /** Emulator only: record `onWindowEmitted` lags, measured on a clock with sub-millisecond `now()` (server-child.ts `FineClock`). */
   collectLag: boolean;
   /** Emulator only: `processingJitter` (default 0: lag then measures the server, not the simulated spread). */
   processingJitter?: number;
@@ -62,6 +62,8 @@ export interface MemoryResult {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** V8's young generation, bytes committed (`new_space` + `new_large_object_space`): it grows with the bytes surviving scavenges. */
+  youngGeneration: number;
 }
 
 export interface StatsResult {

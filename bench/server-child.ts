@@ -18,12 +18,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import multipart from '@fastify/multipart';
 import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
 // The shipped build (dist/, what `npx ih-mock` runs), not the TypeScript sources through tsx's loader.
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
+import { RealClock } from '../dist/server/clock.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, GcStatsResult, JournalResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
@@ -60,6 +61,18 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+/**
+ * The real clock with a sub-millisecond `now()`, for the figures that read window lags: the server
+ * computes a window's lag as two `clock.now()` readings apart, and with `Date.now()` each is cut to
+ * the millisecond, so a difference of 1-2 ms at p99 (the control plane's target) would be lost in
+ * the rounding. Timers are the real clock's; timestamps (ISO with microseconds) keep their format.
+ */
+class FineClock extends RealClock {
+  override now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+}
+
 let mock: (MockServer & { streamUrl: string }) | undefined;
 let closeServer: () => Promise<void>;
 let port: number;
@@ -75,6 +88,7 @@ if (config.kind === 'emulator') {
         // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
         { timing: 'ratio' as const, workersPerSession: 2, processingRatio: config.processingRatio, processingJitter: config.processingJitter ?? 0 }),
     workerPoolSize: config.workerPoolSize ?? null,
+    ...(config.collectLag ? { clock: new FineClock() } : {}),
     ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,
     maxDurationSeconds: DAY_SECONDS,
@@ -137,7 +151,10 @@ function memory(): MemoryResult {
   gc!();
   gc!();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  const youngGeneration = getHeapSpaceStatistics()
+    .filter((s) => s.space_name === 'new_space' || s.space_name === 'new_large_object_space')
+    .reduce((n, s) => n + s.space_size, 0);
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, youngGeneration };
 }
 
 function stats(): StatsResult {
