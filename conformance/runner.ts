@@ -13,6 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createMockServer } from '../server/app.js';
+import { httpStatus, type ErrorCode } from '../server/errors.js';
 import { RealClock } from '../server/clock.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { createRecorder } from '../server/record/proxy.js';
@@ -291,26 +292,48 @@ export interface CatalogueResult {
 }
 
 /**
- * How many cases (or generated property runs) the CLI runs at once by default: as many as CPU
- * cores, and at least 4. A case mostly waits (scripted delays and Retry-After, the client's pace):
- * 4 at a time is what makes the catalogue last about as long as its longest case (6.3's 8 s).
+ * How many cases (or generated property runs) to run at once by default. A command (the CLI): as
+ * many as CPU cores, and at least 4. A case mostly waits (scripted delays and Retry-After, the
+ * client's pace): 4 at a time is what makes the catalogue last about as long as its longest case
+ * (6.3's 8 s); a command also costs a process start each time, which keeps the CPU busy.
+ *
+ * A function (in-process: vitest, jest) starts no process: a case is then an emulator, a proxy and
+ * the client's sockets in this process, and measured on `npm run bench` a generated property run
+ * costs this process about 50–100 ms of CPU over the 1–5 s it mostly spends waiting (answer delays,
+ * Retry-After, the second before a retry), so twice as many, at least 8, still leave the CPU
+ * mostly idle. A client function run several at once must be able to run several sessions at once.
  */
-export function defaultConcurrency(): number {
-  return Math.max(4, availableParallelism());
+export function defaultConcurrency(client?: ClientUnderTest): number {
+  const cores = availableParallelism();
+  return client !== undefined && 'run' in client ? Math.max(IN_PROCESS_MIN_CONCURRENCY, 2 * cores) : Math.max(4, cores);
 }
 
+/** The fewest cases at once `defaultConcurrency` gives a client function. */
+const IN_PROCESS_MIN_CONCURRENCY = 8;
+
 /**
- * How long a case's own script keeps the client waiting, at least (ms): its processing delays, its
- * Retry-After answers and its wall-clock triggers. What the rest takes is short in comparison.
+ * How long a case's own script keeps a correct client waiting, at least (ms): its processing
+ * delays, its wall-clock triggers and, for an upload, the wait before each retry a correct client
+ * makes (Retry-After, else 1 s, after a 429 for rate or concurrency, a 5xx or a cut connection).
+ * What the rest takes is short in comparison. Only an estimate for the start order: a stream
+ * session that ends early skips its later delays.
  */
 export function scriptedWaitMs(testCase: ConformanceCase): number {
+  const upload = (testCase.transport ?? 'stream') === 'upload';
+  const segments = Math.ceil(testCase.mediaSeconds / 3);
   let ms = 0;
   for (const f of testCase.scenario.faults ?? []) {
-    if (f.action === 'delay') ms += (f.seconds ?? 0) * 1000 * (f.windows ?? 1);
-    if (f.action === 'error' && f.retry_after_seconds !== undefined) ms += f.retry_after_seconds * 1000;
+    if (f.action === 'delay') ms += (f.seconds ?? 0) * 1000 * (f.windows ?? 1) * (f.when?.every_segment ? segments : 1);
+    if (upload && (f.action === 'disconnect' || (f.action === 'error' && f.code !== undefined && isRetriedUploadError(f.code)))) ms += (f.retry_after_seconds ?? 1) * 1000;
+    else if (f.action === 'error' && f.retry_after_seconds !== undefined) ms += f.retry_after_seconds * 1000;
     if (f.when?.wall_seconds !== undefined) ms = Math.max(ms, f.when.wall_seconds * 1000);
   }
   return ms;
+}
+
+/** An upload error a correct client tries again after (a 429 for rate or concurrency, a 5xx). */
+function isRetriedUploadError(code: ErrorCode): boolean {
+  return code === 'ih3001' || code === 'ih3002' || httpStatus(code) >= 500;
 }
 
 /**
