@@ -65,8 +65,15 @@ async function kitCost(cases: readonly ConformanceCase[], client: ClientUnderTes
   let kitMs = 0;
   let bareMs = 0;
   const queue = startOrder(cases.map((c, i) => ({ ...c, i })));
-  const kit = async (c: ConformanceCase) => (kitMs += (await runCase(c, { client })).durationMs);
-  const bare = async (c: ConformanceCase) => (bareMs += await bareRun(c, client));
+  // Awaited before adding: `sum += await x` would read the sum before the wait and lose the other workers' additions.
+  const kit = async (c: ConformanceCase) => {
+    const { durationMs } = await runCase(c, { client });
+    kitMs += durationMs;
+  };
+  const bare = async (c: ConformanceCase) => {
+    const ms = await bareRun(c, client);
+    bareMs += ms;
+  };
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       if (c.i % 2 === 0) await bare(c).then(() => kit(c));
