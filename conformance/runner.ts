@@ -326,7 +326,7 @@ export interface CatalogueResult {
  *
  * A function (in-process: vitest, jest) starts no process: a case is then an emulator, a proxy and
  * the client's sockets in this process, and measured on `npm run bench` a generated property run
- * costs this process about 50–100 ms of CPU over the 1–5 s it mostly spends waiting (answer delays,
+ * costs this process about 40–100 ms of CPU over the 1–5 s it mostly spends waiting (answer delays,
  * Retry-After, the second before a retry), so twice as many, at least 8, still leave the CPU
  * mostly idle. A client function run several at once must be able to run several sessions at once.
  */
