@@ -13,7 +13,7 @@ import { scenarioArbitrary, scenarioToYaml, summarizeScenario, uploadFaultSchedu
 import type { Fault, Scenario } from '../server/types/generated.js';
 import { TRANSPORTS, type Transport } from './cases.js';
 import { consoleLine } from './reports.js';
-import { runCase, scenarioCase, type CaseResult, type ClientUnderTest } from './runner.js';
+import { runCase, scenarioCase, startOrder, type CaseResult, type ClientUnderTest } from './runner.js';
 
 /** Advertised segment limit of a `smallLimit` scenario: the 24-s sample (about 180 KB) must be sent in parts. */
 const SMALL_SEGMENT_LIMIT = 100_000;
@@ -186,13 +186,19 @@ const failsTheSameWay = (first: CaseResult, again: CaseResult) => again.verdict 
 
 type GeneratedRun = { transport: Transport; scenario: Scenario };
 
-/** The earliest (by index) of `runs` that FAILED, running `concurrency` at a time; nothing after it is started. */
+/**
+ * The earliest (by index) of `runs` that FAILED, running `concurrency` at a time. Several at a time,
+ * the runs with the longest scripted waits start first (as the catalogue's cases do: a long run
+ * started last would keep the others waiting for it at the end); one at a time, in the seed's order
+ * (nothing to overlap, and a failure stops the search soonest). Once one has failed, no run after
+ * it (by index) is started and every run before it still runs, so the answer is the same either way.
+ */
 async function firstFailing(runs: readonly GeneratedRun[], concurrency: number, run: (r: GeneratedRun, index: number) => Promise<CaseResult>): Promise<{ index: number; result: CaseResult } | null> {
-  let next = 0;
+  const order = concurrency > 1 ? startOrder(runs.map(({ transport, scenario }, index) => ({ ...scenarioCase(`P${index + 1}`, scenario, transport), index }))).map((c) => c.index) : runs.map((_, index) => index);
   let first: { index: number; result: CaseResult } | null = null;
   const worker = async () => {
-    while (next < runs.length && (first === null || next < first.index)) {
-      const index = next++;
+    for (let index = order.shift(); index !== undefined; index = order.shift()) {
+      if (first !== null && index > first.index) continue;
       const result = await run(runs[index]!, index);
       if (result.verdict === 'FAILED' && (first === null || index < first.index)) first = { index, result };
     }

@@ -12,7 +12,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createMockServer } from '../server/app.js';
+import { createMockServer, type MockServerOptions } from '../server/app.js';
+import { httpStatus, type ErrorCode } from '../server/errors.js';
 import { RealClock } from '../server/clock.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { createRecorder } from '../server/record/proxy.js';
@@ -95,6 +96,35 @@ export interface RunCaseOptions {
   keepFailedRecordings?: string;
 }
 
+/** The emulator of a case, as the kit runs it (the bench runs the same without the kit around it). */
+export function caseEmulatorOptions(testCase: ConformanceCase, seed: number): MockServerOptions {
+  // The timing mode is pinned (the scenario's, else instant) rather than left to the server's
+  // default, so every case runs the same whatever that default becomes. Uploads are answered at
+  // once unless the scenario scripts a delay (its processing block times streams only).
+  const timing = testCase.scenario.processing?.timing ?? 'instant';
+  // No admin journal: the kit judges its own recording of the wire, and nothing reads the
+  // emulator's; allocating its ring (10 000 entries by default) was a fifth of a case's set-up.
+  return { scenario: testCase.scenario, seed, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], timing, journalSize: 0, ...((testCase.transport ?? 'stream') === 'upload' ? { processingRatio: 0 } : {}) };
+}
+
+/**
+ * Cases' set-ups (the emulator and the proxy, 25–60 ms of CPU each) one at a time, in the order the
+ * cases start. They run on this one thread either way; taken all at once, the first case started
+ * (the one with the longest scripted waits, which the whole run waits for) got its emulator only
+ * after every other case's, a few hundred ms later with 8 at a time.
+ */
+let setUpsDone: Promise<unknown> = Promise.resolve();
+function oneSetUpAtATime<T>(setUp: () => Promise<T>): Promise<T> {
+  const done = setUpsDone.then(setUp);
+  setUpsDone = done.catch(() => undefined);
+  return done;
+}
+
+/** The API key a case gives its client (`IH_API_KEY`): the emulator's, or one it refuses. */
+export function caseApiKey(testCase: ConformanceCase): string {
+  return testCase.credential === 'revoked' ? REVOKED_KEY : API_KEY;
+}
+
 export async function runCase(testCase: ConformanceCase, options: RunCaseOptions): Promise<CaseResult> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), `ih-mock-case-${testCase.id}-`));
@@ -110,18 +140,16 @@ async function runCaseIn(dir: string, testCase: ConformanceCase, options: RunCas
   const observationsPath = join(dir, 'observations.jsonl');
   const quiet = pino({ level: 'silent' });
   const transport = testCase.transport ?? 'stream';
-  // The timing mode is pinned (the scenario's, else instant) rather than left to the server's
-  // default, so every case runs the same whatever that default becomes. Uploads are answered at
-  // once unless the scenario scripts a delay (its processing block times streams only).
-  const timing = testCase.scenario.processing?.timing ?? 'instant';
-  const emulator = await createMockServer({ scenario: testCase.scenario, seed: options.seed ?? 1, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], timing, ...(transport === 'upload' ? { processingRatio: 0 } : {}) });
-  const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
-  const base = await recorder.listen();
+  const { emulator, recorder, base } = await oneSetUpAtATime(async () => {
+    const emulator = await createMockServer(caseEmulatorOptions(testCase, options.seed ?? 1));
+    const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
+    return { emulator, recorder, base: await recorder.listen() };
+  });
   const media = sampleMedia(testCase.mediaSeconds);
   const env: ClientEnv = {
     IH_STREAM_URL: `${base.replace(/^http/, 'ws')}/v1/stream/analyze`,
     IH_API_BASE_URL: base,
-    IH_API_KEY: testCase.credential === 'revoked' ? REVOKED_KEY : API_KEY,
+    IH_API_KEY: caseApiKey(testCase),
     IH_MEDIA_FILE: media.file,
     IH_MEDIA_SEGMENTS: media.segments.join('\n'),
     IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
@@ -237,7 +265,7 @@ const STDERR_TAIL = 2000;
 const OUTPUT_DRAIN_MS = 1000;
 
 /** Run the client; resolves with its exit code (null: stopped at the timeout) and the tails of its output. */
-async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: number): Promise<{ exitCode: number | null; output: string; stderr: string }> {
+export async function runClient(client: ClientUnderTest, env: ClientEnv, timeoutMs: number): Promise<{ exitCode: number | null; output: string; stderr: string }> {
   if ('run' in client) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
@@ -291,26 +319,48 @@ export interface CatalogueResult {
 }
 
 /**
- * How many cases (or generated property runs) the CLI runs at once by default: as many as CPU
- * cores, and at least 4. A case mostly waits (scripted delays and Retry-After, the client's pace):
- * 4 at a time is what makes the catalogue last about as long as its longest case (6.3's 8 s).
+ * How many cases (or generated property runs) to run at once by default. A command (the CLI): as
+ * many as CPU cores, and at least 4. A case mostly waits (scripted delays and Retry-After, the
+ * client's pace): 4 at a time is what makes the catalogue last about as long as its longest case
+ * (6.3's 8 s); a command also costs a process start each time, which keeps the CPU busy.
+ *
+ * A function (in-process: vitest, jest) starts no process: a case is then an emulator, a proxy and
+ * the client's sockets in this process, and measured on `npm run bench` a generated property run
+ * costs this process about 40–100 ms of CPU over the 1–5 s it mostly spends waiting (answer delays,
+ * Retry-After, the second before a retry), so twice as many, at least 8, still leave the CPU
+ * mostly idle. A client function run several at once must be able to run several sessions at once.
  */
-export function defaultConcurrency(): number {
-  return Math.max(4, availableParallelism());
+export function defaultConcurrency(client?: ClientUnderTest): number {
+  const cores = availableParallelism();
+  return client !== undefined && 'run' in client ? Math.max(IN_PROCESS_MIN_CONCURRENCY, 2 * cores) : Math.max(4, cores);
 }
 
+/** The fewest cases at once `defaultConcurrency` gives a client function. */
+const IN_PROCESS_MIN_CONCURRENCY = 8;
+
 /**
- * How long a case's own script keeps the client waiting, at least (ms): its processing delays, its
- * Retry-After answers and its wall-clock triggers. What the rest takes is short in comparison.
+ * How long a case's own script keeps a correct client waiting, at least (ms): its processing
+ * delays, its wall-clock triggers and, for an upload, the wait before each retry a correct client
+ * makes (Retry-After, else 1 s, after a 429 for rate or concurrency, a 5xx or a cut connection).
+ * What the rest takes is short in comparison. Only an estimate for the start order: a stream
+ * session that ends early skips its later delays.
  */
 export function scriptedWaitMs(testCase: ConformanceCase): number {
+  const upload = (testCase.transport ?? 'stream') === 'upload';
+  const segments = Math.ceil(testCase.mediaSeconds / 3);
   let ms = 0;
   for (const f of testCase.scenario.faults ?? []) {
-    if (f.action === 'delay') ms += (f.seconds ?? 0) * 1000 * (f.windows ?? 1);
-    if (f.action === 'error' && f.retry_after_seconds !== undefined) ms += f.retry_after_seconds * 1000;
+    if (f.action === 'delay') ms += (f.seconds ?? 0) * 1000 * (f.windows ?? 1) * (f.when?.every_segment ? segments : 1);
+    if (upload && (f.action === 'disconnect' || (f.action === 'error' && f.code !== undefined && isRetriedUploadError(f.code)))) ms += (f.retry_after_seconds ?? 1) * 1000;
+    else if (f.action === 'error' && f.retry_after_seconds !== undefined) ms += f.retry_after_seconds * 1000;
     if (f.when?.wall_seconds !== undefined) ms = Math.max(ms, f.when.wall_seconds * 1000);
   }
   return ms;
+}
+
+/** An upload error a correct client tries again after (a 429 for rate or concurrency, a 5xx). */
+function isRetriedUploadError(code: ErrorCode): boolean {
+  return code === 'ih3001' || code === 'ih3002' || httpStatus(code) >= 500;
 }
 
 /**

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CASES, selectCases, type Transport } from '../../conformance/cases.js';
 import { conformanceRunArbitrary, runProperties, type PropertyResult } from '../../conformance/properties.js';
-import { caseTimeoutMs, runCase, scenarioCase, type ClientEnv } from '../../conformance/runner.js';
+import { caseTimeoutMs, runCase, scenarioCase, scriptedWaitMs, type ClientEnv } from '../../conformance/runner.js';
 import { loadScenario } from '../../scenarios/loader.js';
 import { runCli } from '../support/cli.js';
 import { inProcessClient, nodeClient, withTempDir } from '../support/conformance.js';
@@ -200,6 +200,25 @@ describe.concurrent('property runs', () => {
       }
       if (oneAtATime.ok || fourAtATime.ok) return;
       expect(fourAtATime.counterexample).toEqual(oneAtATime.counterexample);
+    }), 120_000);
+
+  it('side by side, the generated runs with the longest scripted waits start first; every run still runs and reports in the seed\'s order', () =>
+    withTempDir('ih-mock-prop-', async (outDir) => {
+      const reference = await inProcessClient('reference.mjs');
+      const started: string[] = [];
+      const client = { run: (env: ClientEnv) => (started.push(env.IH_CASE), 'run' in reference ? reference.run(env) : Promise.resolve(1)) };
+      const runs = 10;
+      const seed = 16; // its longest waits are not its first runs: P2 (6 s), P1 (5 s), P10 (4 s), P4 (2 s)
+      const waits = fc.sample(conformanceRunArbitrary(), { seed, numRuns: runs }).map(({ transport, scenario }, i) => ({ id: `P${i + 1}`, wait: scriptedWaitMs(scenarioCase('P', scenario, transport)) }));
+      const longest = [...waits].sort((a, b) => b.wait - a.wait).slice(0, 4).map((w) => w.id);
+      expect(longest).toContain('P10');
+      const result = await runProperties({ client, runs, seed, outDir, concurrency: 4 });
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      // The first four a worker took, in whatever order their emulators came up.
+      expect(started.slice(0, 4).sort()).toEqual(longest.sort());
+      expect(started.sort()).toEqual(waits.map((w) => w.id).sort());
+      expect(result.results.map((r) => r.id)).toEqual(waits.map((w) => w.id));
     }), 120_000);
 });
 
