@@ -75,6 +75,18 @@ describe('RealClock', () => {
   });
 });
 
+describe('RealClock handles', () => {
+  it('ignores handles it did not make and timers already fired', async () => {
+    const clock = new RealClock();
+    const handle = await new Promise<ReturnType<RealClock['setTimeout']>>((resolve) => {
+      const h = clock.setTimeout(() => resolve(h), 1);
+    });
+    expect(() => clock.clearTimeout(handle)).not.toThrow();
+    expect(() => clock.clearTimeout({ id: handle.id })).not.toThrow();
+    expect(() => clock.clearTimeout(new VirtualClock().setTimeout(() => {}, 1))).not.toThrow();
+  });
+});
+
 describe('RealClock long timers', () => {
   it('chains waits longer than one Node timer instead of firing at once', async () => {
     const clock = new RealClock(20); // pretend Node's limit is 20 ms
@@ -97,5 +109,16 @@ describe('RealClock long timers', () => {
 describe('isoMicros', () => {
   it('formats with six fractional digits and Z, as the live service', () => {
     expect(isoMicros(Date.UTC(2026, 5, 20, 15, 21, 55, 149))).toBe('2026-06-20T15:21:55.149000Z');
+  });
+
+  it('gives each millisecond its own stamp when called again and again (it reuses the last one)', () => {
+    const a = Date.UTC(2026, 5, 20, 15, 21, 55, 149);
+    expect([a, a, a + 1, a, a + 1000].map(isoMicros)).toEqual([
+      '2026-06-20T15:21:55.149000Z',
+      '2026-06-20T15:21:55.149000Z',
+      '2026-06-20T15:21:55.150000Z',
+      '2026-06-20T15:21:55.149000Z',
+      '2026-06-20T15:21:56.149000Z',
+    ]);
   });
 });
