@@ -50,7 +50,8 @@ export class ServerHandle {
   }
 
   static start(config: ChildConfig, options: SpawnOptions = {}): Promise<ServerHandle> {
-    const args = ['--expose-gc', '--import', 'tsx'];
+    // BENCH_CHILD_NODE_ARGS: more node/V8 flags for every server child (e.g. "--trace-gc"; bench/README.md).
+    const args = ['--expose-gc', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), '--import', 'tsx'];
     if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
     if (process.env.IH_BENCH_DIAG_FLAGS) args.push(...process.env.IH_BENCH_DIAG_FLAGS.split(' '));
     args.push(CHILD_PATH, JSON.stringify(config));

@@ -1,4 +1,5 @@
 /** Messages between `bench/run.ts` (parent) and `bench/server-child.ts` over the Node IPC channel. */
+import type { OwnDelayResult } from './own-time.js';
 import type { Distribution } from './stats.js';
 
 export type ServerKind = 'emulator' | 'bare';
@@ -90,10 +91,14 @@ export interface StatsResult {
 export interface LagResult {
   /** Lag samples (ms) since the previous `lag` command. */
   samples: number[];
+  /** The same, each capped by the CPU the child used between the window's due time and its emission (own-time.ts). */
+  cpuSamples: number[];
 }
 
 export interface EldResult extends Distribution {
   resolutionMs: number;
+  /** Over the same span, each tick's delay capped by the CPU the child used during it (own-time.ts). */
+  own: OwnDelayResult;
 }
 
 /** The emulator's admin journal (a ring buffer): entries held, its capacity, entries recorded and evicted since start. */
@@ -113,4 +118,7 @@ export interface GcStatsResult {
   /** Incremental marking steps and weak callbacks. */
   otherCount: number;
   otherMs: number;
+  /** The longest pause of any kind since the previous `gc-stats` command, ms; and how many passed 10 ms since start. */
+  maxMs: number;
+  over10ms: number;
 }

@@ -27,6 +27,7 @@ import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/a
 import { RealClock } from '../dist/server/clock.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
+import { OwnTimeMeter } from './own-time.js';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, GcStatsResult, JournalResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
 const DAY_SECONDS = 86_400;
@@ -38,15 +39,21 @@ if (!gc) throw new Error('bench/server-child.ts needs --expose-gc');
 const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 
 const lags: number[] = [];
+/** When each lag sample's window was emitted (performance.now()), for the lag in the process's own CPU time. */
+const emittedAt: number[] = [];
+/** The process's CPU time, sampled with the event-loop delay (own-time.ts). */
+const ownTime = new OwnTimeMeter();
 const errorsByCode: Record<string, number> = {};
 let bareMessages = 0;
 let bareBytes = 0;
 let bareOpen = 0;
 let eld: { histogram: IntervalHistogram; resolutionMs: number } | undefined;
 /** Every garbage collection of this process (for the scale figure: how much of the CPU is GC). */
-const gcStats: GcStatsResult = { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0, otherCount: 0, otherMs: 0 };
+const gcStats: GcStatsResult = { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0, otherCount: 0, otherMs: 0, maxMs: 0, over10ms: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
+    gcStats.maxMs = Math.max(gcStats.maxMs, entry.duration);
+    if (entry.duration > 10) gcStats.over10ms++;
     const kind = ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind;
     if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
       gcStats.minorCount++;
@@ -101,7 +108,14 @@ if (config.kind === 'emulator') {
         errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
       }
     },
-    ...(config.collectLag ? { onWindowEmitted: (lagMs: number) => void lags.push(lagMs) } : {}),
+    ...(config.collectLag
+      ? {
+          onWindowEmitted: (lagMs: number) => {
+            lags.push(lagMs);
+            emittedAt.push(performance.now());
+          },
+        }
+      : {}),
   });
   port = Number(new URL(mock.streamUrl).port);
   const server = mock;
@@ -185,6 +199,7 @@ function eldStop(): EldResult {
   if (!eld) throw new Error('eld-stop without eld-start');
   const { histogram, resolutionMs } = eld;
   histogram.disable();
+  ownTime.stop();
   eld = undefined;
   // The histogram records the time between timer ticks, which includes the resolution itself.
   const delay = (q: number) => Math.max(0, histogram.percentile(q) / 1e6 - resolutionMs);
@@ -195,6 +210,7 @@ function eldStop(): EldResult {
     max: Math.max(0, histogram.max / 1e6 - resolutionMs),
     mean: Math.max(0, histogram.mean / 1e6 - resolutionMs),
     resolutionMs,
+    own: ownTime.ownDelay(),
   };
 }
 
@@ -205,13 +221,17 @@ async function handle(command: ChildCommand): Promise<unknown> {
     case 'stats':
       return stats();
     case 'lag': {
-      const result: LagResult = { samples: lags.splice(0, lags.length) };
+      const at = emittedAt.splice(0, emittedAt.length);
+      const samples = lags.splice(0, lags.length);
+      // The meter's samples of the last eld-start..eld-stop span cover these windows' due and emit times.
+      const result: LagResult = { samples, cpuSamples: ownTime.cpuLag(samples, at) };
       return result;
     }
     case 'eld-start': {
       eld?.histogram.disable();
       const histogram = monitorEventLoopDelay({ resolution: command.resolutionMs });
       histogram.enable();
+      ownTime.start(command.resolutionMs);
       eld = { histogram, resolutionMs: command.resolutionMs };
       return null;
     }
@@ -220,8 +240,11 @@ async function handle(command: ChildCommand): Promise<unknown> {
     case 'heap-snapshot':
       gc!();
       return writeHeapSnapshot(command.path);
-    case 'gc-stats':
-      return { ...gcStats };
+    case 'gc-stats': {
+      const result = { ...gcStats };
+      gcStats.maxMs = 0; // the longest pause since the previous call
+      return result;
+    }
     case 'journal': {
       if (!mock) throw new Error('journal: only the emulator has one');
       const { journal } = await mock.admin.status();

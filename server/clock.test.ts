@@ -75,6 +75,18 @@ describe('RealClock', () => {
   });
 });
 
+describe('RealClock handles', () => {
+  it('ignores handles it did not make and timers already fired', async () => {
+    const clock = new RealClock();
+    const handle = await new Promise<ReturnType<RealClock['setTimeout']>>((resolve) => {
+      const h = clock.setTimeout(() => resolve(h), 1);
+    });
+    expect(() => clock.clearTimeout(handle)).not.toThrow();
+    expect(() => clock.clearTimeout({ id: handle.id })).not.toThrow();
+    expect(() => clock.clearTimeout(new VirtualClock().setTimeout(() => {}, 1))).not.toThrow();
+  });
+});
+
 describe('RealClock long timers', () => {
   it('chains waits longer than one Node timer instead of firing at once', async () => {
     const clock = new RealClock(20); // pretend Node's limit is 20 ms

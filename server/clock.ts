@@ -27,6 +27,16 @@ export interface Clock {
 /** Largest delay Node's setTimeout honours. */
 const MAX_NODE_TIMER_MS = 2 ** 31 - 1;
 
+/** A RealClock timer: the handle holds its Node timer itself (no table to look it up in, per window due). */
+class RealTimer implements TimerHandle {
+  node: NodeJS.Timeout | undefined;
+  constructor(
+    readonly id: number,
+    readonly due: number,
+    readonly fn: () => void,
+  ) {}
+}
+
 /** Wall-clock time backed by Node's timers. */
 export class RealClock implements Clock {
   private nextId = 1;
@@ -34,27 +44,28 @@ export class RealClock implements Clock {
   /** @param maxStepMs longest single Node timer (tests lower it to exercise chaining). */
   constructor(private readonly maxStepMs: number = MAX_NODE_TIMER_MS) {}
 
-  private readonly timers = new Map<number, NodeJS.Timeout>();
-
   now(): number {
     return Date.now();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    this.arm(id, Date.now() + Math.max(0, ms), fn);
-    return { id };
+    const timer = new RealTimer(this.nextId++, Date.now() + Math.max(0, ms), fn);
+    this.arm(timer);
+    return timer;
   }
 
-  /** Node fires timers longer than 2^31−1 ms at once; longer waits are chained in steps. */
-  private arm(id: number, due: number, fn: () => void): void {
-    const wait = Math.min(Math.max(0, due - Date.now()), this.maxStepMs);
-    const timer = setTimeout(() => {
-      if (Date.now() < due) return this.arm(id, due, fn);
-      this.timers.delete(id);
-      fn();
+  /**
+   * Node fires timers longer than 2^31−1 ms at once; longer waits are chained in steps. Node counts
+   * in the event loop's own millisecond clock, not in step with Date.now(), so a timer may also fire
+   * up to a millisecond before `due`: the rest is waited again, so nothing fires early.
+   */
+  private arm(timer: RealTimer): void {
+    const wait = Math.min(Math.max(0, timer.due - Date.now()), this.maxStepMs);
+    timer.node = setTimeout(() => {
+      if (Date.now() < timer.due) return this.arm(timer);
+      timer.node = undefined;
+      timer.fn();
     }, wait);
-    this.timers.set(id, timer);
   }
 
   afterTurn(fn: () => void): void {
@@ -62,10 +73,9 @@ export class RealClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const timer = this.timers.get(handle.id);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(handle.id);
+    if (!(handle instanceof RealTimer) || handle.node === undefined) return;
+    clearTimeout(handle.node);
+    handle.node = undefined;
   }
 }
 
@@ -187,16 +197,15 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The last stamp made: every event of a window, and of the windows due with it, has the same millisecond. */
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
 /** ISO 8601 with six fractional digits and `Z`, as the live service stamps envelopes. */
 export function isoMicros(ms: number): string {
-  // Every envelope is stamped, and the events of one window (or one turn) share the clock's time:
-  // the last stamp is kept, so they share one string instead of a Date and two strings each.
-  if (ms === lastStampMs) return lastStamp;
+  if (ms === lastIsoMs) return lastIso; // not a Date and two strings per event sent
   const iso = new Date(ms).toISOString(); // 2026-01-01T00:00:00.000Z
-  lastStampMs = ms;
-  lastStamp = `${iso.slice(0, 23)}000Z`;
-  return lastStamp;
+  lastIsoMs = ms;
+  lastIso = `${iso.slice(0, 23)}000Z`;
+  return lastIso;
 }
-
-let lastStampMs = Number.NaN;
-let lastStamp = '';

@@ -88,6 +88,7 @@ export class FaultSchedule {
 
   /** The results of `windows` analyzed windows have been sent. */
   onWindowsSent(windows: number): readonly Fault[] {
+    if (this.faults.length === 0) return NO_FAULTS; // per window: not even the predicate's closure
     return this.take((f) => f.when?.windows_sent !== undefined && f.when.windows_sent <= windows);
   }
 
