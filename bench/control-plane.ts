@@ -46,22 +46,39 @@ export interface ControlSource {
   frames: readonly Buffer[];
 }
 
-/** Ingest with the control plane on and off: warm-up, then pairs alternating which goes first. */
+/**
+ * Ingest with the control plane on and off, in pairs alternating which goes first. Each pair runs on
+ * fresh children (both started, each warmed up, then measured), as the ingest figure does: a child
+ * that falls into V8's mark-compact-per-30-MB state stays in it, so long-lived children made one
+ * such fall decide every pair (bench/README.md, "Garbage-collection state").
+ */
 export async function controlPlaneIngest(
   sources: readonly ControlSource[],
-  deps: { on: ServerHandle; off: ServerHandle; run: (server: ServerHandle, frames: readonly Buffer[]) => Promise<ControlRun>; repetitions: number; log: (msg: string) => void },
+  deps: {
+    start: (plane: 'on' | 'off') => Promise<ServerHandle>;
+    warmUp: (server: ServerHandle, frames: readonly Buffer[]) => Promise<unknown>;
+    run: (server: ServerHandle, frames: readonly Buffer[]) => Promise<ControlRun>;
+    repetitions: number;
+    log: (msg: string) => void;
+  },
 ): Promise<ControlIngestFigure[]> {
   const figures: ControlIngestFigure[] = [];
   for (const source of sources) {
-    for (const server of [deps.on, deps.off]) await deps.run(server, source.frames);
     const on: ControlRun[] = [];
     const off: ControlRun[] = [];
     for (let rep = 0; rep < deps.repetitions; rep++) {
-      const order = rep % 2 === 0 ? [deps.off, deps.on] : [deps.on, deps.off];
-      for (const server of order) {
-        const r = await deps.run(server, source.frames);
-        (server === deps.on ? on : off).push(r);
-        deps.log(`control plane ${server === deps.on ? 'on' : 'off'} ${source.media}: ${fmt(r.mbPerSecond)} MB/s, ${fmt(r.serverMicros / r.messages)} µs server CPU a message`);
+      const order: ('on' | 'off')[] = rep % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      const started = await Promise.allSettled(order.map((plane) => deps.start(plane)));
+      try {
+        for (const [i, s] of started.entries()) {
+          if (s.status === 'rejected') throw s.reason;
+          await deps.warmUp(s.value, source.frames);
+          const r = await deps.run(s.value, source.frames);
+          (order[i] === 'on' ? on : off).push(r);
+          deps.log(`control plane ${order[i]} ${source.media} (pair ${rep + 1}): ${fmt(r.mbPerSecond)} MB/s, ${fmt(r.serverMicros / r.messages)} µs server CPU a message`);
+        }
+      } finally {
+        await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
       }
     }
     const perMessage = (r: ControlRun) => r.serverMicros / r.messages;

@@ -75,7 +75,7 @@ const PLAN = QUICK
       virtual: { repetitions: 3 },
       startup: { repetitions: 5 },
       scale: { seconds: 15 },
-      control: { repetitions: 3, bytesPerRun: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3 },
+      control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3 },
       cpu: { repetitions: 5, bytesPerRun: 10e6 },
       watchdogSeconds: 600,
     }
@@ -93,7 +93,7 @@ const PLAN = QUICK
       // 10 segments a session: 8 windows each.
       scale: { seconds: 30 },
       // Lag: 6 segments a session (4 windows each, 2,000 a run at 500 sessions), 5 pairs.
-      control: { repetitions: 5, bytesPerRun: 400e6, lagSessions: 500, lagSeconds: 18, lagRepetitions: 5 },
+      control: { repetitions: 5, bytesPerRun: 400e6, warmUpBytes: 300e6, lagSessions: 500, lagSeconds: 18, lagRepetitions: 5 },
       cpu: { repetitions: 11, bytesPerRun: 40e6 },
       watchdogSeconds: 1200,
     };
@@ -676,22 +676,20 @@ async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
 // ---------------------------------------------------------------------------------------------
 
 async function controlSection(media: BenchMedia): Promise<{ ingest: ControlIngestFigure[]; lag: ControlLagFigure }> {
-  const { repetitions, bytesPerRun } = PLAN.control;
-  const on = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
-  const off = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...CONTROL_PLANE_OFF }, spawnOptions());
-  let ingestFigures: ControlIngestFigure[];
-  try {
-    const run = async (server: ServerHandle, frames: readonly Buffer[]) => (await ingestRun(server, frames, bytesPerRun)).run;
-    ingestFigures = await controlPlaneIngest(
-      [
-        { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
-        { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
-      ],
-      { on, off, run, repetitions, log },
-    );
-  } finally {
-    await Promise.all([on.stop(), off.stop()]);
-  }
+  const { repetitions, bytesPerRun, warmUpBytes } = PLAN.control;
+  const ingestFigures = await controlPlaneIngest(
+    [
+      { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
+      { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
+    ],
+    {
+      start: (plane) => ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) }, spawnOptions()),
+      warmUp: (server, frames) => ingestRun(server, frames, warmUpBytes),
+      run: async (server, frames) => (await ingestRun(server, frames, bytesPerRun)).run,
+      repetitions,
+      log,
+    },
+  );
   return { ingest: ingestFigures, lag: await controlLag(media) };
 }
 
