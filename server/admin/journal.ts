@@ -97,7 +97,6 @@ export interface JournalListener {
   deliver(entry: JournalEntry): boolean;
 }
 
-
 const KINDS: readonly JournalKind[] = ['frame', 'session', 'upload', 'auth', 'admin'];
 const DIRECTIONS: readonly (Direction | null)[] = [null, 'in', 'out'];
 const VERDICTS: readonly (InboundVerdict | null)[] = [null, 'accepted', 'rejected', 'ignored'];
@@ -156,7 +155,7 @@ export class Journal {
 
   /** The seq of the oldest entry held, or null when empty. Held seqs are consecutive and end at the newest. */
   get oldestSeq(): number | null {
-    return this.held === 0 ? null : this.lastSeq - this.held + 1;
+    return this.held === 0 ? null : this.firstHeldSeq;
   }
 
   get size(): number {
@@ -307,7 +306,7 @@ export class Journal {
   private deliverTo(listener: JournalListener): void {
     for (let i = this.indexAfter(listener.cursor); i < this.held; i++) {
       const slot = (this.head + i) % this.capacity;
-      listener.cursor = this.lastSeq - this.held + 1 + i;
+      listener.cursor = this.firstHeldSeq + i;
       if (this.matches(slot, listener.filter) && !listener.deliver(this.entryAt(i))) {
         this.listeners.delete(listener);
         return;
@@ -339,7 +338,7 @@ export class Journal {
     const n = slot * NUMBERS;
     const text = this.texts[slot];
     return new JournalEntry(
-      this.lastSeq - this.held + 1 + i,
+      this.firstHeldSeq + i,
       this.at[slot]!,
       KINDS[this.kinds[slot]!]!,
       this.strings[s]!,
@@ -359,15 +358,20 @@ export class Journal {
     );
   }
 
+  /** The seq of the oldest held entry (held seqs are consecutive and end at the newest); lastSeq + 1 when none is held. */
+  private get firstHeldSeq(): number {
+    return this.lastSeq - this.held + 1;
+  }
+
   /** The slot holding entry `seq`, or -1 when it is not held. */
   private slotOf(seq: number): number {
-    const i = seq - (this.lastSeq - this.held + 1);
+    const i = seq - this.firstHeldSeq;
     return seq > 0 && i >= 0 && i < this.held ? (this.head + i) % this.capacity : -1;
   }
 
   /** Position (0 = oldest held) of the first entry with seq > `since`. */
   private indexAfter(since: number): number {
     if (this.held === 0) return 0;
-    return Math.min(this.held, Math.max(0, since + 1 - (this.lastSeq - this.held + 1)));
+    return Math.min(this.held, Math.max(0, since + 1 - this.firstHeldSeq));
   }
 }

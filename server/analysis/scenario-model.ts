@@ -305,8 +305,7 @@ export class ScenarioModel {
     // order, and a cut equal to the previous one (a cycle's end and the next one's start) is skipped.
     let start = from;
     const period = this.period;
-    const firstCycle = period === undefined ? 0 : Math.max(0, Math.floor(from / period));
-    const lastCycle = period === undefined ? 0 : Math.max(firstCycle, Math.ceil(to / period) - 1);
+    const [firstCycle, lastCycle] = this.cycleRange(from, to);
     const breakpoints = this.breakpoints;
     for (let c = firstCycle; c <= lastCycle; c++) {
       const offset = period === undefined ? 0 : c * period;
