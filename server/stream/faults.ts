@@ -14,6 +14,15 @@ import type { Fault } from '../types/generated.js';
 
 const NO_FAULTS: readonly Fault[] = Object.freeze([]);
 
+// What each trigger matches (module-level, so the calls made per binary message and per window allocate nothing).
+const atOpen = (f: Fault): boolean => f.when === undefined && f.action !== 'missing_scope';
+const isFault = (f: Fault, fault: Fault): boolean => f === fault;
+const untriggeredIn = (f: Fault, added: ReadonlySet<Fault>): boolean => added.has(f) && f.when === undefined;
+const onSegment = (f: Fault, segment: number): boolean => f.when?.segment === segment || f.when?.every_segment === true;
+const onUpload = (f: Fault, n: number): boolean => f.when?.upload === n;
+const afterWindowsSent = (f: Fault, windows: number): boolean => f.when?.windows_sent !== undefined && f.when.windows_sent <= windows;
+const atMedia = (f: Fault, mediaEnd: number): boolean => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd;
+
 export class FaultSchedule {
   private readonly fired = new Set<Fault>();
   private readonly faults: Fault[];
@@ -50,7 +59,7 @@ export class FaultSchedule {
     for (const fault of faults) this.forkFor(fault);
     const added = new Set(faults);
     return {
-      due: this.take((f) => added.has(f) && f.when === undefined),
+      due: this.take(untriggeredIn, added),
       timed: faults.filter((f) => f.when?.wall_seconds !== undefined).map((f) => [f, f.when!.wall_seconds! * 1000]),
     };
   }
@@ -62,7 +71,7 @@ export class FaultSchedule {
 
   /** Faults without a trigger: right after session.ready. */
   atOpen(): readonly Fault[] {
-    return this.take((f) => f.when === undefined && f.action !== 'missing_scope');
+    return this.take(atOpen, 0);
   }
 
   /** `wall_seconds` faults, for the session to arm as timers: [fault, ms after open]. */
@@ -72,39 +81,37 @@ export class FaultSchedule {
 
   /** A timed fault's moment came. */
   atWallTime(fault: Fault): readonly Fault[] {
-    return this.take((f) => f === fault);
+    return this.take(isFault, fault);
   }
 
   /** Binary message `segment` (1-based) arrived, before it is processed. */
   onSegment(segment: number): readonly Fault[] {
-    if (this.faults.length === 0) return NO_FAULTS; // per binary message: not even the predicate's closure
-    return this.take((f) => f.when?.segment === segment || f.when?.every_segment === true);
+    return this.take(onSegment, segment);
   }
 
   /** The `n`-th upload (1-based) arrived: its upload faults (`when: {upload: n}`). */
   onUpload(n: number): readonly Fault[] {
-    return this.take((f) => f.when?.upload === n);
+    return this.take(onUpload, n);
   }
 
   /** The results of `windows` analyzed windows have been sent. */
   onWindowsSent(windows: number): readonly Fault[] {
-    if (this.faults.length === 0) return NO_FAULTS; // per window: not even the predicate's closure
-    return this.take((f) => f.when?.windows_sent !== undefined && f.when.windows_sent <= windows);
+    return this.take(afterWindowsSent, windows);
   }
 
   /** Accepted media reached `mediaEnd` seconds. */
   onMedia(mediaEnd: number): readonly Fault[] {
-    if (this.faults.length === 0) return NO_FAULTS; // per binary message: not even the predicate's closure
-    return this.take((f) => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd);
+    return this.take(atMedia, mediaEnd);
   }
 
-  private take(match: (f: Fault) => boolean): readonly Fault[] {
-    // Nearly every session has no faults: nothing to allocate on each binary message.
+  /** The faults matching `match(fault, value)` that fire now. `match` is one of the module's predicates, so a call makes no closure. */
+  private take<T>(match: (f: Fault, value: T) => boolean, value: T): readonly Fault[] {
+    // Nearly every session has no faults: nothing to allocate on each binary message or window.
     if (this.faults.length === 0) return NO_FAULTS;
     const due: Fault[] = [];
     for (const fault of this.faults) {
       const repeating = fault.when?.every_segment === true;
-      if ((!repeating && this.fired.has(fault)) || !match(fault)) continue;
+      if ((!repeating && this.fired.has(fault)) || !match(fault, value)) continue;
       if (!repeating) this.fired.add(fault);
       if (this.happens(fault)) due.push(fault);
     }
