@@ -100,6 +100,36 @@ export class ServerHandle {
   }
 }
 
+/** A child for the length of `fn`, stopped whatever happens. */
+export async function withChild<T>(config: ChildConfig, options: SpawnOptions, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const server = await ServerHandle.start(config, options);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * Fresh children, one per config, started together (to halve the start-up wait); then `each` runs
+ * on them one after the other, in the configs' order; then all are stopped, whatever happened.
+ * For paired measurements: a child's garbage-collection state carries over from run to run
+ * (bench/README.md, "Garbage-collection state"), so each pair gets children of its own.
+ */
+export async function onFreshChildren<R>(configs: readonly ChildConfig[], options: SpawnOptions, each: (server: ServerHandle, index: number) => Promise<R>): Promise<R[]> {
+  const started = await Promise.allSettled(configs.map((config) => ServerHandle.start(config, options)));
+  try {
+    const results: R[] = [];
+    for (const [index, s] of started.entries()) {
+      if (s.status === 'rejected') throw s.reason;
+      results.push(await each(s.value, index));
+    }
+    return results;
+  } finally {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+  }
+}
+
 /** Kill every child still running (on failure or timeout). Only processes this module started. */
 export function killAllChildren(): void {
   for (const child of live) child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
 import { fmt, type Distribution } from './stats.js';
 import { spread, spreadCell, type Spread } from './cpu-guard.js';
+import type { Row } from './table.js';
 
 export const CONTROL_TARGETS = {
   /** Ingest throughput with the control plane on ≥ this share of it off. */
@@ -55,9 +56,8 @@ export interface ControlSource {
 export async function controlPlaneIngest(
   sources: readonly ControlSource[],
   deps: {
-    start: (plane: 'on' | 'off') => Promise<ServerHandle>;
-    warmUp: (server: ServerHandle, frames: readonly Buffer[]) => Promise<unknown>;
-    run: (server: ServerHandle, frames: readonly Buffer[]) => Promise<ControlRun>;
+    /** Run one pair: a measured run with the control plane on and one off, in `order` (run.ts: on fresh children). */
+    pair: (order: readonly ('on' | 'off')[], frames: readonly Buffer[]) => Promise<ControlRun[]>;
     repetitions: number;
     log: (msg: string) => void;
   },
@@ -68,17 +68,10 @@ export async function controlPlaneIngest(
     const off: ControlRun[] = [];
     for (let rep = 0; rep < deps.repetitions; rep++) {
       const order: ('on' | 'off')[] = rep % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-      const started = await Promise.allSettled(order.map((plane) => deps.start(plane)));
-      try {
-        for (const [i, s] of started.entries()) {
-          if (s.status === 'rejected') throw s.reason;
-          await deps.warmUp(s.value, source.frames);
-          const r = await deps.run(s.value, source.frames);
-          (order[i] === 'on' ? on : off).push(r);
-          deps.log(`control plane ${order[i]} ${source.media} (pair ${rep + 1}): ${fmt(r.mbPerSecond)} MB/s, ${fmt(r.serverMicros / r.messages)} µs server CPU a message`);
-        }
-      } finally {
-        await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+      const runs = await deps.pair(order, source.frames);
+      for (const [i, r] of runs.entries()) {
+        (order[i] === 'on' ? on : off).push(r);
+        deps.log(`control plane ${order[i]} ${source.media} (pair ${rep + 1}): ${fmt(r.mbPerSecond)} MB/s, ${fmt(r.serverMicros / r.messages)} µs server CPU a message`);
       }
     }
     const perMessage = (r: ControlRun) => r.serverMicros / r.messages;
@@ -97,7 +90,6 @@ export async function controlPlaneIngest(
   return figures;
 }
 
-type Row = { figure: string; emulator: string; baseline: string; target: string; result: 'PASS' | 'FAIL' | 'info' };
 
 /** Judged against the spread of the pairs, like the lag row (`controlLagRow`): every pair within the target passes, every pair beyond it fails. */
 export function controlIngestRows(figures: readonly ControlIngestFigure[], repetitions: number): Row[] {

@@ -20,6 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServerHandle } from './child-handle.js';
 import { fmt, median } from './stats.js';
+import type { Row } from './table.js';
 
 export const CPU_REFERENCE_PATH = fileURLToPath(new URL('./cpu-reference.json', import.meta.url));
 
@@ -154,7 +155,7 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
 }
 
 /** Report rows (run.ts's Row shape). */
-export function cpuRows(figures: readonly CpuFigure[], repetitions: number): { figure: string; emulator: string; baseline: string; target: string; result: 'PASS' | 'FAIL' | 'info' }[] {
+export function cpuRows(figures: readonly CpuFigure[], repetitions: number): Row[] {
   return figures.flatMap((f) => {
     const judged = f.reference === null ? 'no reference (bench/cpu-reference.json)' : `ratio ${spreadCell(f.ratio, 2)}; fails above the reference's ${spreadCell(f.reference, 2)}`;
     const result = f.reference === null ? ('info' as const) : f.regression ? ('FAIL' as const) : ('PASS' as const);

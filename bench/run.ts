@@ -17,7 +17,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { killAllChildren, ServerHandle } from './child-handle.js';
+import { killAllChildren, onFreshChildren, ServerHandle, withChild } from './child-handle.js';
+import { lagCell, markdownTable, type Row, type Verdict } from './table.js';
 import { pinBench } from './cpu-pinning.js';
 import { closeAll, cyclingSource, openMany, rangeSource, type BenchConnection } from './client.js';
 import { chunksFor, loadBenchMedia, loadUploadMedia, type BenchMedia, type UploadMedia } from './media.js';
@@ -129,13 +130,8 @@ function spawnOptions() {
   return { cpus: PINNING.server, ...(args.has('--cpu-prof') ? { cpuProfDir: PROF_DIR } : {}) };
 }
 
-async function withServer<T>(config: ChildConfig, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
-  const server = await ServerHandle.start(config, spawnOptions());
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
+function withServer<T>(config: ChildConfig, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
+  return withChild(config, spawnOptions(), fn);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,27 +237,14 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
 
 type IngestResult = Awaited<ReturnType<typeof ingestRun>>;
 
-/**
- * One repetition: fresh children for both servers (started together, to halve the start-up wait),
- * then for each in `order` a short warm-up (JIT, socket buffers) and one measured run. Fresh
- * children because a child's garbage-collection state carries over from run to run and can double
- * its CPU a message (bench/README.md, "Garbage-collection state"): one child serving every
- * repetition let one unlucky state decide them all.
- */
+/** One repetition: fresh children for both servers, then for each in `order` a short warm-up (JIT, socket buffers) and one measured run. */
 async function ingestRepetition(frames: readonly Buffer[], order: readonly ServerKind[]): Promise<Record<ServerKind, IngestResult>> {
-  const started = await Promise.allSettled(order.map((kind) => ServerHandle.start({ kind, processingRatio: 0, collectLag: false }, spawnOptions())));
-  try {
-    const results: Partial<Record<ServerKind, IngestResult>> = {};
-    for (const s of started) {
-      if (s.status === 'rejected') throw s.reason;
-      const warmUp = await ingestRun(s.value, frames, PLAN.ingest.warmUpBytes);
-      const measured = await ingestRun(s.value, frames);
-      results[s.value.config.kind as ServerKind] = { run: measured.run, errors: warmUp.errors + measured.errors, firstError: warmUp.firstError ?? measured.firstError };
-    }
-    return results as Record<ServerKind, IngestResult>;
-  } finally {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
-  }
+  const results = await onFreshChildren(order.map((kind) => ({ kind, processingRatio: 0, collectLag: false })), spawnOptions(), async (server) => {
+    const warmUp = await ingestRun(server, frames, PLAN.ingest.warmUpBytes);
+    const measured = await ingestRun(server, frames);
+    return { run: measured.run, errors: warmUp.errors + measured.errors, firstError: warmUp.firstError ?? measured.firstError };
+  });
+  return Object.fromEntries(order.map((kind, i) => [kind, results[i]!])) as Record<ServerKind, IngestResult>;
 }
 
 async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
@@ -683,9 +666,12 @@ async function controlSection(media: BenchMedia): Promise<{ ingest: ControlInges
       { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
     ],
     {
-      start: (plane) => ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) }, spawnOptions()),
-      warmUp: (server, frames) => ingestRun(server, frames, warmUpBytes),
-      run: async (server, frames) => (await ingestRun(server, frames, bytesPerRun)).run,
+      // Each pair on fresh children, each warmed up before its measured run.
+      pair: (order, frames) =>
+        onFreshChildren(order.map((plane) => ({ kind: 'emulator' as const, processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) })), spawnOptions(), async (server) => {
+          await ingestRun(server, frames, warmUpBytes);
+          return (await ingestRun(server, frames, bytesPerRun)).run;
+        }),
       repetitions,
       log,
     },
@@ -731,22 +717,8 @@ async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
 // Report
 // ---------------------------------------------------------------------------------------------
 
-type Verdict = 'PASS' | 'FAIL' | 'info';
-
-interface Row {
-  figure: string;
-  emulator: string;
-  baseline: string;
-  target: string;
-  result: Verdict;
-}
-
 function isFlat(a: number, b: number): boolean {
   return b <= TARGETS.flatFactor * a || b - a <= TARGETS.flatSlackKb;
-}
-
-function lagCell(d: Distribution): string {
-  return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
 }
 
 function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEmu: MemoryRunResult | undefined, memBare: MemoryRunResult | undefined): Row[] {
@@ -929,13 +901,6 @@ function virtualRows(f: VirtualTimeFigure | undefined): Row[] {
       result: f.sessionMs <= 1000 ? 'PASS' : 'FAIL',
     },
   ];
-}
-
-function markdownTable(rows: Row[]): string {
-  const header: Row = { figure: 'Figure', emulator: 'Emulator', baseline: 'Baseline (same run)', target: 'Ratio / target', result: 'info' };
-  const cells = (r: Row, isHeader = false) => [r.figure, r.emulator, r.baseline, r.target, isHeader ? 'Result' : r.result];
-  const lines = [cells(header, true), ['---', '---:', '---:', '---', ':---:'], ...rows.map((r) => cells(r))];
-  return lines.map((c) => `| ${c.join(' | ')} |`).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

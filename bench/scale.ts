@@ -12,11 +12,12 @@
  * - server CPU (`process.cpuUsage()` in the child, user + system) per session-second of media, over
  *   the same span for both servers: from the first send to the last send + the model latency + 2 s.
  */
-import { ServerHandle, type SpawnOptions } from './child-handle.js';
+import { withChild, type ServerHandle, type SpawnOptions } from './child-handle.js';
 import { closeAll, openMany, paceRealTime, type BenchConnection } from './client.js';
 import type { BenchMedia } from './media.js';
 import type { ChildConfig, EldResult, GcStatsResult, JournalResult, LagResult, ServerKind, StatsResult } from './protocol.js';
 import { distribution, fmt, type Distribution } from './stats.js';
+import { lagCell, type Row } from './table.js';
 
 /** The sections this module adds to `npm run bench`, and the sessions each runs. `scale5000` is opt-in. */
 export const SCALE_SECTIONS = { scale: 2000, scale5000: 5000 } as const;
@@ -96,7 +97,7 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
 
   // Bare ws's event-loop delay under the same traffic: the floor the emulator's lag cannot go below
   // (reading 77-KB frames, and the GC their buffers cause, delay timers in any ws server).
-  const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options, async (server) => {
+  const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options.spawn, async (server) => {
     const run = await realTimeRun(server, sessions, media.segment3s, sends, options, async () => {
       await server.call({ cmd: 'eld-start', resolutionMs: 2 });
     });
@@ -104,7 +105,7 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   });
   options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), loaded ELD ${lagCell(bare.loadedEventLoopDelay)} (${ownCell(bare.loadedEventLoopDelay)}), client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
 
-  const emu = await withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options, async (server) => {
+  const emu = await withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options.spawn, async (server) => {
     await sleep(500);
     await server.call({ cmd: 'eld-start', resolutionMs: 2 });
     await sleep(2000);
@@ -143,14 +144,6 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   };
 }
 
-async function withChild<T>(config: ChildConfig, options: ScaleRunOptions, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
-  const server = await ServerHandle.start(config, options.spawn);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /**
  * Open `sessions` connections, send `frame` in real time `sends` times each, wait out the model
@@ -232,21 +225,8 @@ function ownCell(eld: EldResult): string {
   return `own blocks p99 ${fmt(own.p99)} ms, longest ${fmt(own.max)} ms, ${own.over10ms} over 10 ms${waited}`;
 }
 
-function lagCell(d: Distribution): string {
-  return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
-}
-
-/** The same shape as bench/run.ts's table rows. */
-export interface ScaleRow {
-  figure: string;
-  emulator: string;
-  baseline: string;
-  target: string;
-  result: 'PASS' | 'FAIL' | 'info';
-}
-
-export function scaleRows(figures: readonly ScaleFigure[]): ScaleRow[] {
-  const rows: ScaleRow[] = [];
+export function scaleRows(figures: readonly ScaleFigure[]): Row[] {
+  const rows: Row[] = [];
   for (const f of figures) {
     const target = SCALE_TARGETS.lagP99Ms[f.sessions] ?? 20;
     const closed = f.sessions - f.emulator.statsAfter.open;

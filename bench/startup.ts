@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fmt, median } from './stats.js';
+import type { Row } from './table.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const CLI = ['bin/ih-mock.js'];
@@ -98,7 +99,7 @@ const TARGETS = {
 } as const;
 
 /** Rows in the shape of the bench table (`run.ts`). */
-export function startupRows(f: StartupFigure | undefined): { figure: string; emulator: string; baseline: string; target: string; result: 'PASS' | 'FAIL' | 'info' }[] {
+export function startupRows(f: StartupFigure | undefined): Row[] {
   if (!f) return [];
   const bare = f.ms['bare http'];
   const spread = (values: number[], decimals = 0) => `${fmt(Math.min(...values), decimals)}–${fmt(Math.max(...values), decimals)}`;
