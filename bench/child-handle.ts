@@ -1,11 +1,38 @@
 /** Parent side of `server-child.ts`: spawn it, wait for its port, call its commands, stop it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import { pinProcess } from './cpu-pinning.js';
 import { fileURLToPath } from 'node:url';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest } from './protocol.js';
 
-const CHILD_PATH = fileURLToPath(new URL('./server-child.ts', import.meta.url));
+const CHILD_SOURCE = fileURLToPath(new URL('./server-child.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** The child compiled to plain JavaScript: in `.cache/`, one level below the repo like `bench/`, so its `../dist/` imports still resolve. */
+const CHILD_PATH = fileURLToPath(new URL('../.cache/bench-server-child.mjs', import.meta.url));
+let childBuilt = false;
+
+/**
+ * Compile `server-child.ts` (and the bench modules it imports) to one JavaScript file, once per
+ * bench run, so a server child runs as plain `node` on the built package, as `npx ih-mock` does.
+ * Why not `node --import tsx`: tsx's loader adds several MB to the child's heap, which moves where
+ * V8 schedules its mark-compacts (bench/README.md, "Garbage-collection state") and is not in what a
+ * user runs. The package (`../dist/`) and npm packages stay imports, not copies.
+ */
+function buildChild(): void {
+  if (childBuilt) return;
+  buildSync({
+    entryPoints: [CHILD_SOURCE],
+    outfile: CHILD_PATH,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    external: ['../dist/*'],
+    logLevel: 'error',
+  });
+  childBuilt = true;
+}
 
 /** Every child started and not yet reaped, so the bench can stop them all on any failure. */
 const live = new Set<ChildProcess>();
@@ -51,7 +78,8 @@ export class ServerHandle {
 
   static start(config: ChildConfig, options: SpawnOptions = {}): Promise<ServerHandle> {
     // BENCH_CHILD_NODE_ARGS: more node/V8 flags for every server child (e.g. "--trace-gc"; bench/README.md).
-    const args = ['--expose-gc', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean), '--import', 'tsx'];
+    buildChild();
+    const args = ['--expose-gc', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
     if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
     if (process.env.IH_BENCH_DIAG_FLAGS) args.push(...process.env.IH_BENCH_DIAG_FLAGS.split(' '));
     args.push(CHILD_PATH, JSON.stringify(config));

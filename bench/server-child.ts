@@ -1,8 +1,9 @@
 /**
  * The server under test, in its own process so that the bench's client load does not share its
- * event loop. Started by `bench/run.ts` with `--expose-gc --import tsx` and an IPC channel:
+ * event loop. Compiled to plain JavaScript and started by `bench/run.ts` (child-handle.ts) with
+ * `--expose-gc` and an IPC channel:
  *
- *   node --expose-gc --import tsx bench/server-child.ts '{"kind":"emulator","processingRatio":0,...}'
+ *   node --expose-gc .cache/bench-server-child.mjs '{"kind":"emulator","processingRatio":0,...}'
  *
  * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach;
  * - kind "bare": a plain `http` server with a `ws` WebSocketServer using the emulator's ws options
