@@ -1,7 +1,7 @@
 /**
  * What the recording proxy's two halves (proxy-http.ts, proxy-ws.ts) share: the upstream, the
  * file, the redactor, the proxy's own answers, the record sink of each session, and the
- * connections still open (so `close()` can cut every one of them).
+ * work still under way (so `close()` can cut every connection, and `settled()` can wait for it).
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -36,14 +36,65 @@ export interface ProxyContext {
   readonly upstreamHandshakeTimeoutMs: number;
   /** Start a new session (an HTTP request or a WebSocket connection); returns its record sink. */
   sessionLog(): SessionLog;
-  /** Open WebSockets, on both sides. */
-  readonly sockets: Set<WebSocket>;
+  /** Open WebSockets and HTTP exchanges not recorded yet. */
+  readonly work: ProxyWork;
   /** Client connections that came in as upgrades, until they close (the HTTP server no longer tracks them). */
   readonly pendingUpgrades: Set<Duplex>;
   /** The exchange in progress on each client connection. */
   readonly inProgress: WeakMap<Socket, ExchangeInProgress>;
-  /** HTTP exchanges whose answer (or abandonment) is not recorded yet. */
-  exchangesOpen: number;
+}
+
+/**
+ * What the proxy still has under way: open WebSockets (both sides) and HTTP exchanges whose answer
+ * (or abandonment) is not recorded yet; and who waits for none to be left. Waiters are told when
+ * the last one ends, not by polling, and time out on the proxy's clock.
+ */
+export class ProxyWork {
+  /** Open WebSockets, on both sides (so `close()` can cut every one). */
+  readonly sockets = new Set<WebSocket>();
+  private exchanges = 0;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly clock: Clock) {}
+
+  get idle(): boolean {
+    return this.sockets.size === 0 && this.exchanges === 0;
+  }
+
+  socketOpened(ws: WebSocket): void {
+    this.sockets.add(ws);
+  }
+
+  socketClosed(ws: WebSocket): void {
+    if (this.sockets.delete(ws)) this.wakeIfIdle();
+  }
+
+  exchangeStarted(): void {
+    this.exchanges++;
+  }
+
+  exchangeRecorded(): void {
+    this.exchanges--;
+    this.wakeIfIdle();
+  }
+
+  /** Resolves once nothing is under way, or after `timeoutMs` of the clock. */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.clock.clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
+  }
+
+  private wakeIfIdle(): void {
+    if (this.idle) for (const done of [...this.waiters]) done();
+  }
 }
 
 /** Request headers worth recording (lower case); others are forwarded but not written down. */

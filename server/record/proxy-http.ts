@@ -69,7 +69,7 @@ export function forwardHttp(ctx: ProxyContext, req: IncomingMessage, res: Server
     .catch((err: unknown) => logger.error({ err }, 'could not record a request'));
   // Exactly one answer is recorded: the upstream's, a 502 when it failed, 499 when the client left first, 400 when its HTTP broke.
   let recorded = false;
-  ctx.exchangesOpen++;
+  ctx.work.exchangeStarted();
   // The answer's time is when it passed the proxy, even if the request's record is written later.
   const respond = (record: ResponseRecord) => {
     if (recorded) return;
@@ -78,7 +78,7 @@ export function forwardHttp(ctx: ProxyContext, req: IncomingMessage, res: Server
     void requestLogged
       .then(() => log(record, at))
       .catch((err: unknown) => logger.error({ err }, 'could not record an answer'))
-      .finally(() => ctx.exchangesOpen--);
+      .finally(() => ctx.work.exchangeRecorded());
   };
   const failed = (status: number, text: string): ResponseRecord => ({ kind: 'http.response', status, headers: {}, body: { kind: 'raw', bytes: 0, sha256: createHash('sha256').digest('hex'), text }, by: 'recorder' });
   // Set once the proxy has given up on this exchange (the upstream failed, the client's HTTP broke): no 499 is recorded after it.

@@ -81,8 +81,8 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
       return;
     }
     const log = ctx.sessionLog();
-    ctx.sockets.add(upstreamWs);
-    upstreamWs.on('close', () => ctx.sockets.delete(upstreamWs));
+    ctx.work.socketOpened(upstreamWs);
+    upstreamWs.on('close', () => ctx.work.socketClosed(upstreamWs));
     // Answered (by the upstream's refusal, the proxy's own error, or the completed upgrade): nothing else is sent on the raw socket.
     let answered = false;
     const settle = () => {
@@ -164,7 +164,7 @@ export function createUpgradeForwarder(ctx: ProxyContext): (req: IncomingMessage
 /** Frames both ways, recorded as they pass; a close on either side passed on to the other. */
 function proxySession(ctx: ProxyContext, log: SessionLog, client: WebSocket, upstreamWs: WebSocket, open: { path: string; query: string; headers: Record<string, string>; correlationId: string | null }): void {
   const { redactor, writer } = ctx;
-  ctx.sockets.add(client);
+  ctx.work.socketOpened(client);
   log({ kind: 'ws.open', path: open.path, query: open.query, headers: open.headers, protocol: client.protocol ? redactor.selectedProtocol(client.protocol) : null, correlation_id: open.correlationId });
   const timeline = new MediaTimeline({ minSegmentSeconds: 0, toleranceSeconds: null, acceptContinuation: true, maxMessageSeconds: Number.MAX_SAFE_INTEGER });
   let closeRecorded = false;
@@ -194,7 +194,7 @@ function proxySession(ctx: ProxyContext, log: SessionLog, client: WebSocket, ups
     client.send(bytes, { binary: isBinary });
   });
   client.on('close', (code, reason) => {
-    ctx.sockets.delete(client);
+    ctx.work.socketClosed(client);
     recordClose('client', code, reason.toString());
     closeOther(upstreamWs, code, reason.toString());
   });

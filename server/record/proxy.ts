@@ -16,14 +16,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
 import { Random } from '../random.js';
 import type { RecordingRecord } from '../types/generated.js';
 import { OwnAnswers } from './answers.js';
 import { RecordingWriter, type WithoutSessionTime } from './format.js';
 import { listenOn, shutDown } from './net.js';
-import type { ExchangeInProgress, ProxyContext, SessionLog } from './proxy-context.js';
+import { ProxyWork, type ExchangeInProgress, type ProxyContext, type SessionLog } from './proxy-context.js';
 import { forwardHttp } from './proxy-http.js';
 import { createUpgradeForwarder } from './proxy-ws.js';
 import { Redactor } from './redact.js';
@@ -88,10 +87,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     withMedia: options.withMedia,
     upstreamHandshakeTimeoutMs: options.upstreamHandshakeTimeoutMs ?? DEFAULT_UPSTREAM_HANDSHAKE_TIMEOUT_MS,
     sessionLog,
-    sockets: new Set<WebSocket>(),
+    work: new ProxyWork(clock),
     pendingUpgrades: new Set<Duplex>(),
     inProgress: new WeakMap<Socket, ExchangeInProgress>(),
-    exchangesOpen: 0,
   };
   const forwardUpgrade = createUpgradeForwarder(ctx);
 
@@ -142,14 +140,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
       writer.open();
       return base;
     },
-    async settled(timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while ((ctx.sockets.size > 0 || ctx.exchangesOpen > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    settled(timeoutMs) {
+      return ctx.work.settled(timeoutMs);
     },
     async close() {
       // Upgrade connections (waiting for the upstream, or being answered) are raw sockets the HTTP server no longer tracks.
       for (const socket of ctx.pendingUpgrades) socket.destroy();
-      await shutDown(server, ctx.sockets);
+      await shutDown(server, ctx.work.sockets);
       writer.close();
     },
   };

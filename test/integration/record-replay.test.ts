@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RealClock, VirtualClock } from '../../server/clock.js';
+import { RealClock, VirtualClock, type Clock } from '../../server/clock.js';
 import { Random } from '../../server/random.js';
 import { extractScenario } from '../../server/record/extract.js';
 import { loadScenario } from '../../scenarios/loader.js';
@@ -48,11 +48,11 @@ function upstream() {
   return startServer({ scenario: 'steady', seed: 11, timing: 'instant', apiKeys: [API_KEY], keyPairs: [{ keyId: KEY_ID, keySecret: KEY_SECRET }] });
 }
 
-async function recorderFor(upstreamBase: string, withMedia = false): Promise<{ recorder: Recorder; base: string; file: string }> {
+async function recorderFor(upstreamBase: string, withMedia = false, clock: Clock = new RealClock()): Promise<{ recorder: Recorder; base: string; file: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'ih-mock-rec-'));
   closers.push(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'session.jsonl');
-  const recorder = createRecorder({ upstream: upstreamBase, out: file, withMedia, recorder: 'ih-mock test', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
+  const recorder = createRecorder({ upstream: upstreamBase, out: file, withMedia, recorder: 'ih-mock test', host: '127.0.0.1', port: 0, clock, logger: quiet });
   const base = await recorder.listen();
   closers.push(() => recorder.close());
   return { recorder, base, file };
@@ -256,13 +256,32 @@ describe('ih-mock record', () => {
       socket.on('error', reject);
     });
     expect(answer).toMatch(/^HTTP\/1.1 429/);
-    const started = Date.now();
-    await recorder.settled(5000);
-    expect(Date.now() - started).toBeLessThan(2000); // the exchange is recorded, not left open
+    // An hour's timeout: settled() must resolve because the exchange is recorded (not left open), within the test's 30 s.
+    await recorder.settled(3_600_000);
     await recorder.close();
     const exchange = readRecording(file).sessions[0]!;
     expect(exchange.kind === 'http' && exchange.response?.status).toBe(429);
     expect(exchange.kind === 'http' && exchange.request.body).toMatchObject({ kind: 'raw', text: expect.stringMatching(/aborted by the client/) });
+  }, 30_000);
+
+  it("settled() waits while a stream session is open, gives up after its timeout on the recorder's clock, and resolves when the session closes", async () => {
+    const server = await upstream();
+    const clock = new VirtualClock();
+    const { base, recorder } = await recorderFor(server.baseUrl, false, clock);
+    const client = await connect(`${base.replace('http', 'ws')}/v1/stream/analyze`, { apiKey: API_KEY });
+    await client.waitForType('session.ready');
+    // A minute of the recorder's clock, longer than this test may take in real time.
+    let timedOut = false;
+    const timeout = recorder.settled(60_000).then(() => (timedOut = true));
+    await clock.advance(59_999);
+    expect(timedOut).toBe(false);
+    await clock.advance(1);
+    await timeout; // the session is still open: only the clock ended the wait
+    // An hour's timeout the virtual clock never reaches: only the session's end can resolve it.
+    const idle = recorder.settled(3_600_000);
+    client.ws.close(1000, 'done');
+    await idle;
+    await client.closed;
   }, 30_000);
 
   it('an upstream that cuts an upload with no answer cuts the client too (no 502 of the proxy\'s own), recorded as 502', async () => {
