@@ -1,0 +1,104 @@
+/**
+ * Bundles the `ih-mock` command line into `dist/bundle/` with esbuild; `npm run build` runs it after
+ * `tsc`, and `bin/ih-mock.js` runs the bundle. Why: a start-up spent most of its time not running
+ * ih-mock but having Node find, read and compile some 280 small files (fastify alone is ~120 CommonJS
+ * files, semver ~40); a few large files do the same work in a fraction of the time (bench/README.md,
+ * "Start-up", has the figures). The library exports (`ih-mock`, `ih-mock/conformance`,
+ * `ih-mock/vitest`) stay the plain `tsc` output in `dist/server/` and `dist/conformance/`.
+ *
+ * - ES modules with code splitting: each command is its own chunk, loaded by main's `import()` when it
+ *   runs, so `--version` and `--help` still load no server.
+ * - Bundled: our modules and the packages the server loads at start (fastify, ws, pino,
+ *   @fastify/multipart, Ajv's run-time helpers). `requireCjs('pkg')` (see `server/require-cjs.ts`)
+ *   becomes a plain `require('pkg')`, which esbuild inlines; the precompiled validators' own
+ *   `createRequire` goes, so their `require`s of Ajv's helpers are inlined too.
+ * - `requireCjs('./file.cjs')`, a file of ours loaded on first use (the wire validators, see
+ *   `server/validation.ts`), stays a file: it is copied beside the bundle, where the same relative
+ *   path finds it (`requireCjs` resolves from `server/`, and in the bundle from `dist/bundle/`).
+ * - Left to Node at run time (external): built-ins; what is loaded after the readiness line or never
+ *   on the CLI's paths, so it costs no parsing at start (pino-pretty, prom-client, yaml, which
+ *   `server/yaml.ts` requires by path); and fastify's schema compilers and `inject` helper, which
+ *   ih-mock never calls (`server/http/schema-compilers.ts`). A `require` made by the banner lets the
+ *   bundled CommonJS code require those and the built-ins.
+ * - Whitespace and syntax are minified (less to read and parse at start), names are not; each chunk
+ *   has a source map: `node --enable-source-maps bin/ih-mock.js` gives stack traces in the sources.
+ * - Paths: `server/paths.ts` finds the package root by walking up from its module's URL, which from a
+ *   chunk in `dist/bundle/` finds the same root (schemas/, scenarios/, server/ui/).
+ *
+ * Run: `npx tsx server/cli/build-bundle.ts` (after `npm run gen:build`, which writes the validators).
+ */
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import { PACKAGE_ROOT } from '../paths.js';
+
+export const BUNDLE_DIR = join(PACKAGE_ROOT, 'dist', 'bundle');
+/** esbuild's account of the bundle (inputs per output), for `test/integration/startup.test.ts`. */
+export const BUNDLE_METAFILE = join(BUNDLE_DIR, 'meta.json');
+
+const EXTERNAL = [
+  // Loaded after the readiness line, or only when asked for: parsed only then.
+  'pino-pretty',
+  'prom-client',
+  'yaml',
+  // fastify requires these only when a route has a fastify schema (none has: schema-compilers.ts)
+  // or when `inject` is called (the CLI never does). Bundled, they would be Ajv's whole compiler.
+  '@fastify/ajv-compiler',
+  '@fastify/fast-json-stringify-compiler',
+  'light-my-request',
+];
+
+/** `requireCjs('pkg')`, a package by its literal name: inlined. */
+const REQUIRE_PACKAGE = /\brequireCjs\((['"][^'"./][^'"]*['"])\)/g;
+/** `requireCjs('./file.cjs')`, a file of ours by its literal path (relative to `server/`): copied beside the bundle. */
+const REQUIRE_FILE = /\brequireCjs\((['"])(\.\/[^'"]+)\1\)/g;
+/** The line by which a precompiled validator makes its own `require` (schemas/generate-validators.ts). */
+const VALIDATOR_REQUIRE = /^const require = createRequire\(import\.meta\.url\);$/m;
+
+/**
+ * Makes the `require`s of our own modules visible to esbuild, so what they require is bundled, and
+ * collects the files of ours they require by path (into `besideBundle`, relative to `server/`).
+ */
+function inlineRequires(besideBundle: Set<string>): Plugin {
+  return {
+    name: 'ih-mock-inline-requires',
+    setup(builder) {
+      builder.onLoad({ filter: /\.[jt]s$/ }, async ({ path }) => {
+        if (path.includes('node_modules')) return undefined;
+        const source = await readFile(path, 'utf8');
+        let contents = source.replace(REQUIRE_PACKAGE, 'require($1)');
+        for (const [, , file] of contents.matchAll(REQUIRE_FILE)) besideBundle.add(file!);
+        if (path.includes(join('server', 'validators'))) contents = contents.replace(VALIDATOR_REQUIRE, '');
+        if (/\brequireCjs\((?!['"])/.test(contents)) throw new Error(`${relative(PACKAGE_ROOT, path)}: requireCjs must be called with a literal name or path (the bundle inlines a package, copies a file)`);
+        return contents === source ? undefined : { contents, loader: path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+}
+
+export async function buildCliBundle(): Promise<void> {
+  await rm(BUNDLE_DIR, { recursive: true, force: true });
+  const besideBundle = new Set<string>();
+  const result = await build({
+    absWorkingDir: PACKAGE_ROOT,
+    entryPoints: { 'ih-mock': 'server/cli/main.ts' },
+    outdir: BUNDLE_DIR,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: EXTERNAL,
+    banner: { js: "import { createRequire as __ihMockCreateRequire } from 'node:module'; const require = __ihMockCreateRequire(import.meta.url);" },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    metafile: true,
+    plugins: [inlineRequires(besideBundle)],
+    logLevel: 'warning',
+  });
+  for (const file of besideBundle) await cp(join(PACKAGE_ROOT, 'server', file), join(BUNDLE_DIR, file));
+  await writeFile(BUNDLE_METAFILE, JSON.stringify(result.metafile));
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) await buildCliBundle();
