@@ -33,7 +33,7 @@ import { build, type Plugin } from 'esbuild';
 import { PACKAGE_ROOT } from '../paths.js';
 
 export const BUNDLE_DIR = join(PACKAGE_ROOT, 'dist', 'bundle');
-/** esbuild's account of the bundle (inputs per output), for `test/integration/startup.test.ts`. */
+/** esbuild's account of the bundle (the sources of each output), for the tests (`test/support/bundle.ts`). */
 export const BUNDLE_METAFILE = join(BUNDLE_DIR, 'meta.json');
 
 const EXTERNAL = [
@@ -76,6 +76,41 @@ function inlineRequires(besideBundle: Set<string>): Plugin {
   };
 }
 
+/**
+ * Built-ins that fastify and ws require as they load but use only for what `ih-mock serve` never
+ * does: HTTPS and HTTP/2 (fastify's server factory), TLS and HTTPS (ws's client, to a wss:// URL),
+ * permessage-deflate (zlib; ih-mock turns it off). Loading them cost ~10 ms of CPU per start-up
+ * (measured in one process: http2 + https ~5 ms, zlib ~6 ms). Those two packages get, instead, a
+ * stand-in that requires the built-in at the first use of any of its properties, so whatever uses
+ * them (`ih-mock record` to a wss:// upstream) still gets the real module.
+ */
+const LAZY_BUILTINS: Record<string, RegExp> = {
+  https: /[\\/]node_modules[\\/](fastify|ws)[\\/]/,
+  http2: /[\\/]node_modules[\\/]fastify[\\/]/,
+  tls: /[\\/]node_modules[\\/]ws[\\/]/,
+  zlib: /[\\/]node_modules[\\/]ws[\\/]/,
+};
+
+const lazyBuiltins: Plugin = {
+  name: 'ih-mock-lazy-builtins',
+  setup(builder) {
+    builder.onResolve({ filter: /^(node:)?(https|http2|tls|zlib)$/ }, ({ path, importer }) => {
+      const name = path.replace(/^node:/, '');
+      return LAZY_BUILTINS[name]!.test(importer) ? { path: name, namespace: 'ih-mock-lazy-builtin' } : undefined;
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'ih-mock-lazy-builtin' }, ({ path }) => ({
+      contents: `let loaded; const real = () => (loaded ??= require('node:${path}'));
+module.exports = new Proxy({}, {
+  get: (_, key) => real()[key],
+  has: (_, key) => key in real(),
+  ownKeys: () => Reflect.ownKeys(real()),
+  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(real(), key); return d && { ...d, configurable: true }; },
+});`,
+      loader: 'js',
+    }));
+  },
+};
+
 export async function buildCliBundle(): Promise<void> {
   await rm(BUNDLE_DIR, { recursive: true, force: true });
   const besideBundle = new Set<string>();
@@ -94,7 +129,7 @@ export async function buildCliBundle(): Promise<void> {
     minifySyntax: true,
     sourcemap: 'linked',
     metafile: true,
-    plugins: [inlineRequires(besideBundle)],
+    plugins: [inlineRequires(besideBundle), lazyBuiltins],
     logLevel: 'warning',
   });
   for (const file of besideBundle) await cp(join(PACKAGE_ROOT, 'server', file), join(BUNDLE_DIR, file));
