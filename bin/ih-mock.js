@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of `npx ih-mock`: runs the compiled CLI (built by `npm ci` / `npm install` via prepare).
-import { main } from '../dist/server/cli/main.js';
+// Entry point of `npx ih-mock`: runs the CLI as bundled at build (`npm ci` / `npm install` build it
+// via prepare; server/cli/build-bundle.ts says why a bundle).
+import { main } from '../dist/bundle/ih-mock.js';
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -5,11 +5,16 @@
  * start-up cost about 280 ms of every CLI call, test and `exec`. The folder is not committed; it is
  * rebuilt from the schemas by every build (and `npm ci` builds, through `prepare`).
  *
- * One module per Ajv instance, because each instance has its own options:
- * - `wire.js`: every wire and file-format schema, all errors reported (`server/validation.ts`);
+ * One module per Ajv instance, because each instance has its own options, and per moment of use:
+ * - `wire.cjs`: every wire and file-format schema but the scenario's, all errors reported
+ *   (`server/validation.ts`). Over half a megabyte of code, so it is not loaded at start-up but on
+ *   first use, or just after a server's readiness line; CommonJS, so that first use can `require` it
+ *   synchronously (no `import` can load a module on demand without making its callers async);
+ * - `scenario.js`: the scenario file format, with the same options as `wire.cjs` (a server checks its
+ *   scenario before it listens; about a sixth of the size of the rest);
  * - `client-frames-first-problem.js`: the client text frames, stopping at the first problem (the hot path);
- * - `options.js`: the server options, filling in defaults (`server/options.ts`).
- * `wire.js` also exports the server event types in schema order, so nothing reads a schema at run time.
+ * - `options.js`: the server options, filling in defaults (`server/options.ts`);
+ * - `event-types.js`: the server event types in schema order, so nothing reads a schema at run time.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,10 +44,11 @@ const COMMON: Options = {
   code: { source: true, esm: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
 };
 
-/** A generated module: its code and its declarations. */
+/** A generated module: its code and its declarations, and whether it is CommonJS (`.cjs`, `.d.cts`). */
 interface GeneratedModule {
   js: string;
   dts: string;
+  commonJs?: boolean;
 }
 
 const GENERATED_NOTE =
@@ -53,25 +59,28 @@ const GENERATED_NOTE =
  * The module exporting `validators` (export name → schema id or key). Ajv's standalone ES module code
  * still `require`s its small runtime helpers (not the compiler): it is given a `require`.
  */
-function validatorModule(ajv: Ajv2020, validators: Record<string, string>, constants: Record<string, unknown> = {}): GeneratedModule {
+function validatorModule(ajv: Ajv2020, validators: Record<string, string>): GeneratedModule {
+  const commonJs = ajv.opts.code.esm !== true;
   const js =
     GENERATED_NOTE +
-    "import { createRequire } from 'node:module';\n" +
-    'const require = createRequire(import.meta.url);\n' +
-    Object.entries(constants)
-      .map(([name, value]) => `export const ${name} = Object.freeze(${JSON.stringify(value)});\n`)
-      .join('') +
-    `${standaloneCode(ajv, validators).replace(/^"use strict";/, '')}\n`;
+    (commonJs ? '' : "import { createRequire } from 'node:module';\n" + 'const require = createRequire(import.meta.url);\n') +
+    `${standaloneCode(ajv, validators).replace(/^"use strict";/, commonJs ? '"use strict";\n' : '')}\n`;
   const dts =
     GENERATED_NOTE +
     "import type { ValidateFunction } from 'ajv';\n" +
-    Object.keys(constants)
-      .map((name) => `export declare const ${name}: readonly string[];\n`)
-      .join('') +
     Object.keys(validators)
       .map((name) => `export declare const ${name}: ValidateFunction;\n`)
       .join('');
-  return { js, dts };
+  return { js, dts, commonJs };
+}
+
+/** A module of frozen string lists, for what the server needs from a schema besides validating. */
+function constantsModule(constants: Record<string, readonly string[]>): GeneratedModule {
+  const entries = Object.entries(constants);
+  return {
+    js: GENERATED_NOTE + entries.map(([name, value]) => `export const ${name} = Object.freeze(${JSON.stringify(value)});\n`).join(''),
+    dts: GENERATED_NOTE + entries.map(([name]) => `export declare const ${name}: readonly string[];\n`).join(''),
+  };
 }
 
 /** `ajv-formats` adds its formats to an instance; with `code.formats` the generated code requires them. */
@@ -80,10 +89,12 @@ function withFormats(ajv: Ajv2020): Ajv2020 {
   return ajv;
 }
 
-function wireModule(): GeneratedModule {
+/** Every schema, in an instance that reports all errors (`wire.cjs` and `scenario.js`); `esm` picks the module format. */
+function wireInstance(esm: boolean): { ajv: Ajv2020; id: (file: SchemaFile) => string } {
   const ajv = withFormats(
     new Ajv2020({
       ...COMMON,
+      code: { ...COMMON.code, esm },
       allErrors: true,
       // Keeps `data` and `parentSchema` on each error, which the diagnostics in validation.ts need.
       verbose: true,
@@ -97,7 +108,11 @@ function wireModule(): GeneratedModule {
     ajv.addSchema(schema);
     ids.set(file, schema.$id);
   }
-  const id = (file: SchemaFile) => ids.get(file)!;
+  return { ajv, id: (file) => ids.get(file)! };
+}
+
+function wireModule(): GeneratedModule {
+  const { ajv, id } = wireInstance(false);
   const exported: Record<string, string> = {
     serverEvent: id('stream-server-event.schema.json'),
     configFrame: id('stream-client-config.schema.json'),
@@ -107,13 +122,17 @@ function wireModule(): GeneratedModule {
     authRequest: id('auth-request.schema.json'),
     authResponse: id('auth-response.schema.json'),
     uploadResponse: id('upload-response.schema.json'),
-    scenario: id('scenario.schema.json'),
     anyEvent: `${id('stream-server-event.schema.json')}#/$defs/AnyEvent`,
     recordingHeader: `${id('recording.schema.json')}#/$defs/RecordingHeader`,
     recordingRecord: `${id('recording.schema.json')}#/$defs/RecordingRecord`,
   };
   for (const name of ADMIN_SCHEMAS) exported[`admin${name}`] = `${id('admin.schema.json')}#/$defs/${name}`;
-  return validatorModule(ajv, exported, { SERVER_EVENT_TYPES: serverEventTypes() });
+  return validatorModule(ajv, exported);
+}
+
+function scenarioModule(): GeneratedModule {
+  const { ajv, id } = wireInstance(true);
+  return validatorModule(ajv, { scenario: id('scenario.schema.json') });
 }
 
 /** The `type` of every server event, in the order of the schema's `oneOf`. */
@@ -151,8 +170,10 @@ function optionsModule(): GeneratedModule {
 
 export const GENERATED_VALIDATORS: Record<string, () => GeneratedModule> = {
   wire: wireModule,
+  scenario: scenarioModule,
   'client-frames-first-problem': clientFramesFirstProblemModule,
   options: optionsModule,
+  'event-types': () => constantsModule({ SERVER_EVENT_TYPES: serverEventTypes() }),
 };
 
 export function writeValidators(): void {
@@ -160,9 +181,9 @@ export function writeValidators(): void {
   for (const dir of VALIDATORS_DIRS) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    for (const [name, { js, dts }] of modules) {
-      writeFileSync(join(dir, `${name}.js`), js);
-      writeFileSync(join(dir, `${name}.d.ts`), dts);
+    for (const [name, { js, dts, commonJs }] of modules) {
+      writeFileSync(join(dir, `${name}.${commonJs ? 'cjs' : 'js'}`), js);
+      writeFileSync(join(dir, `${name}.${commonJs ? 'd.cts' : 'd.ts'}`), dts);
     }
   }
 }

@@ -27,7 +27,7 @@ import { DEPRECATED_TIMING_NAMES, resolveTiming } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
 import { toBuffer } from './connection.js';
-import { assertValidServerEvent } from './validation.js';
+import { assertValidServerEvent, loadWireValidators } from './validation.js';
 import { ConnectionChoiceError, RANDOM_SCENARIO, ScenarioLibrary, loadScenarioGenerator, parseConnectionChoice, scenarioGeneratorLoaded } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
 import type { AdminApi } from './admin/api.js';
@@ -134,10 +134,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     version: packageVersion(),
     clock,
     library,
-    onDefaultScenario: (s) => {
-      // A scenario may allow larger segments than the WebSocket layer reads: grow it, so they get ih6002, not 1009.
-      wss.options.maxPayload = Math.max(wss.options.maxPayload ?? 0, wsMaxPayload(options, sessionLimits(options, s).maxSegmentBytes));
-    },
+    onDefaultScenario: (s) => readSegmentsOf(s),
     onReset: () => uploadRoute.resetFaultCount(),
   });
 
@@ -181,13 +178,27 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   const wss = new WebSocketServer({
     noServer: true,
-    // Large enough for the biggest segment limit any session may have (its scenario may be chosen per connection).
-    maxPayload: wsMaxPayload(options, Math.max(...[scenario, ...(options.connectionScenarios ? library.builtIns() : [])].map((s) => sessionLimits(options, s).maxSegmentBytes))),
+    // Large enough for the default scenario's segment limit; grown for the built-ins a connection
+    // may choose (coverBuiltInScenarios) and for a new default (readSegmentsOf).
+    maxPayload: wsMaxPayload(options, sessionLimits(options, scenario).maxSegmentBytes),
     perMessageDeflate: false,
     // Echo the subprotocol the credential came in (or the first one offered): a client that offered
     // subprotocols aborts a handshake that selects none.
     handleProtocols: (offered, request) => (request as UpgradeRequest).ihEchoProtocol ?? offered.values().next().value ?? false,
   });
+  /** A scenario may allow larger segments than the WebSocket layer reads: grow it, so they get ih6002, not 1009. */
+  function readSegmentsOf(s: Scenario): void {
+    wss.options.maxPayload = Math.max(wss.options.maxPayload ?? 0, wsMaxPayload(options, sessionLimits(options, s).maxSegmentBytes));
+  }
+  // Any session may choose a built-in scenario, so the WebSocket layer must read the largest segment
+  // any of them allows. Loading them all is a noticeable part of a start-up, so it happens after the
+  // readiness line (listen) or at the first upgrade, whichever comes first, and once.
+  let builtInsCovered = !options.connectionScenarios;
+  function coverBuiltInScenarios(): void {
+    if (builtInsCovered) return;
+    for (const s of library.builtIns()) readSegmentsOf(s);
+    builtInsCovered = true;
+  }
   wss.on('headers', (headers, request) => {
     headers.push(`X-Correlation-ID: ${(request as UpgradeRequest).ihCorrelationId}`);
   });
@@ -211,6 +222,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   function upgrade(request: UpgradeRequest, socket: Duplex, head: Buffer, loadError?: unknown): void {
     try {
       if (loadError) throw loadError;
+      coverBuiltInScenarios();
       onUpgrade(request, socket, head);
     } catch (err) {
       // A bug here must not take the server down: this connection gets a 500 and nothing else changes.
@@ -381,8 +393,15 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
       // After the caller has heard the server is up (its readiness line): load what /metrics needs,
-      // and the scenario generator (upgrades wait for it).
+      // the scenario generator (upgrades wait for it), the built-in scenarios' segment limits and
+      // the validators of requests and frames (else loaded by the first that needs them).
       setImmediate(() => {
+        try {
+          loadWireValidators();
+          coverBuiltInScenarios();
+        } catch {
+          // a failure shows where it is needed: the first request or upgrade, which tries again
+        }
         void control.counters.load().catch(() => undefined); // a failure shows at the first scrape
         void loadScenarioGenerator().catch(() => undefined); // a failure shows at the first upgrade
       });

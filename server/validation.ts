@@ -3,7 +3,8 @@
  * source of truth (PRACTICES 5). The validators are compiled ahead of time, by
  * `schemas/generate-validators.ts` at build, into `server/validators/`: one Ajv instance knew all
  * the schemas (so cross-file `$ref`s such as `common.schema.json#/$defs/SignalType` resolve), and
- * nothing compiles or reads a schema at run time. Ajv's errors are turned into `Diagnostic`s: a
+ * nothing compiles or reads a schema at run time. All but the scenario's are loaded on first use
+ * (`wire()`), not at start-up. Ajv's errors are turned into `Diagnostic`s: a
  * JSON pointer to the offending value (or to the missing / unexpected key itself) and a short
  * message a person can act on.
  *
@@ -13,8 +14,10 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { AdminSchema } from './schema-files.js';
 import type { ServerEvent, SessionConfigFrame } from './types/generated.js';
+import { requireCjs } from './require-cjs.js';
 import * as firstProblem from './validators/client-frames-first-problem.js';
-import * as wire from './validators/wire.js';
+import { SERVER_EVENT_TYPES as EVENT_TYPES } from './validators/event-types.js';
+import { scenario as scenarioValidator } from './validators/scenario.js';
 
 export type { AdminSchema };
 
@@ -29,7 +32,24 @@ export interface Diagnostic {
 export type ValidationResult = { ok: true } | { ok: false; errors: Diagnostic[] };
 
 /** The `type` of every server event, in schema order. */
-export const SERVER_EVENT_TYPES = wire.SERVER_EVENT_TYPES as readonly ServerEvent['type'][];
+export const SERVER_EVENT_TYPES = EVENT_TYPES as readonly ServerEvent['type'][];
+
+type WireValidators = typeof import('./validators/wire.cjs');
+let wireValidators: WireValidators | undefined;
+
+/**
+ * Every validator but the scenario's and the first-problem client frames': over half a megabyte of
+ * generated code, which a start-up would spend some 25 ms of CPU reading and compiling. Loaded on
+ * first use, or earlier by `loadWireValidators` (a server calls it just after its readiness line).
+ */
+function wire(): WireValidators {
+  return (wireValidators ??= requireCjs('./validators/wire.cjs') as WireValidators);
+}
+
+/** Loads the validators `wire()` loads on first use, now (idempotent). */
+export function loadWireValidators(): void {
+  wire();
+}
 
 // ---- Ajv errors to diagnostics -------------------------------------------------------------------
 
@@ -160,7 +180,7 @@ function resultOf(validate: ValidateFunction, value: unknown): ValidationResult 
 
 /** Checks one server → client envelope (stream-server-event.schema.json). */
 export function validateServerEvent(value: unknown): ValidationResult {
-  return resultOf(wire.serverEvent, value);
+  return resultOf(wire().serverEvent, value);
 }
 
 /** How thoroughly to check a client frame: every problem, or the first only (cost bounded whatever the input). */
@@ -170,12 +190,12 @@ export interface ClientFrameCheck {
 
 /** Checks a parsed session config text frame (stream-client-config.schema.json). */
 export function validateConfigFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
-  return resultOf(firstProblemOnly ? firstProblem.configFrame : wire.configFrame, value);
+  return resultOf(firstProblemOnly ? firstProblem.configFrame : wire().configFrame, value);
 }
 
 /** Checks a parsed `{"type":"session.close"}` text frame (stream-client-close.schema.json). */
 export function validateCloseFrame(value: unknown, { firstProblemOnly = false }: ClientFrameCheck = {}): ValidationResult {
-  return resultOf(firstProblemOnly ? firstProblem.closeFrame : wire.closeFrame, value);
+  return resultOf(firstProblemOnly ? firstProblem.closeFrame : wire().closeFrame, value);
 }
 
 /** True for the event types of this protocol version (the variants of stream-server-event.schema.json). */
@@ -189,42 +209,42 @@ export function isKnownEventType(type: unknown): boolean {
  */
 export function validateAnyServerEvent(value: unknown): ValidationResult {
   const type = value !== null && typeof value === 'object' ? (value as { type?: unknown }).type : undefined;
-  return isKnownEventType(type) ? validateServerEvent(value) : resultOf(wire.anyEvent, value);
+  return isKnownEventType(type) ? validateServerEvent(value) : resultOf(wire().anyEvent, value);
 }
 
 /** Checks a v1 HTTP error body (http-error.schema.json). */
 export function validateHttpError(value: unknown): ValidationResult {
-  return resultOf(wire.httpError, value);
+  return resultOf(wire().httpError, value);
 }
 
 /** Checks a 422 body of the token exchange (http-validation-error.schema.json). */
 export function validateHttpValidationError(value: unknown): ValidationResult {
-  return resultOf(wire.httpValidationError, value);
+  return resultOf(wire().httpValidationError, value);
 }
 
 /** Checks a token-exchange request body (auth-request.schema.json). */
 export function validateAuthRequest(value: unknown): ValidationResult {
-  return resultOf(wire.authRequest, value);
+  return resultOf(wire().authRequest, value);
 }
 
 /** Like `validateAuthRequest`, keeping the failed keyword of each problem (for the 422 body's `type`). */
 export function authRequestProblems(value: unknown): SchemaProblem[] {
-  return problemsOf(wire.authRequest, value);
+  return problemsOf(wire().authRequest, value);
 }
 
 /** Checks a token-exchange 200 body (auth-response.schema.json). */
 export function validateAuthResponse(value: unknown): ValidationResult {
-  return resultOf(wire.authResponse, value);
+  return resultOf(wire().authResponse, value);
 }
 
 /** Checks a 200 body of POST /v1/upload/analyze (upload-response.schema.json). */
 export function validateUploadResponse(value: unknown): ValidationResult {
-  return resultOf(wire.uploadResponse, value);
+  return resultOf(wire().uploadResponse, value);
 }
 
 /** Checks a scenario against scenario.schema.json only; `scenarios/loader.ts` adds the semantic checks. */
 export function validateScenarioObject(value: unknown): ValidationResult {
-  return resultOf(wire.scenario, value);
+  return resultOf(scenarioValidator, value);
 }
 
 /**
@@ -232,17 +252,17 @@ export function validateScenarioObject(value: unknown): ValidationResult {
  * server reads them; answers, in tests).
  */
 export function validateAdminBody(schema: AdminSchema, value: unknown): ValidationResult {
-  return resultOf(wire[`admin${schema}`], value);
+  return resultOf(wire()[`admin${schema}`], value);
 }
 
 /** Checks the first line of a recording (recording.schema.json, RecordingHeader). */
 export function validateRecordingHeader(value: unknown): ValidationResult {
-  return resultOf(wire.recordingHeader, value);
+  return resultOf(wire().recordingHeader, value);
 }
 
 /** Checks one record line of a recording (recording.schema.json, RecordingRecord). */
 export function validateRecordingRecord(value: unknown): ValidationResult {
-  return resultOf(wire.recordingRecord, value);
+  return resultOf(wire().recordingRecord, value);
 }
 
 /** One line per diagnostic: `<pointer>: <message>`, the value itself shown as `(root)`. */
@@ -261,7 +281,7 @@ export function assertValidServerEvent(value: unknown): asserts value is ServerE
 
 /** Throws unless `value` has the shape every event shares (for deliberately unknown event types). */
 export function assertValidEnvelopeShape(value: unknown): void {
-  const result = resultOf(wire.anyEvent, value);
+  const result = resultOf(wire().anyEvent, value);
   if (!result.ok) throw new Error(`invalid event envelope:\n${formatDiagnostics(result.errors)}`);
 }
 

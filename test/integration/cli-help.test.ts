@@ -14,6 +14,7 @@ import { TRANSPORT_CHOICES } from '../../server/cli/conformance.js';
 import { allCommands } from '../../server/cli/main.js';
 import type { Command } from '../../server/cli/options.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../../server/paths.js';
+import { bundledSources } from '../support/bundle.js';
 import { BIN, runCli, useCliProcesses } from '../support/cli.js';
 import { tempDir, useTempDirs } from '../support/temp.js';
 
@@ -89,11 +90,14 @@ describe('ih-mock --help', CLI_TIMEOUT, () => {
         return readFileSync(file, 'utf8').trim().split('\n').filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url).slice(PACKAGE_ROOT.length + 1));
       }),
     );
-    const [version, help] = traces;
-    expect(version).toContain('dist/server/cli/main.js');
-    expect(help).toContain('dist/server/cli/conformance.js'); // --help reads every command's definition
-    for (const file of [...version!, ...help!]) expect(file).toMatch(/^(bin\/ih-mock\.js|dist\/server\/cli\/[a-z-]+\.js|dist\/server\/(paths|options-schema)\.js)$/);
-    for (const file of [...version!, ...help!]) expect(file).not.toMatch(/-run\.js$/);
+    // bin/ih-mock.js runs the CLI bundle (server/cli/build-bundle.ts): esbuild's account of its
+    // chunks says which source modules a loaded chunk holds.
+    const sources = (files: string[]) => files.flatMap((file) => (file.startsWith('dist/bundle/') ? bundledSources(file) : [file]));
+    const [version, help] = traces.map(sources);
+    expect(version).toContain('server/cli/main.ts');
+    expect(help).toContain('server/cli/conformance.ts'); // --help reads every command's definition
+    for (const file of [...version!, ...help!]) expect(file).toMatch(/^(bin\/ih-mock\.js|server\/cli\/[a-z-]+\.ts|server\/(paths|options-schema)\.ts)$/);
+    for (const file of [...version!, ...help!]) expect(file).not.toMatch(/-run\.ts$/);
   });
 
   it('the conformance --transport choices are the kit\'s transports and both', () => {

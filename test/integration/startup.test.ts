@@ -1,24 +1,33 @@
 /**
  * The built package starts without compiling a schema (issue 16): its validators are compiled at
  * build (`schemas/generate-validators.ts`), and fastify's own schema compilers are only loaded for a
- * route with a fastify schema, which ih-mock has none of. A probe loaded with `--import` reports, as
- * the process exits, every module of Ajv's compiler it loaded; the served CLI is made to validate a
- * bad token-exchange body, a bad admin body and a bad session config frame first, so the validators
- * have run. How fast it starts is measured by `npm run bench` (its start-up rows), not here.
+ * route with a fastify schema, which ih-mock has none of. `bin/ih-mock.js` runs the CLI as bundled
+ * at build (`server/cli/build-bundle.ts`), so what it loads comes from two places, both checked: the
+ * bundle (esbuild's account of its inputs must name no module of Ajv's compiler), and files Node
+ * loads at run time (a probe loaded with `--import` reports, as the process exits, every module of
+ * Ajv's compiler in the require cache). The served CLI is made to validate a bad token-exchange body,
+ * a bad admin body and a bad session config frame first, so the validators have run. How fast it
+ * starts is measured by `npm run bench` (its start-up rows), not here.
  *
  * What the server loads only after its readiness line (prom-client for /metrics, fast-check for
- * random scenarios) is there for requests sent the moment the line appears: they wait for it.
+ * random scenarios, the wire validators) is there for requests sent the moment the line appears:
+ * they wait for it, or load it.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
+import { allBundledSources } from '../support/bundle.js';
 import { connect } from '../support/client.js';
 import { startCli, useCliProcesses, waitReady, type Running } from '../support/cli.js';
+import { readMedia } from '../support/media.js';
+import { upload } from '../support/upload.js';
 
 useCliProcesses();
 
 const PROBE = join(PACKAGE_ROOT, 'test', 'support', 'ajv-compiler-probe.mjs');
+/** A module of Ajv's compiler: anything of `ajv/dist/` but its run-time helpers (as the probe judges). */
+const AJV_COMPILER = /[\\/]?node_modules[\\/]ajv[\\/]dist[\\/](?!runtime[\\/])/;
 
 /** The Ajv compiler modules the probe saw loaded, from a finished process's stderr. */
 function compilerModules(stderr: string): string[] {
@@ -49,6 +58,14 @@ describe('start-up', () => {
     const { code, stderr } = await runNode(['--import', PROBE, '-e', "new (require('ajv/dist/2020.js').Ajv2020)().compile({ type: 'string' })"]);
     expect(code).toBe(0);
     expect(compilerModules(stderr)).toContain(join('node_modules', 'ajv', 'dist', 'compile', 'index.js'));
+  });
+
+  it('the CLI bundle holds no module of the Ajv compiler, only its run-time helpers', () => {
+    const inputs = allBundledSources();
+    // The account names Ajv's files where the bundle has them (so the silence below means something).
+    expect(inputs.filter((path) => /node_modules[\\/]ajv[\\/]dist[\\/]runtime[\\/]/.test(path)).length).toBeGreaterThan(0);
+    expect(inputs.some((path) => path.startsWith(join('server', 'cli', 'main.ts')))).toBe(true);
+    expect(inputs.filter((path) => AJV_COMPILER.test(path))).toEqual([]);
   });
 
   it('the built CLI serves and validates without loading a schema compiler', async () => {
@@ -91,5 +108,35 @@ describe('start-up', () => {
     await client.closeGracefully();
     client.assertAllFramesValid();
     expect((await stopped(run)).code).toBe(0);
+  });
+
+  describe('the bundled CLI serves what it serves from source', () => {
+    let webm: Buffer;
+    let mp4: Buffer;
+    beforeAll(async () => {
+      [webm, mp4] = await Promise.all([readMedia({ container: 'webm', video: 'vp8', audio: 'opus', seconds: 4 }), readMedia({ container: 'mp4', video: 'h264', audio: 'aac', seconds: 4 })]);
+    }, 120_000);
+
+    it('a stream session with real media, closed by the client, and an upload', async () => {
+      const run = startCli(['--port', '0', '--log-level', 'silent', '--scenario', 'steady', '--timing', 'instant']);
+      const baseUrl = await waitReady(run);
+
+      const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze`);
+      await client.waitForType('session.ready');
+      await client.sendBinary(webm);
+      await client.sendBinary(webm);
+      client.sendJson({ type: 'session.close' });
+      const closed = await client.closed;
+      expect(closed.code).toBe(1000);
+      expect(client.types().at(-1)).toBe('session.ended');
+      expect(client.ofType('signal.detected').length).toBeGreaterThan(0);
+      client.assertAllFramesValid();
+
+      const answer = await upload(baseUrl, mp4, { filename: 'clip.mp4', type: 'video/mp4' });
+      expect(answer.status).toBe(200);
+      expect(answer.body.signals.length).toBeGreaterThan(0);
+
+      expect((await stopped(run)).code).toBe(0);
+    });
   });
 });
