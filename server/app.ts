@@ -213,15 +213,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
 
   http.server.on('upgrade', (request: UpgradeRequest, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
-    // Any session may ask for a random scenario: an upgrade that comes while the generator still
-    // loads (just after start-up, see listen) waits for it, in order of arrival.
-    if (scenarioGeneratorLoaded()) upgrade(request, socket, head);
-    else void loadScenarioGenerator().then(() => upgrade(request, socket, head), (err: unknown) => upgrade(request, socket, head, err));
-  });
-
-  function upgrade(request: UpgradeRequest, socket: Duplex, head: Buffer, loadError?: unknown): void {
     try {
-      if (loadError) throw loadError;
       coverBuiltInScenarios();
       onUpgrade(request, socket, head);
     } catch (err) {
@@ -229,6 +221,13 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       logger.error({ err }, 'internal error while handling a WebSocket upgrade');
       writeRawHttpError(socket, 'ih1001', request.ihCorrelationId ?? httpIds.uuid());
     }
+  });
+
+  /** Whether the connection's scenario is to be generated from a seed (its URL's choice, else its test's defaults). */
+  function runsRandomScenario(choice: ReturnType<typeof parseConnectionChoice>, testId: string | null): boolean {
+    if (choice.scenario !== undefined) return choice.scenario === RANDOM_SCENARIO;
+    const chosen = control.defaultsFor(testId).scenario;
+    return chosen !== undefined && !chosen.scenario && chosen.name === RANDOM_SCENARIO;
   }
 
   function onUpgrade(request: UpgradeRequest, socket: Duplex, head: Buffer): void {
@@ -273,13 +272,20 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     const offered = offeredProtocols(request.headers['sec-websocket-protocol']);
     if (offered.length > 0) request.headers['sec-websocket-protocol'] = offered.join(', ');
     else delete request.headers['sec-websocket-protocol'];
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      try {
-        openSession(ws, correlationId, auth.principal, credential.source, choice, testId);
-      } catch (err) {
-        logger.error({ err, correlationId }, 'internal error while opening a stream session');
-        ws.close(1011, 'internal error');
-      }
+    const accept = (): void =>
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        try {
+          openSession(ws, correlationId, auth.principal, credential.source, choice, testId);
+        } catch (err) {
+          logger.error({ err, correlationId }, 'internal error while opening a stream session');
+          ws.close(1011, 'internal error');
+        }
+      });
+    if (scenarioGeneratorLoaded() || !runsRandomScenario(choice, testId)) return accept();
+    // A random scenario asked for while its generator still loads (just after start-up, see listen): this upgrade waits for it.
+    void loadScenarioGenerator().then(accept, (err: unknown) => {
+      logger.error({ err, correlationId }, 'could not load the scenario generator');
+      writeRawHttpError(socket, 'ih1001', correlationId);
     });
   }
 
@@ -393,8 +399,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       const host = options.host.includes(':') ? `[${options.host}]` : options.host;
       bound = { baseUrl: `http://${host}:${port}`, streamUrl: `ws://${host}:${port}${STREAM_PATH}` };
       // After the caller has heard the server is up (its readiness line): load what /metrics needs,
-      // the scenario generator (upgrades wait for it), the built-in scenarios' segment limits and
-      // the validators of requests and frames (else loaded by the first that needs them).
+      // the scenario generator (upgrades asking for a random scenario wait for it), the built-in
+      // scenarios' segment limits and the validators of requests and frames (else loaded by the
+      // first that needs them).
       setImmediate(() => {
         try {
           loadWireValidators();
@@ -403,7 +410,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
           // a failure shows where it is needed: the first request or upgrade, which tries again
         }
         void control.counters.load().catch(() => undefined); // a failure shows at the first scrape
-        void loadScenarioGenerator().catch(() => undefined); // a failure shows at the first upgrade
+        void loadScenarioGenerator().catch(() => undefined); // a failure shows at the first upgrade that needs it
       });
       return bound;
     },

@@ -11,7 +11,8 @@
  * The generator of `random` scenarios is built on fast-check, the largest module a server would
  * load, so it is not imported with this module: `loadScenarioGenerator` loads it. A server whose
  * default is `random` has it loaded before it is built (the CLI, `createMockServer`, the package's
- * API); otherwise the server loads it once it listens, and holds stream upgrades until it is there.
+ * API); otherwise the server loads it once it listens, and an upgrade whose session would run a
+ * random scenario waits until it is there (the others do not).
  */
 import { builtInScenarioNames, loadScenario, scenarioFromObject, type ResolvedScenario } from '../scenarios/loader.js';
 import { ACCEPTED_TIMING_NAMES, TIMING_MODES, type TimingMode } from './stream/timing.js';

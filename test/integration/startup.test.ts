@@ -110,6 +110,22 @@ describe('start-up', () => {
     expect((await stopped(run)).code).toBe(0);
   });
 
+  it("a test's default scenario of `random`, set right after the readiness line, is generated for its session", async () => {
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const baseUrl = await waitReady(run);
+    // The generator is loaded after the line: an upgrade whose session needs it waits for it if it is
+    // not there yet (app.ts, runsRandomScenario), here through the test's defaults, not the URL.
+    const set = await fetch(`${baseUrl}/__ih/defaults?test_id=t-random`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'random', seed: 7 }) });
+    expect(set.status).toBe(200);
+    const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze?test_id=t-random`);
+    await client.waitForType('session.ready');
+    const listed = (await (await fetch(`${baseUrl}/__ih/sessions`)).json()) as { sessions: { scenario: string }[] };
+    expect(listed.sessions.map((s) => s.scenario)).toEqual(['generated-7']);
+    await client.closeGracefully();
+    client.assertAllFramesValid();
+    expect((await stopped(run)).code).toBe(0);
+  });
+
   describe('the bundled CLI serves what it serves from source', () => {
     let webm: Buffer;
     let mp4: Buffer;
