@@ -10,7 +10,7 @@ import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
 import { fmt, type Distribution } from './stats.js';
 import { spread, spreadCell, type Spread } from './cpu-guard.js';
-import type { Row } from './table.js';
+import { lagCell, type Row } from './table.js';
 
 export const CONTROL_TARGETS = {
   /** Ingest throughput with the control plane on ≥ this share of it off. */
@@ -146,7 +146,7 @@ export async function controlPlaneLag(deps: { on: ServerHandle; off: ServerHandl
     for (const server of order) {
       const r = await deps.run(server, false);
       (server === deps.on ? on : off).push(r);
-      deps.log(`control plane lag ${server === deps.on ? 'on' : 'off'} ${r.sessions} sessions: ${lagCell(r.lag)} (${r.lag.count}/${r.expectedSamples} windows)`);
+      deps.log(`control plane lag ${server === deps.on ? 'on' : 'off'} ${r.sessions} sessions: ${lagCell(r.lag, 2)} (${r.lag.count}/${r.expectedSamples} windows)`);
     }
   }
   return {
@@ -162,8 +162,6 @@ export async function controlPlaneLag(deps: { on: ServerHandle; off: ServerHandl
     bad: [...on, ...off].some((r) => r.emulatorErrors > 0 || r.lag.count < r.expectedSamples),
   };
 }
-
-const lagCell = (d: Distribution) => `${fmt(d.p50, 2)} / ${fmt(d.p99, 2)} / ${fmt(d.max, 2)} ms`;
 
 /**
  * The lag row. The criterion is the target, +2 ms of p99, judged against the spread of the pairs:

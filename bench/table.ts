@@ -15,8 +15,8 @@ export interface Row {
 }
 
 /** A lag distribution as the rows show it: p50 / p99 / max. */
-export function lagCell(d: Distribution): string {
-  return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
+export function lagCell(d: Distribution, decimals = 1): string {
+  return `${fmt(d.p50, decimals)} / ${fmt(d.p99, decimals)} / ${fmt(d.max, decimals)} ms`;
 }
 
 export function markdownTable(rows: readonly Row[]): string {
