@@ -8,9 +8,8 @@
  */
 import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
-import { fmt, type Distribution } from './stats.js';
-import { spread, spreadCell, type Spread } from './cpu-guard.js';
-import { lagCell, type Row } from './table.js';
+import { fmt, spread, type Distribution, type Spread } from './stats.js';
+import { lagCell, spreadCell, type Row } from './table.js';
 
 export const CONTROL_TARGETS = {
   /** Ingest throughput with the control plane on ≥ this share of it off. */
