@@ -81,7 +81,6 @@ export class ServerHandle {
     buildChild();
     const args = ['--expose-gc', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
     if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
-    if (process.env.IH_BENCH_DIAG_FLAGS) args.push(...process.env.IH_BENCH_DIAG_FLAGS.split(' '));
     args.push(CHILD_PATH, JSON.stringify(config));
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     live.add(child);

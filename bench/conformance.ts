@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CASES, type ConformanceCase } from '../conformance/cases.js';
 import { runProperties } from '../conformance/properties.js';
-import { caseApiKey, caseEmulatorOptions, caseTimeoutMs, defaultConcurrency, runCase, runCatalogue, runClient, sampleMedia, startOrder, type ClientEnv, type ClientUnderTest } from '../conformance/runner.js';
+import { caseClientEnv, caseEmulatorOptions, caseTimeoutMs, defaultConcurrency, runCase, runCatalogue, runClient, startOrder, type ClientEnv, type ClientUnderTest } from '../conformance/runner.js';
 import { createMockServer } from '../server/app.js';
 
 const REFERENCE = { command: `${JSON.stringify(process.execPath)} conformance/clients/reference.mjs` };
@@ -90,8 +90,7 @@ async function bareRun(c: ConformanceCase, client: ClientUnderTest): Promise<num
   const dir = mkdtempSync(join(tmpdir(), 'ih-mock-bench-bare-'));
   try {
     const server = await createMockServer(caseEmulatorOptions(c, 1));
-    const media = sampleMedia(c.mediaSeconds);
-    const env: ClientEnv = { IH_TRANSPORT: c.transport ?? 'stream', IH_STREAM_URL: server.streamUrl, IH_API_BASE_URL: server.baseUrl, IH_API_KEY: caseApiKey(c), IH_MEDIA_FILE: media.file, IH_MEDIA_SEGMENTS: media.segments.join('\n'), IH_MEDIA_SECONDS: String(c.mediaSeconds), IH_OBSERVATIONS: join(dir, 'observations.jsonl'), IH_CASE: c.id };
+    const env = caseClientEnv(c, { streamUrl: server.streamUrl, baseUrl: server.baseUrl }, join(dir, 'observations.jsonl'));
     await runClient(client, env, caseTimeoutMs(c, server.options.maxDrainSeconds));
     await server.close();
     return Date.now() - started;

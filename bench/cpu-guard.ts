@@ -19,8 +19,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServerHandle } from './child-handle.js';
-import { fmt, median } from './stats.js';
-import type { Row } from './table.js';
+import { fmt, spread, type Spread } from './stats.js';
+import { spreadCell, type Row } from './table.js';
 
 export const CPU_REFERENCE_PATH = fileURLToPath(new URL('./cpu-reference.json', import.meta.url));
 
@@ -30,12 +30,6 @@ export interface CpuRun {
   messages: number;
   serverMicros: number;
   mediaSeconds: number;
-}
-
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
 }
 
 export interface CpuPair {
@@ -76,14 +70,6 @@ export interface CpuGuardDeps {
   repetitions: number;
   bytesPerRun: number;
   log: (msg: string) => void;
-}
-
-export function spread(values: readonly number[]): Spread {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-}
-
-export function spreadCell(s: Spread, decimals = 1): string {
-  return `${fmt(s.median, decimals)} (${fmt(s.min, decimals)}–${fmt(s.max, decimals)})`;
 }
 
 interface Reference {

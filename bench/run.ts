@@ -237,14 +237,17 @@ async function ingestRun(server: ServerHandle, frames: readonly Buffer[], bytesP
 
 type IngestResult = Awaited<ReturnType<typeof ingestRun>>;
 
-/** One repetition: fresh children for both servers, then for each in `order` a short warm-up (JIT, socket buffers) and one measured run. */
-async function ingestRepetition(frames: readonly Buffer[], order: readonly ServerKind[]): Promise<Record<ServerKind, IngestResult>> {
-  const results = await onFreshChildren(order.map((kind) => ({ kind, processingRatio: 0, collectLag: false })), spawnOptions(), async (server) => {
-    const warmUp = await ingestRun(server, frames, PLAN.ingest.warmUpBytes);
-    const measured = await ingestRun(server, frames);
+/**
+ * Fresh children, one per config (bench/README.md, "Garbage-collection state"); each in turn, in the
+ * configs' order, gets a warm-up run (JIT, socket buffers, heap sizes) and then one measured run.
+ * The result is the measured run's, with the error envelopes of both.
+ */
+function warmedIngestOnFreshChildren(configs: readonly ChildConfig[], frames: readonly Buffer[], warmUpBytes: number, bytesPerRun: number): Promise<IngestResult[]> {
+  return onFreshChildren(configs, spawnOptions(), async (server) => {
+    const warmUp = await ingestRun(server, frames, warmUpBytes);
+    const measured = await ingestRun(server, frames, bytesPerRun);
     return { run: measured.run, errors: warmUp.errors + measured.errors, firstError: warmUp.firstError ?? measured.firstError };
   });
-  return Object.fromEntries(order.map((kind, i) => [kind, results[i]!])) as Record<ServerKind, IngestResult>;
 }
 
 async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
@@ -262,9 +265,14 @@ async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
     // Interleaved repetitions, alternating which server goes first; each on fresh children.
     for (let rep = 0; rep < PLAN.ingest.repetitions; rep++) {
       const order: ServerKind[] = rep % 2 === 0 ? ['bare', 'emulator'] : ['emulator', 'bare'];
-      const results = await ingestRepetition(kind.frames, order);
-      for (const server of order) {
-        const r = results[server];
+      const results = await warmedIngestOnFreshChildren(
+        order.map((server) => ({ kind: server, processingRatio: 0, collectLag: false })),
+        kind.frames,
+        PLAN.ingest.warmUpBytes,
+        PLAN.ingest.bytesPerRun,
+      );
+      for (const [i, server] of order.entries()) {
+        const r = results[i]!;
         runs[server].push(r.run);
         errors += r.errors;
         firstError ??= r.firstError;
@@ -667,11 +675,10 @@ async function controlSection(media: BenchMedia): Promise<{ ingest: ControlInges
     ],
     {
       // Each pair on fresh children, each warmed up before its measured run.
-      pair: (order, frames) =>
-        onFreshChildren(order.map((plane) => ({ kind: 'emulator' as const, processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) })), spawnOptions(), async (server) => {
-          await ingestRun(server, frames, warmUpBytes);
-          return (await ingestRun(server, frames, bytesPerRun)).run;
-        }),
+      pair: async (order, frames) => {
+        const configs = order.map((plane): ChildConfig => ({ kind: 'emulator', processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) }));
+        return (await warmedIngestOnFreshChildren(configs, frames, warmUpBytes, bytesPerRun)).map((r) => r.run);
+      },
       repetitions,
       log,
     },

@@ -16,6 +16,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BARE_HTTP } from './startup.js';
 import { fmt, median } from './stats.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -64,7 +65,7 @@ const CPU_AT_READINESS = `data:text/javascript,${encodeURIComponent(
 )}`;
 
 const WHOLE: readonly [label: string, args: string[]][] = [
-  ['bare `http` listener (the bench\'s baseline)', ['-e', "require('node:http').createServer().listen(0, '127.0.0.1', function () { process.stdout.write(`ready at http://127.0.0.1:${this.address().port}\\n`); });"]],
+  ['bare `http` listener (the bench\'s baseline)', BARE_HTTP],
   ['CLI unbundled (dist/server/cli/main.js)', ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(new URL('../dist/server/cli/main.js', import.meta.url).href)}); process.exitCode = await main(['--port', '0', '--log-level', 'silent']);`]],
   ['CLI bundled (bin/ih-mock.js, as `npx ih-mock` runs)', ['bin/ih-mock.js', '--port', '0', '--log-level', 'silent']],
 ];

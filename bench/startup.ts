@@ -21,7 +21,7 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const CLI = ['bin/ih-mock.js'];
 
 /** A plain `http` listener on port 0 that prints one line once it listens: the baseline. */
-const BARE_HTTP = ['-e', "require('node:http').createServer().listen(0, '127.0.0.1', function () { process.stdout.write(`ready at http://127.0.0.1:${this.address().port}\\n`); });"];
+export const BARE_HTTP = ['-e', "require('node:http').createServer().listen(0, '127.0.0.1', function () { process.stdout.write(`ready at http://127.0.0.1:${this.address().port}\\n`); });"];
 
 interface Probe {
   name: 'bare http' | 'readiness' | '--version' | '--help';

@@ -31,6 +31,17 @@ export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
+/** The median of repeated measurements, with their range. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
 /** Fixed decimals, or "n/a" for NaN. */
 export function fmt(value: number, decimals = 1): string {
   return Number.isFinite(value) ? value.toFixed(decimals) : 'n/a';

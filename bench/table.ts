@@ -2,7 +2,7 @@
  * The bench's report: one row per figure, the emulator's value beside its baseline from the same
  * run, and the markdown table they make. Every section builds `Row`s; run.ts prints the table.
  */
-import { fmt, type Distribution } from './stats.js';
+import { fmt, type Distribution, type Spread } from './stats.js';
 
 export type Verdict = 'PASS' | 'FAIL' | 'info';
 
@@ -15,8 +15,13 @@ export interface Row {
 }
 
 /** A lag distribution as the rows show it: p50 / p99 / max. */
-export function lagCell(d: Distribution): string {
-  return `${fmt(d.p50)} / ${fmt(d.p99)} / ${fmt(d.max)} ms`;
+export function lagCell(d: Distribution, decimals = 1): string {
+  return `${fmt(d.p50, decimals)} / ${fmt(d.p99, decimals)} / ${fmt(d.max, decimals)} ms`;
+}
+
+/** A spread as the rows show it: median (min–max). */
+export function spreadCell(s: Spread, decimals = 1): string {
+  return `${fmt(s.median, decimals)} (${fmt(s.min, decimals)}–${fmt(s.max, decimals)})`;
 }
 
 export function markdownTable(rows: readonly Row[]): string {

@@ -120,6 +120,22 @@ function oneSetUpAtATime<T>(setUp: () => Promise<T>): Promise<T> {
   return done;
 }
 
+/** What a case gives its client: where to connect (the kit's proxy; the bench's bare runs: the emulator), its key and media, where to write observations. */
+export function caseClientEnv(testCase: ConformanceCase, urls: { streamUrl: string; baseUrl: string }, observationsPath: string): ClientEnv {
+  const media = sampleMedia(testCase.mediaSeconds);
+  return {
+    IH_STREAM_URL: urls.streamUrl,
+    IH_API_BASE_URL: urls.baseUrl,
+    IH_API_KEY: caseApiKey(testCase),
+    IH_MEDIA_FILE: media.file,
+    IH_MEDIA_SEGMENTS: media.segments.join('\n'),
+    IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
+    IH_OBSERVATIONS: observationsPath,
+    IH_CASE: testCase.id,
+    IH_TRANSPORT: testCase.transport ?? 'stream',
+  };
+}
+
 /** The API key a case gives its client (`IH_API_KEY`): the emulator's, or one it refuses. */
 export function caseApiKey(testCase: ConformanceCase): string {
   return testCase.credential === 'revoked' ? REVOKED_KEY : API_KEY;
@@ -145,18 +161,7 @@ async function runCaseIn(dir: string, testCase: ConformanceCase, options: RunCas
     const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
     return { emulator, recorder, base: await recorder.listen() };
   });
-  const media = sampleMedia(testCase.mediaSeconds);
-  const env: ClientEnv = {
-    IH_STREAM_URL: `${base.replace(/^http/, 'ws')}/v1/stream/analyze`,
-    IH_API_BASE_URL: base,
-    IH_API_KEY: caseApiKey(testCase),
-    IH_MEDIA_FILE: media.file,
-    IH_MEDIA_SEGMENTS: media.segments.join('\n'),
-    IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
-    IH_OBSERVATIONS: observationsPath,
-    IH_CASE: testCase.id,
-    IH_TRANSPORT: transport,
-  };
+  const env = caseClientEnv(testCase, { streamUrl: `${base.replace(/^http/, 'ws')}/v1/stream/analyze`, baseUrl: base }, observationsPath);
   const timeoutMs = testCase.timeoutMs ?? caseTimeoutMs(testCase, emulator.options.maxDrainSeconds);
   let exitCode: number | null = null;
   let output = '';
@@ -188,7 +193,7 @@ async function runCaseIn(dir: string, testCase: ConformanceCase, options: RunCas
     refusedUpgrades,
     observations,
     uploads,
-    mediaBytes: statSync(media.file).size,
+    mediaBytes: statSync(env.IH_MEDIA_FILE).size,
     exitCode,
     scriptedErrors,
   };
