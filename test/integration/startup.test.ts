@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { allBundledSources } from '../support/bundle.js';
-import { connect } from '../support/client.js';
+import { connect, type TestClient } from '../support/client.js';
 import { startCli, useCliProcesses, waitReady, type Running } from '../support/cli.js';
 import { readMedia } from '../support/media.js';
 import { upload } from '../support/upload.js';
@@ -95,6 +95,16 @@ describe('start-up', () => {
     expect(compilerModules(stderr)).toEqual([]);
   });
 
+  /** The client's session runs the scenario generated from seed 7, and ends cleanly; then the CLI stops with 0. */
+  async function servedGeneratedSession(run: Running, baseUrl: string, client: TestClient): Promise<void> {
+    await client.waitForType('session.ready');
+    const listed = (await (await fetch(`${baseUrl}/__ih/sessions`)).json()) as { sessions: { scenario: string }[] };
+    expect(listed.sessions.map((s) => s.scenario)).toEqual(['generated-7']);
+    await client.closeGracefully();
+    client.assertAllFramesValid();
+    expect((await stopped(run)).code).toBe(0);
+  }
+
   it('a random scenario and /metrics asked for the moment the readiness line appears are served', async () => {
     const run = startCli(['--port', '0', '--log-level', 'silent']);
     const baseUrl = await waitReady(run);
@@ -102,12 +112,7 @@ describe('start-up', () => {
     const [client, metrics] = await Promise.all([connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze?scenario=random&seed=7`), fetch(`${baseUrl}/metrics`)]);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^ih_mock_binary_messages_total 0$/m);
-    await client.waitForType('session.ready');
-    const listed = (await (await fetch(`${baseUrl}/__ih/sessions`)).json()) as { sessions: { scenario: string }[] };
-    expect(listed.sessions.map((s) => s.scenario)).toEqual(['generated-7']);
-    await client.closeGracefully();
-    client.assertAllFramesValid();
-    expect((await stopped(run)).code).toBe(0);
+    await servedGeneratedSession(run, baseUrl, client);
   });
 
   it("a test's default scenario of `random`, set right after the readiness line, is generated for its session", async () => {
@@ -118,12 +123,7 @@ describe('start-up', () => {
     const set = await fetch(`${baseUrl}/__ih/defaults?test_id=t-random`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'random', seed: 7 }) });
     expect(set.status).toBe(200);
     const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze?test_id=t-random`);
-    await client.waitForType('session.ready');
-    const listed = (await (await fetch(`${baseUrl}/__ih/sessions`)).json()) as { sessions: { scenario: string }[] };
-    expect(listed.sessions.map((s) => s.scenario)).toEqual(['generated-7']);
-    await client.closeGracefully();
-    client.assertAllFramesValid();
-    expect((await stopped(run)).code).toBe(0);
+    await servedGeneratedSession(run, baseUrl, client);
   });
 
   describe('the bundled CLI serves what it serves from source', () => {
