@@ -87,6 +87,72 @@ describe('RealClock handles', () => {
   });
 });
 
+describe('RealClock queue (one Node timer for all of its timers)', () => {
+  it('fires timers in due order, those due together in the order they were set, and a cleared one never', async () => {
+    const clock = new RealClock();
+    const fired: string[] = [];
+    const done = new Promise<void>((resolve) => clock.setTimeout(resolve, 40));
+    for (const [name, ms] of [['c', 30], ['a', 10], ['b1', 20], ['b2', 20], ['x', 15], ['b3', 20]] as const) {
+      const handle = clock.setTimeout(() => fired.push(name), ms);
+      if (name === 'x') clock.clearTimeout(handle);
+    }
+    await done;
+    expect(fired).toEqual(['a', 'b1', 'b2', 'b3', 'c']);
+    expect(clock.pendingCount).toBe(0);
+  });
+
+  it('a timer set by a firing timer waits for a later turn, even at 0 ms', async () => {
+    const clock = new RealClock();
+    const order: string[] = [];
+    await new Promise<void>((resolve) => {
+      clock.setTimeout(() => {
+        order.push('first');
+        clock.setTimeout(() => {
+          order.push('set by first');
+          resolve();
+        }, 0);
+        setImmediate(() => order.push('next turn'));
+      }, 5);
+      clock.setTimeout(() => order.push('due with first'), 5);
+    });
+    expect(order).toEqual(['first', 'due with first', 'next turn', 'set by first']);
+  });
+
+  it('a callback that throws does not stop the timers due with it; its error is uncaught on its own turn', async () => {
+    const clock = new RealClock();
+    // The test runner's own handlers would report the error as a failure: stand in for them.
+    const runners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const uncaught = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve)).finally(() => {
+      for (const listener of runners) process.on('uncaughtException', listener);
+    });
+    const fired: string[] = [];
+    clock.setTimeout(() => {
+      throw new Error('boom');
+    }, 5);
+    await new Promise<void>((resolve) => clock.setTimeout(() => (fired.push('after'), resolve()), 5));
+    expect(fired).toEqual(['after']);
+    expect(((await uncaught) as Error).message).toBe('boom');
+  });
+
+  it('clearing the earliest timer lets the later ones fire on time, and an empty queue holds no Node timer', async () => {
+    const clock = new RealClock();
+    const early = clock.setTimeout(() => {
+      throw new Error('cleared timer fired');
+    }, 5);
+    const t0 = Date.now();
+    const later = new Promise<number>((resolve) => clock.setTimeout(() => resolve(Date.now() - t0), 25));
+    clock.clearTimeout(early);
+    expect(await later).toBeGreaterThanOrEqual(24);
+    expect(clock.pendingCount).toBe(0);
+    const activeTimeoutsBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const handle = clock.setTimeout(() => {}, 60_000);
+    clock.clearTimeout(handle);
+    // Nothing keeps the loop alive: an empty queue has disarmed its Node timer.
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(activeTimeoutsBefore);
+  });
+});
+
 describe('RealClock long timers', () => {
   it('chains waits longer than one Node timer instead of firing at once', async () => {
     const clock = new RealClock(20); // pretend Node's limit is 20 ms

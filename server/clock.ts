@@ -27,19 +27,37 @@ export interface Clock {
 /** Largest delay Node's setTimeout honours. */
 const MAX_NODE_TIMER_MS = 2 ** 31 - 1;
 
-/** A RealClock timer: the handle holds its Node timer itself (no table to look it up in, per window due). */
+/** A RealClock timer: an entry of the clock's queue (no Node timer, closure or table of its own: there can be thousands, one per window due). */
 class RealTimer implements TimerHandle {
-  node: NodeJS.Timeout | undefined;
+  /** Position in the clock's heap; -1 once fired or cleared. */
+  index = -1;
   constructor(
     readonly id: number,
     readonly due: number,
-    readonly fn: () => void,
+    public fn: (() => void) | null,
   ) {}
 }
 
-/** Wall-clock time backed by Node's timers. */
+/**
+ * Wall-clock time backed by Node's timers.
+ *
+ * Every timer of the clock waits in one queue (a binary heap by due time, then creation order),
+ * under one Node timer armed for the earliest. Why not a Node timer each: a server with thousands of
+ * sessions has several timers per session (idle, maximum duration, each window in flight), and a
+ * Node timer with its closure is about half a dozen heap objects that live for seconds; every
+ * mark-compact walks them all (bench/README.md, "Scale").
+ *
+ * Timers due together fire in the order they were set. A timer set by a firing timer waits for the
+ * next turn, even at 0 ms, as with Node's own timers. A callback that throws does not stop the
+ * others: the error is re-thrown on its own turn, where it is uncaught as it would have been.
+ */
 export class RealClock implements Clock {
   private nextId = 1;
+  private readonly heap: RealTimer[] = [];
+  private node: NodeJS.Timeout | undefined;
+  /** When the Node timer is armed to fire (Infinity: not armed). */
+  private armedFor = Infinity;
+  private readonly fire = (): void => this.fireDue();
 
   /** @param maxStepMs longest single Node timer (tests lower it to exercise chaining). */
   constructor(private readonly maxStepMs: number = MAX_NODE_TIMER_MS) {}
@@ -50,22 +68,9 @@ export class RealClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = new RealTimer(this.nextId++, Date.now() + Math.max(0, ms), fn);
-    this.arm(timer);
+    this.push(timer);
+    if (timer.index === 0) this.arm();
     return timer;
-  }
-
-  /**
-   * Node fires timers longer than 2^31−1 ms at once; longer waits are chained in steps. Node counts
-   * in the event loop's own millisecond clock, not in step with Date.now(), so a timer may also fire
-   * up to a millisecond before `due`: the rest is waited again, so nothing fires early.
-   */
-  private arm(timer: RealTimer): void {
-    const wait = Math.min(Math.max(0, timer.due - Date.now()), this.maxStepMs);
-    timer.node = setTimeout(() => {
-      if (Date.now() < timer.due) return this.arm(timer);
-      timer.node = undefined;
-      timer.fn();
-    }, wait);
   }
 
   afterTurn(fn: () => void): void {
@@ -73,9 +78,118 @@ export class RealClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!(handle instanceof RealTimer) || handle.node === undefined) return;
-    clearTimeout(handle.node);
-    handle.node = undefined;
+    if (!(handle instanceof RealTimer) || handle.index < 0 || this.heap[handle.index] !== handle) return;
+    this.remove(handle.index);
+    handle.fn = null;
+    // The Node timer stays armed for the old earliest; it re-arms for what is left when it fires.
+    if (this.heap.length === 0) this.disarm();
+  }
+
+  /** Number of timers waiting (for tests). */
+  get pendingCount(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Arm the Node timer for the earliest timer. Node fires timers longer than 2^31−1 ms at once, so
+   * longer waits are chained in steps; Node also counts in the event loop's own millisecond clock,
+   * not in step with Date.now(), so it may fire up to a millisecond early: `fireDue` then waits again.
+   */
+  private arm(): void {
+    const first = this.heap[0];
+    if (first === undefined) return this.disarm();
+    const wait = Math.min(Math.max(0, first.due - Date.now()), this.maxStepMs);
+    const at = Date.now() + wait;
+    if (this.node !== undefined && at >= this.armedFor) return; // already armed early enough
+    if (this.node !== undefined) clearTimeout(this.node);
+    this.armedFor = at;
+    this.node = setTimeout(this.fire, wait);
+  }
+
+  private disarm(): void {
+    if (this.node !== undefined) clearTimeout(this.node);
+    this.node = undefined;
+    this.armedFor = Infinity;
+  }
+
+  private fireDue(): void {
+    this.node = undefined;
+    this.armedFor = Infinity;
+    const now = Date.now();
+    const lastId = this.nextId - 1; // timers set from here on wait for the next turn
+    try {
+      for (let first = this.heap[0]; first !== undefined && first.due <= now && first.id <= lastId; first = this.heap[0]) {
+        this.remove(0);
+        const fn = first.fn!;
+        first.fn = null;
+        try {
+          fn();
+        } catch (err) {
+          setImmediate(() => {
+            throw err;
+          });
+        }
+      }
+    } finally {
+      this.arm();
+    }
+  }
+
+  // An indexed binary min-heap by (due, id): O(log n) push and removal anywhere.
+
+  private before(a: RealTimer, b: RealTimer): boolean {
+    return a.due < b.due || (a.due === b.due && a.id < b.id);
+  }
+
+  private push(timer: RealTimer): void {
+    timer.index = this.heap.length;
+    this.heap.push(timer);
+    this.up(timer.index);
+  }
+
+  private remove(index: number): void {
+    const heap = this.heap;
+    const removed = heap[index]!;
+    const last = heap.pop()!;
+    removed.index = -1;
+    if (last === removed) return;
+    heap[index] = last;
+    last.index = index;
+    this.up(index);
+    this.down(last.index);
+  }
+
+  private up(index: number): void {
+    const heap = this.heap;
+    const timer = heap[index]!;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex]!;
+      if (!this.before(timer, parent)) break;
+      heap[index] = parent;
+      parent.index = index;
+      index = parentIndex;
+    }
+    heap[index] = timer;
+    timer.index = index;
+  }
+
+  private down(index: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const timer = heap[index]!;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && this.before(heap[right]!, heap[left]!) ? right : left;
+      if (!this.before(heap[child]!, timer)) break;
+      heap[index] = heap[child]!;
+      heap[index]!.index = index;
+      index = child;
+    }
+    heap[index] = timer;
+    timer.index = index;
   }
 }
 
