@@ -23,7 +23,7 @@ import { resolveOptions, wsMaxPayload, type ServerOptions, type ServerOptionsInp
 import { Random } from './random.js';
 import { envelope, errorData, type Envelope } from './stream/envelope.js';
 import { missingScopeMessage, sessionLimits, StreamSession } from './stream/session.js';
-import { DEPRECATED_TIMING_NAMES, resolveTiming } from './stream/timing.js';
+import { DEPRECATED_TIMING_NAMES, timingResolver } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
 import { toBuffer } from './connection.js';
@@ -37,7 +37,7 @@ import { registerAdminRoutes } from './admin/routes.js';
 import { testIdOf, TestIdError } from './admin/test-scope.js';
 import type { SessionRecord } from './admin/sessions.js';
 import { registerMetricsRoute } from './metrics/route.js';
-import { createLogger, logDestination as logDestinationFor } from './logging.js';
+import { createLogger, logDestination as logDestinationFor, SessionLog } from './logging.js';
 import { packageVersion } from './paths.js';
 import { requireCjs } from './require-cjs.js';
 
@@ -106,6 +106,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const clock = injectedClock ?? new RealClock();
   const random = new Random(options.seed);
   const pool = new WorkerPool(options.workerPoolSize);
+  const timingFor = timingResolver(options);
   // Separate streams, so HTTP traffic (a /health poll) never shifts the ids of stream sessions.
   const httpIds = random.fork('http-correlation-ids');
   const streamIds = random.fork('stream-correlation-ids');
@@ -290,7 +291,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   }
 
   function openSession(ws: WebSocket, correlationId: string, principal: Principal, credentialSource: CredentialSource, choice: ReturnType<typeof parseConnectionChoice>, testId: string | null): void {
-    const log = logger.child({ correlationId, account: principal.account });
+    const log = new SessionLog(logger, correlationId, principal.account);
     if (!requireScope(principal, SCOPE_STREAM).ok) {
       // A good credential without the stream scope (e.g. an upload-only token): the upgrade succeeds,
       // then error ih2003 and close 4003, and no session.ready (docs/protocol.md §1).
@@ -312,10 +313,9 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       choice.scenario !== undefined ? library.connectionScenario(choice.scenario, seed ?? sessionRandom.int(0, 2 ** 32 - 1))
       : defaults.scenario === undefined ? scenario
       : (defaults.scenario.scenario ?? library.connectionScenario(defaults.scenario.name, seed ?? sessionRandom.int(0, 2 ** 32 - 1)));
-    const timing = resolveTiming(options, sessionScenario, choice.timing ?? defaults.timing);
+    const timing = timingFor(sessionScenario, choice.timing ?? defaults.timing);
     const queuedFaults = control.takeSessionFaults(testId);
     const record: SessionRecord = control.sessionOpening({ id: correlationId, testId, scenario: sessionScenario, seed: seed ?? null, serverSeed: options.seed, timing, credentialSource, faultsQueued: queuedFaults.length });
-    const transport = wsTransport(ws, clock);
     const session = new StreamSession({
       options,
       scenario: sessionScenario,
@@ -325,21 +325,10 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       random: sessionRandom,
       correlationId,
       logger: log,
-      transport: {
-        send: transport.send,
-        // The slow-reader guard reads what waits to be sent (wsMaxBufferedBytes).
-        ...(transport.backlogBytes ? { backlogBytes: transport.backlogBytes } : {}),
-        close(code, reason) {
-          record.closeSent(code, reason);
-          transport.close(code, reason);
-        },
-        terminate() {
-          record.disconnected();
-          transport.terminate();
-        },
-      },
+      // Tells the session's record about the close frame it sends or the connection it cuts.
+      transport: wsTransport(ws, clock, record),
       tap: record,
-      extraFaults: queuedFaults,
+      ...(queuedFaults.length > 0 ? { extraFaults: queuedFaults } : {}),
       onSend: onEvent ? (event) => onEvent(event, session) : undefined,
       onWindowEmitted: (lagMs) => {
         control.windowEmitted(lagMs);

@@ -167,3 +167,44 @@ export function prettyStream(options: PinoPretty.PrettyOptions = {}): Destinatio
     ...options,
   });
 }
+
+// ---- A session's lines --------------------------------------------------------------------------
+
+/**
+ * The server's logger with a stream session's fields put at the front of each line, as a pino child
+ * logger would: same lines, but no logger object and bindings string per session. A server with
+ * thousands of sessions kept all of those alive for the sessions' lives, for the two lines most of
+ * them log, and every mark-compact walked them (bench/README.md, "Scale"). The fields are only
+ * copied into a line that is written.
+ */
+export class SessionLog {
+  constructor(
+    private readonly root: Logger,
+    private readonly correlationId: string,
+    private readonly account: string,
+  ) {}
+
+  error(obj: object, msg: string): void {
+    if (this.root.isLevelEnabled('error')) this.root.error(this.line(obj), msg);
+  }
+
+  warn(obj: object, msg: string): void {
+    if (this.root.isLevelEnabled('warn')) this.root.warn(this.line(obj), msg);
+  }
+
+  info(obj: object, msg: string): void {
+    if (this.root.isLevelEnabled('info')) this.root.info(this.line(obj), msg);
+  }
+
+  debug(obj: object, msg: string): void {
+    if (this.root.isLevelEnabled('debug')) this.root.debug(this.line(obj), msg);
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.root.isLevelEnabled(level);
+  }
+
+  private line(obj: object): object {
+    return { correlationId: this.correlationId, account: this.account, ...obj };
+  }
+}

@@ -23,13 +23,15 @@ const onUpload = (f: Fault, n: number): boolean => f.when?.upload === n;
 const afterWindowsSent = (f: Fault, windows: number): boolean => f.when?.windows_sent !== undefined && f.when.windows_sent <= windows;
 const atMedia = (f: Fault, mediaEnd: number): boolean => f.when?.media_seconds !== undefined && f.when.media_seconds <= mediaEnd;
 
+// The collections below are made when the first fault needs them: nearly every session has none,
+// and a server with thousands of sessions would keep three empty ones each for the session's life.
 export class FaultSchedule {
-  private readonly fired = new Set<Fault>();
+  private fired: Set<Fault> | undefined;
   private readonly faults: Fault[];
   /** The generator of each random fault (0 < probability < 1). */
-  private readonly randoms = new Map<Fault, Random>();
+  private randoms: Map<Fault, Random> | undefined;
   /** How many identical faults got a generator so far, by content (for independent forks). */
-  private readonly copies = new Map<string, number>();
+  private copies: Map<string, number> | undefined;
 
   constructor(
     faults: readonly Fault[],
@@ -44,9 +46,10 @@ export class FaultSchedule {
     const p = fault.probability ?? 1;
     if (p <= 0 || p >= 1) return;
     const key = JSON.stringify(fault);
+    this.copies ??= new Map();
     const copy = this.copies.get(key) ?? 0;
     this.copies.set(key, copy + 1);
-    this.randoms.set(fault, this.random.fork(`fault ${key} #${copy}`));
+    (this.randoms ??= new Map()).set(fault, this.random.fork(`fault ${key} #${copy}`));
   }
 
   /**
@@ -109,17 +112,18 @@ export class FaultSchedule {
     // Nearly every session has no faults: nothing to allocate on each binary message or window.
     if (this.faults.length === 0) return NO_FAULTS;
     const due: Fault[] = [];
+    const fired = (this.fired ??= new Set());
     for (const fault of this.faults) {
       const repeating = fault.when?.every_segment === true;
-      if ((!repeating && this.fired.has(fault)) || !match(fault, value)) continue;
-      if (!repeating) this.fired.add(fault);
+      if ((!repeating && fired.has(fault)) || !match(fault, value)) continue;
+      if (!repeating) fired.add(fault);
       if (this.happens(fault)) due.push(fault);
     }
     return due;
   }
 
   private happens(fault: Fault): boolean {
-    const random = this.randoms.get(fault);
+    const random = this.randoms?.get(fault);
     if (!random) return (fault.probability ?? 1) >= 1;
     return random.next() < fault.probability!;
   }

@@ -154,13 +154,14 @@ export class StreamSession {
     configFrames: 0,
   };
 
-  private include: string[] = [];
+  private include: readonly string[] = NO_INCLUDE;
   private readonly media: MediaTimeline;
   private readonly analysis: WindowAnalysis;
   private readonly pipeline: WindowPipeline;
   private readonly faults: FaultSchedule;
   private readonly out: Outbound;
-  private readonly faultTimers: TimerHandle[] = [];
+  /** Timers of `wall_seconds` faults (made with the first: most sessions have none). */
+  private faultTimers: TimerHandle[] | undefined;
   private idleTimer: TimerHandle | undefined;
   /** Clock time of the last binary message, of the start, or (unless idleWhileAnalyzing) of the last time the model had nothing left to do. */
   private lastActivityAt = 0;
@@ -197,7 +198,7 @@ export class StreamSession {
       pool: deps.pool,
       timing: deps.timing,
       hopSeconds: deps.options.windowHopSeconds,
-      setTimer: (fn, ms) => this.setTimer(fn, ms),
+      fail: (err) => this.fail(err),
       emitWindow: (window, lagMs) => this.emitWindow(window, lagMs),
       announceDropped: (range) => this.announceDropped(range),
       stopped: () => this.isEnded(),
@@ -230,9 +231,9 @@ export class StreamSession {
       return;
     }
     this.noteActivity();
-    this.maxDurationTimer = this.setTimer(() => this.terminate('ih6004', 'max_duration'), this.limits.maxDurationSeconds * 1000);
+    this.maxDurationTimer = this.deps.clock.setTimeout(this.onMaxDuration, this.limits.maxDurationSeconds * 1000);
     for (const [fault, ms] of this.faults.timed()) {
-      this.faultTimers.push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
+      (this.faultTimers ??= []).push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
     }
     this.applyFaults(this.faults.atOpen(), null);
   }
@@ -342,7 +343,7 @@ export class StreamSession {
   inject(faults: readonly Fault[]): { applied: number; armed: number } {
     if (this.isEnded()) return { applied: 0, armed: 0 };
     const { due, timed } = this.faults.add(faults);
-    for (const [fault, ms] of timed) this.faultTimers.push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
+    for (const [fault, ms] of timed) (this.faultTimers ??= []).push(this.setTimer(() => this.applyFaults(this.faults.atWallTime(fault), null), ms));
     try {
       this.applyFaults(due, null);
     } catch (err) {
@@ -566,7 +567,7 @@ export class StreamSession {
     clock.clearTimeout(this.idleTimer);
     clock.clearTimeout(this.maxDurationTimer);
     clock.clearTimeout(this.drainTimer);
-    for (const timer of this.faultTimers) clock.clearTimeout(timer);
+    for (const timer of this.faultTimers ?? []) clock.clearTimeout(timer);
     this.pipeline.cancel();
     this.syncCoverage();
     const unanalyzedSeconds = this.pipeline.undecidedSeconds(this.media.mediaEnd);
@@ -587,15 +588,31 @@ export class StreamSession {
   }
 
   private armIdleTimer(ms: number): void {
-    this.idleTimer = this.setTimer(() => {
+    this.idleTimer = this.deps.clock.setTimeout(this.onIdleTimer, ms);
+  }
+
+  // The two timers every session has, as callbacks made once per session rather than closures made
+  // (and wrapped by setTimer) at every arming: thousands of sessions keep them for their lives.
+  private readonly onIdleTimer = (): void => {
+    try {
       this.idleTimer = undefined;
       const idleMs = this.limits.idleTimeoutSeconds * 1000;
       const quietFor = this.deps.clock.now() - this.lastActivityAt;
       if (!this.deps.options.idleWhileAnalyzing && !this.pipeline.idle) this.armIdleTimer(idleMs);
       else if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
       else this.armIdleTimer(idleMs - quietFor);
-    }, ms);
-  }
+    } catch (err) {
+      this.fail(err);
+    }
+  };
+
+  private readonly onMaxDuration = (): void => {
+    try {
+      this.terminate('ih6004', 'max_duration');
+    } catch (err) {
+      this.fail(err);
+    }
+  };
 
   /** The one place the state changes; an illegal edge is a bug in ih-mock, reported as ih1001. */
   private enter(next: SessionState): void {
@@ -618,7 +635,7 @@ export class StreamSession {
     return this.current;
   }
 
-  /** Every timer of the session goes through here, so a bug in a callback ends only this session (ih1001). */
+  /** The session's other timers go through here, so a bug in a callback ends only this session (ih1001); onIdleTimer, onMaxDuration and the pipeline's timer catch their own. */
   private setTimer(fn: () => void, ms: number): TimerHandle {
     return this.deps.clock.setTimeout(() => {
       try {
@@ -670,6 +687,9 @@ export class StreamSession {
     this.endAndClose('client_too_slow', SEND_QUEUE_FULL_CLOSE_CODE, 'send queue full: the client is not reading');
   }
 }
+
+/** The include list before any session config (shared: most sessions never send one). */
+const NO_INCLUDE: readonly string[] = Object.freeze([]);
 
 /** A binary message the session never looked at: a fault ended the session as it arrived. */
 const IGNORED = Symbol('ignored');

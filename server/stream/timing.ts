@@ -72,6 +72,22 @@ export function resolveTiming(options: ServerOptions, scenario: Scenario, connec
   };
 }
 
+/**
+ * `resolveTiming` for one server's options, remembering each result by scenario and connection
+ * mode: sessions of the same scenario and mode share one timing object (read-only), instead of
+ * each keeping a copy for its life.
+ */
+export function timingResolver(options: ServerOptions): (scenario: Scenario, connectionMode?: TimingMode) => SessionTiming {
+  const byScenario = new WeakMap<Scenario, Map<TimingMode | undefined, SessionTiming>>();
+  return (scenario, connectionMode) => {
+    let byMode = byScenario.get(scenario);
+    if (!byMode) byScenario.set(scenario, (byMode = new Map()));
+    let timing = byMode.get(connectionMode);
+    if (!timing) byMode.set(connectionMode, (timing = Object.freeze(resolveTiming(options, scenario, connectionMode))));
+    return timing;
+  };
+}
+
 /** Nominal processing seconds of a window of `lengthSeconds` (before load slowdown and jitter). */
 export function nominalSeconds(timing: SessionTiming, lengthSeconds: number): number {
   return timing.latencySeconds + timing.ratio * lengthSeconds;

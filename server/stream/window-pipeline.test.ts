@@ -32,7 +32,9 @@ function harness(timing: Partial<SessionTiming>, pool = new WorkerPool(null), cl
     pool,
     timing: { mode: 'ratio', latencySeconds: 0, latencyJitterSeconds: 0, ratio: 0.25, jitter: 0, workers: 1, queueLimit: 100, loadQueueLimit: 2, load: [], ...timing },
     hopSeconds: 3,
-    setTimer: (fn, ms) => clock.setTimeout(fn, ms),
+    fail: (err) => {
+      throw err;
+    },
     emitWindow: (w: Window, lagMs: number) => emitted.push({ index: w.index, at: clock.now(), lagMs }),
     announceDropped: (r) => dropped.push(r),
     stopped: () => false,
@@ -79,6 +81,27 @@ describe('WindowPipeline', () => {
     expect(at.at(-1)).toBeGreaterThanOrEqual(5 * 8000);
     expect(at.at(-1)).toBeLessThanOrEqual(5 * 11_000);
     expect(h.pipeline.coverage.windowsShed).toBe(0);
+  });
+
+  it('the windows in flight share one timer on the clock, and each still finishes at its own time', () => {
+    const h = harness({ mode: 'live', latencySeconds: 9.5, ratio: 0, workers: 4, queueLimit: Infinity });
+    h.pipeline.delayNext(1, 1);
+    h.pipeline.delayNext(2, 1); // windows 0, 1, 2 take 11.5, 10.5 and 9.5 s: they finish in reverse order
+    const sentAt = h.clock.now();
+    h.feed(14);
+    expect(h.clock.pendingCount).toBe(1);
+    h.clock.tick(10_000); // window 2 is done, but leaves after 0 and 1
+    expect(h.emitted).toEqual([]);
+    expect(h.clock.pendingCount).toBe(1);
+    h.clock.tick(1_499);
+    expect(h.emitted).toEqual([]);
+    h.clock.tick(1);
+    expect(h.emitted.map((e) => [e.index, e.at - sentAt])).toEqual([
+      [0, 11_500],
+      [1, 11_500],
+      [2, 11_500],
+    ]);
+    expect(h.clock.pendingCount).toBe(0);
   });
 
   it('no queue limit: a whole recording at once is never shed; a saturated shared pool is load and sheds beyond loadQueueLimit', () => {

@@ -35,8 +35,8 @@ export interface PipelineHost {
   timing: SessionTiming;
   /** Seconds between window starts. */
   hopSeconds: number;
-  /** A timer whose callback errors end only this session. */
-  setTimer(fn: () => void, ms: number): TimerHandle;
+  /** A bug surfaced in a window's timer: end only this session (ih1001). */
+  fail(err: unknown): void;
   /** Analyze `window` and send its events. `lagMs`: emit time minus when it would have left on an idle server. */
   emitWindow(window: Window, lagMs: number): void;
   /** Announce seconds that were not analyzed (coverage.dropped). */
@@ -56,8 +56,11 @@ interface Entry {
   readonly nominalDoneAt: number;
   /** Scripted extra processing time (delay faults). */
   readonly extraDelayMs: number;
-  timer: TimerHandle | undefined;
+  /** While running: when its processing ends (clock ms). */
+  finishesAt: number;
 }
+
+const NO_RANGES: readonly MediaRange[] = Object.freeze([]);
 
 export interface CoverageStats {
   /** Seconds inside an analyzed (emitted) window: the billable seconds. */
@@ -74,10 +77,18 @@ export class WindowPipeline implements PoolWaiter {
   /** End of the last analyzed window: seconds before it are decided (analyzed or dropped). */
   private coveredUntil = 0;
   readonly coverage: CoverageStats = { analyzedSeconds: 0, droppedSeconds: 0, windowsShed: 0 };
-  readonly droppedRanges: MediaRange[] = [];
+  /** Ranges announced as dropped, in order (made with the first: most sessions never shed). */
+  private dropped: MediaRange[] | undefined;
   private shedNextCount = 0;
-  /** Extra processing ms for the next windows due, in order (delay faults add up). */
-  private readonly pendingDelaysMs: number[] = [];
+  /** Extra processing ms for the next windows due, in order (delay faults add up; made with the first). */
+  private pendingDelaysMs: number[] | undefined;
+  /**
+   * One timer for the session's running windows, due when the first of them finishes. Not one per
+   * window: each would be a timer, a closure and its context living for the whole processing time
+   * (9.5 s on the default timing), thousands of them on a busy server, walked by every mark-compact.
+   */
+  private timer: TimerHandle | undefined;
+  private timerDue = Infinity;
   /** Whether the previously added window was kept (false before the first). */
   private previousKept = false;
   /**
@@ -87,6 +98,11 @@ export class WindowPipeline implements PoolWaiter {
   private trailingRedundant: Window | null = null;
 
   constructor(private readonly host: PipelineHost) {}
+
+  /** Seconds shed and announced, in order. */
+  get droppedRanges(): readonly MediaRange[] {
+    return this.dropped ?? NO_RANGES;
+  }
 
   /** No window is waiting, running or unreleased. */
   get idle(): boolean {
@@ -100,7 +116,8 @@ export class WindowPipeline implements PoolWaiter {
 
   /** A `delay` fault: the next `count` windows take `seconds` longer (on top of earlier delay faults). */
   delayNext(count: number, seconds: number): void {
-    for (let i = 0; i < count; i++) this.pendingDelaysMs[i] = (this.pendingDelaysMs[i] ?? 0) + seconds * 1000;
+    const delays = (this.pendingDelaysMs ??= []);
+    for (let i = 0; i < count; i++) delays[i] = (delays[i] ?? 0) + seconds * 1000;
   }
 
   /** Whether the scripted rules shed `window` (a final window at close: `shed: all` and pending drop_windows apply). */
@@ -131,8 +148,8 @@ export class WindowPipeline implements PoolWaiter {
       window,
       state: 'queued',
       nominalDoneAt: clock.now() + nominalSeconds(timing, window.end - window.start) * 1000,
-      extraDelayMs: this.pendingDelaysMs.shift() ?? 0,
-      timer: undefined,
+      extraDelayMs: this.pendingDelaysMs?.shift() ?? 0,
+      finishesAt: Infinity,
     };
     this.entries.push(entry);
     const scripted = this.scriptedShed(window);
@@ -148,6 +165,7 @@ export class WindowPipeline implements PoolWaiter {
 
   /** Graceful close ran out of time: every window still waiting or running completes now. */
   completeAll(): void {
+    this.stopTimer();
     for (const entry of this.entries) {
       if (entry.state === 'running') this.finishRun(entry);
       else if (entry.state === 'queued') entry.state = 'done';
@@ -158,9 +176,9 @@ export class WindowPipeline implements PoolWaiter {
 
   /** The session ended abruptly: cancel everything, give pool slots back, emit nothing. */
   cancel(): void {
+    this.stopTimer();
     for (const entry of this.entries) {
       if (entry.state === 'running') {
-        this.host.clock.clearTimeout(entry.timer);
         this.running--;
         this.host.pool.release();
       }
@@ -294,20 +312,49 @@ export class WindowPipeline implements PoolWaiter {
       this.finishRun(entry);
       return;
     }
-    entry.timer = this.host.setTimer(() => {
-      entry.timer = undefined;
-      this.finishRun(entry);
-      this.pump();
-      this.release();
-    }, delayMs);
+    entry.finishesAt = this.host.clock.now() + delayMs;
+    if (entry.finishesAt < this.timerDue) this.armTimer(entry.finishesAt);
   }
 
   private finishRun(entry: Entry): void {
-    this.host.clock.clearTimeout(entry.timer);
-    entry.timer = undefined;
+    entry.finishesAt = Infinity;
     entry.state = 'done';
     this.running--;
     this.host.pool.release();
+  }
+
+  private armTimer(due: number): void {
+    this.stopTimer();
+    this.timerDue = due;
+    this.timer = this.host.clock.setTimeout(() => this.onTimer(), due - this.host.clock.now());
+  }
+
+  private stopTimer(): void {
+    this.host.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDue = Infinity;
+  }
+
+  /** The first running window's processing ended: finish every window whose time is up (in window order), then wait for the next. */
+  private onTimer(): void {
+    try {
+      // Up to the time the timer was due, even if the clock reads a hair earlier (a clock whose now()
+      // is finer than its timers'): those windows' time is up by the clock's own timers.
+      const upTo = Math.max(this.timerDue, this.host.clock.now());
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      let next = Infinity;
+      for (const entry of this.entries) {
+        if (entry.state !== 'running') continue;
+        if (entry.finishesAt <= upTo) this.finishRun(entry);
+        else next = Math.min(next, entry.finishesAt);
+      }
+      this.pump(); // may start windows, and arm the timer for them
+      if (next < this.timerDue) this.armTimer(next);
+      this.release();
+    } catch (err) {
+      this.host.fail(err);
+    }
   }
 
   /** Emit finished windows and skip shed ones, strictly in window order; tell the host when none is left. */
@@ -333,7 +380,7 @@ export class WindowPipeline implements PoolWaiter {
     if (start <= this.coveredUntil) return null;
     const range = { start: this.coveredUntil, end: start };
     this.coverage.droppedSeconds += range.end - range.start;
-    this.droppedRanges.push(range);
+    (this.dropped ??= []).push(range);
     this.coveredUntil = start;
     return range;
   }

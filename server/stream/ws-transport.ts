@@ -18,45 +18,77 @@
  * own pace would otherwise look behind after any burst. (What one turn queues is bounded by what one
  * turn reads from the client.)
  */
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Clock } from '../clock.js';
 import { socketOf } from '../connection.js';
 import type { SessionTransport } from './outbound.js';
 
-export function wsTransport(ws: WebSocket, clock: Clock): SessionTransport {
-  const afterTurn = clock.afterTurn?.bind(clock) ?? setImmediate;
-  // Without the socket, frames simply go one by one.
-  const socket = socketOf(ws);
-  let corked = false;
+/** Told when the session closes or cuts its connection (the admin API's session record). */
+export interface TransportObserver {
+  closeSent(code: number, reason: string): void;
+  disconnected(): void;
+}
+
+/**
+ * One object per session, its methods on the prototype: a server with thousands of sessions keeps
+ * one transport each for the sessions' lives, and every mark-compact walks them.
+ */
+class WsTransport implements SessionTransport {
+  /** Without the socket, frames simply go one by one. */
+  private readonly socket: Socket | undefined;
+  private corked = false;
   /** Bytes queued by this turn's frames, still corked: not a sign that the client is behind. */
-  let queuedThisTurn = 0;
-  const flush = () => {
-    if (!corked) return;
-    corked = false;
-    queuedThisTurn = 0;
-    socket!.uncork();
-  };
-  return {
-    send(text) {
-      if (!corked && socket && !socket.destroyed) {
-        socket.cork();
-        corked = true;
-        afterTurn(flush);
-      }
-      const before = ws.bufferedAmount;
-      ws.send(text);
-      if (corked) queuedThisTurn += ws.bufferedAmount - before;
-    },
-    close(code, reason) {
-      flush();
-      ws.close(code, reason);
-    },
-    terminate() {
-      flush();
-      ws.terminate();
-    },
-    // ws counts what sits in the socket's buffer (corked frames included) and its own queue; what
-    // is left of earlier turns is what the client has not taken.
-    backlogBytes: () => ws.bufferedAmount - queuedThisTurn,
-  };
+  private queuedThisTurn = 0;
+  private readonly flushLater = (): void => this.flush();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly clock: Clock,
+    private readonly observer: TransportObserver | undefined,
+  ) {
+    this.socket = socketOf(ws);
+  }
+
+  send(text: string): void {
+    const socket = this.socket;
+    if (!this.corked && socket && !socket.destroyed) {
+      socket.cork();
+      this.corked = true;
+      if (this.clock.afterTurn) this.clock.afterTurn(this.flushLater);
+      else setImmediate(this.flushLater);
+    }
+    const before = this.ws.bufferedAmount;
+    this.ws.send(text);
+    if (this.corked) this.queuedThisTurn += this.ws.bufferedAmount - before;
+  }
+
+  close(code: number, reason: string): void {
+    this.observer?.closeSent(code, reason);
+    this.flush();
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.observer?.disconnected();
+    this.flush();
+    this.ws.terminate();
+  }
+
+  // ws counts what sits in the socket's buffer (corked frames included) and its own queue; what is
+  // left of earlier turns is what the client has not taken.
+  backlogBytes(): number {
+    return this.ws.bufferedAmount - this.queuedThisTurn;
+  }
+
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.queuedThisTurn = 0;
+    this.socket!.uncork();
+  }
+}
+
+export function wsTransport(ws: WebSocket, clock: Clock, observer?: TransportObserver): SessionTransport {
+  return new WsTransport(ws, clock, observer);
 }
