@@ -104,6 +104,22 @@ describe('WindowPipeline', () => {
     expect(h.clock.pendingCount).toBe(0);
   });
 
+  it('windows finishing together on a saturated pool all finish, while the slots they free start the next ones', () => {
+    // 2 shared slots, 4 windows due at once: 0 and 1 run, 2 and 3 wait in the pool. At 9.5 s 0 and 1
+    // finish together; each slot they give back starts a waiting window of the same pipeline at once.
+    const h = harness({ mode: 'live', latencySeconds: 9.5, ratio: 0, workers: 4, queueLimit: Infinity }, new WorkerPool(2));
+    const sentAt = h.clock.now();
+    h.feed(17);
+    h.clock.tick(60_000);
+    expect(h.emitted.map((e) => [e.index, e.at - sentAt])).toEqual([
+      [0, 9_500],
+      [1, 9_500],
+      [2, 19_000],
+      [3, 19_000],
+    ]);
+    expect(h.clock.pendingCount).toBe(0);
+  });
+
   it('no queue limit: a whole recording at once is never shed; a saturated shared pool is load and sheds beyond loadQueueLimit', () => {
     const alone = harness({ workers: 4, queueLimit: Infinity, loadQueueLimit: 2 });
     alone.feed(60);

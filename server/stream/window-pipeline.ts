@@ -166,10 +166,8 @@ export class WindowPipeline implements PoolWaiter {
   /** Graceful close ran out of time: every window still waiting or running completes now. */
   completeAll(): void {
     this.stopTimer();
-    for (const entry of this.entries) {
-      if (entry.state === 'running') this.finishRun(entry);
-      else if (entry.state === 'queued') entry.state = 'done';
-    }
+    for (const entry of this.entries) if (entry.state === 'queued') entry.state = 'done';
+    this.finishRunning(Infinity);
     this.host.pool.leave(this);
     this.release();
   }
@@ -335,7 +333,7 @@ export class WindowPipeline implements PoolWaiter {
     this.timerDue = Infinity;
   }
 
-  /** The first running window's processing ended: finish every window whose time is up (in window order), then wait for the next. */
+  /** The first running window's processing ended: finish every window whose time is up, then wait for the next. */
   private onTimer(): void {
     try {
       // Up to the time the timer was due, even if the clock reads a hair earlier (a clock whose now()
@@ -343,18 +341,32 @@ export class WindowPipeline implements PoolWaiter {
       const upTo = Math.max(this.timerDue, this.host.clock.now());
       this.timer = undefined;
       this.timerDue = Infinity;
-      let next = Infinity;
-      for (const entry of this.entries) {
-        if (entry.state !== 'running') continue;
-        if (entry.finishesAt <= upTo) this.finishRun(entry);
-        else next = Math.min(next, entry.finishesAt);
-      }
+      this.finishRunning(upTo);
       this.pump(); // may start windows, and arm the timer for them
+      let next = Infinity;
+      for (const entry of this.entries) if (entry.state === 'running') next = Math.min(next, entry.finishesAt);
       if (next < this.timerDue) this.armTimer(next);
       this.release();
     } catch (err) {
       this.host.fail(err);
     }
+  }
+
+  /**
+   * Every running window whose time is up (`upTo`; Infinity: all) is done; then their pool slots go
+   * back. In that order: a slot given back may start this pipeline's next window and release finished
+   * ones (the pool offers it at once), which must not happen while the entries are being walked.
+   */
+  private finishRunning(upTo: number): void {
+    let finished = 0;
+    for (const entry of this.entries) {
+      if (entry.state !== 'running' || entry.finishesAt > upTo) continue;
+      entry.state = 'done';
+      entry.finishesAt = Infinity;
+      this.running--;
+      finished++;
+    }
+    for (let k = 0; k < finished; k++) this.host.pool.release();
   }
 
   /** Emit finished windows and skip shed ones, strictly in window order; tell the host when none is left. */
