@@ -789,7 +789,8 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
   const n = memEmu.sessions;
   const [e1, e10] = memEmu.points as [MemoryPoint, MemoryPoint];
   const [b1, b10] = memBare.points as [MemoryPoint, MemoryPoint];
-  const memErrors = memEmu.errors > 0 ? ` (${memEmu.errors} error envelopes!)` : '';
+  const pairErrors = memoryPairs.reduce((sum, pair) => sum + pair.emulator.errors, 0);
+  const memErrors = pairErrors > 0 ? ` (${pairErrors} error envelopes in the pairs!)` : '';
   const media = (p: MemoryPoint) => `${fmt(p.stats.mediaSecondsMax, 0)} s`;
   const what = `${n} sessions, one live WebM stream each`;
   // heapUsed: the sessions' own JS state, measured precisely; judged directly.
@@ -799,7 +800,7 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
       emulator: `${fmt(e.heapKbPerSession)} KB${memErrors}`,
       baseline: `${fmt(b.heapKbPerSession)} KB (bare ws)`,
       target: `≤ ${TARGETS.memoryKbPerSession} KB`,
-      result: memEmu.errors === 0 && e.heapKbPerSession <= TARGETS.memoryKbPerSession ? 'PASS' : 'FAIL',
+      result: pairErrors === 0 && e.heapKbPerSession <= TARGETS.memoryKbPerSession ? 'PASS' : 'FAIL',
     });
   }
   const mediaHours = (e10.stats.mediaSecondsMax - e1.stats.mediaSecondsMax) / 3600;
@@ -819,20 +820,20 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
   // as per-session state (bench/README.md, "Memory per session").
   const youngCell = (run: MemoryRunResult, p: MemoryPoint) => `; young generation ${fmt(run.baseline.youngGeneration / 2 ** 20, 0)} → ${fmt(p.memory.youngGeneration / 2 ** 20, 0)} MB`;
   const journalCell = (p: MemoryPoint) => (p.journal ? `; journal on: ${p.journal.size}/${p.journal.capacity} entries held, ${p.journal.evicted} evicted` : '');
-  // Judged on the median excess of the pairs (each pair fresh children; the row's own figures are
-  // the median pair's), with every pair's excess beside it: one pair's says little (bench/README.md).
+  // Judged on the median of the pairs' excesses at this point (each pair fresh children), every
+  // pair's beside it: one pair's says little (bench/README.md). The row's own figures are those of
+  // the pair whose 600-s excess is the median, which at 63 s need not be the median one.
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmt(x)}`;
   for (const [point, [e, b]] of ([[e1, b1], [e10, b10]] as const).entries()) {
     const excesses = memoryPairs.map((pair) => rssExcesses(pair)[point]!).sort((x, y) => x - y);
     const excess = excesses[(excesses.length - 1) >> 1]!;
     const spread = excesses.length > 1 ? `, median of ${excesses.length} pairs: ${excesses.map(signed).join(', ')}` : '';
-    const errors = memoryPairs.reduce((sum, pair) => sum + pair.emulator.errors, 0);
     rows.push({
       figure: `Memory per session, RSS after gc − baseline: ${what}, after ${media(e)} of media${journalCell(e)}`,
       emulator: `${fmt(e.rssKbPerSession)} KB${youngCell(memEmu, e)}${memErrors}`,
       baseline: `${fmt(b.rssKbPerSession)} KB (bare ws${youngCell(memBare, b)})`,
       target: `${signed(excess)} KB over bare ws (≤ ${TARGETS.rssExcessKbPerSession} KB${spread})`,
-      result: errors === 0 && excess <= TARGETS.rssExcessKbPerSession ? 'PASS' : 'FAIL',
+      result: pairErrors === 0 && excess <= TARGETS.rssExcessKbPerSession ? 'PASS' : 'FAIL',
     });
   }
   rows.push({

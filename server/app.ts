@@ -106,7 +106,7 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const clock = injectedClock ?? new RealClock();
   const random = new Random(options.seed);
   const pool = new WorkerPool(options.workerPoolSize);
-  const timingFor = timingResolver(options);
+  const timingFor = timingResolver(options, scenario);
   // Separate streams, so HTTP traffic (a /health poll) never shifts the ids of stream sessions.
   const httpIds = random.fork('http-correlation-ids');
   const streamIds = random.fork('stream-correlation-ids');

@@ -135,6 +135,15 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
     expect(((await uncaught) as Error).message).toBe('boom');
   });
 
+  it('a delay that is not a number fires at once, as with Node, and holds up no timer behind it', async () => {
+    const clock = new RealClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('NaN'), Number.NaN);
+    await new Promise<void>((resolve) => clock.setTimeout(() => (fired.push('5 ms'), resolve()), 5));
+    expect(fired).toEqual(['NaN', '5 ms']);
+    expect(clock.pendingCount).toBe(0);
+  });
+
   it('clearing the earliest timer lets the later ones fire on time, and an empty queue holds no Node timer', async () => {
     const clock = new RealClock();
     const early = clock.setTimeout(() => {

@@ -49,7 +49,9 @@ class RealTimer implements TimerHandle {
  *
  * Timers due together fire in the order they were set. A timer set by a firing timer waits for the
  * next turn, even at 0 ms, as with Node's own timers. A callback that throws does not stop the
- * others: the error is re-thrown on its own turn, where it is uncaught as it would have been.
+ * others: the error is re-thrown on its own turn, where it is uncaught as it would have been. One
+ * difference from Node's own timers: the `process.nextTick` and promise queues run once after all
+ * the timers due in a turn, not after each of them.
  */
 export class RealClock implements Clock {
   private nextId = 1;
@@ -67,7 +69,8 @@ export class RealClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer = new RealTimer(this.nextId++, Date.now() + Math.max(0, ms), fn);
+    // Not a number (NaN): at once, as Node does; a NaN due time would never come and block the queue.
+    const timer = new RealTimer(this.nextId++, Date.now() + (ms > 0 ? ms : 0), fn);
     this.push(timer);
     if (timer.index === 0) this.arm();
     return timer;

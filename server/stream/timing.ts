@@ -73,15 +73,16 @@ export function resolveTiming(options: ServerOptions, scenario: Scenario, connec
 }
 
 /**
- * `resolveTiming` for one server's options, remembering each result by scenario and connection
- * mode: sessions of the same scenario and mode share one timing object (read-only), instead of
- * each keeping a copy for its life.
+ * `resolveTiming` for one server's options, remembering the results for its own scenario by
+ * connection mode: the sessions of the server's scenario (nearly all of them) share one timing
+ * object (read-only) instead of each keeping a copy for its life. Other scenarios (a built-in chosen
+ * by URL, a generated one, a new default) get their own, as before: a cache for them would keep an
+ * entry per generated scenario.
  */
-export function timingResolver(options: ServerOptions): (scenario: Scenario, connectionMode?: TimingMode) => SessionTiming {
-  const byScenario = new WeakMap<Scenario, Map<TimingMode | undefined, SessionTiming>>();
+export function timingResolver(options: ServerOptions, serverScenario: Scenario): (scenario: Scenario, connectionMode?: TimingMode) => SessionTiming {
+  const byMode = new Map<TimingMode | undefined, SessionTiming>();
   return (scenario, connectionMode) => {
-    let byMode = byScenario.get(scenario);
-    if (!byMode) byScenario.set(scenario, (byMode = new Map()));
+    if (scenario !== serverScenario) return resolveTiming(options, scenario, connectionMode);
     let timing = byMode.get(connectionMode);
     if (!timing) byMode.set(connectionMode, (timing = Object.freeze(resolveTiming(options, scenario, connectionMode))));
     return timing;

@@ -120,6 +120,39 @@ describe('WindowPipeline', () => {
     expect(h.clock.pendingCount).toBe(0);
   });
 
+  it('a bug in a session a freed slot is offered to loses no slot of the shared pool', () => {
+    // Session A's two windows finish together on a 2-slot pool; session B waits for a slot, and the
+    // window it starts with it is instant and throws when emitted (a bug in B).
+    const clock = new VirtualClock();
+    const pool = new WorkerPool(2);
+    const a = harness({ mode: 'live', latencySeconds: 9.5, ratio: 0, workers: 2, queueLimit: Infinity }, pool, clock);
+    a.feed(11);
+    const b = new WindowPipeline({
+      clock,
+      random: new Random(2),
+      pool,
+      timing: { mode: 'instant', latencySeconds: 0, latencyJitterSeconds: 0, ratio: 0, jitter: 0, workers: 1, queueLimit: 100, loadQueueLimit: 2, load: [] },
+      hopSeconds: 3,
+      fail: (err) => {
+        throw err;
+      },
+      emitWindow: () => {
+        throw new Error('bug in session B');
+      },
+      announceDropped: () => {},
+      stopped: () => false,
+      drained: () => {},
+    });
+    new WindowScheduler().advance(8).forEach((w) => b.add(w));
+    expect(pool.busy).toBe(2);
+    // The bug surfaces in A's timer, which gave the slot to B (the harness's fail re-throws it).
+    expect(() => clock.tick(20_000)).toThrow('bug in session B');
+    // Both sessions end (what their fail does): every slot is back.
+    a.pipeline.cancel();
+    b.cancel();
+    expect(pool.busy).toBe(0);
+  });
+
   it('no queue limit: a whole recording at once is never shed; a saturated shared pool is load and sheds beyond loadQueueLimit', () => {
     const alone = harness({ workers: 4, queueLimit: Infinity, loadQueueLimit: 2 });
     alone.feed(60);

@@ -305,8 +305,8 @@ export class WindowPipeline implements PoolWaiter {
     // One seeded draw per window, uniform in ± spread (never below zero).
     const seconds = spread > 0 ? Math.max(0, nominalSeconds(timing, length) + spread * (2 * random.next() - 1)) : nominalSeconds(timing, length);
     const delayMs = seconds * 1000 * this.slowdown(entry.window) + entry.extraDelayMs;
-    if (delayMs <= 0) {
-      // Instant: no timer, so tests need not advance a virtual clock.
+    if (!(delayMs > 0)) {
+      // Instant (or not a number, which a timer could never be due at): no timer, so tests need not advance a virtual clock.
       this.finishRun(entry);
       return;
     }
@@ -336,8 +336,8 @@ export class WindowPipeline implements PoolWaiter {
   /** The first running window's processing ended: finish every window whose time is up, then wait for the next. */
   private onTimer(): void {
     try {
-      // Up to the time the timer was due, even if the clock reads a hair earlier (a clock whose now()
-      // is finer than its timers'): those windows' time is up by the clock's own timers.
+      // Up to the time the timer was due, even if the clock reads a hair earlier (an injected clock
+      // whose now() is finer than its timers', like the bench's): their time is up by its own timers.
       const upTo = Math.max(this.timerDue, this.host.clock.now());
       this.timer = undefined;
       this.timerDue = Infinity;
@@ -366,7 +366,17 @@ export class WindowPipeline implements PoolWaiter {
       this.running--;
       finished++;
     }
-    for (let k = 0; k < finished; k++) this.host.pool.release();
+    // Every slot goes back even if code a slot is offered to throws (a bug in another session, say):
+    // one lost here would shrink the shared pool for good. The first error is re-thrown after.
+    let failure: { err: unknown } | undefined;
+    for (let k = 0; k < finished; k++) {
+      try {
+        this.host.pool.release();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   }
 
   /** Emit finished windows and skip shed ones, strictly in window order; tell the host when none is left. */
