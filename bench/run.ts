@@ -663,34 +663,38 @@ async function uploadRun(server: ServerHandle, media: UploadMedia): Promise<{ ru
 }
 
 async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
-  const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
-  const bare = await ServerHandle.start({ kind: 'bare-upload', processingRatio: 0, collectLag: false }, spawnOptions());
-  try {
-    const figures: UploadFigure[] = [];
-    for (const media of files) {
-      const runs: { emulator: UploadRun[]; bare: UploadRun[] } = { emulator: [], bare: [] };
-      let failures = 0;
-      let firstFailure: string | undefined;
-      // Warm-up (JIT, socket buffers), then interleaved repetitions, alternating which goes first.
-      for (const server of [emulator, bare]) await uploadRun(server, media);
-      for (let rep = 0; rep < PLAN.upload.repetitions; rep++) {
-        const order = rep % 2 === 0 ? [bare, emulator] : [emulator, bare];
-        for (const server of order) {
+  const configs: Record<'emulator' | 'bare-upload', ChildConfig> = {
+    emulator: { kind: 'emulator', processingRatio: 0, collectLag: false },
+    'bare-upload': { kind: 'bare-upload', processingRatio: 0, collectLag: false },
+  };
+  const figures: UploadFigure[] = [];
+  for (const media of files) {
+    const runs: { emulator: UploadRun[]; bare: UploadRun[] } = { emulator: [], bare: [] };
+    let failures = 0;
+    let firstFailure: string | undefined;
+    // Each repetition on fresh children, each warmed up (JIT, socket buffers) by a run of its own,
+    // alternating which goes first: a child's garbage-collection state carries over from run to run
+    // and decided whole figures when one pair of children served every repetition (bench/README.md).
+    for (let rep = 0; rep < PLAN.upload.repetitions; rep++) {
+      const order = rep % 2 === 0 ? (['bare-upload', 'emulator'] as const) : (['emulator', 'bare-upload'] as const);
+      await onFreshChildren(
+        order.map((kind) => configs[kind]),
+        spawnOptions(),
+        async (server) => {
+          await uploadRun(server, media);
           const r = await uploadRun(server, media);
-          runs[server === emulator ? 'emulator' : 'bare'].push(r.run);
+          runs[server.config.kind === 'emulator' ? 'emulator' : 'bare'].push(r.run);
           failures += r.failures;
           firstFailure ??= r.firstFailure;
           log(`upload ${media.name} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
-        }
-      }
-      const e = median(runs.emulator.map((r) => r.mbPerSecond));
-      const b = median(runs.bare.map((r) => r.mbPerSecond));
-      figures.push({ media: media.name, label: media.label, fileBytes: media.bytes.length, emulator: runs.emulator, bare: runs.bare, emulatorMbPerSecond: e, bareMbPerSecond: b, ratio: e / b, failures, firstFailure });
+        },
+      );
     }
-    return figures;
-  } finally {
-    await Promise.all([emulator.stop(), bare.stop()]);
+    const e = median(runs.emulator.map((r) => r.mbPerSecond));
+    const b = median(runs.bare.map((r) => r.mbPerSecond));
+    figures.push({ media: media.name, label: media.label, fileBytes: media.bytes.length, emulator: runs.emulator, bare: runs.bare, emulatorMbPerSecond: e, bareMbPerSecond: b, ratio: e / b, failures, firstFailure });
   }
+  return figures;
 }
 
 // ---------------------------------------------------------------------------------------------
