@@ -57,7 +57,7 @@ export class RealClock implements Clock {
   private nextId = 1;
   private readonly heap: RealTimer[] = [];
   private node: NodeJS.Timeout | undefined;
-  /** When the Node timer is armed to fire (Infinity: not armed). */
+  /** When the Node timer is armed to fire (Infinity: not armed, `node` undefined). */
   private armedFor = Infinity;
   private readonly fire = (): void => this.fireDue();
 
@@ -103,14 +103,14 @@ export class RealClock implements Clock {
     if (first === undefined) return this.disarm();
     const wait = Math.min(Math.max(0, first.due - Date.now()), this.maxStepMs);
     const at = Date.now() + wait;
-    if (this.node !== undefined && at >= this.armedFor) return; // already armed early enough
-    if (this.node !== undefined) clearTimeout(this.node);
+    if (at >= this.armedFor) return; // already armed early enough
+    clearTimeout(this.node);
     this.armedFor = at;
     this.node = setTimeout(this.fire, wait);
   }
 
   private disarm(): void {
-    if (this.node !== undefined) clearTimeout(this.node);
+    clearTimeout(this.node);
     this.node = undefined;
     this.armedFor = Infinity;
   }

@@ -185,26 +185,26 @@ export class SessionLog {
   ) {}
 
   error(obj: object, msg: string): void {
-    if (this.root.isLevelEnabled('error')) this.root.error(this.line(obj), msg);
+    this.write('error', obj, msg);
   }
 
   warn(obj: object, msg: string): void {
-    if (this.root.isLevelEnabled('warn')) this.root.warn(this.line(obj), msg);
+    this.write('warn', obj, msg);
   }
 
   info(obj: object, msg: string): void {
-    if (this.root.isLevelEnabled('info')) this.root.info(this.line(obj), msg);
+    this.write('info', obj, msg);
   }
 
   debug(obj: object, msg: string): void {
-    if (this.root.isLevelEnabled('debug')) this.root.debug(this.line(obj), msg);
+    this.write('debug', obj, msg);
   }
 
   isLevelEnabled(level: string): boolean {
     return this.root.isLevelEnabled(level);
   }
 
-  private line(obj: object): object {
-    return { correlationId: this.correlationId, account: this.account, ...obj };
+  private write(level: 'error' | 'warn' | 'info' | 'debug', obj: object, msg: string): void {
+    if (this.root.isLevelEnabled(level)) this.root[level]({ correlationId: this.correlationId, account: this.account, ...obj }, msg);
   }
 }

@@ -593,26 +593,21 @@ export class StreamSession {
 
   // The two timers every session has, as callbacks made once per session rather than closures made
   // (and wrapped by setTimer) at every arming: thousands of sessions keep them for their lives.
-  private readonly onIdleTimer = (): void => {
-    try {
-      this.idleTimer = undefined;
-      const idleMs = this.limits.idleTimeoutSeconds * 1000;
-      const quietFor = this.deps.clock.now() - this.lastActivityAt;
-      if (!this.deps.options.idleWhileAnalyzing && !this.pipeline.idle) this.armIdleTimer(idleMs);
-      else if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
-      else this.armIdleTimer(idleMs - quietFor);
-    } catch (err) {
-      this.fail(err);
-    }
-  };
+  private readonly onIdleTimer = (): void => this.guarded(this.idleTimerFired);
+  private readonly onMaxDuration = (): void => this.guarded(this.maxDurationReached);
 
-  private readonly onMaxDuration = (): void => {
-    try {
-      this.terminate('ih6004', 'max_duration');
-    } catch (err) {
-      this.fail(err);
-    }
-  };
+  private idleTimerFired(): void {
+    this.idleTimer = undefined;
+    const idleMs = this.limits.idleTimeoutSeconds * 1000;
+    const quietFor = this.deps.clock.now() - this.lastActivityAt;
+    if (!this.deps.options.idleWhileAnalyzing && !this.pipeline.idle) this.armIdleTimer(idleMs);
+    else if (quietFor >= idleMs) this.terminate('ih6003', 'idle_timeout');
+    else this.armIdleTimer(idleMs - quietFor);
+  }
+
+  private maxDurationReached(): void {
+    this.terminate('ih6004', 'max_duration');
+  }
 
   /** The one place the state changes; an illegal edge is a bug in ih-mock, reported as ih1001. */
   private enter(next: SessionState): void {
@@ -635,16 +630,20 @@ export class StreamSession {
     return this.current;
   }
 
-  /** The session's other timers go through here, so a bug in a callback ends only this session (ih1001); onIdleTimer, onMaxDuration and the pipeline's timer catch their own. */
+  /** The session's other timers go through here (onIdleTimer and onMaxDuration are guarded once). */
   private setTimer(fn: () => void, ms: number): TimerHandle {
-    return this.deps.clock.setTimeout(() => {
-      try {
-        fn();
-      } catch (err) {
-        this.fail(err);
-      }
-    }, ms);
+    return this.deps.clock.setTimeout(() => this.guarded(fn), ms);
   }
+
+  /** Run a timer's work (a method of this session, or a closure); a bug in it ends only this session (ih1001). */
+  private guarded(fn: (this: StreamSession) => void): void {
+    try {
+      fn.call(this);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
 
   private reject(code: ErrorCode, segment: number, message: string): ErrorCode {
     this.stats.rejectedMessages++;

@@ -315,10 +315,15 @@ export class WindowPipeline implements PoolWaiter {
   }
 
   private finishRun(entry: Entry): void {
+    this.markDone(entry);
+    this.host.pool.release();
+  }
+
+  /** A running window's processing is over (its pool slot is given back by the caller). */
+  private markDone(entry: Entry): void {
     entry.finishesAt = Infinity;
     entry.state = 'done';
     this.running--;
-    this.host.pool.release();
   }
 
   private armTimer(due: number): void {
@@ -361,9 +366,7 @@ export class WindowPipeline implements PoolWaiter {
     let finished = 0;
     for (const entry of this.entries) {
       if (entry.state !== 'running' || entry.finishesAt > upTo) continue;
-      entry.state = 'done';
-      entry.finishesAt = Infinity;
-      this.running--;
+      this.markDone(entry);
       finished++;
     }
     // Every slot goes back even if code a slot is offered to throws (a bug in another session, say):
