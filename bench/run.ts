@@ -241,15 +241,20 @@ type IngestResult = Awaited<ReturnType<typeof ingestRun>>;
 
 /**
  * Fresh children, one per config (bench/README.md, "Garbage-collection state"); each in turn, in the
- * configs' order, gets a warm-up run (JIT, socket buffers, heap sizes) and then one measured run.
- * The result is the measured run's, with the error envelopes of both.
+ * configs' order, gets a warm-up run (JIT, socket buffers, heap sizes) and then one measured run,
+ * both made by `run`.
  */
-function warmedIngestOnFreshChildren(configs: readonly ChildConfig[], frames: readonly Buffer[], warmUpBytes: number, bytesPerRun: number): Promise<IngestResult[]> {
+function warmedOnFreshChildren<R>(configs: readonly ChildConfig[], run: (server: ServerHandle, warmUp: boolean) => Promise<R>): Promise<{ server: ChildConfig; warmUp: R; measured: R }[]> {
   return onFreshChildren(configs, spawnOptions(), async (server) => {
-    const warmUp = await ingestRun(server, frames, warmUpBytes);
-    const measured = await ingestRun(server, frames, bytesPerRun);
-    return { run: measured.run, errors: warmUp.errors + measured.errors, firstError: warmUp.firstError ?? measured.firstError };
+    const warmUp = await run(server, true);
+    return { server: server.config, warmUp, measured: await run(server, false) };
   });
+}
+
+/** Ingest on warmed fresh children: the measured run, with the error envelopes of both runs. */
+async function warmedIngestOnFreshChildren(configs: readonly ChildConfig[], frames: readonly Buffer[], warmUpBytes: number, bytesPerRun: number): Promise<IngestResult[]> {
+  const runs = await warmedOnFreshChildren(configs, (server, warmUp) => ingestRun(server, frames, warmUp ? warmUpBytes : bytesPerRun));
+  return runs.map(({ warmUp, measured }) => ({ run: measured.run, errors: warmUp.errors + measured.errors, firstError: warmUp.firstError ?? measured.firstError }));
 }
 
 async function ingest(media: BenchMedia): Promise<IngestFigure[]> {
@@ -677,18 +682,16 @@ async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
     // and decided whole figures when one pair of children served every repetition (bench/README.md).
     for (let rep = 0; rep < PLAN.upload.repetitions; rep++) {
       const order = rep % 2 === 0 ? (['bare-upload', 'emulator'] as const) : (['emulator', 'bare-upload'] as const);
-      await onFreshChildren(
+      const pair = await warmedOnFreshChildren(
         order.map((kind) => configs[kind]),
-        spawnOptions(),
-        async (server) => {
-          await uploadRun(server, media);
-          const r = await uploadRun(server, media);
-          runs[server.config.kind === 'emulator' ? 'emulator' : 'bare'].push(r.run);
-          failures += r.failures;
-          firstFailure ??= r.firstFailure;
-          log(`upload ${media.name} ${server.config.kind}: ${fmt(r.run.mbPerSecond)} MB/s (server ${fmt(r.run.serverCores, 2)} cores, client ${fmt(r.run.clientCores, 2)})`);
-        },
+        (server) => uploadRun(server, media),
       );
+      for (const { server, warmUp, measured } of pair) {
+        runs[server.kind === 'emulator' ? 'emulator' : 'bare'].push(measured.run);
+        failures += warmUp.failures + measured.failures;
+        firstFailure ??= warmUp.firstFailure ?? measured.firstFailure;
+        log(`upload ${media.name} ${server.kind}: ${fmt(measured.run.mbPerSecond)} MB/s (server ${fmt(measured.run.serverCores, 2)} cores, client ${fmt(measured.run.clientCores, 2)})`);
+      }
     }
     const e = median(runs.emulator.map((r) => r.mbPerSecond));
     const b = median(runs.bare.map((r) => r.mbPerSecond));
