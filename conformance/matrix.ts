@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { TRANSPORTS, type ConformanceCase, type Transport } from './cases.js';
 import { htmlReport, matrixHtmlReport } from './html-report.js';
 import { jsonReport, junitReport } from './reports.js';
-import { runCase, startOrder, type CaseResult, type CatalogueResult, type Verdict } from './runner.js';
+import { caseTransport, runCase, startOrder, type CaseResult, type CatalogueResult, type Verdict } from './runner.js';
 
 export interface MatrixClient {
   /** Shown in reports; unique in a run. */
@@ -55,7 +55,7 @@ export function tally(results: readonly CaseResult[], durationMs = results.reduc
   return { results: [...results], counts, durationMs };
 }
 
-const casesFor = (client: MatrixClient, cases: readonly ConformanceCase[]) => cases.filter((c) => client.transports.includes(c.transport ?? 'stream'));
+const casesFor = (client: MatrixClient, cases: readonly ConformanceCase[]) => cases.filter((c) => client.transports.includes(caseTransport(c)));
 
 export async function runMatrix(clients: readonly MatrixClient[], cases: readonly ConformanceCase[], options: MatrixOptions): Promise<MatrixResult> {
   const started = Date.now();

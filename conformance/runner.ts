@@ -104,7 +104,7 @@ export function caseEmulatorOptions(testCase: ConformanceCase, seed: number): Mo
   const timing = testCase.scenario.processing?.timing ?? 'instant';
   // No admin journal: the kit judges its own recording of the wire, and nothing reads the
   // emulator's; allocating its ring (10 000 entries by default) was a fifth of a case's set-up.
-  return { scenario: testCase.scenario, seed, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], timing, journalSize: 0, ...((testCase.transport ?? 'stream') === 'upload' ? { processingRatio: 0 } : {}) };
+  return { scenario: testCase.scenario, seed, logLevel: 'silent', strictEvents: true, apiKeys: [API_KEY], timing, journalSize: 0, ...(caseTransport(testCase) === 'upload' ? { processingRatio: 0 } : {}) };
 }
 
 /**
@@ -132,8 +132,13 @@ export function caseClientEnv(testCase: ConformanceCase, urls: { streamUrl: stri
     IH_MEDIA_SECONDS: String(testCase.mediaSeconds),
     IH_OBSERVATIONS: observationsPath,
     IH_CASE: testCase.id,
-    IH_TRANSPORT: testCase.transport ?? 'stream',
+    IH_TRANSPORT: caseTransport(testCase),
   };
+}
+
+/** How a case's client reaches the emulator: the stream unless the case says upload. */
+export function caseTransport(testCase: ConformanceCase): Transport {
+  return testCase.transport ?? 'stream';
 }
 
 /** The API key a case gives its client (`IH_API_KEY`): the emulator's, or one it refuses. */
@@ -155,7 +160,7 @@ async function runCaseIn(dir: string, testCase: ConformanceCase, options: RunCas
   const recordingPath = join(dir, 'wire.jsonl');
   const observationsPath = join(dir, 'observations.jsonl');
   const quiet = pino({ level: 'silent' });
-  const transport = testCase.transport ?? 'stream';
+  const transport = caseTransport(testCase);
   const { emulator, recorder, base } = await oneSetUpAtATime(async () => {
     const emulator = await createMockServer(caseEmulatorOptions(testCase, options.seed ?? 1));
     const recorder = createRecorder({ upstream: emulator.baseUrl, out: recordingPath, withMedia: false, recorder: 'ih-mock conformance', host: '127.0.0.1', port: 0, clock: new RealClock(), logger: quiet });
@@ -235,7 +240,7 @@ const THROTTLED_EVENT_BYTES = 64 * 1024;
  */
 export function caseTimeoutMs(testCase: ConformanceCase, maxDrainSeconds: number): number {
   const faults = testCase.scenario.faults ?? [];
-  if ((testCase.transport ?? 'stream') === 'upload') {
+  if (caseTransport(testCase) === 'upload') {
     const delays = faults.reduce((sum, f) => sum + (f.action === 'delay' ? (f.seconds ?? 0) * 1000 : 0), 0);
     const retryAfter = Math.max(1, ...faults.map((f) => (f.action === 'error' ? (f.retry_after_seconds ?? 1) : 1)));
     return CLIENT_ALLOWANCE_MS + delays + MAX_RECONNECTS * (retryAfter * 1000 + BACKOFF_ALLOWANCE_MS);
@@ -351,7 +356,7 @@ const IN_PROCESS_MIN_CONCURRENCY = 8;
  * session that ends early skips its later delays.
  */
 export function scriptedWaitMs(testCase: ConformanceCase): number {
-  const upload = (testCase.transport ?? 'stream') === 'upload';
+  const upload = caseTransport(testCase) === 'upload';
   const segments = Math.ceil(testCase.mediaSeconds / 3);
   let ms = 0;
   for (const f of testCase.scenario.faults ?? []) {

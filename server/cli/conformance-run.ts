@@ -14,7 +14,7 @@ import { describePropertyFailure, parseShrinkBudget, runProperties, type ShrinkB
 import { htmlReport } from '../../conformance/html-report.js';
 import { nameOfCommand, readClientsFile, runMatrix, tally, uniqueClients, writeMatrixReports, type MatrixClient } from '../../conformance/matrix.js';
 import { caseReporter, consoleMatrix, consoleSummary, jsonReport, junitReport, painter, progressLine, shellWord, useColour } from '../../conformance/reports.js';
-import { defaultConcurrency, scenarioCase, type CaseResult, type CatalogueResult } from '../../conformance/runner.js';
+import { caseTransport, defaultConcurrency, scenarioCase, type CaseResult, type CatalogueResult } from '../../conformance/runner.js';
 import { CommandUsageError, type CliIo } from './io.js';
 
 export class ConformanceUsageError extends CommandUsageError {
@@ -121,7 +121,7 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
     }
   } else {
     const patterns = flag('cases')?.split(',').map((p) => p.trim()).filter(Boolean);
-    cases = selectCases(patterns, CASES).filter((c) => clients.some((client) => client.transports.includes(c.transport ?? 'stream')));
+    cases = selectCases(patterns, CASES).filter((c) => clients.some((client) => client.transports.includes(caseTransport(c))));
     if (cases.length === 0) throw new ConformanceUsageError(`no ${transportFlag === 'both' ? '' : `${transportFlag} `}case matches ${String(flag('cases'))} (cases: ${CASES.map((c) => c.id).join(', ')})`);
   }
   const ledgers = new Map(clients.map((c) => [c.slug, c.ledger ? readLedger(c.ledger) : flag('ledger') ? readLedger(flag('ledger')!) : {}]));
@@ -135,7 +135,7 @@ export async function runConformance(values: Values, io: CliIo, terminal: Confor
   const recordingsFor = (client: MatrixClient) => (matrix ? join(reportDir ?? DEFAULT_REPORT_DIR, client.slug, 'recordings') : (flag('recordings') ?? (html ? html.replace(/\.html?$/i, '') + '-recordings' : undefined)));
   const nameWidth = Math.max(...clients.map((c) => c.name.length));
   const reporters = new Map(clients.map((c) => [c.slug, caseReporter({ paint, rerun: rerun(c), ...(clients.length > 1 ? { prefix: () => `${paint('bold', c.name.padEnd(nameWidth))}  ` } : {}) })]));
-  const jobs = clients.reduce((n, c) => n + cases.filter((k) => c.transports.includes(k.transport ?? 'stream')).length, 0);
+  const jobs = clients.reduce((n, c) => n + cases.filter((k) => c.transports.includes(caseTransport(k))).length, 0);
   const progress = terminal.stderrTTY ? progressLine(jobs, (text) => io.err(text), painter(useColour(terminal.stderrTTY, terminal.env)), terminal.columns) : null;
   const label = (c: MatrixClient, id: string) => (clients.length > 1 ? `${c.name} ${id}` : id);
 
