@@ -89,20 +89,26 @@ describe('RealClock handles', () => {
 
 describe('RealClock queue (one Node timer for all of its timers)', () => {
   it('fires timers in due order, those due together in the order they were set, and a cleared one never', async () => {
-    const clock = new RealClock();
+    // The wall clock stands still while the timers are set (so 'b1' to 'b3' are due together), then reads 40 ms on.
+    let wall = Date.now();
+    const clock = new RealClock({ now: () => wall });
     const fired: string[] = [];
     const done = new Promise<void>((resolve) => clock.setTimeout(resolve, 40));
     for (const [name, ms] of [['c', 30], ['a', 10], ['b1', 20], ['b2', 20], ['x', 15], ['b3', 20]] as const) {
       const handle = clock.setTimeout(() => fired.push(name), ms);
       if (name === 'x') clock.clearTimeout(handle);
     }
+    wall += 40;
     await done;
     expect(fired).toEqual(['a', 'b1', 'b2', 'b3', 'c']);
     expect(clock.pendingCount).toBe(0);
   });
 
   it('a timer set by a firing timer waits for a later turn, even at 0 ms', async () => {
-    const clock = new RealClock();
+    // The wall clock is pinned while the two 5-ms timers are set, so they are due together even if
+    // the real millisecond turns between the two calls; it then reads 5 ms on.
+    let wall = Date.now();
+    const clock = new RealClock({ now: () => wall });
     const order: string[] = [];
     await new Promise<void>((resolve) => {
       clock.setTimeout(() => {
@@ -114,6 +120,7 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
         setImmediate(() => order.push('next turn'));
       }, 5);
       clock.setTimeout(() => order.push('due with first'), 5);
+      wall += 5;
     });
     expect(order).toEqual(['first', 'due with first', 'next turn', 'set by first']);
   });
@@ -164,14 +171,14 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
 
 describe('RealClock long timers', () => {
   it('chains waits longer than one Node timer instead of firing at once', async () => {
-    const clock = new RealClock(20); // pretend Node's limit is 20 ms
+    const clock = new RealClock({ maxStepMs: 20 }); // pretend Node's limit is 20 ms
     const t0 = Date.now();
     await new Promise<void>((resolve) => clock.setTimeout(resolve, 70));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(65);
   });
 
   it('a chained timer can still be cancelled mid-chain', async () => {
-    const clock = new RealClock(10);
+    const clock = new RealClock({ maxStepMs: 10 });
     let fired = false;
     const h = clock.setTimeout(() => (fired = true), 50);
     await new Promise((r) => setTimeout(r, 25));

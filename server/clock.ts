@@ -61,16 +61,25 @@ export class RealClock implements Clock {
   private armedFor = Infinity;
   private readonly fire = (): void => this.fireDue();
 
-  /** @param maxStepMs longest single Node timer (tests lower it to exercise chaining). */
-  constructor(private readonly maxStepMs: number = MAX_NODE_TIMER_MS) {}
+  private readonly maxStepMs: number;
+  private readonly epochMs: () => number;
+
+  /**
+   * @param options.maxStepMs longest single Node timer (tests lower it to exercise chaining).
+   * @param options.now the wall-clock source (tests pin it so timers set a moment apart are due together).
+   */
+  constructor(options: { maxStepMs?: number; now?: () => number } = {}) {
+    this.maxStepMs = options.maxStepMs ?? MAX_NODE_TIMER_MS;
+    this.epochMs = options.now ?? Date.now;
+  }
 
   now(): number {
-    return Date.now();
+    return this.epochMs();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     // Not a number (NaN): at once, as Node does; a NaN due time would never come and block the queue.
-    const timer = new RealTimer(this.nextId++, Date.now() + (ms > 0 ? ms : 0), fn);
+    const timer = new RealTimer(this.nextId++, this.epochMs() + (ms > 0 ? ms : 0), fn);
     this.push(timer);
     if (timer.index === 0) this.arm();
     return timer;
@@ -96,13 +105,14 @@ export class RealClock implements Clock {
   /**
    * Arm the Node timer for the earliest timer. Node fires timers longer than 2^31−1 ms at once, so
    * longer waits are chained in steps; Node also counts in the event loop's own millisecond clock,
-   * not in step with Date.now(), so it may fire up to a millisecond early: `fireDue` then waits again.
+   * not in step with the wall clock, so it may fire up to a millisecond early: `fireDue` then waits again.
    */
   private arm(): void {
     const first = this.heap[0];
     if (first === undefined) return this.disarm();
-    const wait = Math.min(Math.max(0, first.due - Date.now()), this.maxStepMs);
-    const at = Date.now() + wait;
+    const now = this.epochMs();
+    const wait = Math.min(Math.max(0, first.due - now), this.maxStepMs);
+    const at = now + wait;
     if (at >= this.armedFor) return; // already armed early enough
     clearTimeout(this.node);
     this.armedFor = at;
@@ -118,7 +128,7 @@ export class RealClock implements Clock {
   private fireDue(): void {
     this.node = undefined;
     this.armedFor = Infinity;
-    const now = Date.now();
+    const now = this.epochMs();
     const lastId = this.nextId - 1; // timers set from here on wait for the next turn
     try {
       for (let first = this.heap[0]; first !== undefined && first.due <= now && first.id <= lastId; first = this.heap[0]) {
