@@ -98,30 +98,50 @@ export function writeReference(figures: readonly CpuFigure[], loadAverage: numbe
   writeFileSync(CPU_REFERENCE_PATH, `${JSON.stringify(reference, null, 2)}\n`);
 }
 
+/**
+ * Lockstep runs of one source on two running servers: a warm-up each (JIT, socket buffers), then
+ * `repetitions` pairs back to back, alternating which goes first, so both halves of a pair see the
+ * same machine. Shared by this guard (emulator vs bare ws) and the control plane's (on vs off).
+ */
+export async function lockstepPairs(
+  frames: readonly Buffer[],
+  servers: readonly [ServerHandle, ServerHandle],
+  deps: { run: CpuGuardDeps['run']; repetitions: number; bytesPerRun: number; onPair: (a: CpuRun, b: CpuRun) => void },
+): Promise<Array<[CpuRun, CpuRun]>> {
+  const [a, b] = servers;
+  for (const server of servers) await deps.run(server, frames, deps.bytesPerRun);
+  const pairs: Array<[CpuRun, CpuRun]> = [];
+  for (let rep = 0; rep < deps.repetitions; rep++) {
+    const order = rep % 2 === 0 ? [b, a] : [a, b];
+    const runs = new Map<ServerHandle, CpuRun>();
+    for (const server of order) runs.set(server, await deps.run(server, frames, deps.bytesPerRun));
+    const pair: [CpuRun, CpuRun] = [runs.get(a)!, runs.get(b)!];
+    pairs.push(pair);
+    deps.onPair(...pair);
+  }
+  return pairs;
+}
+
 export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps): Promise<CpuFigure[]> {
   const reference = readReference();
   const figures: CpuFigure[] = [];
   for (const source of sources) {
-    // Warm-up (JIT, socket buffers), then pairs, alternating which server goes first.
-    for (const server of [deps.emulator, deps.bare]) await deps.run(server, source.frames, deps.bytesPerRun);
     const pairs: CpuPair[] = [];
-    for (let rep = 0; rep < deps.repetitions; rep++) {
-      const order = rep % 2 === 0 ? [deps.bare, deps.emulator] : [deps.emulator, deps.bare];
-      const runs = new Map<ServerHandle, CpuRun>();
-      for (const server of order) runs.set(server, await deps.run(server, source.frames, deps.bytesPerRun));
-      const e = runs.get(deps.emulator)!;
-      const b = runs.get(deps.bare)!;
-      const secondsPerByte = e.mediaSeconds / e.bytes;
-      const pair: CpuPair = {
-        emulatorMicrosPerMessage: e.serverMicros / e.messages,
-        bareMicrosPerMessage: b.serverMicros / b.messages,
-        ratio: e.serverMicros / e.messages / (b.serverMicros / b.messages),
-        emulatorMicrosPerMediaSecond: e.serverMicros / e.mediaSeconds,
-        bareMicrosPerMediaSecond: b.serverMicros / (b.bytes * secondsPerByte),
-      };
-      pairs.push(pair);
-      deps.log(`cpu ${source.media}: emulator ${fmt(pair.emulatorMicrosPerMessage)} µs/message, bare ${fmt(pair.bareMicrosPerMessage)}, ratio ${fmt(pair.ratio, 2)}`);
-    }
+    await lockstepPairs(source.frames, [deps.emulator, deps.bare], {
+      ...deps,
+      onPair: (e, b) => {
+        const secondsPerByte = e.mediaSeconds / e.bytes;
+        const pair: CpuPair = {
+          emulatorMicrosPerMessage: e.serverMicros / e.messages,
+          bareMicrosPerMessage: b.serverMicros / b.messages,
+          ratio: e.serverMicros / e.messages / (b.serverMicros / b.messages),
+          emulatorMicrosPerMediaSecond: e.serverMicros / e.mediaSeconds,
+          bareMicrosPerMediaSecond: b.serverMicros / (b.bytes * secondsPerByte),
+        };
+        pairs.push(pair);
+        deps.log(`cpu ${source.media}: emulator ${fmt(pair.emulatorMicrosPerMessage)} µs/message, bare ${fmt(pair.bareMicrosPerMessage)}, ratio ${fmt(pair.ratio, 2)}`);
+      },
+    });
     const ratio = spread(pairs.map((p) => p.ratio));
     const ref = reference?.sources[source.media]?.ratio ?? null;
     figures.push({

@@ -28,7 +28,7 @@ import { virtualTimeFigure, type VirtualTimeFigure } from './virtual-time.js';
 import { startupFigure, startupRows, startupSummary } from './startup.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 import { DEFAULT_SCALE_SECTIONS, SCALE_SECTIONS, scaleFigure, scaleRows, type ScaleFigure, type ScaleSection } from './scale.js';
-import { CONTROL_PLANE_OFF, controlIngestRows, controlLagRow, controlPlaneIngest, controlPlaneLag, type ControlIngestFigure, type ControlLagFigure } from './control-plane.js';
+import { CONTROL_PLANE_OFF, controlCpuRows, controlIngestRows, controlLagRows, controlPlaneCpu, controlPlaneIngest, controlPlaneLag, type ControlCpuFigure, type ControlIngestFigure, type ControlLagFigure } from './control-plane.js';
 import { cpuGuard, cpuRows, writeReference, type CpuFigure } from './cpu-guard.js';
 
 const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'control', 'cpu', 'conformance', 'virtual', 'startup', ...DEFAULT_SCALE_SECTIONS] as const;
@@ -76,7 +76,7 @@ const PLAN = QUICK
       virtual: { repetitions: 3 },
       startup: { repetitions: 5 },
       scale: { seconds: 15 },
-      control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3 },
+      control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3, cpuRepetitions: 15, cpuBytesPerRun: 2e6 },
       cpu: { repetitions: 5, bytesPerRun: 10e6 },
       watchdogSeconds: 600,
     }
@@ -95,8 +95,10 @@ const PLAN = QUICK
       startup: { repetitions: 15 },
       // 10 segments a session: 8 windows each.
       scale: { seconds: 30 },
-      // Lag: 6 segments a session (4 windows each, 2,000 a run at 500 sessions), 5 pairs.
-      control: { repetitions: 5, bytesPerRun: 400e6, warmUpBytes: 300e6, lagSessions: 500, lagSeconds: 18, lagRepetitions: 5 },
+      // Lag: 6 segments a session (4 windows each, 2,000 a run at 500 sessions), 5 pairs. CPU: lockstep,
+      // many short pairs, since the machine's speed drifts within seconds: 31 pairs, whose median's
+      // interval is the 11th to the 21st pair (93 %).
+      control: { repetitions: 5, bytesPerRun: 400e6, warmUpBytes: 300e6, lagSessions: 500, lagSeconds: 18, lagRepetitions: 5, cpuRepetitions: 31, cpuBytesPerRun: 4e6 },
       cpu: { repetitions: 11, bytesPerRun: 40e6 },
       watchdogSeconds: 1200,
     };
@@ -319,6 +321,8 @@ interface LagFigure {
   sessions: number;
   seconds: number;
   lag: Distribution;
+  /** The same lags in the server's CPU time (own-time.ts). */
+  cpuLag: Distribution;
   expectedSamples: number;
   idleEventLoopDelay: EldResult;
   loadedEventLoopDelay: EldResult;
@@ -354,13 +358,14 @@ async function realTimeLoad(server: ServerHandle, media: BenchMedia, sessions: n
     // The last window dispatched completes after its processing time; then collect.
     await sleep(DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
     const loaded = await server.call<EldResult>({ cmd: 'eld-stop' });
-    const { samples } = await server.call<LagResult>({ cmd: 'lag' });
+    const { samples, cpuSamples } = await server.call<LagResult>({ cmd: 'lag' });
     const mediaSeconds = sends * 3;
     const windowsPerSession = mediaSeconds >= WINDOW_SECONDS ? Math.floor((mediaSeconds - WINDOW_SECONDS) / HOP_SECONDS) + 1 : 0;
     return {
       sessions,
       seconds: sends * segmentEverySeconds,
       lag: distribution(samples),
+      cpuLag: distribution(cpuSamples),
       expectedSamples: sessions * windowsPerSession,
       loadedEventLoopDelay: loaded,
       segmentsSent: sent,
@@ -430,7 +435,7 @@ async function poolRun(media: BenchMedia, sessions: number): Promise<PoolFigure>
       // Let queued windows finish (a queue of 2 behind 2 workers: a few processing times at most).
       await sleep(4 * DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
       const stats = await server.call<StatsResult>({ cmd: 'stats' });
-      const { samples } = await server.call<LagResult>({ cmd: 'lag' });
+      const { samples, cpuSamples } = await server.call<LagResult>({ cmd: 'lag' });
       const due = stats.windowsAnalyzed + stats.windowsShed;
       return {
         sessions,
@@ -704,24 +709,34 @@ async function uploads(files: UploadMedia[]): Promise<UploadFigure[]> {
 // 6. Control plane on vs off, and server CPU per message (bench/control-plane.ts, bench/cpu-guard.ts)
 // ---------------------------------------------------------------------------------------------
 
-async function controlSection(media: BenchMedia): Promise<{ ingest: ControlIngestFigure[]; lag: ControlLagFigure }> {
+async function controlSection(media: BenchMedia): Promise<{ ingest: ControlIngestFigure[]; cpu: ControlCpuFigure[]; lag: ControlLagFigure }> {
   const { repetitions, bytesPerRun, warmUpBytes } = PLAN.control;
-  const ingestFigures = await controlPlaneIngest(
-    [
-      { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
-      { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
-    ],
-    {
-      // Each pair on fresh children, each warmed up before its measured run.
-      pair: async (order, frames) => {
-        const configs = order.map((plane): ChildConfig => ({ kind: 'emulator', processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) }));
-        return (await warmedIngestOnFreshChildren(configs, frames, warmUpBytes, bytesPerRun)).map((r) => r.run);
-      },
-      repetitions,
-      log,
+  const sources = [
+    { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, MediaRecorder.start(1000) chunks', frames: media.chromium1s },
+    { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks (the most frames per byte)', frames: media.live },
+  ];
+  const ingestFigures = await controlPlaneIngest(sources, {
+    // Each pair on fresh children, each warmed up before its measured run.
+    pair: async (order, frames) => {
+      const configs = order.map((plane): ChildConfig => ({ kind: 'emulator', processingRatio: 0, collectLag: false, ...(plane === 'off' ? CONTROL_PLANE_OFF : {}) }));
+      return (await warmedIngestOnFreshChildren(configs, frames, warmUpBytes, bytesPerRun)).map((r) => r.run);
     },
-  );
-  return { ingest: ingestFigures, lag: await controlLag(media) };
+    repetitions,
+    log,
+  });
+  return { ingest: ingestFigures, cpu: await controlCpu(sources), lag: await controlLag(media) };
+}
+
+/** Server CPU a message with the control plane on and off: two children, lockstep pairs (as cpuSection). */
+async function controlCpu(sources: Parameters<typeof controlPlaneCpu>[0]): Promise<ControlCpuFigure[]> {
+  const on = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
+  const off = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...CONTROL_PLANE_OFF }, spawnOptions());
+  try {
+    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes, true)).run;
+    return await controlPlaneCpu(sources, { on, off, run, repetitions: PLAN.control.cpuRepetitions, bytesPerRun: PLAN.control.cpuBytesPerRun, log });
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+  }
 }
 
 /** Event lag with the control plane on and off: two children in ratio timing, pairs of real-time loads. */
@@ -1011,7 +1026,7 @@ async function main(): Promise<void> {
     ...buildRows(ingestFigures, lagFigures, memEmu, memBare, memoryPairs),
     ...poolRows(poolFigures),
     ...uploadRows(uploadFigures),
-    ...(control ? [...controlIngestRows(control.ingest, PLAN.control.repetitions), controlLagRow(control.lag, PLAN.control.lagRepetitions)] : []),
+    ...(control ? [...controlIngestRows(control.ingest, PLAN.control.repetitions), ...controlCpuRows(control.cpu, PLAN.control.cpuRepetitions), ...controlLagRows(control.lag, PLAN.control.lagRepetitions)] : []),
     ...cpuRows(cpuFigures, PLAN.cpu.repetitions),
     ...scaleRows(scaleFigures),
     ...conformanceRows(conformance),

@@ -46,3 +46,34 @@ export function spread(values: readonly number[]): Spread {
 export function fmt(value: number, decimals = 1): string {
   return Number.isFinite(value) ? value.toFixed(decimals) : 'n/a';
 }
+
+/**
+ * A distribution-free confidence interval for the median of paired differences or ratios (the sign
+ * test's order statistics): the k-th smallest to the k-th largest value, with the largest k whose
+ * coverage is still at least `level`. Coverage is 1 − 2·P(Binomial(n, ½) < k): 5 values give their
+ * range (94 %), 11 values the 3rd to the 9th (93 %). With fewer than 5 values the range is all
+ * there is, and its coverage is below 90 % (75 % for 3): `coverage` says so.
+ */
+export interface MedianInterval {
+  median: number;
+  low: number;
+  high: number;
+  coverage: number;
+}
+
+export function medianInterval(values: readonly number[], level = 0.9): MedianInterval {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const coverageOf = (k: number) => {
+    let tail = 0; // P(Binomial(n, ½) ≤ k − 1)
+    let choose = 1;
+    for (let i = 0; i < k; i++) {
+      tail += choose;
+      choose = (choose * (n - i)) / (i + 1);
+    }
+    return 1 - (2 * tail) / 2 ** n;
+  };
+  let k = 1;
+  while (k + 1 <= n / 2 && coverageOf(k + 1) >= level) k++;
+  return { median: percentile(sorted, 0.5), low: sorted[k - 1] ?? Number.NaN, high: sorted[n - k] ?? Number.NaN, coverage: n === 0 ? 0 : coverageOf(k) };
+}
