@@ -119,6 +119,18 @@ export abstract class ByteScanner {
   /** Called at element boundaries: close every container that ends at `pos`; return true if one was closed. */
   protected abstract closeEnded(): boolean;
 
+  /**
+   * At an element boundary, with `bytes[at…n)` in this message: consume whole elements here, without
+   * the stepper, and return the index after them (`at`: none). For the run of elements that makes
+   * up nearly all of a stream (EBML's SimpleBlocks); the subclass takes only elements whose header
+   * and body lie wholly in `bytes` and after which no container ends, so the stepper's state is
+   * unchanged apart from `pos`, which the stepper advances. Anything else it leaves to the stepper
+   * (which also reports every error).
+   */
+  protected consumeRun(_bytes: Uint8Array, at: number, _n: number): number {
+    return at;
+  }
+
   /** Declare the body of the element just headed: it runs to `end`; hand its first `read` bytes to `onRead` (none: skip it all). */
   protected body(end: number, read?: number): void {
     this.bodyEnd = end;
@@ -156,6 +168,13 @@ export abstract class ByteScanner {
           this.pos += take;
         } else if (mode === HEADER) {
           if (this.headLen === 0) {
+            const after = this.consumeRun(chunk, i, n);
+            if (after !== i) {
+              this.pos += after - i;
+              i = after;
+              this.srcAt = i;
+              if (i === n) break;
+            }
             const need = this.headerLength(chunk, i, n - i);
             if (need <= n - i) {
               // Fast path: the whole header is in this message: decode it where it lies (no copy).

@@ -338,6 +338,49 @@ export class EbmlScanner extends ByteScanner {
     return depth === 0 ? undefined : stack[depth - 1];
   }
 
+  /**
+   * The run of SimpleBlocks inside a Cluster, decoded in one tight loop: what a stream is nearly all
+   * made of, and where the stepper's general path spent most of a segment's scanning time. A block
+   * is taken here only if its ID, size, track number and timecode are plainly valid, it lies wholly
+   * in this message and no open element ends at its end; anything else (a Cluster's last block, a
+   * block cut by the message's end, any other element, anything malformed) goes to the general
+   * path, which decides it as before.
+   */
+  protected override consumeRun(bytes: Uint8Array, at: number, n: number): number {
+    const stack = this.stack;
+    const depth = stack.length;
+    if (depth === 0 || stack[depth - 1]!.id !== ID.Cluster || this.clusterTs === null || this.videoNumber < 0) return at;
+    // The nearest end of an open element (the innermost known size): blocks must end before it.
+    let limit = Infinity;
+    for (let k = depth - 1; k >= 0; k--) {
+      const end = stack[k]!.end;
+      if (end !== null) {
+        limit = end;
+        break;
+      }
+    }
+    const base = this.pos - at; // absolute offset of bytes[0]
+    let i = at;
+    while (i + 2 < n && bytes[i] === ID.SimpleBlock) {
+      const sizeLen = vintLength(bytes[i + 1]!);
+      const bodyAt = i + 1 + sizeLen;
+      if (sizeLen === 0 || bodyAt + 4 > n) break;
+      let size = bytes[i + 1]! & (0xff >> sizeLen);
+      for (let k = i + 2; k < bodyAt; k++) size = size * 256 + bytes[k]!;
+      if (size === UNKNOWN_SIZE_OF_LENGTH[sizeLen]) break; // all ones: an unknown size, an error for a block
+      const end = bodyAt + size;
+      if (end > n || base + end >= limit) break;
+      const trackLen = vintLength(bytes[bodyAt]!);
+      if (trackLen === 0 || trackLen + 3 > size) break;
+      let track = bytes[bodyAt]! & (0xff >> trackLen);
+      for (let k = 1; k < trackLen; k++) track = track * 256 + bytes[bodyAt + k]!;
+      const rel = ((bytes[bodyAt + trackLen]! << 24) >> 16) | bytes[bodyAt + trackLen + 1]!;
+      this.countBlock(track, rel, null);
+      i = end;
+    }
+    return i;
+  }
+
   /** A SimpleBlock (in a Cluster) or a Block (in a BlockGroup) of `size` bytes starts at `pos`. */
   private block(id: number, size: number): void {
     this.leafId = id;
@@ -520,5 +563,7 @@ export class EbmlScanner extends ByteScanner {
   }
 }
 
+/** The all-ones ("unknown") size of each size length, 1 to 8 bytes: 2^(7·length) − 1. */
+const UNKNOWN_SIZE_OF_LENGTH = [-1, ...Array.from({ length: 8 }, (_, k) => 2 ** (7 * (k + 1)) - 1)];
 /** The reserved all-ones ID of each ID length (0xFF, 0x7FFF, 0x3FFFFF, 0x1FFFFFFF): 2^(7·length+1) − 1. */
 const RESERVED_IDS = [-1, 0xff, 0x7fff, 0x3fffff, 0x1fffffff] as const;

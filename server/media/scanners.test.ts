@@ -110,6 +110,35 @@ describe('EBML scanner', () => {
     expect(err.message).toMatch(message);
   });
 
+  describe('the run of SimpleBlocks decoded in one loop (consumeRun)', () => {
+    // Clusters of many blocks, known and unknown size, with 1- and 2-byte block sizes (a 200-byte payload).
+    const blocks = (from: number, count: number) => Array.from({ length: count }, (_, k) => block(0xa3, k % 3 === 2 ? 2 : 1, from + k * 40, k % 4 === 0 ? 200 : 20));
+    const known = (ts: number, ...children: Bytes[]) => el(0x1f43b675, uint(0xe7, ts), ...children);
+    const stream = live(INFO, TRACKS, known(0, ...blocks(0, 30)), open(0x1f43b675, uint(0xe7, 1200), ...blocks(0, 30)), known(2400, ...blocks(0, 30)));
+
+    it('times a stream as the element-by-element path does, however the bytes are cut', () => {
+      const whole = scan(stream);
+      for (const piece of [1, 2, 3, 7, 64, 1000]) {
+        const cut = scan(stream, piece);
+        expect([cut.videoSeconds, cut.frameSeconds, cut.retainedBytes()]).toEqual([whole.videoSeconds, whole.frameSeconds, 0]);
+      }
+      expect(whole.videoSeconds).toBe(3.56); // the last video block at 2.4 + 28 × 0.04 = 3.52 s, + the 0.04-s gap
+    });
+
+    it.each<[string, Bytes, RegExp, boolean]>([
+      ['an unknown size on a block', [0xa3, 0xff, 0x81, 0, 0, 0x80], /SimpleBlock \(0xA3\) has an unknown size/, false],
+      ['a track number of 0x00', [0xa3, 0x84, 0x00, 0, 0, 0x80], /invalid track number/, false],
+      ['a block too short for its header', [0xa3, 0x83, 0x81, 0, 0], /too short for a block header/, false],
+      // Declares 14 bytes and has 4, the last of its Cluster: it would end 10 bytes into the next Cluster, in the same message.
+      ['a block running past its Cluster', [0xa3, 0x80 | 14, 0x81, 0, 0, 0x80], /runs past the end of its parent Cluster/, true],
+    ])('rejects %s in the middle of a run, in one message', (_name, bad, message, lastOfCluster) => {
+      const clusters = lastOfCluster ? [known(0, ...blocks(0, 10), bad), known(400, ...blocks(0, 10))] : [known(0, ...blocks(0, 10), bad, ...blocks(400, 10))];
+      const err = failure(() => scan(live(INFO, TRACKS, ...clusters)));
+      expect(err.kind).toBe('malformed');
+      expect(err.message).toMatch(message);
+    });
+  });
+
   it('reports a Tracks element without video as no-video', () => {
     const err = failure(() => scan(live(INFO, el(0x1654ae6b, track(1, 2, 'A_OPUS')))));
     expect(err.kind).toBe('no-video');
