@@ -91,7 +91,7 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
   it('fires timers in due order, those due together in the order they were set, and a cleared one never', async () => {
     // The wall clock stands still while the timers are set (so 'b1' to 'b3' are due together), then reads 40 ms on.
     let wall = Date.now();
-    const clock = new RealClock({ now: () => wall });
+    const clock = new RealClock(undefined, () => wall);
     const fired: string[] = [];
     const done = new Promise<void>((resolve) => clock.setTimeout(resolve, 40));
     for (const [name, ms] of [['c', 30], ['a', 10], ['b1', 20], ['b2', 20], ['x', 15], ['b3', 20]] as const) {
@@ -108,7 +108,7 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
     // The wall clock is pinned while the two 5-ms timers are set, so they are due together even if
     // the real millisecond turns between the two calls; it then reads 5 ms on.
     let wall = Date.now();
-    const clock = new RealClock({ now: () => wall });
+    const clock = new RealClock(undefined, () => wall);
     const order: string[] = [];
     await new Promise<void>((resolve) => {
       clock.setTimeout(() => {
@@ -126,7 +126,8 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
   });
 
   it('a callback that throws does not stop the timers due with it; its error is uncaught on its own turn', async () => {
-    const clock = new RealClock();
+    let wall = Date.now(); // pinned while both 5-ms timers are set, so they are due together
+    const clock = new RealClock(undefined, () => wall);
     // The test runner's own handlers would report the error as a failure: stand in for them.
     const runners = process.listeners('uncaughtException');
     process.removeAllListeners('uncaughtException');
@@ -137,7 +138,9 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
     clock.setTimeout(() => {
       throw new Error('boom');
     }, 5);
-    await new Promise<void>((resolve) => clock.setTimeout(() => (fired.push('after'), resolve()), 5));
+    const after = new Promise<void>((resolve) => clock.setTimeout(() => (fired.push('after'), resolve()), 5));
+    wall += 5;
+    await after;
     expect(fired).toEqual(['after']);
     expect(((await uncaught) as Error).message).toBe('boom');
   });
@@ -171,14 +174,14 @@ describe('RealClock queue (one Node timer for all of its timers)', () => {
 
 describe('RealClock long timers', () => {
   it('chains waits longer than one Node timer instead of firing at once', async () => {
-    const clock = new RealClock({ maxStepMs: 20 }); // pretend Node's limit is 20 ms
+    const clock = new RealClock(20); // pretend Node's limit is 20 ms
     const t0 = Date.now();
     await new Promise<void>((resolve) => clock.setTimeout(resolve, 70));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(65);
   });
 
   it('a chained timer can still be cancelled mid-chain', async () => {
-    const clock = new RealClock({ maxStepMs: 10 });
+    const clock = new RealClock(10);
     let fired = false;
     const h = clock.setTimeout(() => (fired = true), 50);
     await new Promise((r) => setTimeout(r, 25));

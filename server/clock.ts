@@ -61,17 +61,14 @@ export class RealClock implements Clock {
   private armedFor = Infinity;
   private readonly fire = (): void => this.fireDue();
 
-  private readonly maxStepMs: number;
-  private readonly epochMs: () => number;
-
   /**
-   * @param options.maxStepMs longest single Node timer (tests lower it to exercise chaining).
-   * @param options.now the wall-clock source (tests pin it so timers set a moment apart are due together).
+   * @param maxStepMs longest single Node timer (tests lower it to exercise chaining).
+   * @param epochMs the wall-clock source, read at each use (tests pin it so that timers set a moment apart are due together).
    */
-  constructor(options: { maxStepMs?: number; now?: () => number } = {}) {
-    this.maxStepMs = options.maxStepMs ?? MAX_NODE_TIMER_MS;
-    this.epochMs = options.now ?? Date.now;
-  }
+  constructor(
+    private readonly maxStepMs: number = MAX_NODE_TIMER_MS,
+    private readonly epochMs: () => number = () => Date.now(),
+  ) {}
 
   now(): number {
     return this.epochMs();

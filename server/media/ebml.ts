@@ -361,6 +361,8 @@ export class EbmlScanner extends ByteScanner {
     }
     const base = this.pos - at; // absolute offset of bytes[0]
     let i = at;
+    // Bounds: the ID and the size's first byte must be here; then the size's bytes and the block's
+    // 4-byte header at least (`end <= n` with size >= 4 implies it, but the size is read first).
     while (i + 2 < n && bytes[i] === ID.SimpleBlock) {
       const sizeLen = vintLength(bytes[i + 1]!);
       const bodyAt = i + 1 + sizeLen;

@@ -125,9 +125,23 @@ describe('EBML scanner', () => {
       expect(whole.videoSeconds).toBe(3.56); // the last video block at 2.4 + 28 × 0.04 = 3.52 s, + the 0.04-s gap
     });
 
+    it('stops a run at the end of a known-size Segment around an unknown-size Cluster', () => {
+      // Segment (known size) > Cluster (unknown size) > blocks; then a second Segment's worth of
+      // bytes, which must be refused as such, not read as more blocks of the first.
+      const segment = el(0x18538067, INFO, TRACKS, open(0x1f43b675, uint(0xe7, 0), ...blocks(0, 12)));
+      const one = Uint8Array.from([...EBML_HEADER, ...segment]);
+      const s = scan(one);
+      s.finish();
+      expect([s.segmentComplete, s.videoSeconds]).toEqual([true, scan(one, 1).videoSeconds]);
+      const err = failure(() => scan(Uint8Array.from([...EBML_HEADER, ...segment, ...blocks(480, 3).flat()])));
+      expect(err.message).toMatch(/SimpleBlock \(0xA3\) at byte \d+ is not allowed inside/);
+    });
+
     it.each<[string, Bytes, RegExp, boolean]>([
       ['an unknown size on a block', [0xa3, 0xff, 0x81, 0, 0, 0x80], /SimpleBlock \(0xA3\) has an unknown size/, false],
-      ['a track number of 0x00', [0xa3, 0x84, 0x00, 0, 0, 0x80], /invalid track number/, false],
+      ['a track number that is no valid vint (0x00)', [0xa3, 0x84, 0x00, 0, 0, 0x80], /invalid track number/, false],
+      ['an unknown size written in 2 bytes', [0xa3, 0x7f, 0xff, 0x81, 0, 0, 0x80], /SimpleBlock \(0xA3\) has an unknown size/, false],
+      ['an unknown size written in 8 bytes', [0xa3, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0, 0, 0x80], /SimpleBlock \(0xA3\) has an unknown size/, false],
       ['a block too short for its header', [0xa3, 0x83, 0x81, 0, 0], /too short for a block header/, false],
       // Declares 14 bytes and has 4, the last of its Cluster: it would end 10 bytes into the next Cluster, in the same message.
       ['a block running past its Cluster', [0xa3, 0x80 | 14, 0x81, 0, 0, 0x80], /runs past the end of its parent Cluster/, true],
