@@ -14,7 +14,7 @@
 import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
 import type { CpuRun, CpuGuardDeps } from './cpu-guard.js';
-import { lockstepPairs } from './cpu-guard.js';
+import { alternatingPairs } from './pairs.js';
 import { fmt, medianInterval, spread, type Distribution, type MedianInterval, type Spread } from './stats.js';
 import { lagCell, spreadCell, type Row, type Verdict } from './table.js';
 
@@ -97,11 +97,17 @@ export async function controlPlaneIngest(
 }
 
 
+/** The coverage below which an interval judges nothing (the quick run's 3 pairs give 75 %). */
+const MIN_COVERAGE = 0.9;
+
 /**
  * A row judged on the median of its pairs: PASS when the median's confidence interval meets the
- * target, FAIL when it misses it, otherwise info, with a note saying the run could not tell.
+ * target, FAIL when it misses it, otherwise info, with a note saying the run could not tell; info
+ * too when there are too few pairs for a 90 % interval, and FAIL when a run was spoiled (`bad`).
  */
-function intervalVerdict(intervalMeets: boolean, intervalMisses: boolean): { result: Verdict; note: string } {
+function intervalVerdict(m: MedianInterval, intervalMeets: boolean, intervalMisses: boolean, bad = false): { result: Verdict; note: string } {
+  if (bad) return { result: 'FAIL', note: ': some run missed windows or got error envelopes' };
+  if (m.coverage < MIN_COVERAGE) return { result: 'info', note: `: too few pairs for a ${fmt(MIN_COVERAGE * 100, 0)} % interval, not judged` };
   if (intervalMeets) return { result: 'PASS', note: '' };
   if (intervalMisses) return { result: 'FAIL', note: '' };
   return { result: 'info', note: ': the interval spans the target, not shown either way' };
@@ -117,7 +123,7 @@ function intervalCell(m: MedianInterval, decimals: number, signed = false): stri
 export function controlIngestRows(figures: readonly ControlIngestFigure[], repetitions: number): Row[] {
   return figures.map((f) => {
     const target = CONTROL_TARGETS.ingestShare;
-    const { result, note } = intervalVerdict(f.share.low >= target, f.share.high < target);
+    const { result, note } = intervalVerdict(f.share, f.share.low >= target, f.share.high < target);
     return {
       figure: `Control plane cost, ingest MB/s (free-running): ${f.label}; on (journal recording every frame, metrics) vs off (journalSize 0); median (min–max) of ${repetitions} pairs on fresh children`,
       emulator: `${spreadCell(f.onMbPerSecond)} MB/s on (${fmt(f.onMicrosPerMessage.median)} µs CPU a message)`,
@@ -135,11 +141,13 @@ export interface ControlCpuFigure {
   offMicrosPerMessage: Spread;
   /** On / off server CPU a message, over the pairs. */
   ratio: MedianInterval;
+  /** Error envelopes the clients got (warm-ups included): the rows then fail. */
+  errors: number;
 }
 
 /**
  * Server CPU a message with the control plane on and off, in lockstep on two running children
- * (`lockstepPairs`, as the CPU figure runs emulator against bare ws): the ingest cost that holds on a
+ * (`alternatingPairs`, as the CPU figure runs emulator against bare ws): the ingest cost that holds on a
  * shared machine. A server bound by its CPU keeps at least 90 % of its throughput while its CPU a
  * message grows by at most 1/0.9.
  */
@@ -150,16 +158,22 @@ export async function controlPlaneCpu(
   const figures: ControlCpuFigure[] = [];
   const perMessage = (r: CpuRun) => r.serverMicros / r.messages;
   for (const source of sources) {
-    const pairs = await lockstepPairs(source.frames, [deps.on, deps.off], {
-      ...deps,
-      onPair: (on, off) => deps.log(`control plane cpu ${source.media}: on ${fmt(perMessage(on))} µs/message, off ${fmt(perMessage(off))}, ratio ${fmt(perMessage(on) / perMessage(off), 3)}`),
-    });
+    let errors = 0;
+    const run = async (server: ServerHandle) => {
+      const r = await deps.run(server, source.frames, deps.bytesPerRun);
+      errors += r.errors;
+      return r;
+    };
+    const pairs = await alternatingPairs([deps.on, deps.off], run, deps.repetitions, (on, off) =>
+      deps.log(`control plane cpu ${source.media}: on ${fmt(perMessage(on))} µs/message, off ${fmt(perMessage(off))}, ratio ${fmt(perMessage(on) / perMessage(off), 3)}`),
+    );
     figures.push({
       media: source.media,
       label: source.label,
       onMicrosPerMessage: spread(pairs.map(([on]) => perMessage(on))),
       offMicrosPerMessage: spread(pairs.map(([, off]) => perMessage(off))),
       ratio: medianInterval(pairs.map(([on, off]) => perMessage(on) / perMessage(off))),
+      errors,
     });
   }
   return figures;
@@ -168,7 +182,7 @@ export async function controlPlaneCpu(
 export function controlCpuRows(figures: readonly ControlCpuFigure[], repetitions: number): Row[] {
   const limit = 1 / CONTROL_TARGETS.ingestShare;
   return figures.map((f) => {
-    const { result, note } = intervalVerdict(f.ratio.high <= limit, f.ratio.low > limit);
+    const { result, note } = intervalVerdict(f.ratio, f.ratio.high <= limit, f.ratio.low > limit, f.errors > 0);
     return {
       figure: `Control plane cost, server CPU a message (lockstep, the guard): ${f.label}; on vs off (journalSize 0); median (min–max) of ${repetitions} pairs`,
       emulator: `${spreadCell(f.onMicrosPerMessage)} µs on`,
@@ -212,21 +226,17 @@ export interface ControlLagFigure {
 /**
  * Event lag with the control plane on and off, on two running children: one warm-up each, then
  * pairs alternating which goes first, so both halves of a pair see the same machine. Each pair gives
- * one difference of p99s; the row judges their median against the target and their spread against
- * the noise (`controlLagRows`).
+ * one difference of p99s; the rows judge their median, with its confidence interval, against the
+ * target (`controlLagRows`).
  */
 export async function controlPlaneLag(deps: { on: ServerHandle; off: ServerHandle; run: (server: ServerHandle, warmUp: boolean) => Promise<LagRun>; repetitions: number; log: (msg: string) => void }): Promise<ControlLagFigure> {
-  for (const server of [deps.on, deps.off]) await deps.run(server, true);
-  const on: LagRun[] = [];
-  const off: LagRun[] = [];
-  for (let rep = 0; rep < deps.repetitions; rep++) {
-    const order = rep % 2 === 0 ? [deps.off, deps.on] : [deps.on, deps.off];
-    for (const server of order) {
-      const r = await deps.run(server, false);
-      (server === deps.on ? on : off).push(r);
-      deps.log(`control plane lag ${server === deps.on ? 'on' : 'off'} ${r.sessions} sessions: ${lagCell(r.lag, 2)} (${r.lag.count}/${r.expectedSamples} windows)`);
-    }
-  }
+  const logRun = (plane: string, r: LagRun) => deps.log(`control plane lag ${plane} ${r.sessions} sessions: ${lagCell(r.lag, 2)} (${r.lag.count}/${r.expectedSamples} windows)`);
+  const pairs = await alternatingPairs([deps.on, deps.off], deps.run, deps.repetitions, (onRun, offRun) => {
+    logRun('on', onRun);
+    logRun('off', offRun);
+  });
+  const on = pairs.map(([r]) => r);
+  const off = pairs.map(([, r]) => r);
   return {
     sessions: on[0]!.sessions,
     seconds: on[0]!.seconds,
@@ -253,7 +263,7 @@ export async function controlPlaneLag(deps: { on: ServerHandle; off: ServerHandl
 export function controlLagRows(f: ControlLagFigure, repetitions: number): Row[] {
   const target = CONTROL_TARGETS.lagP99ExtraMs;
   const row = (clock: string, extra: MedianInterval, on: string, off: string): Row => {
-    const { result, note } = intervalVerdict(!f.bad && extra.high <= target, f.bad || extra.low > target);
+    const { result, note } = intervalVerdict(extra, extra.high <= target, extra.low > target, f.bad);
     return {
       figure: `Control plane cost, event lag (${clock}): ${f.sessions} real-time sessions, 3-s segment every 3 s, ${f.seconds} s; on vs off (journalSize 0); median (min–max) of ${repetitions} pairs`,
       emulator: `${on} on`,

@@ -19,6 +19,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServerHandle } from './child-handle.js';
+import { alternatingPairs } from './pairs.js';
 import { fmt, spread, type Spread } from './stats.js';
 import { spreadCell, type Row } from './table.js';
 
@@ -30,6 +31,8 @@ export interface CpuRun {
   messages: number;
   serverMicros: number;
   mediaSeconds: number;
+  /** Error envelopes the clients got during the run. */
+  errors: number;
 }
 
 export interface CpuPair {
@@ -55,6 +58,8 @@ export interface CpuFigure {
   reference: Spread | null;
   /** This run's lowest ratio is above the reference's highest. */
   regression: boolean;
+  /** Error envelopes the clients got: the emulator was measured rejecting media, and the rows fail. */
+  errors: number;
 }
 
 export interface CpuSource {
@@ -98,49 +103,29 @@ export function writeReference(figures: readonly CpuFigure[], loadAverage: numbe
   writeFileSync(CPU_REFERENCE_PATH, `${JSON.stringify(reference, null, 2)}\n`);
 }
 
-/**
- * Lockstep runs of one source on two running servers: a warm-up each (JIT, socket buffers), then
- * `repetitions` pairs back to back, alternating which goes first, so both halves of a pair see the
- * same machine. Shared by this guard (emulator vs bare ws) and the control plane's (on vs off).
- */
-export async function lockstepPairs(
-  frames: readonly Buffer[],
-  servers: readonly [ServerHandle, ServerHandle],
-  deps: { run: CpuGuardDeps['run']; repetitions: number; bytesPerRun: number; onPair: (a: CpuRun, b: CpuRun) => void },
-): Promise<Array<[CpuRun, CpuRun]>> {
-  const [a, b] = servers;
-  for (const server of servers) await deps.run(server, frames, deps.bytesPerRun);
-  const pairs: Array<[CpuRun, CpuRun]> = [];
-  for (let rep = 0; rep < deps.repetitions; rep++) {
-    const order = rep % 2 === 0 ? [b, a] : [a, b];
-    const runs = new Map<ServerHandle, CpuRun>();
-    for (const server of order) runs.set(server, await deps.run(server, frames, deps.bytesPerRun));
-    const pair: [CpuRun, CpuRun] = [runs.get(a)!, runs.get(b)!];
-    pairs.push(pair);
-    deps.onPair(...pair);
-  }
-  return pairs;
-}
-
 export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps): Promise<CpuFigure[]> {
   const reference = readReference();
   const figures: CpuFigure[] = [];
   for (const source of sources) {
     const pairs: CpuPair[] = [];
-    await lockstepPairs(source.frames, [deps.emulator, deps.bare], {
-      ...deps,
-      onPair: (e, b) => {
-        const secondsPerByte = e.mediaSeconds / e.bytes;
-        const pair: CpuPair = {
-          emulatorMicrosPerMessage: e.serverMicros / e.messages,
-          bareMicrosPerMessage: b.serverMicros / b.messages,
-          ratio: e.serverMicros / e.messages / (b.serverMicros / b.messages),
-          emulatorMicrosPerMediaSecond: e.serverMicros / e.mediaSeconds,
-          bareMicrosPerMediaSecond: b.serverMicros / (b.bytes * secondsPerByte),
-        };
-        pairs.push(pair);
-        deps.log(`cpu ${source.media}: emulator ${fmt(pair.emulatorMicrosPerMessage)} µs/message, bare ${fmt(pair.bareMicrosPerMessage)}, ratio ${fmt(pair.ratio, 2)}`);
-      },
+    let errors = 0;
+    // Every run's error envelopes count, the warm-up's too.
+    const run = async (server: ServerHandle) => {
+      const r = await deps.run(server, source.frames, deps.bytesPerRun);
+      errors += r.errors;
+      return r;
+    };
+    await alternatingPairs([deps.emulator, deps.bare], run, deps.repetitions, (e, b) => {
+      const secondsPerByte = e.mediaSeconds / e.bytes;
+      const pair: CpuPair = {
+        emulatorMicrosPerMessage: e.serverMicros / e.messages,
+        bareMicrosPerMessage: b.serverMicros / b.messages,
+        ratio: e.serverMicros / e.messages / (b.serverMicros / b.messages),
+        emulatorMicrosPerMediaSecond: e.serverMicros / e.mediaSeconds,
+        bareMicrosPerMediaSecond: b.serverMicros / (b.bytes * secondsPerByte),
+      };
+      pairs.push(pair);
+      deps.log(`cpu ${source.media}: emulator ${fmt(pair.emulatorMicrosPerMessage)} µs/message, bare ${fmt(pair.bareMicrosPerMessage)}, ratio ${fmt(pair.ratio, 2)}`);
     });
     const ratio = spread(pairs.map((p) => p.ratio));
     const ref = reference?.sources[source.media]?.ratio ?? null;
@@ -155,6 +140,7 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
       bareMicrosPerMediaSecond: spread(pairs.map((p) => p.bareMicrosPerMediaSecond)),
       reference: ref,
       regression: ref !== null && ratio.min > ref.max,
+      errors,
     });
   }
   return figures;
@@ -164,13 +150,13 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
 export function cpuRows(figures: readonly CpuFigure[], repetitions: number): Row[] {
   return figures.flatMap((f) => {
     const judged = f.reference === null ? 'no reference (bench/cpu-reference.json)' : `ratio ${spreadCell(f.ratio, 2)}; fails above the reference's ${spreadCell(f.reference, 2)}`;
-    const result = f.reference === null ? ('info' as const) : f.regression ? ('FAIL' as const) : ('PASS' as const);
+    const result = f.errors > 0 ? ('FAIL' as const) : f.reference === null ? ('info' as const) : f.regression ? ('FAIL' as const) : ('PASS' as const);
     return [
       {
         figure: `Server CPU per message (process.cpuUsage in the server child): ${f.label}; median (min–max) of ${repetitions} pairs`,
         emulator: `${spreadCell(f.emulatorMicrosPerMessage)} µs`,
         baseline: `${spreadCell(f.bareMicrosPerMessage)} µs (bare ws)`,
-        target: judged,
+        target: f.errors > 0 ? `${judged} (${f.errors} error envelopes!)` : judged,
         result,
       },
       {

@@ -29,7 +29,7 @@ import { startupFigure, startupRows, startupSummary } from './startup.js';
 import { distribution, fmt, median, type Distribution } from './stats.js';
 import { DEFAULT_SCALE_SECTIONS, SCALE_SECTIONS, scaleFigure, scaleRows, type ScaleFigure, type ScaleSection } from './scale.js';
 import { CONTROL_PLANE_OFF, controlCpuRows, controlIngestRows, controlLagRows, controlPlaneCpu, controlPlaneIngest, controlPlaneLag, type ControlCpuFigure, type ControlIngestFigure, type ControlLagFigure } from './control-plane.js';
-import { cpuGuard, cpuRows, writeReference, type CpuFigure } from './cpu-guard.js';
+import { cpuGuard, cpuRows, writeReference, type CpuFigure, type CpuRun } from './cpu-guard.js';
 
 const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'control', 'cpu', 'conformance', 'virtual', 'startup', ...DEFAULT_SCALE_SECTIONS] as const;
 /** Sections run only when named in --only. */
@@ -435,7 +435,7 @@ async function poolRun(media: BenchMedia, sessions: number): Promise<PoolFigure>
       // Let queued windows finish (a queue of 2 behind 2 workers: a few processing times at most).
       await sleep(4 * DEFAULT_PROCESSING_RATIO * WINDOW_SECONDS * 1000 + 1500);
       const stats = await server.call<StatsResult>({ cmd: 'stats' });
-      const { samples, cpuSamples } = await server.call<LagResult>({ cmd: 'lag' });
+      const { samples } = await server.call<LagResult>({ cmd: 'lag' });
       const due = stats.windowsAnalyzed + stats.windowsShed;
       return {
         sessions,
@@ -732,8 +732,7 @@ async function controlCpu(sources: Parameters<typeof controlPlaneCpu>[0]): Promi
   const on = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
   const off = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...CONTROL_PLANE_OFF }, spawnOptions());
   try {
-    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes, true)).run;
-    return await controlPlaneCpu(sources, { on, off, run, repetitions: PLAN.control.cpuRepetitions, bytesPerRun: PLAN.control.cpuBytesPerRun, log });
+    return await controlPlaneCpu(sources, { on, off, run: lockstepRun, repetitions: PLAN.control.cpuRepetitions, bytesPerRun: PLAN.control.cpuBytesPerRun, log });
   } finally {
     await Promise.all([on.stop(), off.stop()]);
   }
@@ -753,12 +752,17 @@ async function controlLag(media: BenchMedia): Promise<ControlLagFigure> {
   }
 }
 
+/** One lockstep ingest run, as the CPU figures take them (bench/cpu-guard.ts), with its error envelopes. */
+async function lockstepRun(server: ServerHandle, frames: readonly Buffer[], bytes: number): Promise<CpuRun> {
+  const r = await ingestRun(server, frames, bytes, true);
+  return { ...r.run, errors: r.errors };
+}
+
 async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
   const { repetitions, bytesPerRun } = PLAN.cpu;
   const emulator = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
   const bare = await ServerHandle.start({ kind: 'bare', processingRatio: 0, collectLag: false }, spawnOptions());
   try {
-    const run = async (server: ServerHandle, frames: readonly Buffer[], bytes: number) => (await ingestRun(server, frames, bytes, true)).run;
     return await cpuGuard(
       [
         { media: 'segments-10s-640x360', label: 'self-contained 10-s WebM segments', frames: [media.segment10s] },
@@ -766,7 +770,7 @@ async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
         { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, start(1000) chunks', frames: media.chromium1s },
         { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks', frames: media.live },
       ],
-      { emulator, bare, run, repetitions, bytesPerRun, log },
+      { emulator, bare, run: lockstepRun, repetitions, bytesPerRun, log },
     );
   } finally {
     await Promise.all([emulator.stop(), bare.stop()]);

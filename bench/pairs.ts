@@ -1,0 +1,26 @@
+/**
+ * Paired measurements of two running servers, the way every A/B figure of the bench takes them: a
+ * warm-up run each (JIT, socket buffers), then `repetitions` pairs back to back, alternating which
+ * goes first, so both halves of a pair see the same machine. Used by the CPU figure (emulator vs
+ * bare ws) and the control plane's (on vs off).
+ */
+import type { ServerHandle } from './child-handle.js';
+
+export async function alternatingPairs<R>(
+  servers: readonly [ServerHandle, ServerHandle],
+  run: (server: ServerHandle, warmUp: boolean) => Promise<R>,
+  repetitions: number,
+  onPair: (a: R, b: R) => void,
+): Promise<Array<[R, R]>> {
+  const [a, b] = servers;
+  for (const server of servers) await run(server, true);
+  const pairs: Array<[R, R]> = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    const runs = new Map<ServerHandle, R>();
+    for (const server of rep % 2 === 0 ? [b, a] : [a, b]) runs.set(server, await run(server, false));
+    const pair: [R, R] = [runs.get(a)!, runs.get(b)!];
+    pairs.push(pair);
+    onPair(...pair);
+  }
+  return pairs;
+}
