@@ -175,6 +175,11 @@ export class EbmlScanner extends ByteScanner {
   declaredDuration: number | null = null;
 
   private readonly stack: Open[] = [];
+  /**
+   * The end of the innermost open element of known size (Infinity: none), which every element must
+   * end by: an unknown-size Cluster inside a known-size Segment is bounded by the Segment.
+   */
+  private knownEnd = Infinity;
   /** `close` as a value made once: closeEnded runs at every element boundary, and a closure per call was most of a segment's garbage. */
   private readonly closeOpen = (open: Open): void => this.close(open);
   private ebmlSeen = false;
@@ -271,7 +276,7 @@ export class EbmlScanner extends ByteScanner {
     // element of a stream. It is allowed there (so no unknown-size element ends here): no lookups.
     const stack = this.stack;
     const parent = stack.length === 0 ? undefined : stack[stack.length - 1]!;
-    if (id === ID.SimpleBlock && parent !== undefined && parent.id === ID.Cluster && size !== UNKNOWN_SIZE && (parent.end === null || this.pos + size <= parent.end)) {
+    if (id === ID.SimpleBlock && parent !== undefined && parent.id === ID.Cluster && size !== UNKNOWN_SIZE && this.pos + size <= this.knownEnd) {
       this.block(id, size);
       return;
     }
@@ -285,9 +290,9 @@ export class EbmlScanner extends ByteScanner {
     if (parent === undefined || parent.id !== ID.Cluster || (id !== ID.SimpleBlock && id !== ID.BlockGroup && id !== ID.Timestamp)) {
       parent = this.place(id, start);
     }
-    const parentEnd = parent === undefined ? null : parent.end;
-    if (size !== UNKNOWN_SIZE && parentEnd !== null && this.pos + size > parentEnd) {
-      malformed(`${describe(id)} at byte ${start} runs past the end of its parent ${describe(parent!.id)}`);
+    if (size !== UNKNOWN_SIZE && this.pos + size > this.knownEnd) {
+      const bound = this.stack.findLast((open) => open.end !== null)!;
+      malformed(`${describe(id)} at byte ${start} runs past the end of ${bound === parent ? 'its parent' : 'the enclosing'} ${describe(bound.id)}`);
     }
     const parentId = parent === undefined ? ROOT : parent.id;
 
@@ -300,6 +305,7 @@ export class EbmlScanner extends ByteScanner {
       if (size === UNKNOWN_SIZE && id !== ID.Segment && id !== ID.Cluster) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
       this.open(id, size === UNKNOWN_SIZE ? null : size);
       this.stack.push({ id, end: size === UNKNOWN_SIZE ? null : this.pos + size });
+      if (size !== UNKNOWN_SIZE) this.knownEnd = this.pos + size;
       return;
     }
     if (size === UNKNOWN_SIZE) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
@@ -350,15 +356,7 @@ export class EbmlScanner extends ByteScanner {
     const stack = this.stack;
     const depth = stack.length;
     if (depth === 0 || stack[depth - 1]!.id !== ID.Cluster || this.clusterTs === null || this.videoNumber < 0) return at;
-    // The nearest end of an open element (the innermost known size): blocks must end before it.
-    let limit = Infinity;
-    for (let k = depth - 1; k >= 0; k--) {
-      const end = stack[k]!.end;
-      if (end !== null) {
-        limit = end;
-        break;
-      }
-    }
+    const limit = this.knownEnd; // blocks must end before it: then no open element ends at a block's end
     const base = this.pos - at; // absolute offset of bytes[0]
     let i = at;
     // Bounds: the ID and the size's first byte must be here; then the size's bytes and the block's
@@ -509,6 +507,7 @@ export class EbmlScanner extends ByteScanner {
   }
 
   private close(open: Open): void {
+    if (open.end !== null) this.knownEnd = this.stack.findLast((o) => o.end !== null)?.end ?? Infinity;
     switch (open.id) {
       case ID.EBML:
         if (this.docType !== null && this.docType !== 'webm' && this.docType !== 'matroska') {

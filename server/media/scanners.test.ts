@@ -137,6 +137,15 @@ describe('EBML scanner', () => {
       expect(err.message).toMatch(/SimpleBlock \(0xA3\) at byte \d+ is not allowed inside/);
     });
 
+    it('rejects a block of an unknown-size Cluster that runs past its known-size Segment, on either path', () => {
+      // The last block declares 14 bytes and has 4: it would end 10 bytes after the Segment, inside what follows.
+      const segment = el(0x18538067, INFO, TRACKS, open(0x1f43b675, uint(0xe7, 0), ...blocks(0, 12), [0xa3, 0x80 | 14, 0x81, 0, 0, 0x80]));
+      const bytes = Uint8Array.from([...EBML_HEADER, ...segment, ...blocks(0, 3).flat()]);
+      for (const piece of [bytes.length, 5, 1]) {
+        expect(failure(() => scan(bytes, piece)).message).toMatch(/SimpleBlock \(0xA3\) at byte \d+ runs past the end of the enclosing Segment/);
+      }
+    });
+
     it.each<[string, Bytes, RegExp, boolean]>([
       ['an unknown size on a block', [0xa3, 0xff, 0x81, 0, 0, 0x80], /SimpleBlock \(0xA3\) has an unknown size/, false],
       ['a track number that is no valid vint (0x00)', [0xa3, 0x84, 0x00, 0, 0, 0x80], /invalid track number/, false],
