@@ -359,6 +359,8 @@ export class EbmlScanner extends ByteScanner {
     const limit = this.knownEnd; // blocks must end before it: then no open element ends at a block's end
     const base = this.pos - at; // absolute offset of bytes[0]
     let i = at;
+    // The size, track and timecode decoding repeats onHeader's and blockHeader's on purpose: sharing
+    // it through small helpers measured 15-20 % slower here (bench/media-scan.ts, December 2026).
     // Bounds: the ID and the size's first byte must be here; then the size's bytes and the block's
     // 4-byte header at least (`end <= n` with size >= 4 implies it, but the size is read first).
     while (i + 2 < n && bytes[i] === ID.SimpleBlock) {
