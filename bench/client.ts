@@ -3,13 +3,15 @@
  *
  * Cheap on purpose, so the server is what is measured: frames are pre-read Buffers sent as they
  * are, with an all-zero masking key (RFC 6455 lets the client pick any key; with a zero key `ws`
- * skips the XOR and the copy on the client side — the server still unmasks as usual). Replies are
- * counted, not parsed: only whether a text frame is an `error` envelope (the envelope's first key
- * is `type`).
+ * skips the XOR and the copy on the client side, and the server's ws skips unmasking too: see
+ * bench/README.md). Replies are counted, not parsed: only whether a text frame is an `error`
+ * envelope, read from its first keys (`timestamp`, `correlation_id`, then `type`: the live order).
  */
 import WebSocket from 'ws';
 
-const ERROR_PREFIX = '{"type":"error"';
+/** An error envelope's start, in the live key order; matched on the frame's first bytes only. */
+const ERROR_START = /^\{"timestamp":"[^"]*","correlation_id":"[^"]*","type":"error"/;
+const ERROR_START_BYTES = 160;
 
 export interface StreamResult {
   bytes: number;
@@ -27,7 +29,7 @@ export class BenchConnection {
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) return;
       this.textFrames++;
-      if (data.length >= ERROR_PREFIX.length && data.toString('latin1', 0, ERROR_PREFIX.length) === ERROR_PREFIX) {
+      if (ERROR_START.test(data.toString('latin1', 0, Math.min(data.length, ERROR_START_BYTES)))) {
         this.errorFrames++;
         this.firstError ??= data.toString('utf8', 0, Math.min(data.length, 400));
       }
