@@ -47,6 +47,9 @@ const EXTERNAL = [
   '@fastify/ajv-compiler',
   '@fastify/fast-json-stringify-compiler',
   'light-my-request',
+  // ws's native masking (an optional dependency): it finds its prebuilt binary beside its own
+  // files, so it must be required from node_modules (bundled, it fell back to JavaScript).
+  'bufferutil',
 ];
 
 /** `requireCjs('pkg')`, a package by its literal name: inlined. */

@@ -14,6 +14,7 @@
  * they wait for it, or load it.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
@@ -93,6 +94,23 @@ describe('start-up', () => {
     const { code, stderr } = await stopped(run);
     expect(code).toBe(0);
     expect(compilerModules(stderr)).toEqual([]);
+  });
+
+  it("ws's native masking (the optional bufferutil) is left out of the bundle and loaded by the served CLI", async () => {
+    // Bundled, bufferutil could not find its prebuilt binary and fell back to JavaScript, which
+    // unmasks a client's frames byte by byte (every browser masks with a random key).
+    expect(allBundledSources().filter((path) => /node_modules[\\/]bufferutil[\\/]/.test(path))).toEqual([]);
+    const run = startCli(['--port', '0', '--log-level', 'silent']);
+    const baseUrl = await waitReady(run);
+    const client = await connect(`${baseUrl.replace(/^http/, 'ws')}/v1/stream/analyze`);
+    await client.waitForType('session.ready');
+    await client.closeGracefully();
+    if (process.platform === 'linux') {
+      // The shared objects the process has mapped: the addon's binary among them.
+      const maps = await readFile(`/proc/${run.child.pid}/maps`, 'utf8');
+      expect(maps).toMatch(/node_modules\/bufferutil\/prebuilds\/[^\n]*\.node/);
+    }
+    expect((await stopped(run)).code).toBe(0);
   });
 
   /** The client's session runs the scenario generated from seed 7, and ends cleanly; then the CLI stops with 0. */
