@@ -644,7 +644,6 @@ export class StreamSession {
     }
   }
 
-
   private reject(code: ErrorCode, segment: number, message: string): ErrorCode {
     this.stats.rejectedMessages++;
     this.sendError(code, segment, message);

@@ -153,6 +153,38 @@ describe('WindowPipeline', () => {
     expect(pool.busy).toBe(0);
   });
 
+  it("a bug in the session a freed slot is offered to ends that session, not the one whose window freed it", () => {
+    const clock = new VirtualClock();
+    const pool = new WorkerPool(1);
+    const failed: string[] = [];
+    // B's windows are instant, so B emits inside offerSlot, which runs in A's timer as A frees the slot.
+    const pipelineOf = (name: string, mode: 'ratio' | 'instant', emitWindow: () => void) =>
+      new WindowPipeline({
+        clock,
+        random: new Random(2),
+        pool,
+        timing: { mode, latencySeconds: 0, latencyJitterSeconds: 0, ratio: mode === 'ratio' ? 0.25 : 0, jitter: 0, workers: 1, queueLimit: 100, loadQueueLimit: 2, load: [] },
+        hopSeconds: 3,
+        fail: (err) => failed.push(`${name}: ${(err as Error).message}`),
+        emitWindow,
+        announceDropped: () => {},
+        stopped: () => false,
+        drained: () => {},
+      });
+    let aEmitted = 0;
+    const a = pipelineOf('A', 'ratio', () => aEmitted++);
+    const b = pipelineOf('B', 'instant', () => {
+      throw new Error('bug in session B');
+    });
+    new WindowScheduler().advance(8).forEach((w) => a.add(w)); // A takes the only slot for 2 s
+    new WindowScheduler().advance(8).forEach((w) => b.add(w)); // B waits for it
+    clock.tick(10_000);
+    expect(aEmitted).toBe(1);
+    expect(failed).toEqual(['B: bug in session B']);
+    b.cancel();
+    expect(pool.busy).toBe(0);
+  });
+
   it('no queue limit: a whole recording at once is never shed; a saturated shared pool is load and sheds beyond loadQueueLimit', () => {
     const alone = harness({ workers: 4, queueLimit: Infinity, loadQueueLimit: 2 });
     alone.feed(60);

@@ -210,14 +210,22 @@ export class WindowPipeline implements PoolWaiter {
     return Math.max(0, mediaEnd - this.coverage.analyzedSeconds - this.coverage.droppedSeconds);
   }
 
-  /** The pool offers a slot; take it if a window is waiting and a session worker is free. */
+  /**
+   * The pool offers a slot; take it if a window is waiting and a session worker is free. This runs
+   * inside another session's code (whichever gave the slot back), so an error here is this session's
+   * and goes to its own host: a bug in one session must not end the session that freed the slot.
+   */
   offerSlot(): boolean {
     const next = this.firstQueued();
     if (!next || this.running >= this.host.timing.workers || this.host.stopped()) return false;
-    this.start(next);
-    if (this.running < this.host.timing.workers && this.firstQueued() !== undefined) this.host.pool.wait(this);
-    // An instant window has already finished: let it (and what waited behind it) out now.
-    this.release();
+    try {
+      this.start(next);
+      if (this.running < this.host.timing.workers && this.firstQueued() !== undefined) this.host.pool.wait(this);
+      // An instant window has already finished: let it (and what waited behind it) out now.
+      this.release();
+    } catch (err) {
+      this.host.fail(err);
+    }
     return true;
   }
 
@@ -369,8 +377,9 @@ export class WindowPipeline implements PoolWaiter {
       this.markDone(entry);
       finished++;
     }
-    // Every slot goes back even if code a slot is offered to throws (a bug in another session, say):
-    // one lost here would shrink the shared pool for good. The first error is re-thrown after.
+    // Every slot goes back even if giving one back throws (offerSlot hands another session's bug to
+    // that session's host, whose fail could still throw): one lost here would shrink the shared pool
+    // for good. The first error is re-thrown after.
     let failure: { err: unknown } | undefined;
     for (let k = 0; k < finished; k++) {
       try {
