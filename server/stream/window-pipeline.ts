@@ -175,14 +175,11 @@ export class WindowPipeline implements PoolWaiter {
   /** The session ended abruptly: cancel everything, give pool slots back, emit nothing. */
   cancel(): void {
     this.stopTimer();
-    for (const entry of this.entries) {
-      if (entry.state === 'running') {
-        this.running--;
-        this.host.pool.release();
-      }
-    }
+    const running = this.running;
+    this.running = 0;
     this.entries.length = 0;
     this.host.pool.leave(this);
+    if (running > 0) this.host.pool.release(running);
   }
 
   /**
@@ -377,18 +374,7 @@ export class WindowPipeline implements PoolWaiter {
       this.markDone(entry);
       finished++;
     }
-    // Every slot goes back even if giving one back throws (offerSlot hands another session's bug to
-    // that session's host, whose fail could still throw): one lost here would shrink the shared pool
-    // for good. The first error is re-thrown after.
-    let failure: { err: unknown } | undefined;
-    for (let k = 0; k < finished; k++) {
-      try {
-        this.host.pool.release();
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-    if (failure) throw failure.err;
+    if (finished > 0) this.host.pool.release(finished);
   }
 
   /** Emit finished windows and skip shed ones, strictly in window order; tell the host when none is left. */

@@ -53,10 +53,14 @@ export class WorkerPool {
     if (at >= 0) this.waiting.splice(at, 1);
   }
 
-  /** Give a slot back; it goes to the first waiter that still wants it. */
-  release(): void {
-    if (this.inUse <= 0) throw new Error('WorkerPool.release without a slot in use');
-    this.inUse--;
+  /**
+   * Give `count` slots back; they go to the first waiters that still want them. All of them are
+   * back before any is offered, so a waiter whose code throws (it is offered the slot inside the
+   * releaser's call) cannot make the releaser lose the rest.
+   */
+  release(count = 1): void {
+    if (count > this.inUse) throw new Error(`WorkerPool.release of ${count} slots with ${this.inUse} in use`);
+    this.inUse -= count;
     this.offerFreeSlots();
   }
 
