@@ -87,6 +87,19 @@ describe('RealClock handles', () => {
   });
 });
 
+describe('VirtualClock, a delay that is not a number', () => {
+  it('fires at once, as with Node: it is due now, and running every timer leaves the clock on a real time', async () => {
+    const clock = new VirtualClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('NaN'), Number.NaN);
+    clock.setTimeout(() => fired.push('5 ms'), 5);
+    expect(clock.nextDue()).toBe(clock.now());
+    await clock.runAll();
+    expect(fired).toEqual(['NaN', '5 ms']);
+    expect(Number.isFinite(clock.now())).toBe(true);
+  });
+});
+
 describe('RealClock queue (one Node timer for all of its timers)', () => {
   it('fires timers in due order, those due together in the order they were set, and a cleared one never', async () => {
     // The wall clock stands still while the timers are set (so 'b1' to 'b3' are due together), then reads 40 ms on.

@@ -233,7 +233,7 @@ export class VirtualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: PendingTimer = { id: this.nextId++, due: this.current + Math.max(0, ms), seq: this.seq++, fn };
+    const timer: PendingTimer = { id: this.nextId++, due: this.current + (ms > 0 ? ms : 0), seq: this.seq++, fn };
     this.pending.push(timer);
     return { id: timer.id };
   }
