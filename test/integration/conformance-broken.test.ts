@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CASES, selectCases, type Transport } from '../../conformance/cases.js';
 import { conformanceRunArbitrary, runProperties, type PropertyResult } from '../../conformance/properties.js';
-import { caseTimeoutMs, runCase, scenarioCase, scriptedWaitMs, type ClientEnv } from '../../conformance/runner.js';
+import { caseTimeoutMs, caseTransport, runCase, scenarioCase, scriptedWaitMs, type ClientEnv } from '../../conformance/runner.js';
 import { loadScenario } from '../../scenarios/loader.js';
 import { runCli } from '../support/cli.js';
 import { inProcessClient, nodeClient, withTempDir } from '../support/conformance.js';
@@ -226,7 +226,7 @@ describe('case time limits', () => {
   const DRAIN_SECONDS = 30;
   /** What a correct client may have to wait for on a stream case: its media, the drain and every scripted delay. */
   const waits = (c: (typeof CASES)[number]) =>
-    (c.transport ?? 'stream') === 'upload'
+    caseTransport(c) === 'upload'
       ? (c.scenario.faults ?? []).reduce((sum, f) => sum + (f.action === 'delay' ? (f.seconds ?? 0) * 1000 : 0) + (f.retry_after_seconds ?? 0) * 1000, 0)
       : c.mediaSeconds * 1000 + DRAIN_SECONDS * 1000 + (c.scenario.faults ?? []).reduce((sum, f) => sum + (f.action === 'delay' ? (f.seconds ?? 0) * 1000 * (f.windows ?? 1) : 0), 0);
 
