@@ -127,6 +127,11 @@ interface Open {
   readonly id: number;
   /** Absolute end offset, or null for an unknown size. */
   readonly end: number | null;
+  /**
+   * Where it must end by: its own end, else that of the innermost known-size element around it
+   * (Infinity: none); an unknown-size Cluster inside a known-size Segment is bounded by the Segment.
+   */
+  readonly bound: number;
 }
 
 /** One TrackEntry as declared. */
@@ -175,11 +180,6 @@ export class EbmlScanner extends ByteScanner {
   declaredDuration: number | null = null;
 
   private readonly stack: Open[] = [];
-  /**
-   * The end of the innermost open element of known size (Infinity: none), which every element must
-   * end by: an unknown-size Cluster inside a known-size Segment is bounded by the Segment.
-   */
-  private knownEnd = Infinity;
   /** `close` as a value made once: closeEnded runs at every element boundary, and a closure per call was most of a segment's garbage. */
   private readonly closeOpen = (open: Open): void => this.close(open);
   private ebmlSeen = false;
@@ -276,7 +276,7 @@ export class EbmlScanner extends ByteScanner {
     // element of a stream. It is allowed there (so no unknown-size element ends here): no lookups.
     const stack = this.stack;
     const parent = stack.length === 0 ? undefined : stack[stack.length - 1]!;
-    if (id === ID.SimpleBlock && parent !== undefined && parent.id === ID.Cluster && size !== UNKNOWN_SIZE && this.pos + size <= this.knownEnd) {
+    if (id === ID.SimpleBlock && parent !== undefined && parent.id === ID.Cluster && size !== UNKNOWN_SIZE && this.pos + size <= parent.bound) {
       this.block(id, size);
       return;
     }
@@ -290,7 +290,7 @@ export class EbmlScanner extends ByteScanner {
     if (parent === undefined || parent.id !== ID.Cluster || (id !== ID.SimpleBlock && id !== ID.BlockGroup && id !== ID.Timestamp)) {
       parent = this.place(id, start);
     }
-    if (size !== UNKNOWN_SIZE && this.pos + size > this.knownEnd) {
+    if (size !== UNKNOWN_SIZE && this.pos + size > this.bound()) {
       const bound = this.stack.findLast((open) => open.end !== null)!;
       malformed(`${describe(id)} at byte ${start} runs past the end of ${bound === parent ? 'its parent' : 'the enclosing'} ${describe(bound.id)}`);
     }
@@ -304,8 +304,7 @@ export class EbmlScanner extends ByteScanner {
     if (id === ID.BlockGroup ? parentId === ID.Cluster : CONTAINERS.get(id) === parentId) {
       if (size === UNKNOWN_SIZE && id !== ID.Segment && id !== ID.Cluster) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
       this.open(id, size === UNKNOWN_SIZE ? null : size);
-      this.stack.push({ id, end: size === UNKNOWN_SIZE ? null : this.pos + size });
-      if (size !== UNKNOWN_SIZE) this.knownEnd = this.pos + size;
+      this.stack.push({ id, end: size === UNKNOWN_SIZE ? null : this.pos + size, bound: size === UNKNOWN_SIZE ? this.bound() : this.pos + size });
       return;
     }
     if (size === UNKNOWN_SIZE) malformed(`${describe(id)} has an unknown size (only Segment and Cluster may)`);
@@ -356,7 +355,7 @@ export class EbmlScanner extends ByteScanner {
     const stack = this.stack;
     const depth = stack.length;
     if (depth === 0 || stack[depth - 1]!.id !== ID.Cluster || this.clusterTs === null || this.videoNumber < 0) return at;
-    const limit = this.knownEnd; // blocks must end before it: then no open element ends at a block's end
+    const limit = this.bound(); // blocks must end before it: then no open element ends at a block's end
     const base = this.pos - at; // absolute offset of bytes[0]
     let i = at;
     // The size, track and timecode decoding repeats onHeader's and blockHeader's on purpose: sharing
@@ -381,6 +380,12 @@ export class EbmlScanner extends ByteScanner {
       i = end;
     }
     return i;
+  }
+
+  /** Where an element starting now must end by (the innermost open element's bound; Infinity: none). */
+  private bound(): number {
+    const stack = this.stack;
+    return stack.length === 0 ? Infinity : stack[stack.length - 1]!.bound;
   }
 
   /** A SimpleBlock (in a Cluster) or a Block (in a BlockGroup) of `size` bytes starts at `pos`. */
@@ -509,7 +514,6 @@ export class EbmlScanner extends ByteScanner {
   }
 
   private close(open: Open): void {
-    if (open.end !== null) this.knownEnd = this.stack.findLast((o) => o.end !== null)?.end ?? Infinity;
     switch (open.id) {
       case ID.EBML:
         if (this.docType !== null && this.docType !== 'webm' && this.docType !== 'matroska') {
