@@ -5,7 +5,8 @@
  *
  *   node --expose-gc .cache/bench-server-child.mjs '{"kind":"emulator","processingRatio":0,...}'
  *
- * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach;
+ * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach,
+ *   its V8 heap growing tuned by open sessions as the CLI's (`ServingHeapTuning`);
  * - kind "bare": a plain `http` server with a `ws` WebSocketServer using the emulator's ws options
  *   (perMessageDeflate off, the same maxPayload) that counts and discards every message;
  * - kind "bare-upload": fastify with the same @fastify/multipart as the emulator, whose
@@ -26,6 +27,7 @@ import { WebSocketServer } from 'ws';
 // The shipped build (dist/, what `npx ih-mock` runs), not the TypeScript sources through tsx's loader.
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
 import { RealClock } from '../dist/server/clock.js';
+import { ServingHeapTuning } from '../dist/server/heap-tuning.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
 import { OwnTimeMeter } from './own-time.js';
@@ -96,6 +98,8 @@ if (config.kind === 'emulator') {
         // simulated model latency; 2 workers per session keep the pool figure's sizing (bench/README.md).
         { timing: 'ratio' as const, workersPerSession: 2, processingRatio: config.processingRatio, processingJitter: config.processingJitter ?? 0 }),
     workerPoolSize: config.workerPoolSize ?? null,
+    // As the CLI does for `npx ih-mock` (server/heap-tuning.ts); bare ws runs on node's defaults.
+    heapTuning: new ServingHeapTuning(),
     ...(config.collectLag ? { clock: new FineClock() } : {}),
     ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,

@@ -38,6 +38,7 @@ import { testIdOf, TestIdError } from './admin/test-scope.js';
 import type { SessionRecord } from './admin/sessions.js';
 import { registerMetricsRoute } from './metrics/route.js';
 import { createLogger, logDestination as logDestinationFor, SessionLog } from './logging.js';
+import type { ServingHeapTuning } from './heap-tuning.js';
 import { packageVersion } from './paths.js';
 import { requireCjs } from './require-cjs.js';
 
@@ -62,6 +63,11 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   onWindowEmitted?: (lagMs: number, session: StreamSession) => void;
   /** Called once per stream session when it ends, with its final counters in `session.stats`. */
   onSessionEnded?: (session: StreamSession) => void;
+  /**
+   * V8 heap tuning by open sessions, for a process that only serves (the CLI passes one;
+   * server/heap-tuning.ts). Not for a process that embeds the server among other work.
+   */
+  heapTuning?: ServingHeapTuning;
 }
 
 export interface MockServerUrls {
@@ -99,7 +105,7 @@ export interface MockServer {
 
 /** Build the server without listening. */
 export function buildServer(input: MockServerOptions = {}): MockServer {
-  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, onWindowEmitted, onSessionEnded, ...rest } = input;
+  const { scenario: scenarioInput, clock: injectedClock, logDestination, onEvent, onWindowEmitted, onSessionEnded, heapTuning, ...rest } = input;
   const options = resolveOptions({ ...rest, scenario: typeof scenarioInput === 'string' ? scenarioInput : undefined });
   const library = new ScenarioLibrary();
   const scenario = library.serverScenario(typeof scenarioInput === 'object' ? scenarioInput : options.scenario, options.seed);
@@ -124,6 +130,10 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   // HTTP requests per account per minute (ih3001), shared by every HTTP route.
   const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
+  const sessionsChanged = (): void => {
+    const flag = heapTuning?.sessionsOpen(sessions.size);
+    if (flag) logger.info({ openSessions: sessions.size, flag }, 'V8 heap growing changed for the number of open sessions');
+  };
   // The admin API, journal and metrics; told about every session, frame and HTTP answer below.
   const control = new ControlPlane({
     journalSize: options.journalSize,
@@ -336,12 +346,14 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
       },
       onEnded: (s) => {
         sessions.delete(s);
+        sessionsChanged();
         onSessionEnded?.(s);
         control.sessionEnded(record, s);
       },
     });
     record.attach(session);
     sessions.add(session);
+    sessionsChanged();
     log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(seed !== undefined ? { seed } : {}), ...(testId !== null ? { testId } : {}), ...(queuedFaults.length > 0 ? { queuedFaults: queuedFaults.length } : {}) }, 'stream session opened');
     ws.on('message', (data, isBinary) => {
       try {

@@ -6,6 +6,7 @@
  */
 import { buildServer, type MockServer, type MockServerUrls } from '../app.js';
 import { adminStartupNote } from '../admin/startup-note.js';
+import { ServingHeapTuning } from '../heap-tuning.js';
 import { RANDOM_SCENARIO, loadScenarioGenerator } from '../connection-choice.js';
 import { OptionsError, resolveOptions, type ServerOptionsInput } from '../options.js';
 import { describeTiming as describeTimingMode, resolveTiming } from '../stream/timing.js';
@@ -25,7 +26,11 @@ export async function serverFromFlags(values: ParsedArgs['values'], defaults: Se
     const options = { ...defaults, ...(await serveOptions(values)) };
     // fail fast with the schema's message; a random default scenario is generated as the server is built
     if (resolveOptions(options).scenario === RANDOM_SCENARIO) await loadScenarioGenerator();
-    return buildServer(options);
+    // This process only serves: V8's heap growing follows the open sessions (server/heap-tuning.ts).
+    const heapTuning = new ServingHeapTuning();
+    const server = buildServer({ ...options, heapTuning });
+    server.logger.debug({ policy: heapTuning.describe() }, 'V8 heap growing');
+    return server;
   } catch (err) {
     if (err instanceof OptionsError || err instanceof ScenarioError) throw new CommandUsageError(err.message.split('\n').join(' '));
     throw err;

@@ -15,7 +15,7 @@ import { command as serve, serveOptions } from '../../server/cli/serve.js';
 import { parseCommandLine } from '../../server/cli/options.js';
 import { optionFlags } from '../../server/cli/schema-flags.js';
 import { connect } from '../support/client.js';
-import { runCli, startCli, stopGroup, useCliProcesses, waitReady, type Running } from '../support/cli.js';
+import { runCli, startCli, stopGroup, waitForOutput, useCliProcesses, waitReady, type Running } from '../support/cli.js';
 import { readMedia } from '../support/media.js';
 import { useServers } from '../support/server.js';
 import { upload } from '../support/upload.js';
@@ -76,6 +76,18 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
     expect(health.status).toBe(200);
     expect(health.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await stop(run)).toBe(0);
+  });
+
+  it('tunes V8 heap growing by open sessions, and says so at --log-level debug; a --heap-growing-percent given to node wins', async () => {
+    const policy = /"policy":"([^"]*)","msg":"V8 heap growing"/;
+    const tuned = startCli(['--port', '0', '--log-level', 'debug']);
+    expect((await waitForOutput(tuned, policy, { stream: 'stderr' }))[1]).toBe("100 % from 200 open sessions, V8's own below 150");
+    const own = startCli(['--port', '0', '--log-level', 'debug'], { nodeArgs: ['--heap-growing-percent=30'] });
+    expect((await waitForOutput(own, policy, { stream: 'stderr' }))[1]).toBe('left as node was started (--heap-growing-percent=30)');
+    await waitReady(tuned);
+    await waitReady(own);
+    expect(await stop(tuned)).toBe(0);
+    expect(await stop(own)).toBe(0);
   });
 
   it('SIGINT closes open sessions with 1001 and exits 0', async () => {

@@ -22,13 +22,13 @@ export interface Running {
 /** Every child started and not yet seen to exit: `useCliProcesses` kills what a failed test left behind. */
 const running = new Set<Running>();
 
-/** Start the CLI with `args` (via node, or via `npx` when `viaNpx`); `env` is added to this process's environment. */
-export function startCli(args: string[], opts: { viaNpx?: boolean; env?: NodeJS.ProcessEnv } = {}): Running {
+/** Start the CLI with `args` (via node, given `nodeArgs`, or via `npx` when `viaNpx`); `env` is added to this process's environment. */
+export function startCli(args: string[], opts: { viaNpx?: boolean; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Running {
   // npx runs ih-mock as its own child and does not pass SIGTERM on: give it a process group of its
   // own, so `stopGroup` can signal npx and ih-mock together (as a terminal's Ctrl-C does).
   const child = opts.viaNpx
     ? spawn('npx', ['--no-install', 'ih-mock', ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, NO_COLOR: '1' }, detached: true })
-    : spawn(process.execPath, [BIN, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...(opts.env ?? {}) } });
+    : spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: PACKAGE_ROOT, env: { ...process.env, ...(opts.env ?? {}) } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

@@ -1,0 +1,42 @@
+/**
+ * The server tells its heap tuning (server/heap-tuning.ts) how many stream sessions are open, as
+ * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off) and the flags
+ * recorded instead of handed to V8: this test process is not a serving one.
+ */
+import { describe, expect, it } from 'vitest';
+import { ServingHeapTuning } from '../../server/heap-tuning.js';
+import { connect, type TestClient } from '../support/client.js';
+import { startServer, useServers } from '../support/server.js';
+
+useServers();
+
+describe('heap tuning by open sessions', () => {
+  it('the flag is set as the third session opens and given back when fewer than two are left', async () => {
+    const flags: string[] = [];
+    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 3, belowSessions: 2, setFlags: (flag) => flags.push(flag) });
+    const ended: Array<() => void> = [];
+    const server = await startServer({ heapTuning: tuning, onSessionEnded: () => ended.shift()?.() });
+    const open = async (): Promise<TestClient> => {
+      const client = await connect(server.streamUrl);
+      await client.waitForType('session.ready');
+      return client;
+    };
+    const endOne = async (client: TestClient) => {
+      const done = new Promise<void>((resolve) => ended.push(resolve));
+      client.ws.close(1000);
+      await done;
+    };
+    const [a, b] = [await open(), await open()];
+    expect(flags).toEqual([]);
+    const c = await open();
+    expect(flags).toEqual(['--heap-growing-percent=100']);
+    await endOne(a);
+    expect(flags).toEqual(['--heap-growing-percent=100']);
+    expect(tuning.active).toBe(true);
+    await endOne(b);
+    expect(flags).toEqual(['--heap-growing-percent=100', '--heap-growing-percent=0']);
+    expect(tuning.active).toBe(false);
+    await endOne(c);
+    expect(flags).toHaveLength(2);
+  });
+});
