@@ -7,9 +7,9 @@
  * With many sessions open, after a mark-compact V8 (Node 20) sets the next old-generation limit to
  * the live heap × about 1.1, or + 8 MB, plus the young generation, and starts marking again at once:
  * a mark-compact every 100–200 ms for as long as the load lasts (159 in 42 s at 2,000 sessions).
- * A factor of 2 leaves room once the live heap passes about 16 MB: 53–55 mark-compacts in the same
- * run, about 40 % less server CPU a session-second, and a lower p99 event lag at 500 sessions
- * (`bench/README.md`, "Scale"). With a few connections taking bulk media, though, V8's own factor
+ * A factor of 2 leaves room once the live heap passes about 16 MB: 53–56 mark-compacts in the same
+ * span, less server CPU a session-second and a lower p99 event lag (`bench/README.md`, "Scale", has
+ * the figures). With a few connections taking bulk media, though, V8's own factor
  * is the better one (a fixed 2, or 4, halved the throughput of one-second Chromium chunks on 4
  * connections), so the factor is set only while many sessions are open, and given back to V8 when
  * they have gone (hysteresis, so a count hovering at the threshold does not flip it at every session).
