@@ -65,7 +65,8 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   onSessionEnded?: (session: StreamSession) => void;
   /**
    * V8 heap tuning by open sessions, for a process that only serves (the CLI passes one;
-   * server/heap-tuning.ts). Not for a process that embeds the server among other work.
+   * server/heap-tuning.ts). Not for a process that embeds the server among other work, and one
+   * server per tuning: it is told this server's count.
    */
   heapTuning?: ServingHeapTuning;
 }
@@ -131,8 +132,14 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const rateLimiter = new RateLimiter({ limit: options.rateLimitPerMinute, clock });
   const sessions = new Set<StreamSession>();
   const sessionsChanged = (): void => {
-    const flag = heapTuning?.sessionsOpen(sessions.size);
-    if (flag) logger.info({ openSessions: sessions.size, flag }, 'V8 heap growing changed for the number of open sessions');
+    if (!heapTuning) return;
+    try {
+      const flag = heapTuning.sessionsOpen(sessions.size);
+      if (flag) logger.info({ openSessions: sessions.size, flag }, 'V8 heap growing changed for the number of open sessions');
+    } catch (err) {
+      // Tuning is an optimisation: a failure must not leave a session half opened or half ended.
+      logger.warn({ err }, 'V8 heap growing could not be changed');
+    }
   };
   // The admin API, journal and metrics; told about every session, frame and HTTP answer below.
   const control = new ControlPlane({

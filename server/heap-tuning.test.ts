@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { HEAP_TUNING_BELOW_SESSIONS, HEAP_TUNING_FROM_SESSIONS, SERVING_HEAP_GROWING_PERCENT, ServingHeapTuning } from './heap-tuning.js';
 
@@ -24,6 +25,32 @@ describe('ServingHeapTuning', () => {
     expect([HEAP_TUNING_FROM_SESSIONS, 5000, 0].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined, undefined]);
     expect(set).toEqual([]);
     expect(t.describe()).toBe(`left as node was started (${flag})`);
+  });
+
+  it('the "off" threshold defaults to at most the "on" one, and may not exceed it', () => {
+    expect(new ServingHeapTuning({ execArgv: [], fromSessions: 100 }).belowSessions).toBe(100);
+    expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 100, belowSessions: 101 })).toThrow(RangeError);
+  });
+
+  it('stops trying once V8 refuses the flag (the server logs that once)', () => {
+    let calls = 0;
+    const t = new ServingHeapTuning({ execArgv: [], fromSessions: 2, belowSessions: 1, setFlags: () => {
+      calls++;
+      throw new Error('refused');
+    } });
+    expect(() => t.sessionsOpen(2)).toThrow('refused');
+    expect([3, 0, 2].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined, undefined]);
+    expect(calls).toBe(1);
+    expect(t.active).toBe(false);
+  });
+
+  it("this node's V8 knows the flag: set at run time, it warns of nothing (an unknown one does)", () => {
+    const run = (flag: string) => spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flag)})`], { encoding: 'utf8' });
+    for (const flag of [`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`, '--heap-growing-percent=0']) {
+      const ok = run(flag);
+      expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+    expect(run('--heap-growing-percentx=1').stderr).toMatch(/unrecognized flag|heap-growing-percentx/i);
   });
 
   it('does not mistake a longer flag for it', () => {

@@ -10,15 +10,15 @@
  * A factor of 2 leaves room once the live heap passes about 16 MB: 53–56 mark-compacts in the same
  * span, less server CPU a session-second and a lower p99 event lag (`bench/README.md`, "Scale", has
  * the figures). With a few connections taking bulk media, though, V8's own factor
- * is the better one (a fixed 2, or 4, halved the throughput of one-second Chromium chunks on 4
- * connections), so the factor is set only while many sessions are open, and given back to V8 when
+ * is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium chunks on 4
+ * connections by a third to a half), so the factor is set only while many sessions are open, and given back to V8 when
  * they have gone (hysteresis, so a count hovering at the threshold does not flip it at every session).
  *
  * `v8.setFlagsFromString` is documented as unsafe in general; this flag is only read when V8
  * computes the next limit (checked under load), unlike the young generation's size, which is fixed
  * at start-up. A `--heap-growing-percent` given to node wins, and then nothing is set
- * (`node --heap-growing-percent=0 node_modules/.bin/ih-mock` keeps V8's own; node refuses the flag
- * in `NODE_OPTIONS`).
+ * (`node --heap-growing-percent=0 bin/ih-mock.js`, or `node_modules/ih-mock/bin/ih-mock.js` where
+ * installed, keeps V8's own; node refuses the flag in `NODE_OPTIONS`).
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -49,8 +49,12 @@ export class ServingHeapTuning {
   readonly belowSessions: number;
   private readonly setFlags: (flag: string) => void;
   private tuned = false;
+  /** Set when V8 refused the flag: the tuning stops trying (the server logs the error once). */
+  private broken = false;
 
-  constructor({ setFlags = setFlagsFromString, execArgv = process.execArgv, fromSessions = HEAP_TUNING_FROM_SESSIONS, belowSessions = HEAP_TUNING_BELOW_SESSIONS }: HeapTuningOptions = {}) {
+  constructor({ setFlags = setFlagsFromString, execArgv = process.execArgv, fromSessions = HEAP_TUNING_FROM_SESSIONS, belowSessions = Math.min(HEAP_TUNING_BELOW_SESSIONS, fromSessions) }: HeapTuningOptions = {}) {
+    // Off below the "on" threshold, or the flag would flip at every session around it.
+    if (!(belowSessions <= fromSessions)) throw new RangeError(`belowSessions (${belowSessions}) must not exceed fromSessions (${fromSessions})`);
     this.setFlags = setFlags;
     this.nodeFlag = execArgv.find((arg) => sameFlag(arg, 'heap-growing-percent'));
     this.fromSessions = fromSessions;
@@ -71,12 +75,17 @@ export class ServingHeapTuning {
 
   /** The number of open sessions changed. Returns the flag set, when this changed it. */
   sessionsOpen(count: number): string | undefined {
-    if (this.nodeFlag !== undefined) return undefined;
+    if (this.nodeFlag !== undefined || this.broken) return undefined;
     if (this.tuned ? count >= this.belowSessions : count < this.fromSessions) return undefined;
-    this.tuned = !this.tuned;
     // 0 is V8's "no fixed factor": it goes back to choosing its own.
-    const flag = `--heap-growing-percent=${this.tuned ? SERVING_HEAP_GROWING_PERCENT : 0}`;
-    this.setFlags(flag);
+    const flag = `--heap-growing-percent=${this.tuned ? 0 : SERVING_HEAP_GROWING_PERCENT}`;
+    try {
+      this.setFlags(flag);
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    }
+    this.tuned = !this.tuned;
     return flag;
   }
 }

@@ -78,7 +78,7 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
     expect(await stop(run)).toBe(0);
   });
 
-  it('tunes V8 heap growing by open sessions, and says so at --log-level debug; a --heap-growing-percent given to node wins', async () => {
+  it('logs its V8 heap-growing policy at --log-level debug; a --heap-growing-percent given to node wins', async () => {
     const policy = /"policy":"([^"]*)","msg":"V8 heap growing"/;
     const tuned = startCli(['--port', '0', '--log-level', 'debug']);
     expect((await waitForOutput(tuned, policy, { stream: 'stderr' }))[1]).toBe("100 % from 200 open sessions, V8's own below 150");

@@ -39,4 +39,21 @@ describe('heap tuning by open sessions', () => {
     await endOne(c);
     expect(flags).toHaveLength(2);
   });
+
+  it('a flag V8 refuses leaves sessions opening and ending as usual', async () => {
+    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 1, belowSessions: 1, setFlags: () => {
+      throw new Error('refused');
+    } });
+    let ended = 0;
+    const server = await startServer({ heapTuning: tuning, onSessionEnded: () => void ended++ });
+    const client = await connect(server.streamUrl);
+    await client.waitForType('session.ready');
+    client.sendJson({ include: [] });
+    await client.waitForType('session.updated');
+    client.ws.close(1000);
+    expect((await client.closed).code).toBe(1000);
+    await server.close();
+    expect(ended).toBe(1);
+    expect(tuning.active).toBe(false);
+  });
 });
