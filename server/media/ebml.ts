@@ -354,7 +354,8 @@ export class EbmlScanner extends ByteScanner {
   protected override consumeRun(bytes: Uint8Array, at: number, n: number): number {
     const stack = this.stack;
     const depth = stack.length;
-    if (depth === 0 || stack[depth - 1]!.id !== ID.Cluster || this.clusterTs === null || this.videoNumber < 0) return at;
+    // (A Cluster opens only after Tracks has named the video track: videoNumber is set here.)
+    if (depth === 0 || stack[depth - 1]!.id !== ID.Cluster || this.clusterTs === null) return at;
     const limit = this.bound(); // blocks must end before it: then no open element ends at a block's end
     const base = this.pos - at; // absolute offset of bytes[0]
     let i = at;
