@@ -75,7 +75,7 @@ const PLAN = QUICK
       conformance: { propertyRuns: 10 },
       virtual: { repetitions: 3 },
       startup: { repetitions: 5 },
-      scale: { seconds: 15 },
+      scale: { seconds: 15, pairs: 1 },
       control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3, cpuRepetitions: 15, cpuBytesPerRun: 2e6 },
       cpu: { repetitions: 5, bytesPerRun: 10e6 },
       watchdogSeconds: 600,
@@ -93,8 +93,9 @@ const PLAN = QUICK
       conformance: { propertyRuns: 30 },
       virtual: { repetitions: 5 },
       startup: { repetitions: 15 },
-      // 10 segments a session: 8 windows each.
-      scale: { seconds: 30 },
+      // 10 segments a session: 8 windows each. 3 pairs of fresh children (about 95 s a pair at 2,000
+      // sessions): the CPU a session-second of one child moves by ×2 between runs a minute apart.
+      scale: { seconds: 30, pairs: 3 },
       // Lag: 6 segments a session (4 windows each, 2,000 a run at 500 sessions), 11 pairs (the 3rd to the 9th difference, 93 %). CPU: lockstep,
       // many short pairs, since the machine's speed drifts within seconds: 31 pairs, whose median's
       // interval is the 11th to the 21st pair (93 %).
@@ -1004,7 +1005,7 @@ async function main(): Promise<void> {
   }
   const scaleFigures: ScaleFigure[] = [];
   for (const section of Object.keys(SCALE_SECTIONS) as ScaleSection[]) {
-    if (only.has(section)) scaleFigures.push(await scaleFigure(section, media!, { seconds: PLAN.scale.seconds, spawn: spawnOptions(), log }));
+    if (only.has(section)) scaleFigures.push(await scaleFigure(section, media!, { seconds: PLAN.scale.seconds, pairs: PLAN.scale.pairs, spawn: spawnOptions(), log }));
   }
 
   const control = only.has('control') ? await controlSection(media!) : undefined;
@@ -1090,8 +1091,8 @@ function scaleSelected(): boolean {
   return (Object.keys(SCALE_SECTIONS) as ScaleSection[]).some((s) => only.has(s));
 }
 
-/** Each scale section runs two fresh children with thousands of connections: about 2 minutes more (5,000: 3). */
-const watchdogSeconds = PLAN.watchdogSeconds + (only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0);
+/** Each pair of a scale section is two fresh children with thousands of connections: about 2 minutes (5,000: 4). */
+const watchdogSeconds = PLAN.watchdogSeconds + PLAN.scale.pairs * ((only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0));
 const watchdog = setTimeout(() => {
   log(`watchdog: the bench took longer than ${watchdogSeconds} s; stopping`);
   killAllChildren();

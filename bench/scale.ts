@@ -4,20 +4,23 @@
  * receiving the same traffic in the same run (bench/README.md, "Scale").
  *
  * Each session sends the 3-s segment every 3 s of wall time, starts spread over the first period
- * (`paceRealTime`: one timer in this process for every connection). Two server children, one after
- * the other, each fresh: bare ws, then the emulator. Figures:
- * - event lag of every window (as the lag section defines it: the time its events were sent − the
- *   time an idle server would have sent them, here due + the 9.5-s model latency), and whether every
- *   window due was emitted;
+ * (`paceRealTime`: one timer in this process for every connection). `pairs` pairs of server
+ * children, each child fresh and alone on the machine, alternating which goes first (bare ws, the
+ * emulator; then the emulator, bare ws; ...), since the machine's speed moves between runs a minute
+ * apart (bare ws alone: 76 to 151 µs a session-second). Figures:
+ * - event lag of every window, pooled over the emulator's runs (as the lag section defines it: the
+ *   time its events were sent − the time an idle server would have sent them, here due + the 9.5-s
+ *   model latency), and whether every window due was emitted;
  * - server CPU (`process.cpuUsage()` in the child, user + system) per session-second of media, over
- *   the same span for both servers: from the first send to the last send + the model latency + 2 s.
+ *   the same span for both servers: from the first send to the last send + the model latency + 2 s;
+ *   the emulator / bare ws ratio of each pair, judged on their median, with their range.
  */
 import { withChild, type ServerHandle, type SpawnOptions } from './child-handle.js';
 import { closeAll, openMany, paceRealTime, type BenchConnection } from './client.js';
 import type { BenchMedia } from './media.js';
 import type { ChildConfig, EldResult, GcStatsResult, JournalResult, LagResult, ServerKind, StatsResult } from './protocol.js';
-import { distribution, fmt, type Distribution } from './stats.js';
-import { lagCell, type Row } from './table.js';
+import { distribution, fmt, spread, type Distribution, type Spread } from './stats.js';
+import { lagCell, spreadCell, type Row } from './table.js';
 
 /** The sections this module adds to `npm run bench`, and the sessions each runs. `scale5000` is opt-in. */
 export const SCALE_SECTIONS = { scale: 2000, scale5000: 5000 } as const;
@@ -37,6 +40,8 @@ const HOP_SECONDS = 3;
 export interface ScaleRunOptions {
   /** Seconds of real-time sending per session (a multiple of 3). */
   seconds: number;
+  /** Pairs of runs (bare ws and the emulator, each on a fresh child). */
+  pairs: number;
   spawn: SpawnOptions;
   log(msg: string): void;
 }
@@ -65,24 +70,40 @@ interface ServerRun {
   firstError: string | undefined;
 }
 
+/** One run of the emulator: its server run, and the lags and event-loop delays it measured. */
+interface EmulatorRun {
+  run: ServerRun;
+  idle: EldResult;
+  loaded: EldResult;
+  lag: Distribution;
+  samples: number[];
+  cpuSamples: number[];
+  journal: JournalResult;
+}
+
+type BareRun = ServerRun & { loadedEventLoopDelay: EldResult };
+
 export interface ScaleFigure {
   section: ScaleSection;
   sessions: number;
   /** Real-time seconds each session sent (= media seconds). */
   seconds: number;
+  /** Windows due in each emulator run. */
   expectedWindows: number;
+  /** Every window of every emulator run, pooled. */
   lag: Distribution;
   /** The same lags, each capped by the CPU the server child used over it: its own share, which other processes do not move. */
   cpuLag: Distribution;
-  idleEventLoopDelay: EldResult;
-  loadedEventLoopDelay: EldResult;
-  journal: JournalResult;
-  emulator: ServerRun;
-  bare: ServerRun & { loadedEventLoopDelay: EldResult };
-  /** Server CPU per session-second of media, µs. */
-  emulatorMicrosPerSessionSecond: number;
-  bareMicrosPerSessionSecond: number;
-  cpuRatio: number;
+  /** Each emulator run's p99, in run order. */
+  runP99s: number[];
+  /** The runs, in pair order. */
+  emulatorRuns: Array<Omit<EmulatorRun, 'samples' | 'cpuSamples'>>;
+  bareRuns: BareRun[];
+  /** Server CPU per session-second of media, µs, over the runs. */
+  emulatorMicrosPerSessionSecond: Spread;
+  bareMicrosPerSessionSecond: Spread;
+  /** Emulator / bare ws of each pair. */
+  cpuRatios: Spread;
   firstError: string | undefined;
 }
 
@@ -97,15 +118,16 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
 
   // Bare ws's event-loop delay under the same traffic: the floor the emulator's lag cannot go below
   // (reading 77-KB frames, and the GC their buffers cause, delay timers in any ws server).
-  const bare = await withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options.spawn, async (server) => {
+  const bareRun = () => withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options.spawn, async (server): Promise<BareRun> => {
     const run = await realTimeRun(server, sessions, media.segment3s, sends, options, async () => {
       await server.call({ cmd: 'eld-start', resolutionMs: 2 });
     });
-    return { ...run, loadedEventLoopDelay: await server.call<EldResult>({ cmd: 'eld-stop' }) };
+    const bare = { ...run, loadedEventLoopDelay: await server.call<EldResult>({ cmd: 'eld-stop' }) };
+    options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), loaded ELD ${lagCell(bare.loadedEventLoopDelay)} (${ownCell(bare.loadedEventLoopDelay)}), client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
+    return bare;
   });
-  options.log(`${section} bare ws: ${fmt(bare.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(bare)}), loaded ELD ${lagCell(bare.loadedEventLoopDelay)} (${ownCell(bare.loadedEventLoopDelay)}), client sends p99 ${fmt(bare.clientLate.p99)} ms late`);
 
-  const emu = await withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options.spawn, async (server) => {
+  const emulatorRun = () => withChild({ kind: 'emulator', timing: 'live', processingJitter: 0, processingRatio: 0, collectLag: true }, options.spawn, async (server): Promise<EmulatorRun> => {
     await sleep(500);
     await server.call({ cmd: 'eld-start', resolutionMs: 2 });
     await sleep(2000);
@@ -117,30 +139,41 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
     const loaded = await server.call<EldResult>({ cmd: 'eld-stop' });
     const { samples, cpuSamples } = await server.call<LagResult>({ cmd: 'lag' });
     const journal = await server.call<JournalResult>({ cmd: 'journal' });
-    return { run, idle, loaded, samples, cpuSamples, journal };
+    const lag = distribution(samples);
+    options.log(`${section} emulator: lag ${lagCell(lag)} (${lag.count}/${sessions * windowsPerSession} windows; in the server's CPU time ${lagCell(distribution(cpuSamples))}), ${fmt(run.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(run)}), loaded ELD ${lagCell(loaded)} (${ownCell(loaded)}), client sends p99 ${fmt(run.clientLate.p99)} ms late`);
+    return { run, idle, loaded, lag, samples, cpuSamples, journal };
   });
-  const lag = distribution(emu.samples);
-  const cpuLag = distribution(emu.cpuSamples);
-  options.log(`${section} emulator: lag ${lagCell(lag)} (${lag.count}/${sessions * windowsPerSession} windows; in the server's CPU time ${lagCell(cpuLag)}), ${fmt(emu.run.cpuMicros / sessionSeconds, 1)} µs CPU a session-second (${gcCell(emu.run)}), loaded ELD ${lagCell(emu.loaded)} (${ownCell(emu.loaded)}), client sends p99 ${fmt(emu.run.clientLate.p99)} ms late`);
 
-  const e = emu.run.cpuMicros / sessionSeconds;
-  const b = bare.cpuMicros / sessionSeconds;
+  const emulatorRuns: EmulatorRun[] = [];
+  const bareRuns: BareRun[] = [];
+  for (let pair = 0; pair < options.pairs; pair++) {
+    // Alternate which goes first, so a drift of the machine's speed over the section favours neither.
+    if (pair % 2 === 0) {
+      bareRuns.push(await bareRun());
+      emulatorRuns.push(await emulatorRun());
+    } else {
+      emulatorRuns.push(await emulatorRun());
+      bareRuns.push(await bareRun());
+    }
+    const [e, b] = [emulatorRuns[pair]!.run.cpuMicros, bareRuns[pair]!.cpuMicros];
+    options.log(`${section} pair ${pair + 1}/${options.pairs}: CPU emulator / bare ws ${fmt(e / b, 2)}`);
+  }
+
+  const perSessionSecond = (run: ServerRun) => run.cpuMicros / sessionSeconds;
   return {
     section,
     sessions,
     seconds: mediaSeconds,
     expectedWindows: sessions * windowsPerSession,
-    lag,
-    cpuLag,
-    idleEventLoopDelay: emu.idle,
-    loadedEventLoopDelay: emu.loaded,
-    journal: emu.journal,
-    emulator: emu.run,
-    bare,
-    emulatorMicrosPerSessionSecond: e,
-    bareMicrosPerSessionSecond: b,
-    cpuRatio: e / b,
-    firstError: emu.run.firstError,
+    lag: distribution(emulatorRuns.flatMap((r) => r.samples)),
+    cpuLag: distribution(emulatorRuns.flatMap((r) => r.cpuSamples)),
+    runP99s: emulatorRuns.map((r) => r.lag.p99),
+    emulatorRuns: emulatorRuns.map(({ samples: _s, cpuSamples: _c, ...rest }) => rest),
+    bareRuns,
+    emulatorMicrosPerSessionSecond: spread(emulatorRuns.map((r) => perSessionSecond(r.run))),
+    bareMicrosPerSessionSecond: spread(bareRuns.map(perSessionSecond)),
+    cpuRatios: spread(emulatorRuns.map((r, i) => r.run.cpuMicros / bareRuns[i]!.cpuMicros)),
+    firstError: emulatorRuns.find((r) => r.run.firstError)?.run.firstError,
   };
 }
 
@@ -225,45 +258,59 @@ function ownCell(eld: EldResult): string {
   return `own blocks p99 ${fmt(own.p99)} ms, longest ${fmt(own.max)} ms, ${own.over10ms} over 10 ms${waited}`;
 }
 
+/** The run whose CPU is the median of the runs' (the lower middle of an even count). */
+function medianByCpu<R extends ServerRun>(runs: readonly R[]): R {
+  return [...runs].sort((a, b) => a.cpuMicros - b.cpuMicros)[Math.ceil(runs.length / 2) - 1]!;
+}
+
+const p99s = (values: readonly number[]) => values.map((v) => fmt(v)).join(', ');
+
 export function scaleRows(figures: readonly ScaleFigure[]): Row[] {
   const rows: Row[] = [];
   for (const f of figures) {
     const target = SCALE_TARGETS.lagP99Ms[f.sessions] ?? 20;
-    const closed = f.sessions - f.emulator.statsAfter.open;
+    const runs = f.emulatorRuns.map((r) => r.run);
+    const expected = f.expectedWindows * runs.length;
+    const errors = runs.reduce((n, r) => n + r.errors, 0);
+    const closed = runs.reduce((n, r) => n + f.sessions - r.statsAfter.open, 0);
+    const short = runs.filter((r) => r.bytesTaken < r.bytesSent);
+    const behind = Math.max(...runs.map((r) => r.catchUpSeconds));
     const problems = [
-      f.emulator.errors > 0 ? `${f.emulator.errors} error envelopes!` : '',
-      f.lag.count < f.expectedWindows ? `${f.expectedWindows - f.lag.count} windows missing!` : '',
+      errors > 0 ? `${errors} error envelopes!` : '',
+      f.lag.count < expected ? `${expected - f.lag.count} windows missing!` : '',
       closed > 0 ? `${closed} sessions closed!` : '',
-      f.emulator.bytesTaken < f.emulator.bytesSent ? `took only ${fmt((100 * f.emulator.bytesTaken) / f.emulator.bytesSent, 1)} % of the bytes sent!` : '',
-      f.emulator.catchUpSeconds > 1 ? `${fmt(f.emulator.catchUpSeconds, 0)} s behind at the end` : '',
+      short.length > 0 ? `took only ${short.map((r) => `${fmt((100 * r.bytesTaken) / r.bytesSent, 1)} %`).join(', ')} of the bytes sent!` : '',
+      behind > 1 ? `${fmt(behind, 0)} s behind at the end` : '',
     ].filter(Boolean);
     // A server that waited for the CPU much of the time measured the machine more than itself: say so.
-    const own = f.loadedEventLoopDelay.own;
-    const starved = own.waitMs !== null && own.wallMs > 0 && own.waitMs / own.wallMs > 0.2 ? ` (the machine: the server's main thread waited ${fmt((100 * own.waitMs) / own.wallMs, 0)} % of the span for the CPU)` : '';
-    const what = `${f.sessions} real-time sessions, live timing (${MODEL_LATENCY_SECONDS}-s model latency, jitter 0), 3-s segment every 3 s, ${f.seconds} s`;
-    const pacing = `client sends p99 ${fmt(f.emulator.clientLate.p99)} ms late`;
+    const waits = f.emulatorRuns.map((r) => r.loaded.own).filter((own) => own.waitMs !== null && own.wallMs > 0).map((own) => own.waitMs! / own.wallMs);
+    const starved = waits.some((w) => w > 0.2) ? ` (the machine: the server's main thread waited up to ${fmt(100 * Math.max(...waits), 0)} % of a run for the CPU)` : '';
+    const what = `${f.sessions} real-time sessions, live timing (${MODEL_LATENCY_SECONDS}-s model latency, jitter 0), 3-s segment every 3 s, ${f.seconds} s; ${runs.length} runs on fresh children`;
+    const pacing = `client sends p99 ${fmt(Math.max(...runs.map((r) => r.clientLate.p99)))} ms late at most`;
     rows.push({
-      figure: `Scale, event lag p50 / p99 / max: ${what} (${f.lag.count}/${f.expectedWindows} windows; ${pacing})`,
-      emulator: lagCell(f.lag) + (problems.length ? ` (${problems.join(', ')})` : '') + starved,
-      baseline: `${lagCell(f.idleEventLoopDelay)} (idle event-loop delay); bare ws under the same traffic: event-loop delay ${lagCell(f.bare.loadedEventLoopDelay)}; the emulator's: ${lagCell(f.loadedEventLoopDelay)}`,
+      figure: `Scale, event lag p50 / p99 / max, every window of every run pooled: ${what} (${f.lag.count}/${expected} windows; ${pacing})`,
+      emulator: `${lagCell(f.lag)} (each run's p99: ${p99s(f.runP99s)} ms)` + (problems.length ? ` (${problems.join(', ')})` : '') + starved,
+      baseline: `${lagCell(f.emulatorRuns[0]!.idle)} (idle event-loop delay); event-loop delay p99 under the same traffic, each run: bare ws ${p99s(f.bareRuns.map((r) => r.loadedEventLoopDelay.p99))} ms, the emulator ${p99s(f.emulatorRuns.map((r) => r.loaded.p99))} ms`,
       target: `p99 ≤ ${target} ms, every window`,
       result: problems.length === 0 && f.lag.p99 <= target ? 'PASS' : 'FAIL',
     });
     // The same lags in the server's own CPU time: what the server itself (its work and GC) added,
     // which the other processes of a shared machine do not move (own-time.ts).
+    const bareMid = medianByCpu(f.bareRuns);
+    const emuMid = f.emulatorRuns.find((r) => r.run === medianByCpu(runs))!;
     rows.push({
       figure: `Scale, event lag in the server's CPU time p50 / p99 / max (each lag capped by the CPU the server used over it): ${what}`,
       emulator: lagCell(f.cpuLag) + starved,
-      baseline: `the event loop's blocks in CPU time: bare ws: ${ownCell(f.bare.loadedEventLoopDelay)}; the emulator: ${ownCell(f.loadedEventLoopDelay)}; idle: ${ownCell(f.idleEventLoopDelay)}`,
+      baseline: `the event loop's blocks in CPU time, in the median-CPU run: bare ws: ${ownCell(bareMid.loadedEventLoopDelay)}; the emulator: ${ownCell(emuMid.loaded)}; idle: ${ownCell(emuMid.idle)}`,
       target: `p99 ≤ ${target} ms`,
       result: f.cpuLag.p99 <= target ? 'PASS' : 'FAIL',
     });
     rows.push({
-      figure: `Scale, server CPU per session-second of media: ${what}`,
-      emulator: `${fmt(f.emulatorMicrosPerSessionSecond, 1)} µs (${fmt(f.emulator.cpuMicros / 1e6 / f.emulator.wallSeconds, 2)} cores; ${gcCell(f.emulator)})`,
-      baseline: `${fmt(f.bareMicrosPerSessionSecond, 1)} µs (${fmt(f.bare.cpuMicros / 1e6 / f.bare.wallSeconds, 2)} cores, bare ws; ${gcCell(f.bare)})`,
-      target: `${fmt(f.cpuRatio, 2)} (≤ ${fmt(SCALE_TARGETS.cpuRatio, 1)})`,
-      result: f.cpuRatio <= SCALE_TARGETS.cpuRatio ? 'PASS' : 'FAIL',
+      figure: `Scale, server CPU per session-second of media, median (min–max) of the runs; the ratio is each pair's: ${what}`,
+      emulator: `${spreadCell(f.emulatorMicrosPerSessionSecond)} µs (median run: ${fmt(emuMid.run.cpuMicros / 1e6 / emuMid.run.wallSeconds, 2)} cores; ${gcCell(emuMid.run)})`,
+      baseline: `${spreadCell(f.bareMicrosPerSessionSecond)} µs bare ws (median run: ${fmt(bareMid.cpuMicros / 1e6 / bareMid.wallSeconds, 2)} cores; ${gcCell(bareMid)})`,
+      target: `${spreadCell(f.cpuRatios, 2)} (median ≤ ${fmt(SCALE_TARGETS.cpuRatio, 1)})`,
+      result: f.cpuRatios.median <= SCALE_TARGETS.cpuRatio ? 'PASS' : 'FAIL',
     });
   }
   return rows;

@@ -6,7 +6,7 @@
  *   node --expose-gc .cache/bench-server-child.mjs '{"kind":"emulator","processingRatio":0,...}'
  *
  * - kind "emulator": `createMockServer` with logging off and idle/max-duration limits out of reach,
- *   its V8 heap growing tuned by open sessions as the CLI's (`ServingHeapTuning`);
+ *   its V8 garbage collection tuned by open sessions as the CLI's (`ServingHeapTuning`);
  * - kind "bare": a plain `http` server with a `ws` WebSocketServer using the emulator's ws options
  *   (perMessageDeflate off, the same maxPayload) that counts and discards every message;
  * - kind "bare-upload": fastify with the same @fastify/multipart as the emulator, whose

@@ -64,7 +64,8 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   /** Called once per stream session when it ends, with its final counters in `session.stats`. */
   onSessionEnded?: (session: StreamSession) => void;
   /**
-   * V8 heap tuning by open sessions, for a process that only serves (the CLI passes one;
+   * V8 garbage-collection tuning by open sessions (heap growing, the helper threads' priority), for
+   * a process that only serves (the CLI passes one;
    * server/heap-tuning.ts). Not for a process that embeds the server among other work, and one
    * server per tuning: it is told this server's count.
    */
@@ -134,11 +135,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
   const sessionsChanged = (): void => {
     if (!heapTuning) return;
     try {
-      const flag = heapTuning.sessionsOpen(sessions.size);
-      if (flag) logger.info({ openSessions: sessions.size, flag }, 'V8 heap growing changed for the number of open sessions');
+      const change = heapTuning.sessionsOpen(sessions.size);
+      if (change) logger.info({ openSessions: sessions.size, ...change }, 'V8 garbage collection tuned for the number of open sessions');
     } catch (err) {
       // Tuning is an optimisation: a failure must not leave a session half opened or half ended.
-      logger.warn({ err }, 'V8 heap growing could not be changed');
+      logger.warn({ err }, 'V8 garbage collection could not be tuned');
     }
   };
   // The admin API, journal and metrics; told about every session, frame and HTTP answer below.

@@ -1,30 +1,72 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HEAP_TUNING_BELOW_SESSIONS, HEAP_TUNING_FROM_SESSIONS, SERVING_HEAP_GROWING_PERCENT, ServingHeapTuning } from './heap-tuning.js';
+import { HEAP_TUNING_BELOW_SESSIONS, HEAP_TUNING_FROM_SESSIONS, HELPER_THREAD_NICE, SERVING_HEAP_GROWING_PERCENT, ServingHeapTuning } from './heap-tuning.js';
 
-/** A tuning that records the flags it would hand V8, with node started on `execArgv`. */
-function tuning(execArgv: string[] = []) {
+/** A tuning that records the flags it would hand V8 and the threads it would lower, with node started on `execArgv`. */
+function tuning(execArgv: string[] = [], threads: number[] = [11, 12]) {
   const set: string[] = [];
-  return { set, tuning: new ServingHeapTuning({ execArgv, setFlags: (flag) => set.push(flag) }) };
+  const lowered: Array<[number, number]> = [];
+  const t = new ServingHeapTuning({ execArgv, setFlags: (flag) => set.push(flag), helperThreads: () => threads, setThreadPriority: (id, nice) => lowered.push([id, nice]) });
+  return { set, lowered, tuning: t };
 }
 
+const THREADS = `helper threads at nice ${HELPER_THREAD_NICE} from ${HEAP_TUNING_FROM_SESSIONS} open sessions`;
+
 describe('ServingHeapTuning', () => {
-  it('sets the serving factor from the threshold, keeps it down to the lower one, then gives it back to V8', () => {
-    const { set, tuning: t } = tuning(['--expose-gc', '--max-old-space-size=4096']);
+  it('sets the serving factor from the threshold, keeps it down to the lower one, then gives it back to V8; lowers the helper threads once', () => {
+    const { set, lowered, tuning: t } = tuning(['--expose-gc', '--max-old-space-size=4096']);
     const counts = [1, HEAP_TUNING_FROM_SESSIONS - 1, HEAP_TUNING_FROM_SESSIONS, HEAP_TUNING_FROM_SESSIONS + 1, HEAP_TUNING_BELOW_SESSIONS, HEAP_TUNING_BELOW_SESSIONS - 1, 0, HEAP_TUNING_FROM_SESSIONS];
     const changes = counts.map((n) => t.sessionsOpen(n));
     const on = `--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`;
-    expect(changes).toEqual([undefined, undefined, on, undefined, undefined, '--heap-growing-percent=0', undefined, on]);
-    expect(set).toEqual([on, '--heap-growing-percent=0', on]);
+    const off = '--heap-growing-percent=0';
+    const first = { flag: on, helperThreads: { lowered: 2, nice: HELPER_THREAD_NICE } };
+    expect(changes).toEqual([undefined, undefined, first, undefined, undefined, { flag: off }, undefined, { flag: on }]);
+    expect(set).toEqual([on, off, on]);
+    expect(lowered).toEqual([[11, HELPER_THREAD_NICE], [12, HELPER_THREAD_NICE]]);
     expect(t.active).toBe(true);
-    expect(t.describe()).toBe(`${SERVING_HEAP_GROWING_PERCENT} % from ${HEAP_TUNING_FROM_SESSIONS} open sessions, V8's own below ${HEAP_TUNING_BELOW_SESSIONS}`);
+    expect(t.describe()).toBe(`growing ${SERVING_HEAP_GROWING_PERCENT} % from ${HEAP_TUNING_FROM_SESSIONS} open sessions, V8's own below ${HEAP_TUNING_BELOW_SESSIONS}; ${THREADS}`);
   });
 
-  it.each([['--heap-growing-percent=30'], ['--heap_growing_percent=0']])('never sets the flag when node was started with %s', (flag) => {
-    const { set, tuning: t } = tuning(['--expose-gc', flag]);
-    expect([HEAP_TUNING_FROM_SESSIONS, 5000, 0].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined, undefined]);
+  it.each([['--heap-growing-percent=30'], ['--heap_growing_percent=0']])('never sets the flag when node was started with %s (the helper threads are still lowered)', (flag) => {
+    const { set, lowered, tuning: t } = tuning(['--expose-gc', flag], [21]);
+    expect([HEAP_TUNING_FROM_SESSIONS, 5000, 0, HEAP_TUNING_FROM_SESSIONS].map((n) => t.sessionsOpen(n))).toEqual([
+      { helperThreads: { lowered: 1, nice: HELPER_THREAD_NICE } },
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(set).toEqual([]);
-    expect(t.describe()).toBe(`left as node was started (${flag})`);
+    expect(lowered).toEqual([[21, HELPER_THREAD_NICE]]);
+    expect(t.describe()).toBe(`growing factor left as node was started (${flag}); ${THREADS}`);
+  });
+
+  it('skips a helper thread that ended between being listed and being lowered', () => {
+    const tried: number[] = [];
+    const t = new ServingHeapTuning({ execArgv: [], fromSessions: 1, setFlags: () => {}, helperThreads: () => [5, 6, 7], setThreadPriority: (id) => {
+      tried.push(id);
+      if (id === 6) throw Object.assign(new Error('no such process'), { code: 'ESRCH' });
+    } });
+    expect(t.sessionsOpen(1)?.helperThreads).toEqual({ lowered: 2, nice: HELPER_THREAD_NICE });
+    expect(tried).toEqual([5, 6, 7]);
+  });
+
+  it.runIf(process.platform === 'linux')("in a real node process, lowers every thread but the main one, and only those", () => {
+    // A fresh process (this one is a test runner's): the tuning crosses its threshold, then reads
+    // each thread's nice value back from the kernel (field 19 of /proc/self/task/<tid>/stat).
+    const script = `
+      import { readdirSync, readFileSync } from 'node:fs';
+      import { ServingHeapTuning } from './server/heap-tuning.ts';
+      new ServingHeapTuning({ execArgv: [], fromSessions: 1, setFlags: () => {} }).sessionsOpen(1);
+      const nice = (tid) => { const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8'); return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); };
+      const threads = readdirSync('/proc/self/task').map(Number);
+      console.log(JSON.stringify({ main: nice(process.pid), helpers: threads.filter((t) => t !== process.pid).map(nice) }));`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    const { main, helpers } = JSON.parse(run.stdout) as { main: number; helpers: number[] };
+    expect(main).toBe(0);
+    // Node starts V8's platform workers (4 by default) and more before any user code runs.
+    expect(helpers.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(helpers)).toEqual(new Set([HELPER_THREAD_NICE]));
   });
 
   it('the "off" threshold defaults to at most the "on" one, and may not exceed it', () => {
@@ -34,11 +76,12 @@ describe('ServingHeapTuning', () => {
 
   it('stops trying once V8 refuses the flag (the server logs that once)', () => {
     let calls = 0;
-    const t = new ServingHeapTuning({ execArgv: [], fromSessions: 2, belowSessions: 1, setFlags: () => {
+    const t = new ServingHeapTuning({ execArgv: [], fromSessions: 2, belowSessions: 1, helperThreads: () => [], setFlags: () => {
       calls++;
       throw new Error('refused');
     } });
     expect(() => t.sessionsOpen(2)).toThrow('refused');
+    expect(t.active).toBe(false);
     expect([3, 0, 2].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined, undefined]);
     expect(calls).toBe(1);
     expect(t.active).toBe(false);

@@ -1,25 +1,40 @@
 /**
- * How fast V8 lets the old generation grow, in a process whose job is serving streams: the CLI's
- * (`serve`, `exec`), not a test runner that embeds `createMockServer`, whose process is not ours to
- * tune. The server tells it how many sessions are open; it chooses V8's growing factor.
+ * How V8 collects garbage in a process whose job is serving streams: the CLI's (`serve`, `exec`),
+ * not a test runner that embeds `createMockServer`, whose process is not ours to tune. The server
+ * tells it how many sessions are open; from 200 it sets two things.
  *
- * Why: a stream server receives every frame in fresh off-heap buffers and keeps little on its heap.
- * With many sessions open, after a mark-compact V8 (Node 20) sets the next old-generation limit to
- * the live heap × about 1.1, or + 8 MB, plus the young generation, and starts marking again at once:
- * a mark-compact every 100–200 ms for as long as the load lasts (159 in 42 s at 2,000 sessions).
- * A factor of 2 leaves room once the live heap passes about 16 MB: 53–56 mark-compacts in the same
- * span, less server CPU a session-second and a lower p99 event lag (`bench/README.md`, "Scale", has
- * the figures). With a few connections taking bulk media, though, V8's own factor
- * is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium chunks on 4
- * connections by a third to a half), so the factor is set only while many sessions are open, and given back to V8 when
- * they have gone (hysteresis, so a count hovering at the threshold does not flip it at every session).
+ * 1. The old generation's growing factor. A stream server receives every frame in fresh off-heap
+ *    buffers and keeps little on its heap. With many sessions open, after a mark-compact V8 (Node 20)
+ *    sets the next old-generation limit to the live heap × about 1.1, or + 8 MB, plus the young
+ *    generation, and starts marking again at once: a mark-compact every 100–200 ms for as long as
+ *    the load lasts (159 in 42 s at 2,000 sessions). A factor of 2 leaves room once the live heap
+ *    passes about 16 MB: 53–56 mark-compacts in the same span, less server CPU a session-second and
+ *    a lower p99 event lag (`bench/README.md`, "Scale", has the figures). With a few connections
+ *    taking bulk media, though, V8's own factor is the better one (a fixed 2, or 4, cut the
+ *    throughput of one-second Chromium chunks on 4 connections by a third to a half), so the factor
+ *    is set only while many sessions are open, and given back to V8 when they have gone
+ *    (hysteresis, so a count hovering at the threshold does not flip it at every session).
  *
- * `v8.setFlagsFromString` is documented as unsafe in general; this flag is only read when V8
- * computes the next limit (checked under load), unlike the young generation's size, which is fixed
- * at start-up. A `--heap-growing-percent` given to node wins, and then nothing is set
- * (`node --heap-growing-percent=0 bin/ih-mock.js`, or `node_modules/ih-mock/bin/ih-mock.js` where
- * installed, keeps V8's own; node refuses the flag in `NODE_OPTIONS`).
+ *    `v8.setFlagsFromString` is documented as unsafe in general; this flag is only read when V8
+ *    computes the next limit (checked under load), unlike the young generation's size, which is
+ *    fixed at start-up. A `--heap-growing-percent` given to node wins, and then nothing is set
+ *    (`node --heap-growing-percent=0 bin/ih-mock.js`, or `node_modules/ih-mock/bin/ih-mock.js`
+ *    where installed, keeps V8's own; node refuses the flag in `NODE_OPTIONS`).
+ *
+ * 2. The priority of V8's helper threads (Linux). V8 marks the heap, sweeps it and scavenges on
+ *    helper threads as well as the main one. Where they share a CPU with the main thread (a server
+ *    given one core), each helper gets an equal turn, so the event loop waits behind garbage
+ *    collection it was meant not to wait for: at 2,000 sessions on one core the main thread waited
+ *    2.5–2.7 s of 42 s for the CPU, and windows' p99 lag was 10–13 ms; with the helpers at nice 10
+ *    (or with V8 told not to use them) 3.4–3.9 ms. At nice 10 a helper still gets about a tenth of
+ *    a CPU the main thread is using, and all of an idle one, so the collection still progresses.
+ *    Switching V8's own threading flags at run time is not an option: several of them crash V8
+ *    (checked). The priority is lowered once, the first time the threshold is crossed, and kept:
+ *    an unprivileged process may lower a thread's priority but not raise it again. Threads created
+ *    later (libuv's pool starts on demand) keep the normal priority.
  */
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
 /** V8's old-generation growing factor with many sessions open: 1 + percent / 100. */
@@ -27,6 +42,8 @@ export const SERVING_HEAP_GROWING_PERCENT = 100;
 /** Open sessions from which the factor is set, and below which it is given back to V8. */
 export const HEAP_TUNING_FROM_SESSIONS = 200;
 export const HEAP_TUNING_BELOW_SESSIONS = 150;
+/** The nice value V8's helper threads get with many sessions open (0 is normal, 19 the lowest). */
+export const HELPER_THREAD_NICE = 10;
 
 /** Node's flags, where V8 accepts `_` for `-` in a flag's name. */
 const sameFlag = (arg: string, name: string) => arg.replace(/^--/, '').split('=')[0]!.replace(/_/g, '-') === name;
@@ -39,53 +56,112 @@ export interface HeapTuningOptions {
   /** Open sessions from which the factor is set, and below which it is given back. */
   fromSessions?: number;
   belowSessions?: number;
+  /** This process's threads other than the main one (Linux: from /proc; elsewhere none). */
+  helperThreads?: () => number[];
+  /** Give a thread a nice value (`os.setPriority`; on Linux a thread id sets that thread only). */
+  setThreadPriority?: (threadId: number, nice: number) => void;
 }
 
-/** Sets V8's heap growing factor by the number of open sessions (one per serving process). */
+/** What one call of `sessionsOpen` changed. */
+export interface HeapTuningChange {
+  /** The flag handed to V8 (none when node's own `--heap-growing-percent` wins). */
+  flag?: string;
+  /** Set the first time the threshold is crossed: the helper threads now at `nice`, and how many. */
+  helperThreads?: { lowered: number; nice: number };
+}
+
+/** This process's threads but the main one, on Linux; none elsewhere (no way to name them). */
+export function linuxHelperThreads(): number[] {
+  if (process.platform !== 'linux') return [];
+  try {
+    return readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+/** Tunes V8's garbage collection by the number of open sessions (one per serving process). */
 export class ServingHeapTuning {
   /** The `--heap-growing-percent` node was started with, if any: then this never sets the flag. */
   readonly nodeFlag: string | undefined;
   readonly fromSessions: number;
   readonly belowSessions: number;
   private readonly setFlags: (flag: string) => void;
+  private readonly helperThreads: () => number[];
+  private readonly setThreadPriority: (threadId: number, nice: number) => void;
   private tuned = false;
+  private threadsLowered = false;
   /** Set when V8 refused the flag: the tuning stops trying (the server logs the error once). */
   private broken = false;
 
-  constructor({ setFlags = setFlagsFromString, execArgv = process.execArgv, fromSessions = HEAP_TUNING_FROM_SESSIONS, belowSessions = Math.min(HEAP_TUNING_BELOW_SESSIONS, fromSessions) }: HeapTuningOptions = {}) {
+  constructor({
+    setFlags = setFlagsFromString,
+    execArgv = process.execArgv,
+    fromSessions = HEAP_TUNING_FROM_SESSIONS,
+    belowSessions = Math.min(HEAP_TUNING_BELOW_SESSIONS, fromSessions),
+    helperThreads = linuxHelperThreads,
+    setThreadPriority = setPriority,
+  }: HeapTuningOptions = {}) {
     // Off below the "on" threshold, or the flag would flip at every session around it.
     if (!(belowSessions <= fromSessions)) throw new RangeError(`belowSessions (${belowSessions}) must not exceed fromSessions (${fromSessions})`);
     this.setFlags = setFlags;
+    this.helperThreads = helperThreads;
+    this.setThreadPriority = setThreadPriority;
     this.nodeFlag = execArgv.find((arg) => sameFlag(arg, 'heap-growing-percent'));
     this.fromSessions = fromSessions;
     this.belowSessions = belowSessions;
   }
 
-  /** Whether the serving factor is in force now. */
+  /** Whether the serving setting is in force now (many sessions open). */
   get active(): boolean {
     return this.tuned;
   }
 
   /** The policy, for the start-up log. */
   describe(): string {
-    return this.nodeFlag !== undefined
-      ? `left as node was started (${this.nodeFlag})`
-      : `${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions, V8's own below ${this.belowSessions}`;
+    const factor = this.nodeFlag !== undefined
+      ? `growing factor left as node was started (${this.nodeFlag})`
+      : `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions, V8's own below ${this.belowSessions}`;
+    return `${factor}; helper threads at nice ${HELPER_THREAD_NICE} from ${this.fromSessions} open sessions`;
   }
 
-  /** The number of open sessions changed. Returns the flag set, when this changed it. */
-  sessionsOpen(count: number): string | undefined {
-    if (this.nodeFlag !== undefined || this.broken) return undefined;
+  /** The number of open sessions changed. Returns what this changed, if anything. */
+  sessionsOpen(count: number): HeapTuningChange | undefined {
+    if (this.broken) return undefined;
     if (this.tuned ? count >= this.belowSessions : count < this.fromSessions) return undefined;
+    this.tuned = !this.tuned;
+    const helperThreads = this.tuned && !this.threadsLowered ? this.lowerHelperThreads() : undefined;
+    const flag = this.nodeFlag === undefined ? this.setFactor() : undefined;
+    if (flag === undefined && helperThreads === undefined) return undefined;
+    return { ...(flag !== undefined && { flag }), ...(helperThreads && { helperThreads }) };
+  }
+
+  /** Hand V8 the factor for the new state; returns the flag. */
+  private setFactor(): string {
     // 0 is V8's "no fixed factor": it goes back to choosing its own.
-    const flag = `--heap-growing-percent=${this.tuned ? 0 : SERVING_HEAP_GROWING_PERCENT}`;
+    const flag = `--heap-growing-percent=${this.tuned ? SERVING_HEAP_GROWING_PERCENT : 0}`;
     try {
       this.setFlags(flag);
     } catch (err) {
       this.broken = true;
+      this.tuned = false;
       throw err;
     }
-    this.tuned = !this.tuned;
     return flag;
+  }
+
+  /** Once: every thread but the main one to `HELPER_THREAD_NICE`. A thread that ended meanwhile is skipped. */
+  private lowerHelperThreads(): { lowered: number; nice: number } {
+    this.threadsLowered = true;
+    let lowered = 0;
+    for (const threadId of this.helperThreads()) {
+      try {
+        this.setThreadPriority(threadId, HELPER_THREAD_NICE);
+        lowered++;
+      } catch {
+        // Gone since it was listed (ESRCH): nothing to lower.
+      }
+    }
+    return { lowered, nice: HELPER_THREAD_NICE };
   }
 }

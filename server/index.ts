@@ -29,7 +29,7 @@ export { RealClock, VirtualClock, VIRTUAL_EPOCH_MS, isoMicros } from './clock.js
 export type { Clock, TimerHandle } from './clock.js';
 export { Random } from './random.js';
 export { ServingHeapTuning } from './heap-tuning.js';
-export type { HeapTuningOptions } from './heap-tuning.js';
+export type { HeapTuningChange, HeapTuningOptions } from './heap-tuning.js';
 export { ERROR_TABLE, ERROR_CODES, errorLink, httpErrorBody } from './errors.js';
 export type { ErrorCode, ErrorSpec, HttpErrorBody } from './errors.js';
 export { resolveOptions, OptionsError } from './options.js';

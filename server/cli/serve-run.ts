@@ -26,10 +26,10 @@ export async function serverFromFlags(values: ParsedArgs['values'], defaults: Se
     const options = { ...defaults, ...(await serveOptions(values)) };
     // fail fast with the schema's message; a random default scenario is generated as the server is built
     if (resolveOptions(options).scenario === RANDOM_SCENARIO) await loadScenarioGenerator();
-    // This process only serves: V8's heap growing follows the open sessions (server/heap-tuning.ts).
+    // This process only serves: V8's garbage collection follows the open sessions (server/heap-tuning.ts).
     const heapTuning = new ServingHeapTuning();
     const server = buildServer({ ...options, heapTuning });
-    server.logger.debug({ policy: heapTuning.describe() }, 'V8 heap growing');
+    server.logger.debug({ policy: heapTuning.describe() }, 'V8 garbage collection');
     return server;
   } catch (err) {
     if (err instanceof OptionsError || err instanceof ScenarioError) throw new CommandUsageError(err.message.split('\n').join(' '));

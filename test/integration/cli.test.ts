@@ -78,12 +78,13 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
     expect(await stop(run)).toBe(0);
   });
 
-  it('logs its V8 heap-growing policy at --log-level debug; a --heap-growing-percent given to node wins', async () => {
-    const policy = /"policy":"([^"]*)","msg":"V8 heap growing"/;
+  it('logs its V8 garbage-collection policy at --log-level debug; a --heap-growing-percent given to node wins', async () => {
+    const policy = /"policy":"([^"]*)","msg":"V8 garbage collection"/;
+    const threads = 'helper threads at nice 10 from 200 open sessions';
     const tuned = startCli(['--port', '0', '--log-level', 'debug']);
-    expect((await waitForOutput(tuned, policy, { stream: 'stderr' }))[1]).toBe("100 % from 200 open sessions, V8's own below 150");
+    expect((await waitForOutput(tuned, policy, { stream: 'stderr' }))[1]).toBe(`growing 100 % from 200 open sessions, V8's own below 150; ${threads}`);
     const own = startCli(['--port', '0', '--log-level', 'debug'], { nodeArgs: ['--heap-growing-percent=30'] });
-    expect((await waitForOutput(own, policy, { stream: 'stderr' }))[1]).toBe('left as node was started (--heap-growing-percent=30)');
+    expect((await waitForOutput(own, policy, { stream: 'stderr' }))[1]).toBe(`growing factor left as node was started (--heap-growing-percent=30); ${threads}`);
     await waitReady(tuned);
     await waitReady(own);
     expect(await stop(tuned)).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * The server tells its heap tuning (server/heap-tuning.ts) how many stream sessions are open, as
- * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off) and the flags
- * recorded instead of handed to V8: this test process is not a serving one.
+ * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off), and the
+ * flags and thread priorities recorded instead of handed to V8 and the kernel: this test process is
+ * not a serving one.
  */
 import { describe, expect, it } from 'vitest';
 import { ServingHeapTuning } from '../../server/heap-tuning.js';
@@ -13,7 +14,8 @@ useServers();
 describe('heap tuning by open sessions', () => {
   it('the flag is set as the third session opens and given back when fewer than two are left', async () => {
     const flags: string[] = [];
-    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 3, belowSessions: 2, setFlags: (flag) => flags.push(flag) });
+    const lowered: number[] = [];
+    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 3, belowSessions: 2, setFlags: (flag) => flags.push(flag), helperThreads: () => [101, 102], setThreadPriority: (id) => lowered.push(id) });
     const ended: Array<() => void> = [];
     const server = await startServer({ heapTuning: tuning, onSessionEnded: () => ended.shift()?.() });
     const open = async (): Promise<TestClient> => {
@@ -28,8 +30,10 @@ describe('heap tuning by open sessions', () => {
     };
     const [a, b] = [await open(), await open()];
     expect(flags).toEqual([]);
+    expect(lowered).toEqual([]);
     const c = await open();
     expect(flags).toEqual(['--heap-growing-percent=100']);
+    expect(lowered).toEqual([101, 102]);
     await endOne(a);
     expect(flags).toEqual(['--heap-growing-percent=100']);
     expect(tuning.active).toBe(true);
@@ -38,10 +42,15 @@ describe('heap tuning by open sessions', () => {
     expect(tuning.active).toBe(false);
     await endOne(c);
     expect(flags).toHaveLength(2);
+    // Lowered once, the first time: the priority is not given back (see heap-tuning.ts).
+    const d = [await open(), await open(), await open()];
+    expect(flags).toEqual(['--heap-growing-percent=100', '--heap-growing-percent=0', '--heap-growing-percent=100']);
+    expect(lowered).toEqual([101, 102]);
+    for (const client of d) await endOne(client);
   });
 
   it('a flag V8 refuses leaves sessions opening and ending as usual', async () => {
-    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 1, belowSessions: 1, setFlags: () => {
+    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 1, belowSessions: 1, helperThreads: () => [], setFlags: () => {
       throw new Error('refused');
     } });
     let ended = 0;
