@@ -21,6 +21,8 @@ export interface StreamResult {
 export class BenchConnection {
   textFrames = 0;
   errorFrames = 0;
+  /** Binary frames handed to `ws` by `send`. */
+  framesSent = 0;
   /** The first error envelope received, for diagnostics. */
   firstError: string | undefined;
   closeCode: number | undefined;
@@ -151,7 +153,9 @@ export class BenchConnection {
 
   /** Fire-and-forget send (real-time pacing is the caller's job). */
   send(frame: Buffer): void {
-    if (this.isOpen) this.ws.send(frame, { binary: true });
+    if (!this.isOpen) return;
+    this.ws.send(frame, { binary: true });
+    this.framesSent++;
   }
 
   close(): void {
