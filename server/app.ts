@@ -65,9 +65,8 @@ export interface MockServerOptions extends Omit<ServerOptionsInput, 'scenario'> 
   onSessionEnded?: (session: StreamSession) => void;
   /**
    * V8 garbage-collection tuning by open sessions (heap growing, the helper threads' priority), for
-   * a process that only serves (the CLI passes one;
-   * server/heap-tuning.ts). Not for a process that embeds the server among other work, and one
-   * server per tuning: it is told this server's count.
+   * a process that only serves (the CLI passes one; server/heap-tuning.ts). Not for a process that
+   * embeds the server among other work, and one server per tuning: it is told this server's count.
    */
   heapTuning?: ServingHeapTuning;
 }

@@ -122,7 +122,9 @@ export class ServingHeapTuning {
     const factor = this.nodeFlag !== undefined
       ? `growing factor left as node was started (${this.nodeFlag})`
       : `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions, V8's own below ${this.belowSessions}`;
-    return `${factor}; helper threads at nice ${HELPER_THREAD_NICE} from ${this.fromSessions} open sessions`;
+    // Only Linux lets a thread's priority be set on its own (`linuxHelperThreads` lists none elsewhere).
+    const threads = process.platform === 'linux' ? `helper threads at nice ${HELPER_THREAD_NICE} from ${this.fromSessions} open sessions` : 'helper threads left alone (Linux only)';
+    return `${factor}; ${threads}`;
   }
 
   /** The number of open sessions changed. Returns what this changed, if anything. */
