@@ -44,6 +44,8 @@ export interface SpawnOptions {
   startTimeoutMs?: number;
   /** Run the child on these CPUs only (a `taskset -c` list), see `cpu-pinning.ts`. */
   cpus?: string;
+  /** More environment variables for the child (on top of the bench's own). */
+  env?: Record<string, string>;
 }
 
 export class ServerHandle {
@@ -82,7 +84,7 @@ export class ServerHandle {
     const args = ['--expose-gc', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
     if (options.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
     args.push(CHILD_PATH, JSON.stringify(config));
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(options.env && { env: { ...process.env, ...options.env } }) });
     live.add(child);
     if (options.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, options.cpus);
     return new Promise((resolve, reject) => {

@@ -16,7 +16,7 @@
  *   emission (cumulative CPU interpolated linearly between samples: an estimate to about a tick).
  * Unpinned, GC threads may run beside the main thread and the caps are loose; never too low.
  */
-import { openSync, readSync } from 'node:fs';
+import { openSync, readFileSync, readSync } from 'node:fs';
 import type { Distribution } from './stats.js';
 import { distribution } from './stats.js';
 
@@ -115,6 +115,16 @@ export class OwnTimeMeter {
     const n = readSync(this.schedstat, this.buf, 0, this.buf.length, 0);
     const wait = Number(this.buf.toString('latin1', 0, n).split(' ')[1]);
     return Number.isFinite(wait) ? wait / 1e6 : 0;
+  }
+}
+
+/** The calling thread's cumulative CPU time, µs (`/proc/thread-self/schedstat`, first field), or null off Linux. */
+export function threadCpuMicros(): number | null {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1000 : null;
+  } catch {
+    return null;
   }
 }
 

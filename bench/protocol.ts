@@ -86,6 +86,12 @@ export interface StatsResult {
   /** process.cpuUsage() of the child, microseconds. */
   cpuUserMicros: number;
   cpuSystemMicros: number;
+  /** The main thread's own CPU time, µs (Linux: `/proc/thread-self/schedstat`; null elsewhere): the rest of `cpuUser + cpuSystem` is V8's and libuv's helper threads. */
+  mainThreadMicros: number | null;
+  /** process.resourceUsage(): minor page faults and context switches of the child. */
+  minorPageFaults: number;
+  voluntaryContextSwitches: number;
+  involuntaryContextSwitches: number;
 }
 
 export interface LagResult {

@@ -32,6 +32,17 @@ export const DEFAULT_SCALE_SECTIONS: readonly ScaleSection[] = ['scale'];
 /** p99 event lag targets by sessions (issue 16), and the CPU ratio target. */
 export const SCALE_TARGETS = { lagP99Ms: { 2000: 10, 5000: 20 } as Record<number, number>, cpuRatio: 1.2 };
 
+/**
+ * For the CPU row's two children: glibc's malloc keeps freed memory at the top of its heap instead of
+ * giving it back to the system whenever more than 128 KB is free there. Under this traffic bare ws
+ * hands back and takes again the memory of the received frames (5,100 `brk` calls in 20 s against
+ * the emulator's 600), and whether it does depends on the order its buffers happen to be freed in:
+ * its page faults went from 15 to 107 thousand a run, its CPU a session-second from about 90 to 165
+ * µs, and the ratio with it. Both children get the same setting; the emulator's figure barely moves.
+ * Ignored where the C library is not glibc.
+ */
+const STEADY_MALLOC = { GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.trim_threshold=268435456'].filter(Boolean).join(':') };
+
 /** The emulator's default live timing (`modelLatencySeconds`): results leave this long after a window is due. */
 const MODEL_LATENCY_SECONDS = 9.5;
 const SEGMENT_PERIOD_SECONDS = 3;
@@ -49,8 +60,13 @@ export interface ScaleRunOptions {
 
 interface ServerRun {
   kind: ServerKind;
-  /** Child CPU (user + system) over the measured span, µs. */
+  /** Child CPU (user + system) over the measured span, µs; its system part; the main thread's part (null off Linux). */
   cpuMicros: number;
+  cpuSystemMicros: number;
+  mainThreadMicros: number | null;
+  /** Minor page faults and context switches (voluntary + involuntary) of the child over the span. */
+  minorPageFaults: number;
+  contextSwitches: number;
   /** The measured span, s. */
   wallSeconds: number;
   /** Segments this process sent, and how late each left behind its schedule (ms). */
@@ -148,11 +164,12 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   // within the same millisecond. Run one after the other, each server's figure moved by up to ×2
   // between runs a minute apart with the machine's speed; at once, both see the same machine.
   // Neither measures its lag (no event-loop sampler, no lag hook): nothing but the server works.
+  const sharedSpawn: SpawnOptions = { ...options.spawn, env: { ...options.spawn.env, ...STEADY_MALLOC } };
   const sharedRun = () =>
-    withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, options.spawn, (bare) =>
-      withChild(emulatorConfig(false), options.spawn, async (emulator): Promise<SharedRun> => {
+    withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, sharedSpawn, (bare) =>
+      withChild(emulatorConfig(false), sharedSpawn, async (emulator): Promise<SharedRun> => {
         const [e, b] = await realTimeRun([emulator, bare], sessions, media.segment3s, sends, options);
-        options.log(`${section} both at once: emulator ${fmt(perSessionSecond(e!), 1)} µs CPU a session-second (${gcCell(e!)}), bare ws ${fmt(perSessionSecond(b!), 1)} µs (${gcCell(b!)}): ${fmt(e!.cpuMicros / b!.cpuMicros, 2)}; client sends p99 ${fmt(e!.clientLate.p99)} ms late`);
+        options.log(`${section} both at once: emulator ${fmt(perSessionSecond(e!), 1)} µs CPU a session-second (${cpuSplitCell(e!)}; ${gcCell(e!)}), bare ws ${fmt(perSessionSecond(b!), 1)} µs (${cpuSplitCell(b!)}; ${gcCell(b!)}): ${fmt(e!.cpuMicros / b!.cpuMicros, 2)}; client sends p99 ${fmt(e!.clientLate.p99)} ms late`);
         return { emulator: e!, bare: b! };
       }),
     );
@@ -232,6 +249,10 @@ async function realTimeRun(servers: readonly ServerHandle[], sessions: number, f
       return {
         kind: server.config.kind as ServerKind,
         cpuMicros: after.cpuUserMicros - before.cpuUserMicros + after.cpuSystemMicros - before.cpuSystemMicros,
+        cpuSystemMicros: after.cpuSystemMicros - before.cpuSystemMicros,
+        mainThreadMicros: after.mainThreadMicros !== null && before.mainThreadMicros !== null ? after.mainThreadMicros - before.mainThreadMicros : null,
+        minorPageFaults: after.minorPageFaults - before.minorPageFaults,
+        contextSwitches: after.voluntaryContextSwitches - before.voluntaryContextSwitches + after.involuntaryContextSwitches - before.involuntaryContextSwitches,
         wallSeconds,
         sent: sent[k]!,
         clientLate: distribution(lateMs),
@@ -265,6 +286,12 @@ function gcDelta(a: GcStatsResult, b: GcStatsResult): GcStatsResult {
     maxMs: b.maxMs, // since `a` was read
     over10ms: b.over10ms - a.over10ms,
   };
+}
+
+/** Where a run's CPU went: system time, the main thread's share (Linux), page faults and context switches. */
+function cpuSplitCell(run: ServerRun): string {
+  const main = run.mainThreadMicros === null ? '' : `, main thread ${fmt((100 * run.mainThreadMicros) / run.cpuMicros, 0)} %`;
+  return `system ${fmt((100 * run.cpuSystemMicros) / run.cpuMicros, 0)} %${main}, ${fmt(run.minorPageFaults / 1000, 0)}k page faults, ${fmt(run.contextSwitches / 1000, 0)}k context switches`;
 }
 
 /** GC pauses as a share of the child's CPU over the span, and the collections. */

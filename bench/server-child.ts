@@ -30,7 +30,7 @@ import { RealClock } from '../dist/server/clock.js';
 import { ServingHeapTuning } from '../dist/server/heap-tuning.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
-import { OwnTimeMeter } from './own-time.js';
+import { OwnTimeMeter, threadCpuMicros } from './own-time.js';
 import type { ChildCommand, ChildConfig, ChildReady, ChildReply, ChildRequest, EldResult, GcStatsResult, JournalResult, LagResult, MemoryResult, StatsResult } from './protocol.js';
 
 const DAY_SECONDS = 86_400;
@@ -178,7 +178,16 @@ function memory(): MemoryResult {
 
 function stats(): StatsResult {
   const cpu = process.cpuUsage();
-  const base = { errorsByCode: { ...errorsByCode }, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system };
+  const usage = process.resourceUsage();
+  const base = {
+    errorsByCode: { ...errorsByCode },
+    cpuUserMicros: cpu.user,
+    cpuSystemMicros: cpu.system,
+    mainThreadMicros: threadCpuMicros(),
+    minorPageFaults: usage.minorPageFault,
+    voluntaryContextSwitches: usage.voluntaryContextSwitches,
+    involuntaryContextSwitches: usage.involuntaryContextSwitches,
+  };
   if (!mock) {
     const none = { windowsAnalyzed: 0, windowsShed: 0, receivedSeconds: 0, analyzedSeconds: 0, droppedSeconds: 0 };
     return { ...base, ...none, open: bareOpen, messages: bareMessages, bytes: bareBytes, mediaSecondsMin: 0, mediaSecondsMax: 0 };
