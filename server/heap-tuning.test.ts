@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { HEAP_TUNING_BELOW_SESSIONS, HEAP_TUNING_FROM_SESSIONS, HELPER_THREAD_NICE, SERVING_HEAP_GROWING_PERCENT, ServingHeapTuning } from './heap-tuning.js';
+import {
+  CROWDED_BELOW_SESSIONS,
+  CROWDED_FROM_SESSIONS,
+  CROWDED_HEAP_GROWING_PERCENT,
+  HEAP_TUNING_BELOW_SESSIONS,
+  HEAP_TUNING_FROM_SESSIONS,
+  HELPER_THREAD_NICE,
+  SERVING_HEAP_GROWING_PERCENT,
+  ServingHeapTuning,
+} from './heap-tuning.js';
 
 /** A tuning that records the flags it would hand V8 and the threads it would lower, with node started on `execArgv`. */
 function tuning(execArgv: string[] = [], threads: number[] = [11, 12]) {
@@ -24,7 +33,32 @@ describe('ServingHeapTuning', () => {
     expect(set).toEqual([on, off, on]);
     expect(lowered).toEqual([[11, HELPER_THREAD_NICE], [12, HELPER_THREAD_NICE]]);
     expect(t.active).toBe(true);
-    expect(t.describe()).toBe(`growing ${SERVING_HEAP_GROWING_PERCENT} % from ${HEAP_TUNING_FROM_SESSIONS} open sessions, V8's own below ${HEAP_TUNING_BELOW_SESSIONS}; ${THREADS}`);
+    expect(t.describe()).toBe(
+      `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${HEAP_TUNING_FROM_SESSIONS} open sessions (V8's own below ${HEAP_TUNING_BELOW_SESSIONS}), ` +
+        `${CROWDED_HEAP_GROWING_PERCENT} % from ${CROWDED_FROM_SESSIONS} (${SERVING_HEAP_GROWING_PERCENT} % again below ${CROWDED_BELOW_SESSIONS}); ${THREADS}`,
+    );
+  });
+
+  it('steps to the crowded factor with thousands of sessions and back, each step with its own hysteresis; a jump crosses both', () => {
+    const { set, lowered, tuning: t } = tuning();
+    const serving = `--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`;
+    const crowded = `--heap-growing-percent=${CROWDED_HEAP_GROWING_PERCENT}`;
+    const off = '--heap-growing-percent=0';
+    const counts = [
+      HEAP_TUNING_FROM_SESSIONS, // serving
+      CROWDED_FROM_SESSIONS - 1, // still serving
+      CROWDED_FROM_SESSIONS, // crowded
+      CROWDED_BELOW_SESSIONS, // still crowded (hysteresis)
+      CROWDED_BELOW_SESSIONS - 1, // serving again
+      CROWDED_FROM_SESSIONS - 1, // still serving
+      0, // V8's own
+      CROWDED_FROM_SESSIONS + 10, // straight to crowded
+      HEAP_TUNING_BELOW_SESSIONS - 1, // straight to V8's own
+    ];
+    expect(counts.map((n) => t.sessionsOpen(n)?.flag)).toEqual([serving, undefined, crowded, undefined, serving, undefined, off, crowded, off]);
+    expect(set).toEqual([serving, crowded, serving, off, crowded, off]);
+    expect(lowered).toHaveLength(2); // the helper threads once, at the first step
+    expect(t.active).toBe(false);
   });
 
   it.each([['--heap-growing-percent=30'], ['--heap_growing_percent=0']])('never sets the flag when node was started with %s (the helper threads are still lowered)', (flag) => {
@@ -69,9 +103,13 @@ describe('ServingHeapTuning', () => {
     expect(new Set(helpers)).toEqual(new Set([HELPER_THREAD_NICE]));
   });
 
-  it('the "off" threshold defaults to at most the "on" one, and may not exceed it', () => {
+  it('the "off" threshold defaults to at most the "on" one, and may not exceed it; the crowded step comes after the first', () => {
     expect(new ServingHeapTuning({ execArgv: [], fromSessions: 100 }).belowSessions).toBe(100);
     expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 100, belowSessions: 101 })).toThrow(RangeError);
+    const late = new ServingHeapTuning({ execArgv: [], fromSessions: 4000 });
+    expect([late.crowdedBelowSessions, late.crowdedFromSessions]).toEqual([4000, 4000]);
+    expect(() => new ServingHeapTuning({ execArgv: [], crowdedFromSessions: 1000, crowdedBelowSessions: 1001 })).toThrow(RangeError);
+    expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 1000, crowdedBelowSessions: 250 })).toThrow(RangeError);
   });
 
   it('stops trying once V8 refuses the flag (the server logs that once)', () => {
@@ -89,7 +127,7 @@ describe('ServingHeapTuning', () => {
 
   it("this node's V8 knows the flag: set at run time, it warns of nothing (an unknown one does)", () => {
     const run = (flag: string) => spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flag)})`], { encoding: 'utf8' });
-    for (const flag of [`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`, '--heap-growing-percent=0']) {
+    for (const flag of [`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`, `--heap-growing-percent=${CROWDED_HEAP_GROWING_PERCENT}`, '--heap-growing-percent=0']) {
       const ok = run(flag);
       expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
     }

@@ -4,16 +4,28 @@
  * tells it how many sessions are open; from 200 it sets two things.
  *
  * 1. The old generation's growing factor. A stream server receives every frame in fresh off-heap
- *    buffers and keeps little on its heap. With many sessions open, after a mark-compact V8 (Node 20)
- *    sets the next old-generation limit to the live heap × about 1.1, or + 8 MB, plus the young
- *    generation, and starts marking again at once: a mark-compact every 100–200 ms for as long as
- *    the load lasts (159 in 42 s at 2,000 sessions). A factor of 2 leaves room once the live heap
- *    passes about 16 MB: 53–56 mark-compacts in the same span, less server CPU a session-second and
- *    a lower p99 event lag (`bench/README.md`, "Scale", has the figures). With a few connections
- *    taking bulk media, though, V8's own factor is the better one (a fixed 2, or 4, cut the
- *    throughput of one-second Chromium chunks on 4 connections by a third to a half), so the factor
- *    is set only while many sessions are open, and given back to V8 when they have gone
- *    (hysteresis, so a count hovering at the threshold does not flip it at every session).
+ *    buffers and keeps little on its heap, and V8 (Node 20) counts the off-heap bytes allocated
+ *    since the last mark-compact against the room its old generation has left: marking starts when
+ *    that room is down to about the young generation's size. With V8's own factor (the live heap ×
+ *    about 1.1, or + 8 MB) that came every 100–200 ms for as long as the load lasted (159
+ *    mark-compacts in 42 s at 2,000 sessions), each one marking the whole heap to free almost
+ *    nothing on it. The room is about (factor − 1) × the live heap, which grows by about 10 KB a
+ *    session (30 MB at 2,000 sessions, so about 60 MB at 5,000), and it is enough once it passes V8's own
+ *    limit on off-heap memory between mark-compacts (64 MB): from there the count stops falling.
+ *    - From 200 sessions, a factor of 3: at 2,000 sessions 26 mark-compacts in the 42-s span
+ *      instead of 53–56 with a factor of 2 (4 and 8 made no fewer), and the server's CPU a
+ *      session-second fell to about bare ws's on the same traffic. The price: received buffers
+ *      freed later, up to about 80 MB of them at 2,000 sessions against about 50 in bare ws.
+ *    - From 3,500 sessions, a factor of 2, which gives the heap that room by itself there. At 5,000
+ *      sessions a factor of 3 made no fewer mark-compacts (54–56 against 61) but the p99 event lag
+ *      of three runs out of three was higher (13.9–49.5 ms against 9.0–13.8, cause not found).
+ *      Where between 2,000 and 5,000 the step belongs was not measured: 3,500 is where the heap is
+ *      about half-way, our choice.
+ *    `bench/README.md`, "Scale", has the figures. With a few connections taking bulk media, though,
+ *    V8's own factor is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium
+ *    chunks on 4 connections by a third to a half), so a factor is set only while many sessions are
+ *    open, and given back to V8 when they have gone. Each step has two thresholds (hysteresis, so a
+ *    count hovering at one does not flip the flag at every session).
  *
  *    `v8.setFlagsFromString` is documented as unsafe in general; this flag is only read when V8
  *    computes the next limit (checked under load), unlike the young generation's size, which is
@@ -37,11 +49,14 @@ import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
-/** V8's old-generation growing factor with many sessions open: 1 + percent / 100. */
-export const SERVING_HEAP_GROWING_PERCENT = 100;
-/** Open sessions from which the factor is set, and below which it is given back to V8. */
+/** V8's old-generation growing factor with many sessions open (1 + percent / 100), and from how many to how few. */
+export const SERVING_HEAP_GROWING_PERCENT = 200;
 export const HEAP_TUNING_FROM_SESSIONS = 200;
 export const HEAP_TUNING_BELOW_SESSIONS = 150;
+/** The factor with thousands of sessions open, whose heap has the room by itself (see above), and from how many to how few. */
+export const CROWDED_HEAP_GROWING_PERCENT = 100;
+export const CROWDED_FROM_SESSIONS = 3500;
+export const CROWDED_BELOW_SESSIONS = 3000;
 /** The nice value V8's helper threads get with many sessions open (0 is normal, 19 the lowest). */
 export const HELPER_THREAD_NICE = 10;
 
@@ -56,6 +71,9 @@ export interface HeapTuningOptions {
   /** Open sessions from which the factor is set, and below which it is given back. */
   fromSessions?: number;
   belowSessions?: number;
+  /** Open sessions from which the crowded factor takes over, and below which the first comes back. */
+  crowdedFromSessions?: number;
+  crowdedBelowSessions?: number;
   /** This process's threads other than the main one (Linux: from /proc; elsewhere none). */
   helperThreads?: () => number[];
   /** Give a thread a nice value (`os.setPriority`; on Linux a thread id sets that thread only). */
@@ -86,10 +104,13 @@ export class ServingHeapTuning {
   readonly nodeFlag: string | undefined;
   readonly fromSessions: number;
   readonly belowSessions: number;
+  readonly crowdedFromSessions: number;
+  readonly crowdedBelowSessions: number;
   private readonly setFlags: (flag: string) => void;
   private readonly helperThreads: () => number[];
   private readonly setThreadPriority: (threadId: number, nice: number) => void;
-  private tuned = false;
+  /** 0: V8's own factor; 1: the serving factor; 2: the crowded one. */
+  private level: 0 | 1 | 2 = 0;
   private threadsLowered = false;
   /** Set when V8 refused the flag: the tuning stops trying (the server logs the error once). */
   private broken = false;
@@ -99,29 +120,36 @@ export class ServingHeapTuning {
     execArgv = process.execArgv,
     fromSessions = HEAP_TUNING_FROM_SESSIONS,
     belowSessions = Math.min(HEAP_TUNING_BELOW_SESSIONS, fromSessions),
+    crowdedFromSessions = Math.max(CROWDED_FROM_SESSIONS, fromSessions),
+    crowdedBelowSessions = Math.max(Math.min(CROWDED_BELOW_SESSIONS, crowdedFromSessions), fromSessions),
     helperThreads = linuxHelperThreads,
     setThreadPriority = setPriority,
   }: HeapTuningOptions = {}) {
-    // Off below the "on" threshold, or the flag would flip at every session around it.
+    // Off below the "on" threshold, or the flag would flip at every session around it; the steps in order.
     if (!(belowSessions <= fromSessions)) throw new RangeError(`belowSessions (${belowSessions}) must not exceed fromSessions (${fromSessions})`);
+    if (!(fromSessions <= crowdedBelowSessions && crowdedBelowSessions <= crowdedFromSessions)) {
+      throw new RangeError(`expected fromSessions (${fromSessions}) ≤ crowdedBelowSessions (${crowdedBelowSessions}) ≤ crowdedFromSessions (${crowdedFromSessions})`);
+    }
     this.setFlags = setFlags;
     this.helperThreads = helperThreads;
     this.setThreadPriority = setThreadPriority;
     this.nodeFlag = execArgv.find((arg) => sameFlag(arg, 'heap-growing-percent'));
     this.fromSessions = fromSessions;
     this.belowSessions = belowSessions;
+    this.crowdedFromSessions = crowdedFromSessions;
+    this.crowdedBelowSessions = crowdedBelowSessions;
   }
 
-  /** Whether the serving setting is in force now (many sessions open). */
+  /** Whether a serving setting is in force now (many sessions open). */
   get active(): boolean {
-    return this.tuned;
+    return this.level > 0;
   }
 
   /** The policy, for the start-up log. */
   describe(): string {
     const factor = this.nodeFlag !== undefined
       ? `growing factor left as node was started (${this.nodeFlag})`
-      : `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions, V8's own below ${this.belowSessions}`;
+      : `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions (V8's own below ${this.belowSessions}), ${CROWDED_HEAP_GROWING_PERCENT} % from ${this.crowdedFromSessions} (${SERVING_HEAP_GROWING_PERCENT} % again below ${this.crowdedBelowSessions})`;
     // Only Linux lets a thread's priority be set on its own (`linuxHelperThreads` lists none elsewhere).
     const threads = process.platform === 'linux' ? `helper threads at nice ${HELPER_THREAD_NICE} from ${this.fromSessions} open sessions` : 'helper threads left alone (Linux only)';
     return `${factor}; ${threads}`;
@@ -130,23 +158,35 @@ export class ServingHeapTuning {
   /** The number of open sessions changed. Returns what this changed, if anything. */
   sessionsOpen(count: number): HeapTuningChange | undefined {
     if (this.broken) return undefined;
-    if (this.tuned ? count >= this.belowSessions : count < this.fromSessions) return undefined;
-    this.tuned = !this.tuned;
-    const helperThreads = this.tuned && !this.threadsLowered ? this.lowerHelperThreads() : undefined;
+    const level = this.levelFor(count);
+    if (level === this.level) return undefined;
+    this.level = level;
+    const helperThreads = level > 0 && !this.threadsLowered ? this.lowerHelperThreads() : undefined;
     const flag = this.nodeFlag === undefined ? this.setFactor() : undefined;
     if (flag === undefined && helperThreads === undefined) return undefined;
     return { ...(flag !== undefined && { flag }), ...(helperThreads && { helperThreads }) };
   }
 
-  /** Hand V8 the factor for the new state; returns the flag. */
+  /** The level for `count` open sessions, from the current one: up at a step's "from", down below its "below". */
+  private levelFor(count: number): 0 | 1 | 2 {
+    let level = this.level;
+    if (level === 0 && count >= this.fromSessions) level = 1;
+    if (level === 1 && count >= this.crowdedFromSessions) level = 2;
+    if (level === 2 && count < this.crowdedBelowSessions) level = 1;
+    if (level === 1 && count < this.belowSessions) level = 0;
+    return level;
+  }
+
+  /** Hand V8 the factor for the current level; returns the flag. */
   private setFactor(): string {
     // 0 is V8's "no fixed factor": it goes back to choosing its own.
-    const flag = `--heap-growing-percent=${this.tuned ? SERVING_HEAP_GROWING_PERCENT : 0}`;
+    const percent = [0, SERVING_HEAP_GROWING_PERCENT, CROWDED_HEAP_GROWING_PERCENT][this.level];
+    const flag = `--heap-growing-percent=${percent}`;
     try {
       this.setFlags(flag);
     } catch (err) {
       this.broken = true;
-      this.tuned = false;
+      this.level = 0;
       throw err;
     }
     return flag;

@@ -1,8 +1,8 @@
 /**
  * The server tells its heap tuning (server/heap-tuning.ts) how many stream sessions are open, as
- * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off), and the
- * flags and thread priorities recorded instead of handed to V8 and the kernel: this test process is
- * not a serving one.
+ * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off; the crowded
+ * step at 4), and the flags and thread priorities recorded instead of handed to V8 and the kernel:
+ * this test process is not a serving one.
  */
 import { describe, expect, it } from 'vitest';
 import { ServingHeapTuning } from '../../server/heap-tuning.js';
@@ -32,21 +32,40 @@ describe('heap tuning by open sessions', () => {
     expect(flags).toEqual([]);
     expect(lowered).toEqual([]);
     const c = await open();
-    expect(flags).toEqual(['--heap-growing-percent=100']);
+    expect(flags).toEqual(['--heap-growing-percent=200']);
     expect(lowered).toEqual([101, 102]);
     await endOne(a);
-    expect(flags).toEqual(['--heap-growing-percent=100']);
+    expect(flags).toEqual(['--heap-growing-percent=200']);
     expect(tuning.active).toBe(true);
     await endOne(b);
-    expect(flags).toEqual(['--heap-growing-percent=100', '--heap-growing-percent=0']);
+    expect(flags).toEqual(['--heap-growing-percent=200', '--heap-growing-percent=0']);
     expect(tuning.active).toBe(false);
     await endOne(c);
     expect(flags).toHaveLength(2);
     // Lowered once, the first time: the priority is not given back (see heap-tuning.ts).
     const d = [await open(), await open(), await open()];
-    expect(flags).toEqual(['--heap-growing-percent=100', '--heap-growing-percent=0', '--heap-growing-percent=100']);
+    expect(flags).toEqual(['--heap-growing-percent=200', '--heap-growing-percent=0', '--heap-growing-percent=200']);
     expect(lowered).toEqual([101, 102]);
     for (const client of d) await endOne(client);
+  });
+
+  it('the crowded factor takes over as the fourth session opens and the first comes back when three are left', async () => {
+    const flags: string[] = [];
+    const tuning = new ServingHeapTuning({ execArgv: [], fromSessions: 2, belowSessions: 1, crowdedFromSessions: 4, crowdedBelowSessions: 4, setFlags: (flag) => flags.push(flag), helperThreads: () => [] });
+    const ended: Array<() => void> = [];
+    const server = await startServer({ heapTuning: tuning, onSessionEnded: () => ended.shift()?.() });
+    const clients: TestClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      const client = await connect(server.streamUrl);
+      await client.waitForType('session.ready');
+      clients.push(client);
+    }
+    expect(flags).toEqual(['--heap-growing-percent=200', '--heap-growing-percent=100']);
+    const done = new Promise<void>((resolve) => ended.push(resolve));
+    clients.pop()!.ws.close(1000);
+    await done;
+    expect(flags).toEqual(['--heap-growing-percent=200', '--heap-growing-percent=100', '--heap-growing-percent=200']);
+    expect(tuning.active).toBe(true);
   });
 
   it('a flag V8 refuses leaves sessions opening and ending as usual', async () => {
