@@ -34,14 +34,18 @@ export const SCALE_TARGETS = { lagP99Ms: { 2000: 10, 5000: 20 } as Record<number
 
 /**
  * For the CPU row's two children: glibc's malloc keeps freed memory at the top of its heap instead of
- * giving it back to the system whenever more than 128 KB is free there. Under this traffic bare ws
- * hands back and takes again the memory of the received frames (5,100 `brk` calls in 20 s against
- * the emulator's 600), and whether it does depends on the order its buffers happen to be freed in:
- * its page faults went from 15 to 107 thousand a run, its CPU a session-second from about 90 to 165
- * µs, and the ratio with it. Both children get the same setting; the emulator's figure barely moves.
- * Ignored where the C library is not glibc.
+ * giving it back to the system whenever more than its trim threshold is free there (128 KB at first,
+ * raised as its mmap threshold adapts). Under this traffic bare ws hands back and takes again the
+ * memory of the received frames (5,100 `brk` calls in 20 s against the emulator's 600), and whether
+ * it does depends on the order its buffers happen to be freed in: its page faults went from 15 to
+ * 107 thousand a run, its CPU a session-second from about 90 to 165 µs, and the ratio with it. Both
+ * children get the same setting; the emulator's figure barely moves. Setting the trim threshold
+ * also fixes glibc's mmap threshold at 128 KB: every allocation from there is mapped and unmapped on
+ * its own. This traffic's buffers are smaller (77-KB messages read in 64-KB chunks). Ignored where
+ * the C library is not glibc.
  */
-const STEADY_MALLOC = { GLIBC_TUNABLES: [process.env.GLIBC_TUNABLES, 'glibc.malloc.trim_threshold=268435456'].filter(Boolean).join(':') };
+const TRIM_THRESHOLD = 'glibc.malloc.trim_threshold=268435456';
+const steadyMalloc = (env: Record<string, string> | undefined) => ({ ...env, GLIBC_TUNABLES: [env?.GLIBC_TUNABLES ?? process.env.GLIBC_TUNABLES, TRIM_THRESHOLD].filter(Boolean).join(':') });
 
 /** The emulator's default live timing (`modelLatencySeconds`): results leave this long after a window is due. */
 const MODEL_LATENCY_SECONDS = 9.5;
@@ -164,7 +168,7 @@ export async function scaleFigure(section: ScaleSection, media: BenchMedia, opti
   // within the same millisecond. Run one after the other, each server's figure moved by up to ×2
   // between runs a minute apart with the machine's speed; at once, both see the same machine.
   // Neither measures its lag (no event-loop sampler, no lag hook): nothing but the server works.
-  const sharedSpawn: SpawnOptions = { ...options.spawn, env: { ...options.spawn.env, ...STEADY_MALLOC } };
+  const sharedSpawn: SpawnOptions = { ...options.spawn, env: steadyMalloc(options.spawn.env) };
   const sharedRun = () =>
     withChild({ kind: 'bare', processingRatio: 0, collectLag: false }, sharedSpawn, (bare) =>
       withChild(emulatorConfig(false), sharedSpawn, async (emulator): Promise<SharedRun> => {

@@ -54,11 +54,14 @@ describe('ServingHeapTuning', () => {
       0, // V8's own
       CROWDED_FROM_SESSIONS + 10, // straight to crowded
       HEAP_TUNING_BELOW_SESSIONS - 1, // straight to V8's own
+      CROWDED_BELOW_SESSIONS + 1, // up into the crowded step's band: serving, not crowded
+      CROWDED_FROM_SESSIONS, // crowded
+      HEAP_TUNING_BELOW_SESSIONS + 1, // down into the first step's band: serving, not V8's own
     ];
-    expect(counts.map((n) => t.sessionsOpen(n)?.flag)).toEqual([serving, undefined, crowded, undefined, serving, undefined, off, crowded, off]);
-    expect(set).toEqual([serving, crowded, serving, off, crowded, off]);
+    expect(counts.map((n) => t.sessionsOpen(n)?.flag)).toEqual([serving, undefined, crowded, undefined, serving, undefined, off, crowded, off, serving, crowded, serving]);
+    expect(set).toEqual([serving, crowded, serving, off, crowded, off, serving, crowded, serving]);
     expect(lowered).toHaveLength(2); // the helper threads once, at the first step
-    expect(t.active).toBe(false);
+    expect(t.active).toBe(true);
   });
 
   it.each([['--heap-growing-percent=30'], ['--heap_growing_percent=0']])('never sets the flag when node was started with %s (the helper threads are still lowered)', (flag) => {
@@ -106,10 +109,15 @@ describe('ServingHeapTuning', () => {
   it('the "off" threshold defaults to at most the "on" one, and may not exceed it; the crowded step comes after the first', () => {
     expect(new ServingHeapTuning({ execArgv: [], fromSessions: 100 }).belowSessions).toBe(100);
     expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 100, belowSessions: 101 })).toThrow(RangeError);
-    const late = new ServingHeapTuning({ execArgv: [], fromSessions: 4000 });
-    expect([late.crowdedBelowSessions, late.crowdedFromSessions]).toEqual([4000, 4000]);
+    // A first step at or above the crowded one's default: no crowded step at all.
+    const set: string[] = [];
+    const late = new ServingHeapTuning({ execArgv: [], fromSessions: 4000, helperThreads: () => [], setFlags: (flag) => set.push(flag) });
+    expect(late.crowdedFromSessions).toBe(Infinity);
+    [4000, 10_000, 3999, 0].forEach((n) => late.sessionsOpen(n));
+    expect(set).toEqual([`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`, '--heap-growing-percent=0']);
     expect(() => new ServingHeapTuning({ execArgv: [], crowdedFromSessions: 1000, crowdedBelowSessions: 1001 })).toThrow(RangeError);
     expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 1000, crowdedBelowSessions: 250 })).toThrow(RangeError);
+    expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 300 })).toThrow(RangeError);
   });
 
   it('stops trying once V8 refuses the flag (the server logs that once)', () => {
@@ -123,6 +131,19 @@ describe('ServingHeapTuning', () => {
     expect([3, 0, 2].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined, undefined]);
     expect(calls).toBe(1);
     expect(t.active).toBe(false);
+  });
+
+  it('a flag refused at the crowded step leaves the first step in force (V8 still holds it), and stops trying', () => {
+    const set: string[] = [];
+    const t = new ServingHeapTuning({ execArgv: [], fromSessions: 2, belowSessions: 1, crowdedFromSessions: 4, crowdedBelowSessions: 3, helperThreads: () => [], setFlags: (flag) => {
+      if (flag === `--heap-growing-percent=${CROWDED_HEAP_GROWING_PERCENT}`) throw new Error('refused');
+      set.push(flag);
+    } });
+    expect(t.sessionsOpen(2)?.flag).toBe(`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`);
+    expect(() => t.sessionsOpen(4)).toThrow('refused');
+    expect(t.active).toBe(true);
+    expect([0, 4].map((n) => t.sessionsOpen(n))).toEqual([undefined, undefined]);
+    expect(set).toEqual([`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`]);
   });
 
   it("this node's V8 knows the flag: set at run time, it warns of nothing (an unknown one does)", () => {

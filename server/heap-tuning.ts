@@ -9,18 +9,19 @@
  *    that room is down to about the young generation's size. With V8's own factor (the live heap ×
  *    about 1.1, or + 8 MB) that came every 100–200 ms for as long as the load lasted (159
  *    mark-compacts in 42 s at 2,000 sessions), each one marking the whole heap to free almost
- *    nothing on it. The room is about (factor − 1) × the live heap, which grows by about 10 KB a
- *    session (30 MB at 2,000 sessions, so about 60 MB at 5,000), and it is enough once it passes V8's own
- *    limit on off-heap memory between mark-compacts (64 MB): from there the count stops falling.
+ *    nothing on it. The room is about (factor − 1) × the live heap, which is about 10 MB with no
+ *    session and grows by 10 KB a session (30 MB at 2,000 sessions, so about 60 MB at 5,000), and
+ *    it is enough once it passes V8's own limit on off-heap memory between mark-compacts (64 MB):
+ *    from there the count stops falling.
  *    - From 200 sessions, a factor of 3: at 2,000 sessions 26 mark-compacts in the 42-s span
  *      instead of 53–56 with a factor of 2 (4 and 8 made no fewer), and the server's CPU a
  *      session-second fell to about bare ws's on the same traffic. The price: received buffers
  *      freed later, up to about 80 MB of them at 2,000 sessions against about 50 in bare ws.
- *    - From 3,500 sessions, a factor of 2, which gives the heap that room by itself there. At 5,000
- *      sessions a factor of 3 made no fewer mark-compacts (54–56 against 61) but the p99 event lag
- *      of three runs out of three was higher (13.9–49.5 ms against 9.0–13.8, cause not found).
- *      Where between 2,000 and 5,000 the step belongs was not measured: 3,500 is where the heap is
- *      about half-way, our choice.
+ *    - From 3,500 sessions, a factor of 2 again: by 5,000 sessions it gives the heap that room by
+ *      itself, and there a factor of 3 made about as many mark-compacts (53–56 against 60–61) but
+ *      a higher p99 event lag in each of six runs (13.9–49.5 ms) than in any of six with 2
+ *      (9.0–13.8; cause not found). Where between 2,000 and 5,000 the step belongs was not
+ *      measured: 3,500 is where the heap is about half-way, our choice.
  *    `bench/README.md`, "Scale", has the figures. With a few connections taking bulk media, though,
  *    V8's own factor is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium
  *    chunks on 4 connections by a third to a half), so a factor is set only while many sessions are
@@ -71,7 +72,7 @@ export interface HeapTuningOptions {
   /** Open sessions from which the factor is set, and below which it is given back. */
   fromSessions?: number;
   belowSessions?: number;
-  /** Open sessions from which the crowded factor takes over, and below which the first comes back. */
+  /** Open sessions from which the crowded factor takes over, and below which the first comes back (default: none when `fromSessions` is 3,500 or more). */
   crowdedFromSessions?: number;
   crowdedBelowSessions?: number;
   /** This process's threads other than the main one (Linux: from /proc; elsewhere none). */
@@ -120,15 +121,16 @@ export class ServingHeapTuning {
     execArgv = process.execArgv,
     fromSessions = HEAP_TUNING_FROM_SESSIONS,
     belowSessions = Math.min(HEAP_TUNING_BELOW_SESSIONS, fromSessions),
-    crowdedFromSessions = Math.max(CROWDED_FROM_SESSIONS, fromSessions),
+    // A first step set at or above the crowded one's default leaves no room for it: no crowded step.
+    crowdedFromSessions = fromSessions < CROWDED_FROM_SESSIONS ? CROWDED_FROM_SESSIONS : Infinity,
     crowdedBelowSessions = Math.max(Math.min(CROWDED_BELOW_SESSIONS, crowdedFromSessions), fromSessions),
     helperThreads = linuxHelperThreads,
     setThreadPriority = setPriority,
   }: HeapTuningOptions = {}) {
     // Off below the "on" threshold, or the flag would flip at every session around it; the steps in order.
     if (!(belowSessions <= fromSessions)) throw new RangeError(`belowSessions (${belowSessions}) must not exceed fromSessions (${fromSessions})`);
-    if (!(fromSessions <= crowdedBelowSessions && crowdedBelowSessions <= crowdedFromSessions)) {
-      throw new RangeError(`expected fromSessions (${fromSessions}) ≤ crowdedBelowSessions (${crowdedBelowSessions}) ≤ crowdedFromSessions (${crowdedFromSessions})`);
+    if (!(fromSessions <= crowdedBelowSessions && crowdedBelowSessions <= crowdedFromSessions && fromSessions < crowdedFromSessions)) {
+      throw new RangeError(`expected fromSessions (${fromSessions}) ≤ crowdedBelowSessions (${crowdedBelowSessions}) ≤ crowdedFromSessions (${crowdedFromSessions}), the first below the last`);
     }
     this.setFlags = setFlags;
     this.helperThreads = helperThreads;
@@ -160,9 +162,10 @@ export class ServingHeapTuning {
     if (this.broken) return undefined;
     const level = this.levelFor(count);
     if (level === this.level) return undefined;
-    this.level = level;
     const helperThreads = level > 0 && !this.threadsLowered ? this.lowerHelperThreads() : undefined;
-    const flag = this.nodeFlag === undefined ? this.setFactor() : undefined;
+    // A refused flag leaves the level at the one V8 still holds.
+    const flag = this.nodeFlag === undefined ? this.setFactor(level) : undefined;
+    this.level = level;
     if (flag === undefined && helperThreads === undefined) return undefined;
     return { ...(flag !== undefined && { flag }), ...(helperThreads && { helperThreads }) };
   }
@@ -177,16 +180,15 @@ export class ServingHeapTuning {
     return level;
   }
 
-  /** Hand V8 the factor for the current level; returns the flag. */
-  private setFactor(): string {
+  /** Hand V8 the factor for `level`; returns the flag. */
+  private setFactor(level: 0 | 1 | 2): string {
     // 0 is V8's "no fixed factor": it goes back to choosing its own.
-    const percent = [0, SERVING_HEAP_GROWING_PERCENT, CROWDED_HEAP_GROWING_PERCENT][this.level];
+    const percent = [0, SERVING_HEAP_GROWING_PERCENT, CROWDED_HEAP_GROWING_PERCENT][level];
     const flag = `--heap-growing-percent=${percent}`;
     try {
       this.setFlags(flag);
     } catch (err) {
       this.broken = true;
-      this.level = 0;
       throw err;
     }
     return flag;

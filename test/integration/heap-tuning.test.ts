@@ -1,8 +1,8 @@
 /**
  * The server tells its heap tuning (server/heap-tuning.ts) how many stream sessions are open, as
- * they open and end over real sockets. Thresholds are lowered here (3 on, below 2 off; the crowded
- * step at 4), and the flags and thread priorities recorded instead of handed to V8 and the kernel:
- * this test process is not a serving one.
+ * they open and end over real sockets. Thresholds are lowered here (a handful of sessions), and the
+ * flags and thread priorities recorded instead of handed to V8 and the kernel: this test process is
+ * not a serving one.
  */
 import { describe, expect, it } from 'vitest';
 import { ServingHeapTuning } from '../../server/heap-tuning.js';
