@@ -113,19 +113,23 @@ export class OwnTimeMeter {
   private readWaitMs(): number {
     if (this.schedstat === null) return 0;
     const n = readSync(this.schedstat, this.buf, 0, this.buf.length, 0);
-    const wait = Number(this.buf.toString('latin1', 0, n).split(' ')[1]);
-    return Number.isFinite(wait) ? wait / 1e6 : 0;
+    return schedstatField(this.buf.toString('latin1', 0, n), 1) / 1e6;
   }
 }
 
-/** The calling thread's cumulative CPU time, µs (`/proc/thread-self/schedstat`, first field), or null off Linux. */
+/** The calling thread's cumulative CPU time, µs (`/proc/thread-self/schedstat`), or null off Linux. */
 export function threadCpuMicros(): number | null {
   try {
-    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
-    return Number.isFinite(ns) ? ns / 1000 : null;
+    return schedstatField(readFileSync('/proc/thread-self/schedstat', 'latin1'), 0) / 1000;
   } catch {
     return null;
   }
+}
+
+/** A field of a schedstat line (`cpu_ns wait_ns timeslices`), ns; 0 if unreadable. */
+function schedstatField(line: string, index: 0 | 1): number {
+  const value = Number(line.split(' ')[index]);
+  return Number.isFinite(value) ? value : 0;
 }
 
 function openSchedstat(): number | null {

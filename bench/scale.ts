@@ -64,13 +64,8 @@ export interface ScaleRunOptions {
 
 interface ServerRun {
   kind: ServerKind;
-  /** Child CPU (user + system) over the measured span, µs; its system part; the main thread's part (null off Linux). */
+  /** Child CPU (user + system) over the measured span, µs. */
   cpuMicros: number;
-  cpuSystemMicros: number;
-  mainThreadMicros: number | null;
-  /** Minor page faults and context switches (voluntary + involuntary) of the child over the span. */
-  minorPageFaults: number;
-  contextSwitches: number;
   /** The measured span, s. */
   wallSeconds: number;
   /** Segments this process sent, and how late each left behind its schedule (ms). */
@@ -253,10 +248,6 @@ async function realTimeRun(servers: readonly ServerHandle[], sessions: number, f
       return {
         kind: server.config.kind as ServerKind,
         cpuMicros: after.cpuUserMicros - before.cpuUserMicros + after.cpuSystemMicros - before.cpuSystemMicros,
-        cpuSystemMicros: after.cpuSystemMicros - before.cpuSystemMicros,
-        mainThreadMicros: after.mainThreadMicros !== null && before.mainThreadMicros !== null ? after.mainThreadMicros - before.mainThreadMicros : null,
-        minorPageFaults: after.minorPageFaults - before.minorPageFaults,
-        contextSwitches: after.voluntaryContextSwitches - before.voluntaryContextSwitches + after.involuntaryContextSwitches - before.involuntaryContextSwitches,
         wallSeconds,
         sent: sent[k]!,
         clientLate: distribution(lateMs),
@@ -294,8 +285,11 @@ function gcDelta(a: GcStatsResult, b: GcStatsResult): GcStatsResult {
 
 /** Where a run's CPU went: system time, the main thread's share (Linux), page faults and context switches. */
 function cpuSplitCell(run: ServerRun): string {
-  const main = run.mainThreadMicros === null ? '' : `, main thread ${fmt((100 * run.mainThreadMicros) / run.cpuMicros, 0)} %`;
-  return `system ${fmt((100 * run.cpuSystemMicros) / run.cpuMicros, 0)} %${main}, ${fmt(run.minorPageFaults / 1000, 0)}k page faults, ${fmt(run.contextSwitches / 1000, 0)}k context switches`;
+  const [a, b] = [run.statsBefore, run.statsAfter];
+  const share = (micros: number) => `${fmt((100 * micros) / run.cpuMicros, 0)} %`;
+  const main = a.mainThreadMicros === null || b.mainThreadMicros === null ? '' : `, main thread ${share(b.mainThreadMicros - a.mainThreadMicros)}`;
+  const switches = b.voluntaryContextSwitches - a.voluntaryContextSwitches + b.involuntaryContextSwitches - a.involuntaryContextSwitches;
+  return `system ${share(b.cpuSystemMicros - a.cpuSystemMicros)}${main}, ${fmt((b.minorPageFaults - a.minorPageFaults) / 1000, 0)}k page faults, ${fmt(switches / 1000, 0)}k context switches`;
 }
 
 /** GC pauses as a share of the child's CPU over the span, and the collections. */

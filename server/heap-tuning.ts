@@ -107,11 +107,13 @@ export class ServingHeapTuning {
   readonly belowSessions: number;
   readonly crowdedFromSessions: number;
   readonly crowdedBelowSessions: number;
+  /** The steps in order: up a step at its `from`, back down below its `below`. */
+  private readonly steps: ReadonlyArray<{ from: number; below: number; percent: number }>;
   private readonly setFlags: (flag: string) => void;
   private readonly helperThreads: () => number[];
   private readonly setThreadPriority: (threadId: number, nice: number) => void;
-  /** 0: V8's own factor; 1: the serving factor; 2: the crowded one. */
-  private level: 0 | 1 | 2 = 0;
+  /** Steps taken: 0 is V8's own factor. */
+  private level = 0;
   private threadsLowered = false;
   /** Set when V8 refused the flag: the tuning stops trying (the server logs the error once). */
   private broken = false;
@@ -140,6 +142,10 @@ export class ServingHeapTuning {
     this.belowSessions = belowSessions;
     this.crowdedFromSessions = crowdedFromSessions;
     this.crowdedBelowSessions = crowdedBelowSessions;
+    this.steps = [
+      { from: fromSessions, below: belowSessions, percent: SERVING_HEAP_GROWING_PERCENT },
+      { from: crowdedFromSessions, below: crowdedBelowSessions, percent: CROWDED_HEAP_GROWING_PERCENT },
+    ];
   }
 
   /** Whether a serving setting is in force now (many sessions open). */
@@ -171,20 +177,17 @@ export class ServingHeapTuning {
   }
 
   /** The level for `count` open sessions, from the current one: up at a step's "from", down below its "below". */
-  private levelFor(count: number): 0 | 1 | 2 {
+  private levelFor(count: number): number {
     let level = this.level;
-    if (level === 0 && count >= this.fromSessions) level = 1;
-    if (level === 1 && count >= this.crowdedFromSessions) level = 2;
-    if (level === 2 && count < this.crowdedBelowSessions) level = 1;
-    if (level === 1 && count < this.belowSessions) level = 0;
+    while (level < this.steps.length && count >= this.steps[level]!.from) level++;
+    while (level > 0 && count < this.steps[level - 1]!.below) level--;
     return level;
   }
 
   /** Hand V8 the factor for `level`; returns the flag. */
-  private setFactor(level: 0 | 1 | 2): string {
+  private setFactor(level: number): string {
     // 0 is V8's "no fixed factor": it goes back to choosing its own.
-    const percent = [0, SERVING_HEAP_GROWING_PERCENT, CROWDED_HEAP_GROWING_PERCENT][level];
-    const flag = `--heap-growing-percent=${percent}`;
+    const flag = `--heap-growing-percent=${level === 0 ? 0 : this.steps[level - 1]!.percent}`;
     try {
       this.setFlags(flag);
     } catch (err) {
