@@ -138,15 +138,22 @@ export class BenchConnection {
    * handled a message before the next leaves, so it always reads a message the same way, whatever
    * else the machine does (for the CPU figure, bench/cpu-guard.ts).
    */
-  async sendLockstep(next: () => Buffer | undefined): Promise<StreamResult> {
+  /**
+   * Lockstep on several connections at once (one to each server measured together): each frame goes
+   * to every connection, and the next only after all of them have answered the ping sent after it,
+   * so the servers read the same frames over the same moments of the machine (bench/cpu-guard.ts).
+   */
+  static async sendLockstepTogether(conns: readonly BenchConnection[], next: () => Buffer | undefined): Promise<StreamResult> {
     let bytes = 0;
     let messages = 0;
     for (let frame = next(); frame !== undefined; frame = next()) {
-      if (!this.isOpen) throw new Error(`connection closed by the server (code ${this.closeCode}) after ${messages} messages`);
-      this.ws.send(frame, { binary: true });
+      for (const conn of conns) {
+        if (!conn.isOpen) throw new Error(`connection closed by the server (code ${conn.closeCode}) after ${messages} messages`);
+        conn.ws.send(frame, { binary: true });
+      }
       bytes += frame.length;
       messages++;
-      await this.barrier();
+      await Promise.all(conns.map((conn) => conn.barrier()));
     }
     return { bytes, messages };
   }

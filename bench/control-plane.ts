@@ -14,9 +14,9 @@
 import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
 import type { CpuRun, CpuGuardDeps } from './cpu-guard.js';
-import { alternatingPairs } from './pairs.js';
+import { alternatingPairs, togetherPairs } from './pairs.js';
 import { fmt, medianInterval, spread, type Distribution, type MedianInterval, type Spread } from './stats.js';
-import { lagCell, spreadCell, type Row, type Verdict } from './table.js';
+import { intervalCell, intervalVerdict, lagCell, spreadCell, type Row } from './table.js';
 
 export const CONTROL_TARGETS = {
   /** Ingest throughput with the control plane on ≥ this share of it off. */
@@ -97,28 +97,6 @@ export async function controlPlaneIngest(
 }
 
 
-/** The coverage below which an interval judges nothing (the quick run's 3 pairs give 75 %). */
-const MIN_COVERAGE = 0.9;
-
-/**
- * A row judged on the median of its pairs: PASS when the median's confidence interval meets the
- * target, FAIL when it misses it, otherwise info, with a note saying the run could not tell; info
- * too when there are too few pairs for a 90 % interval, and FAIL when a run was spoiled (`bad`).
- */
-function intervalVerdict(m: MedianInterval, intervalMeets: boolean, intervalMisses: boolean, bad = false): { result: Verdict; note: string } {
-  if (bad) return { result: 'FAIL', note: ': some run missed windows or got error envelopes' };
-  if (m.coverage < MIN_COVERAGE) return { result: 'info', note: `: too few pairs for a ${fmt(MIN_COVERAGE * 100, 0)} % interval, not judged` };
-  if (intervalMeets) return { result: 'PASS', note: '' };
-  if (intervalMisses) return { result: 'FAIL', note: '' };
-  return { result: 'info', note: ': the interval spans the target, not shown either way' };
-}
-
-/** "median (low to high, 94 % interval)". */
-function intervalCell(m: MedianInterval, decimals: number, signed = false): string {
-  const f = (x: number) => `${signed && x >= 0 ? '+' : ''}${fmt(x, decimals)}`;
-  return `${f(m.median)} (${f(m.low)} to ${f(m.high)}, ${fmt(m.coverage * 100, 0)} % interval)`;
-}
-
 /** Free-running throughput on / off, judged like every control-plane row on the median's interval. */
 export function controlIngestRows(figures: readonly ControlIngestFigure[], repetitions: number): Row[] {
   return figures.map((f) => {
@@ -159,12 +137,12 @@ export async function controlPlaneCpu(
   const perMessage = (r: CpuRun) => r.serverMicros / r.messages;
   for (const source of sources) {
     let errors = 0;
-    const run = async (server: ServerHandle) => {
-      const r = await deps.run(server, source.frames, deps.bytesPerRun);
-      errors += r.errors;
+    const run = async (servers: readonly [ServerHandle, ServerHandle]) => {
+      const r = await deps.run(servers, source.frames, deps.bytesPerRun);
+      errors += r[0].errors + r[1].errors;
       return r;
     };
-    const pairs = await alternatingPairs([deps.on, deps.off], run, deps.repetitions, (on, off) =>
+    const pairs = await togetherPairs([deps.on, deps.off], run, deps.repetitions, (on, off) =>
       deps.log(`control plane cpu ${source.media}: on ${fmt(perMessage(on))} µs/message, off ${fmt(perMessage(off))}, ratio ${fmt(perMessage(on) / perMessage(off), 3)}`),
     );
     figures.push({

@@ -24,3 +24,24 @@ export async function alternatingPairs<R>(
   }
   return pairs;
 }
+
+/**
+ * Paired measurements of two running servers measured together: a warm-up run, then `repetitions`
+ * runs in which one client drives both at once (`run` measures each over the same moments), so the
+ * pair's ratio cancels how fast the machine happens to be. Used by the CPU figures (bench/cpu-guard.ts).
+ */
+export async function togetherPairs<R>(
+  servers: readonly [ServerHandle, ServerHandle],
+  run: (servers: readonly [ServerHandle, ServerHandle]) => Promise<[R, R]>,
+  repetitions: number,
+  onPair: (a: R, b: R) => void,
+): Promise<Array<[R, R]>> {
+  await run(servers);
+  const pairs: Array<[R, R]> = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    const pair = await run(servers);
+    pairs.push(pair);
+    onPair(...pair);
+  }
+  return pairs;
+}
