@@ -1,7 +1,7 @@
 /**
  * How V8 collects garbage in a process whose job is serving streams: the CLI's (`serve`, `exec`),
  * not a test runner that embeds `createMockServer`, whose process is not ours to tune. The server
- * tells it how many sessions are open; from 200 it sets two things.
+ * tells it how many sessions are open; from 1,500 it sets two things (why not fewer: the end).
  *
  * 1. The old generation's growing factor. A stream server receives every frame in fresh off-heap
  *    buffers and keeps little on its heap, and V8 (Node 20) counts the off-heap bytes allocated
@@ -13,7 +13,7 @@
  *    session and grows by 10 KB a session (30 MB at 2,000 sessions, so about 60 MB at 5,000), and
  *    it is enough once it passes V8's own limit on off-heap memory between mark-compacts (64 MB):
  *    from there the count stops falling.
- *    - From 200 sessions, a factor of 3: at 2,000 sessions 26 mark-compacts in the 42-s span
+ *    - From 1,500 sessions, a factor of 3: at 2,000 sessions 26 mark-compacts in the 42-s span
  *      instead of 53–56 with a factor of 2 (4 and 8 made no fewer), and the server's CPU a
  *      session-second fell to about bare ws's on the same traffic. The price: received buffers
  *      freed later, up to about 80 MB of them at 2,000 sessions against about 50 in bare ws.
@@ -45,6 +45,16 @@
  *    (checked). The priority is lowered once, the first time the threshold is crossed, and kept:
  *    an unprivileged process may lower a thread's priority but not raise it again. Threads created
  *    later (libuv's pool starts on demand) keep the normal priority.
+ *
+ * Why from 1,500 sessions, not fewer. Both settings cost memory where the main thread keeps its CPU
+ * busy: helpers at nice 10 free received buffers later (V8 frees their memory on a helper thread),
+ * and the factor lets more of them wait for a mark-compact. The allocator keeps the high-water mark,
+ * so RSS after garbage collection stays higher by a few tens of MB, whatever the number of sessions:
+ * measured with the bench's memory figure (10 minutes of media sent as fast as the server takes it,
+ * RSS over bare ws a session, 63 s and 600 s of media), +134 to +273 KB a session at 300 sessions
+ * with the settings (the helpers' priority alone did it) against +48 to +143 without; +37 to +108
+ * at 1,000 sessions against +39 to +78; +65 and +12 at 2,000 with them. Above about 1,500 sessions
+ * that cost is under the 100 KB a session the memory target allows, and the CPU they save is needed.
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -52,8 +62,8 @@ import { setFlagsFromString } from 'node:v8';
 
 /** V8's old-generation growing factor with many sessions open (1 + percent / 100), and from how many to how few. */
 export const SERVING_HEAP_GROWING_PERCENT = 200;
-export const HEAP_TUNING_FROM_SESSIONS = 200;
-export const HEAP_TUNING_BELOW_SESSIONS = 150;
+export const HEAP_TUNING_FROM_SESSIONS = 1500;
+export const HEAP_TUNING_BELOW_SESSIONS = 1200;
 /** The factor with thousands of sessions open, whose heap has the room by itself (see above), and from how many to how few. */
 export const CROWDED_HEAP_GROWING_PERCENT = 100;
 export const CROWDED_FROM_SESSIONS = 3500;
