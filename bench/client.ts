@@ -134,11 +134,6 @@ export class BenchConnection {
   }
 
   /**
-   * Send frames from `next` one at a time, each followed by a `barrier`: the server has read and
-   * handled a message before the next leaves, so it always reads a message the same way, whatever
-   * else the machine does (for the CPU figure, bench/cpu-guard.ts).
-   */
-  /**
    * Lockstep on several connections at once (one to each server measured together): each frame goes
    * to every connection, and the next only after all of them have answered the ping sent after it,
    * so the servers read the same frames over the same moments of the machine (bench/cpu-guard.ts).

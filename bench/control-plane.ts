@@ -4,8 +4,9 @@
  * 0), in the same run. Metrics cannot be switched off: what they do per frame (a count per
  * envelope, one histogram observation per window) is in both.
  *
- * Every figure is a set of pairs (on and off back to back, alternating which goes first) judged on
- * the median of the pairs' ratios or differences with its confidence interval (`medianInterval`):
+ * Every figure is a set of pairs (on and off back to back, alternating which goes first; for the CPU
+ * rows, both driven at once by one client) judged on the median of the pairs' ratios or differences
+ * with its confidence interval (`medianInterval`):
  * PASS when the whole interval meets the target, FAIL when none of it does, otherwise the run could
  * not tell and the row says so. The guard is the server CPU a message in lockstep (as the CPU
  * figure measures emulator against bare ws), which the machine's load and V8's garbage-collection
@@ -124,8 +125,8 @@ export interface ControlCpuFigure {
 }
 
 /**
- * Server CPU a message with the control plane on and off, in lockstep on two running children
- * (`alternatingPairs`, as the CPU figure runs emulator against bare ws): the ingest cost that holds on a
+ * Server CPU a message with the control plane on and off, in lockstep into two running children at
+ * once (`togetherPairs`, as the CPU figure runs emulator against bare ws): the ingest cost that holds on a
  * shared machine. A server bound by its CPU keeps at least 90 % of its throughput while its CPU a
  * message grows by at most 1/0.9.
  */
@@ -143,7 +144,7 @@ export async function controlPlaneCpu(
       return r;
     };
     const pairs = await togetherPairs([deps.on, deps.off], run, deps.repetitions, (on, off) =>
-      deps.log(`control plane cpu ${source.media}: on ${fmt(perMessage(on))} µs/message, off ${fmt(perMessage(off))}, ratio ${fmt(perMessage(on) / perMessage(off), 3)}`),
+      deps.log(`control plane cpu ${source.media}: on ${fmt(perMessage(on))} µs/message (${on.majorGcs} mark-compacts), off ${fmt(perMessage(off))} (${off.majorGcs}), ratio ${fmt(perMessage(on) / perMessage(off), 3)}`),
     );
     figures.push({
       media: source.media,

@@ -5,7 +5,9 @@
  * baseline flips between two steady states whose cost per byte differs about threefold (a server
  * that keeps up reads many small TCP segments; one that lags reads full 64-KB buffers). A ratio
  * against that baseline then swung from 0.5 to 1.5 between runs of the same code. Pinned (the client
- * on the last CPU, each server child on the first), repeated runs agree within a few percent.
+ * on the last CPU, each server child on the first), repeated runs agree within a few percent. The
+ * figures that drive two servers at once (the CPU figures, the scale figure's CPU row) have both on
+ * the first CPU together: each child's CPU time is still its own.
  *
  * Linux only, through `taskset` (util-linux, on every Debian); elsewhere, or with one CPU, nothing is
  * pinned and the bench says so.

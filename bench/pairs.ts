@@ -1,8 +1,8 @@
 /**
- * Paired measurements of two running servers, the way every A/B figure of the bench takes them: a
- * warm-up run each (JIT, socket buffers), then `repetitions` pairs back to back, alternating which
- * goes first, so both halves of a pair see the same machine. Used by the CPU figure (emulator vs
- * bare ws) and the control plane's (on vs off).
+ * Paired measurements of two running servers. `alternatingPairs`: a warm-up run each (JIT, socket
+ * buffers), then `repetitions` pairs back to back, alternating which goes first, for loads one
+ * client cannot give two servers at once (the control plane's lag). `togetherPairs`: one client
+ * drives both at once, for the CPU figures (bench/cpu-guard.ts, the control plane's CPU rows).
  */
 import type { ServerHandle } from './child-handle.js';
 

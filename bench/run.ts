@@ -8,6 +8,7 @@
  *   npm run bench -- --heap-snapshots  also write heap snapshots of the emulator in the memory figure
  *   npm run bench -- --only=ingest   run some sections only (ingest, lag, memory, upload, pool, control, cpu, conformance, virtual, startup, scale, scale5000; comma-separated)
  *   npm run bench -- --only=scale5000  the 5,000-session scale figure (opt-in: not in the default run)
+ *   npm run bench -- --only=memory2000 the memory figure at 2,000 sessions, where the heap tuning is on (opt-in)
  *   npm run bench -- --only=cpu --update-cpu-reference   write the CPU figures as the reference later runs are judged against
  *
  * The server under test always runs in a child process (bench/server-child.ts); this process is the
@@ -32,9 +33,9 @@ import { CONTROL_PLANE_OFF, controlCpuRows, controlIngestRows, controlLagRows, c
 import { cpuGuard, cpuRows, writeReference, type CpuFigure, type CpuRun } from './cpu-guard.js';
 
 const SECTIONS = ['ingest', 'lag', 'memory', 'upload', 'pool', 'control', 'cpu', 'conformance', 'virtual', 'startup', ...DEFAULT_SCALE_SECTIONS] as const;
-/** Sections run only when named in --only. */
-const OPT_IN_SECTIONS = (Object.keys(SCALE_SECTIONS) as ScaleSection[]).filter((s) => !DEFAULT_SCALE_SECTIONS.includes(s));
-type Section = (typeof SECTIONS)[number] | ScaleSection;
+/** Sections run only when named in --only: the 5,000-session scale figure, and memory at 2,000 sessions (where the heap tuning is on). */
+const OPT_IN_SECTIONS = [...(Object.keys(SCALE_SECTIONS) as ScaleSection[]).filter((s) => !DEFAULT_SCALE_SECTIONS.includes(s)), 'memory2000'] as const;
+type Section = (typeof SECTIONS)[number] | ScaleSection | 'memory2000';
 
 const args = new Set<string>();
 let only: Set<Section> = new Set(SECTIONS);
@@ -51,6 +52,9 @@ for (const a of process.argv.slice(2)) {
     usage(`unknown option ${a}`);
   }
 }
+
+// A reference is judged against full runs' length; quick runs are too short to be one.
+if (args.has('--update-cpu-reference') && args.has('--quick')) usage('--update-cpu-reference writes the reference full runs are judged against: not with --quick');
 
 function usage(problem: string): never {
   console.error(`${problem}\nusage: npm run bench -- [--quick] [--only=${[...SECTIONS, ...OPT_IN_SECTIONS].join(',')}] [--cpu-prof] [--heap-snapshots] [--update-cpu-reference]`);
@@ -70,13 +74,14 @@ const PLAN = QUICK
       lag: { levels: [50, 200], seconds: 12, idleSeconds: 1.5, segmentEverySeconds: 3 },
       // Memory is cheap to measure (~10 s) and too noisy with fewer sessions: same as the full run.
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10, pairs: 1 },
+      memory2000: { sessions: 2000, pairs: 1 },
       upload: { connections: 2, uploadsPerConnection: 1, repetitions: 1 },
       pool: { sizedFor: 100, levels: [100, 200], seconds: 30, segmentEverySeconds: 3 },
       conformance: { propertyRuns: 10 },
       virtual: { repetitions: 3 },
       startup: { repetitions: 5 },
       scale: { seconds: 15, pairs: 1 },
-      control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3, cpuRepetitions: 5, cpuBytesPerRun: 10e6 },
+      control: { repetitions: 3, bytesPerRun: 50e6, warmUpBytes: 50e6, lagSessions: 200, lagSeconds: 12, lagRepetitions: 3, cpuRepetitions: 5, cpuBytesPerRun: 50e6 },
       cpu: { repetitions: 5, bytesPerRun: 50e6 },
       watchdogSeconds: 600,
     }
@@ -87,6 +92,8 @@ const PLAN = QUICK
       // Pairs: the RSS excess moves by ±100 KB a session between runs of the same build (allocator
       // state, V8's young-generation step), so it is judged on the median of fresh pairs.
       memory: { sessions: 100, minutesA: 1, minutesB: 10, highWaterBytes: 256 << 10, pairs: 5 },
+      // The same load at 2,000 sessions, where the CLI's heap tuning is on (server/heap-tuning.ts): about 100 s a pair.
+      memory2000: { sessions: 2000, pairs: 5 },
       upload: { connections: 4, uploadsPerConnection: 4, repetitions: 5 },
       // Long enough for the overloaded sessions' queues to fill (about 12 s) and reach a steady state.
       pool: { sizedFor: 100, levels: [100, 200], seconds: 60, segmentEverySeconds: 3 },
@@ -150,7 +157,7 @@ interface IngestRun {
   mbPerSecond: number;
   /** Server child CPU (user + system) over the run, in cores (1 = one core busy all the time). */
   serverCores: number;
-  /** This (client) process's CPU over the run, in cores. */
+  /** This (client) process's CPU over the run, in cores (in a run of several servers at once, for all of them). */
   clientCores: number;
   /** Server child CPU (user + system, `process.cpuUsage()` in the child) over the run, µs. */
   serverMicros: number;
@@ -225,7 +232,14 @@ async function lockstepTogetherRun(servers: readonly ServerHandle[], frames: rea
  */
 async function measuredIngest(servers: readonly ServerHandle[], send: (conns: BenchConnection[][]) => Promise<StreamResult[][]>): Promise<IngestResult[]> {
   const { connections } = PLAN.ingest;
-  const conns = await Promise.all(servers.map((server) => openMany(server.url, connections)));
+  // Whatever opened is closed if another server's connections failed to.
+  const opened = await Promise.allSettled(servers.map((server) => openMany(server.url, connections)));
+  const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) {
+    for (const o of opened) if (o.status === 'fulfilled') closeAll(o.value);
+    throw failed.reason;
+  }
+  const conns = opened.map((o) => (o as PromiseFulfilledResult<BenchConnection[]>).value);
   try {
     await sleep(100); // let session.ready frames go out before the clock starts
     const gcBefore = await Promise.all(servers.map((server) => server.call<GcStatsResult>({ cmd: 'gc-stats' })));
@@ -516,12 +530,12 @@ interface MemoryPair {
   emulator: MemoryRunResult;
 }
 
-/** `PLAN.memory.pairs` pairs of fresh children (bare ws, then the emulator), the same load each. */
-async function memoryPairsRun(media: BenchMedia): Promise<MemoryPair[]> {
+/** `count` pairs of fresh children (bare ws, then the emulator), the same load of `sessions` each. */
+async function memoryPairsRun(media: BenchMedia, sessions: number, count: number): Promise<MemoryPair[]> {
   const pairs: MemoryPair[] = [];
-  for (let k = 0; k < PLAN.memory.pairs; k++) {
-    const bare = await memoryRun(media, 'bare');
-    const emulator = await memoryRun(media, 'emulator');
+  for (let k = 0; k < count; k++) {
+    const bare = await memoryRun(media, 'bare', sessions);
+    const emulator = await memoryRun(media, 'emulator', sessions);
     pairs.push({ bare, emulator });
     log(`memory pair ${k + 1}: RSS excess over bare ws ${rssExcesses(pairs.at(-1)!).map((x) => `${x >= 0 ? '+' : ''}${fmt(x)}`).join(' → ')} KB/session`);
   }
@@ -540,8 +554,8 @@ function medianMemoryPair(pairs: readonly MemoryPair[]): MemoryPair | undefined 
   return sorted[(sorted.length - 1) >> 1];
 }
 
-async function memoryRun(media: BenchMedia, kind: ServerKind): Promise<MemoryRunResult> {
-  const { sessions, minutesA, minutesB, highWaterBytes } = PLAN.memory;
+async function memoryRun(media: BenchMedia, kind: ServerKind, sessions: number): Promise<MemoryRunResult> {
+  const { minutesA, minutesB, highWaterBytes } = PLAN.memory;
   return withServer({ kind, processingRatio: 0, collectLag: false }, async (server) => {
     // Warm-up: one session streams a few seconds and closes, so one-time costs (lazily compiled
     // code, caches) land in the baseline instead of being spread over the sessions measured.
@@ -763,7 +777,7 @@ async function controlCpu(sources: Parameters<typeof controlPlaneCpu>[0]): Promi
   const on = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false }, spawnOptions());
   const off = await ServerHandle.start({ kind: 'emulator', processingRatio: 0, collectLag: false, ...CONTROL_PLANE_OFF }, spawnOptions());
   try {
-    return await controlPlaneCpu(sources, { on, off, run: lockstepPairRun, repetitions: PLAN.control.cpuRepetitions, bytesPerRun: PLAN.control.cpuBytesPerRun, log });
+    return await controlPlaneCpu(sources, { on, off, run: cpuRunsTogether, repetitions: PLAN.control.cpuRepetitions, bytesPerRun: PLAN.control.cpuBytesPerRun, log });
   } finally {
     await Promise.all([on.stop(), off.stop()]);
   }
@@ -784,7 +798,7 @@ async function controlLag(media: BenchMedia): Promise<ControlLagFigure> {
 }
 
 /** Lockstep ingest into two servers at once, as the CPU figures take them (bench/cpu-guard.ts), with each one's error envelopes. */
-async function lockstepPairRun(servers: readonly [ServerHandle, ServerHandle], frames: readonly Buffer[], bytes: number): Promise<[CpuRun, CpuRun]> {
+async function cpuRunsTogether(servers: readonly [ServerHandle, ServerHandle], frames: readonly Buffer[], bytes: number): Promise<[CpuRun, CpuRun]> {
   const [a, b] = (await lockstepTogetherRun(servers, frames, bytes)).map((r) => ({ ...r.run, errors: r.errors }));
   return [a!, b!];
 }
@@ -801,7 +815,7 @@ async function cpuSection(media: BenchMedia): Promise<CpuFigure[]> {
         { media: 'chromium-1s-chunks', label: 'Chromium-like live WebM, start(1000) chunks', frames: media.chromium1s },
         { media: 'live-webm-chunks', label: 'small live WebM 1-s chunks', frames: media.live },
       ],
-      { emulator, bare, run: lockstepPairRun, repetitions, bytesPerRun, log },
+      { emulator, bare, run: cpuRunsTogether, repetitions, bytesPerRun, log },
     );
   } finally {
     await Promise.all([emulator.stop(), bare.stop()]);
@@ -816,7 +830,7 @@ function isFlat(a: number, b: number): boolean {
   return b <= TARGETS.flatFactor * a || b - a <= TARGETS.flatSlackKb;
 }
 
-function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEmu: MemoryRunResult | undefined, memBare: MemoryRunResult | undefined, memoryPairs: readonly MemoryPair[]): Row[] {
+function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[]): Row[] {
   const rows: Row[] = [];
   const { connections, bytesPerRun, warmUpBytes, repetitions } = PLAN.ingest;
   for (const f of ingestFigures) {
@@ -844,7 +858,14 @@ function buildRows(ingestFigures: IngestFigure[], lagFigures: LagFigure[], memEm
       result: !bad && f.lag.p99 <= TARGETS.lagP99Ms ? 'PASS' : 'FAIL',
     });
   }
-  if (!memEmu || !memBare) return rows;
+  return rows;
+}
+
+/** The memory rows of one set of pairs: heapUsed and RSS at both points, from the median pair, judged over all pairs. */
+function memoryRows(memoryPairs: readonly MemoryPair[]): Row[] {
+  const { emulator: memEmu, bare: memBare } = medianMemoryPair(memoryPairs) ?? {};
+  if (!memEmu || !memBare) return [];
+  const rows: Row[] = [];
   const n = memEmu.sessions;
   const [e1, e10] = memEmu.points as [MemoryPoint, MemoryPoint];
   const [b1, b10] = memBare.points as [MemoryPoint, MemoryPoint];
@@ -1016,7 +1037,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load = loadavg();
   log(`${QUICK ? 'quick' : 'full'} run; ${cpus().length} CPUs, ${PINNING.description}, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('pool') || only.has('control') || only.has('cpu') || scaleSelected();
+  const streamSections = only.has('ingest') || only.has('lag') || only.has('memory') || only.has('memory2000') || only.has('pool') || only.has('control') || only.has('cpu') || scaleSelected();
   const media = streamSections ? await loadBenchMedia() : undefined;
   if (media) log(`media ready: 10-s segment ${media.segment10s.length} B, 3-s segment ${media.segment3s.length} B, live ${media.live.length} chunks`);
   const uploadMedia = only.has('upload') ? await loadUploadMedia(MAX_UPLOAD_BYTES) : [];
@@ -1029,8 +1050,9 @@ async function main(): Promise<void> {
     log(`event lag ${level} sessions: ${lagCell(f.lag)} (${f.lag.count} windows); idle ELD ${lagCell(f.idleEventLoopDelay)}, loaded ELD ${lagCell(f.loadedEventLoopDelay)}`);
     lagFigures.push(f);
   }
-  const memoryPairs = only.has('memory') && media ? await memoryPairsRun(media) : [];
+  const memoryPairs = only.has('memory') && media ? await memoryPairsRun(media, PLAN.memory.sessions, PLAN.memory.pairs) : [];
   const { emulator: memEmu, bare: memBare } = medianMemoryPair(memoryPairs) ?? {};
+  const memory2000Pairs = only.has('memory2000') && media ? await memoryPairsRun(media, PLAN.memory2000.sessions, PLAN.memory2000.pairs) : [];
   const uploadFigures = uploadMedia.length ? await uploads(uploadMedia) : [];
   const poolFigures: PoolFigure[] = [];
   for (const level of only.has('pool') ? PLAN.pool.levels : []) {
@@ -1046,7 +1068,7 @@ async function main(): Promise<void> {
   const control = only.has('control') ? await controlSection(media!) : undefined;
   const cpuFigures = only.has('cpu') ? await cpuSection(media!) : [];
   if (args.has('--update-cpu-reference') && cpuFigures.length) {
-    writeReference(cpuFigures, loadavg());
+    writeReference(cpuFigures, PLAN.cpu.bytesPerRun, loadavg());
     log('cpu reference written to bench/cpu-reference.json');
   }
 
@@ -1063,7 +1085,9 @@ async function main(): Promise<void> {
   if (startup) log(`startup: ${startupSummary(startup)}`);
 
   const rows = [
-    ...buildRows(ingestFigures, lagFigures, memEmu, memBare, memoryPairs),
+    ...buildRows(ingestFigures, lagFigures),
+    ...memoryRows(memoryPairs),
+    ...memoryRows(memory2000Pairs),
     ...poolRows(poolFigures),
     ...uploadRows(uploadFigures),
     ...(control ? [...controlIngestRows(control.ingest, PLAN.control.repetitions), ...controlCpuRows(control.cpu, PLAN.control.cpuRepetitions), ...controlLagRows(control.lag, PLAN.control.lagRepetitions)] : []),
@@ -1083,7 +1107,7 @@ async function main(): Promise<void> {
     markdownTable(rows),
     '',
   ];
-  if (memEmu) {
+  if (memEmu || memory2000Pairs.length) {
     out.push(
       `Memory: per session = (value after gc − the same server with no sessions, after one warm-up session) / sessions. RSS rows are judged on the excess over the bare ws server that received the same bytes on as many connections (≤ ${TARGETS.rssExcessKbPerSession} KB, the memory target, with the emulator's journal on at its default size, a bounded ring buffer whose entries and evictions the rows count): RSS after gc also holds what any ws server keeps after moving this much data (allocator high-water, V8 young generation), which is not per-session state and is not flat even for bare ws. Flatness is judged on heapUsed.`,
       '',
@@ -1108,6 +1132,7 @@ async function main(): Promise<void> {
     ingest: ingestFigures,
     eventLag: lagFigures,
     memory: { emulator: memEmu, bare: memBare, pairs: memoryPairs },
+    memory2000: { pairs: memory2000Pairs },
     upload: uploadFigures,
     pool: poolFigures,
     scale: scaleFigures,
@@ -1127,7 +1152,7 @@ function scaleSelected(): boolean {
 }
 
 /** Each pair of a scale section is two fresh children with thousands of connections: about 2 minutes (5,000: 4). */
-const watchdogSeconds = PLAN.watchdogSeconds + PLAN.scale.pairs * ((only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0));
+const watchdogSeconds = PLAN.watchdogSeconds + PLAN.scale.pairs * ((only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0)) + (only.has('memory2000') ? PLAN.memory2000.pairs * 200 : 0);
 const watchdog = setTimeout(() => {
   log(`watchdog: the bench took longer than ${watchdogSeconds} s; stopping`);
   killAllChildren();

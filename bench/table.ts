@@ -24,7 +24,7 @@ export function spreadCell(s: Spread, decimals = 1): string {
   return `${fmt(s.median, decimals)} (${fmt(s.min, decimals)}–${fmt(s.max, decimals)})`;
 }
 
-/** The coverage below which an interval judges nothing (the quick run's 3 pairs give 75 %). */
+/** The coverage below which an interval judges nothing (3 pairs give 75 %, 1 none: most quick-run rows are info). */
 export const MIN_COVERAGE = 0.9;
 
 /**

@@ -115,7 +115,7 @@ describe('ServingHeapTuning', () => {
     expect(late.crowdedFromSessions).toBe(Infinity);
     [4000, 10_000, 3999, 0].forEach((n) => late.sessionsOpen(n));
     expect(set).toEqual([`--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}`, '--heap-growing-percent=0']);
-    expect(() => new ServingHeapTuning({ execArgv: [], crowdedFromSessions: 1000, crowdedBelowSessions: 1001 })).toThrow(RangeError);
+    expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 1000, crowdedBelowSessions: 1001 })).toThrow(RangeError);
     expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 1000, crowdedBelowSessions: 250 })).toThrow(RangeError);
     expect(() => new ServingHeapTuning({ execArgv: [], fromSessions: 300, crowdedFromSessions: 300 })).toThrow(RangeError);
   });

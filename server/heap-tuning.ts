@@ -1,7 +1,8 @@
 /**
  * How V8 collects garbage in a process whose job is serving streams: the CLI's (`serve`, `exec`),
  * not a test runner that embeds `createMockServer`, whose process is not ours to tune. The server
- * tells it how many sessions are open; from 1,500 it sets two things (why not fewer: the end).
+ * tells it how many sessions are open; from 1,500 it sets two things (why not from fewer: see the
+ * last paragraph).
  *
  * 1. The old generation's growing factor. A stream server receives every frame in fresh off-heap
  *    buffers and keeps little on its heap, and V8 (Node 20) counts the off-heap bytes allocated
@@ -50,11 +51,13 @@
  * busy: helpers at nice 10 free received buffers later (V8 frees their memory on a helper thread),
  * and the factor lets more of them wait for a mark-compact. The allocator keeps the high-water mark,
  * so RSS after garbage collection stays higher by a few tens of MB, whatever the number of sessions:
- * measured with the bench's memory figure (10 minutes of media sent as fast as the server takes it,
- * RSS over bare ws a session, 63 s and 600 s of media), +134 to +273 KB a session at 300 sessions
- * with the settings (the helpers' priority alone did it) against +48 to +143 without; +37 to +108
- * at 1,000 sessions against +39 to +78; +65 and +12 at 2,000 with them. Above about 1,500 sessions
- * that cost is under the 100 KB a session the memory target allows, and the CPU they save is needed.
+ * measured with the bench's memory figure (10 minutes of media sent as fast as the server takes it;
+ * RSS over bare ws a session after 63 s → 600 s of media): at 300 sessions, medians of 5 pairs,
+ * +166 → +97 KB with the settings (the helpers' priority alone gave about as much) against +78 → +20
+ * without; at 1,000 sessions, 2 pairs, +108 and +37 → +86 and +56 with them, +78 and +39 → +2 and
+ * +23 without; at 2,000, 1 pair, +65 → +12 with them. A cost of a few tens of MB falls per session as
+ * sessions grow: over the memory target's 100 KB at 300, about 70 at 1,000. From 1,500 (our choice,
+ * with room) it is well under, and there the CPU the settings save is needed (the scale figures).
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
