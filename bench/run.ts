@@ -285,7 +285,6 @@ async function measuredIngest(servers: readonly ServerHandle[], send: (conns: Be
   }
 }
 
-
 /**
  * Fresh children, one per config (bench/README.md, "Garbage-collection state"); each in turn, in the
  * configs' order, gets a warm-up run (JIT, socket buffers, heap sizes) and then one measured run,
