@@ -55,9 +55,10 @@
  * RSS over bare ws a session after 63 s → 600 s of media): at 300 sessions, medians of 5 pairs,
  * +166 → +97 KB with the settings (the helpers' priority alone gave about as much) against +78 → +20
  * without; at 1,000 sessions, 2 pairs, +108 and +37 → +86 and +56 with them, +78 and +39 → +2 and
- * +23 without; at 2,000, 1 pair, +65 → +12 with them. A cost of a few tens of MB falls per session as
- * sessions grow: over the memory target's 100 KB at 300, about 70 at 1,000. From 1,500 (our choice,
- * with room) it is well under, and there the CPU the settings save is needed (the scale figures).
+ * +23 without; at 2,000, medians of 5 pairs, +65 → +62 with them. The settings' share is a few tens
+ * of MB, so per session it falls as sessions grow: the whole excess was over the memory target's
+ * 100 KB a session at 300, about 70 at 1,000 and 65 at 2,000. From 1,500 (our choice) it is under
+ * the target, and there the CPU the settings save is needed (the scale figures).
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
