@@ -40,22 +40,26 @@
  *    given one core), each helper gets an equal turn, so the event loop waits behind garbage
  *    collection it was meant not to wait for: at 2,000 sessions on one core the main thread waited
  *    2.5–2.7 s of 42 s for the CPU, and windows' p99 lag was 10–13 ms; with the helpers at nice 10
- *    (or with V8 told not to use them) 3.4–3.9 ms. At nice 10 a helper still gets about a tenth of
- *    a CPU the main thread is using, and all of an idle one, so the collection still progresses.
+ *    or 19 (or with V8 told not to use them) 3.4–4.4 ms. At 5,000 sessions, on a slower machine,
+ *    nice 10 was not enough: p99 18.3–22.6 ms in six runs, the main thread waiting 3.8 s of 42;
+ *    at nice 19, 8.6–12.6 ms and 1.8–2.0 s (December 2026). At nice 19 a helper gets about 1.5 % of
+ *    a CPU the main thread is using (kernel weight 15 against 1024), and all of an idle one, which a
+ *    real-time server's CPU mostly is, so the collection still progresses.
  *    Switching V8's own threading flags at run time is not an option: several of them crash V8
  *    (checked). The priority is lowered once, the first time the threshold is crossed, and kept:
  *    an unprivileged process may lower a thread's priority but not raise it again. Threads created
  *    later (libuv's pool starts on demand) keep the normal priority.
  *
  * Why from 1,500 sessions, not fewer. Both settings cost memory where the main thread keeps its CPU
- * busy: helpers at nice 10 free received buffers later (V8 frees their memory on a helper thread),
+ * busy: helpers at a low priority free received buffers later (V8 frees their memory on a helper thread),
  * and the factor lets more of them wait for a mark-compact. The allocator keeps the high-water mark,
  * so RSS after garbage collection stays higher by a few tens of MB, whatever the number of sessions:
  * measured with the bench's memory figure (10 minutes of media sent as fast as the server takes it;
  * RSS over bare ws a session after 63 s → 600 s of media): at 300 sessions, medians of 5 pairs,
  * +166 → +97 KB with the settings (the helpers' priority alone gave about as much) against +78 → +20
  * without; at 1,000 sessions, 2 pairs, +108 and +37 → +86 and +56 with them, +78 and +39 → +2 and
- * +23 without; at 2,000, medians of 5 pairs, +65 → +62 with them. The settings' share is a few tens
+ * +23 without; at 2,000, medians of 5 pairs, +65 → +62 with them (+87 → +54 with the helpers at
+ * nice 19, the setting now). The settings' share is a few tens
  * of MB, so per session it falls as sessions grow: the whole excess was over the memory target's
  * 100 KB a session at 300, about 70 at 1,000 and 65 at 2,000. From 1,500 (our choice) it is under
  * the target, and there the CPU the settings save is needed (the scale figures).
@@ -73,7 +77,7 @@ export const CROWDED_HEAP_GROWING_PERCENT = 100;
 export const CROWDED_FROM_SESSIONS = 3500;
 export const CROWDED_BELOW_SESSIONS = 3000;
 /** The nice value V8's helper threads get with many sessions open (0 is normal, 19 the lowest). */
-export const HELPER_THREAD_NICE = 10;
+export const HELPER_THREAD_NICE = 19;
 
 /** Node's flags, where V8 accepts `_` for `-` in a flag's name. */
 const sameFlag = (arg: string, name: string) => arg.replace(/^--/, '').split('=')[0]!.replace(/_/g, '-') === name;
