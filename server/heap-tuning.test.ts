@@ -64,6 +64,26 @@ describe('ServingHeapTuning', () => {
     expect(t.active).toBe(true);
   });
 
+  it('lowers the helper threads to the nice value it is given', () => {
+    const lowered: Array<[number, number]> = [];
+    const t = new ServingHeapTuning({ execArgv: [], setFlags: () => {}, helperThreads: () => [11, 12], setThreadPriority: (id, nice) => lowered.push([id, nice]), helperThreadNice: 19 });
+    expect(t.sessionsOpen(HEAP_TUNING_FROM_SESSIONS)?.helperThreads).toEqual({ lowered: 2, nice: 19 });
+    expect(lowered).toEqual([[11, 19], [12, 19]]);
+    expect(t.describe()).toMatch(new RegExp(`; helper threads at nice 19 from ${HEAP_TUNING_FROM_SESSIONS} open sessions$`));
+  });
+
+  it('leaves the helper threads alone at nice 0, and refuses a nice value outside 0-19', () => {
+    const lowered: number[] = [];
+    const t = new ServingHeapTuning({ execArgv: [], setFlags: () => {}, helperThreads: () => [11], setThreadPriority: (id) => lowered.push(id), helperThreadNice: 0 });
+    expect([HEAP_TUNING_FROM_SESSIONS, CROWDED_FROM_SESSIONS].map((n) => t.sessionsOpen(n))).toEqual([
+      { flag: `--heap-growing-percent=${SERVING_HEAP_GROWING_PERCENT}` },
+      { flag: `--heap-growing-percent=${CROWDED_HEAP_GROWING_PERCENT}` },
+    ]);
+    expect(lowered).toEqual([]);
+    expect(t.describe()).toMatch(/; helper threads left alone$/);
+    for (const nice of [20, -1, 2.5]) expect(() => new ServingHeapTuning({ helperThreadNice: nice })).toThrow(RangeError);
+  });
+
   it.each([['--heap-growing-percent=30'], ['--heap_growing_percent=0']])('never sets the flag when node was started with %s (the helper threads are still lowered)', (flag) => {
     const { set, lowered, tuning: t } = tuning(['--expose-gc', flag], [21]);
     expect([HEAP_TUNING_FROM_SESSIONS, 5000, 0, HEAP_TUNING_FROM_SESSIONS].map((n) => t.sessionsOpen(n))).toEqual([

@@ -40,12 +40,14 @@
  *    given one core), each helper gets an equal turn, so the event loop waits behind garbage
  *    collection it was meant not to wait for: at 2,000 sessions on one core the main thread waited
  *    2.5–2.7 s of 42 s for the CPU, and windows' p99 lag was 10–13 ms; with the helpers at nice 10
- *    or 19 (or with V8 told not to use them) 3.4–4.4 ms. At 5,000 sessions, on a slower machine,
- *    nice 10 was not enough: p99 18.3–22.6 ms in six runs, the main thread waiting 3.8 s of 42;
- *    at nice 19, 8.6–12.6 ms and 1.8–2.0 s (December 2026). At nice 19 a helper gets about 1.5 % of
- *    a CPU the main thread is using (kernel weight 15 against 1024), and all of an idle one, which a
- *    real-time server's CPU mostly is, so the collection still progresses. The price is not settled:
- *    at 2,000 sessions the server's CPU against bare ws rose from 1.01–1.09 to 1.16–1.22.
+ *    or 19 (or with V8 told not to use them) 3.4–4.4 ms. Nice 10, not 19: run alternately in one
+ *    hour, three pairs each (December 2026), nice 19 cost CPU at 2,000 sessions (the server's CPU
+ *    against bare ws 1.23 and 1.33, against 1.02 and 1.06 at nice 10, the main thread doing more of
+ *    the work and more of it in the kernel) and did not lower the lag at 5,000 (pooled p99 9.7 and
+ *    22.7 ms, against 10.8 and 14.1), though the main thread waited less (1.9–2.1 s of 42 against
+ *    3.2–3.9). At nice 10 a helper gets about a tenth of a CPU the main thread is using (kernel
+ *    weight 110 against 1024), and all of an idle one, which a real-time server's CPU mostly is, so
+ *    the collection still progresses. `helperThreadNice` sets another value (0 leaves them alone).
  *    Switching V8's own threading flags at run time is not an option: several of them crash V8
  *    (checked). The priority is lowered once, the first time the threshold is crossed, and kept:
  *    an unprivileged process may lower a thread's priority but not raise it again. Threads created
@@ -60,7 +62,7 @@
  * +166 → +97 KB with the settings (the helpers' priority alone gave about as much) against +78 → +20
  * without; at 1,000 sessions, 2 pairs, +108 and +37 → +86 and +56 with them, +78 and +39 → +2 and
  * +23 without; at 2,000, medians of 5 pairs, +65 → +62 with them (+87 → +54 with the helpers at
- * nice 19, the setting now). The settings' share is a few tens
+ * nice 19). The settings' share is a few tens
  * of MB, so per session it falls as sessions grow: the whole excess was over the memory target's
  * 100 KB a session at 300, about 70 at 1,000 and 65 at 2,000. From 1,500 (our choice) it is under
  * the target, and there the CPU the settings save is needed (the scale figures).
@@ -77,8 +79,8 @@ export const HEAP_TUNING_BELOW_SESSIONS = 1200;
 export const CROWDED_HEAP_GROWING_PERCENT = 100;
 export const CROWDED_FROM_SESSIONS = 3500;
 export const CROWDED_BELOW_SESSIONS = 3000;
-/** The nice value V8's helper threads get with many sessions open (0 is normal, 19 the lowest). */
-export const HELPER_THREAD_NICE = 19;
+/** The nice value V8's helper threads get with many sessions open (0 is normal and leaves them alone, 19 the lowest). */
+export const HELPER_THREAD_NICE = 10;
 
 /** Node's flags, where V8 accepts `_` for `-` in a flag's name. */
 const sameFlag = (arg: string, name: string) => arg.replace(/^--/, '').split('=')[0]!.replace(/_/g, '-') === name;
@@ -98,6 +100,8 @@ export interface HeapTuningOptions {
   helperThreads?: () => number[];
   /** Give a thread a nice value (`os.setPriority`; on Linux a thread id sets that thread only). */
   setThreadPriority?: (threadId: number, nice: number) => void;
+  /** The helper threads' nice value from the first step (0 leaves them alone). */
+  helperThreadNice?: number;
 }
 
 /** What one call of `sessionsOpen` changed. */
@@ -126,6 +130,7 @@ export class ServingHeapTuning {
   readonly belowSessions: number;
   readonly crowdedFromSessions: number;
   readonly crowdedBelowSessions: number;
+  readonly helperThreadNice: number;
   /** The steps in order: up a step at its `from`, back down below its `below`. */
   private readonly steps: ReadonlyArray<{ from: number; below: number; percent: number }>;
   private readonly setFlags: (flag: string) => void;
@@ -147,12 +152,14 @@ export class ServingHeapTuning {
     crowdedBelowSessions = Math.max(Math.min(CROWDED_BELOW_SESSIONS, crowdedFromSessions), fromSessions),
     helperThreads = linuxHelperThreads,
     setThreadPriority = setPriority,
+    helperThreadNice = HELPER_THREAD_NICE,
   }: HeapTuningOptions = {}) {
     // Off below the "on" threshold, or the flag would flip at every session around it; the steps in order.
     if (!(belowSessions <= fromSessions)) throw new RangeError(`belowSessions (${belowSessions}) must not exceed fromSessions (${fromSessions})`);
     if (!(fromSessions <= crowdedBelowSessions && crowdedBelowSessions <= crowdedFromSessions && fromSessions < crowdedFromSessions)) {
       throw new RangeError(`expected fromSessions (${fromSessions}) ≤ crowdedBelowSessions (${crowdedBelowSessions}) ≤ crowdedFromSessions (${crowdedFromSessions}), the first below the last`);
     }
+    if (!(Number.isInteger(helperThreadNice) && helperThreadNice >= 0 && helperThreadNice <= 19)) throw new RangeError(`helperThreadNice must be a whole number from 0 to 19, got ${helperThreadNice}`);
     this.setFlags = setFlags;
     this.helperThreads = helperThreads;
     this.setThreadPriority = setThreadPriority;
@@ -161,6 +168,7 @@ export class ServingHeapTuning {
     this.belowSessions = belowSessions;
     this.crowdedFromSessions = crowdedFromSessions;
     this.crowdedBelowSessions = crowdedBelowSessions;
+    this.helperThreadNice = helperThreadNice;
     this.steps = [
       { from: fromSessions, below: belowSessions, percent: SERVING_HEAP_GROWING_PERCENT },
       { from: crowdedFromSessions, below: crowdedBelowSessions, percent: CROWDED_HEAP_GROWING_PERCENT },
@@ -178,7 +186,8 @@ export class ServingHeapTuning {
       ? `growing factor left as node was started (${this.nodeFlag})`
       : `growing ${SERVING_HEAP_GROWING_PERCENT} % from ${this.fromSessions} open sessions (V8's own below ${this.belowSessions}), ${CROWDED_HEAP_GROWING_PERCENT} % from ${this.crowdedFromSessions} (${SERVING_HEAP_GROWING_PERCENT} % again below ${this.crowdedBelowSessions})`;
     // Only Linux lets a thread's priority be set on its own (`linuxHelperThreads` lists none elsewhere).
-    const threads = process.platform === 'linux' ? `helper threads at nice ${HELPER_THREAD_NICE} from ${this.fromSessions} open sessions` : 'helper threads left alone (Linux only)';
+    const threads = process.platform !== 'linux' ? 'helper threads left alone (Linux only)'
+      : this.helperThreadNice === 0 ? 'helper threads left alone' : `helper threads at nice ${this.helperThreadNice} from ${this.fromSessions} open sessions`;
     return `${factor}; ${threads}`;
   }
 
@@ -187,7 +196,7 @@ export class ServingHeapTuning {
     if (this.broken) return undefined;
     const level = this.levelFor(count);
     if (level === this.level) return undefined;
-    const helperThreads = level > 0 && !this.threadsLowered ? this.lowerHelperThreads() : undefined;
+    const helperThreads = level > 0 && !this.threadsLowered && this.helperThreadNice > 0 ? this.lowerHelperThreads() : undefined;
     // A refused flag leaves the level at the one V8 still holds.
     const flag = this.nodeFlag === undefined ? this.setFactor(level) : undefined;
     this.level = level;
@@ -216,18 +225,19 @@ export class ServingHeapTuning {
     return flag;
   }
 
-  /** Once: every thread but the main one to `HELPER_THREAD_NICE`. A thread that ended meanwhile is skipped. */
+  /** Once: every thread but the main one to `helperThreadNice`. A thread that ended meanwhile is skipped. */
   private lowerHelperThreads(): { lowered: number; nice: number } {
     this.threadsLowered = true;
+    const nice = this.helperThreadNice;
     let lowered = 0;
     for (const threadId of this.helperThreads()) {
       try {
-        this.setThreadPriority(threadId, HELPER_THREAD_NICE);
+        this.setThreadPriority(threadId, nice);
         lowered++;
       } catch {
         // Gone since it was listed (ESRCH): nothing to lower.
       }
     }
-    return { lowered, nice: HELPER_THREAD_NICE };
+    return { lowered, nice };
   }
 }

@@ -80,7 +80,7 @@ describe('ih-mock serve', CLI_TIMEOUT, () => {
 
   it('logs its V8 garbage-collection policy at --log-level debug; a --heap-growing-percent given to node wins', async () => {
     const policy = /"policy":"([^"]*)","msg":"V8 garbage collection"/;
-    const threads = 'helper threads at nice 19 from 1500 open sessions';
+    const threads = 'helper threads at nice 10 from 1500 open sessions';
     const tuned = startCli(['--port', '0', '--log-level', 'debug']);
     expect((await waitForOutput(tuned, policy, { stream: 'stderr' }))[1]).toBe(`growing 200 % from 1500 open sessions (V8's own below 1200), 100 % from 3500 (200 % again below 3000); ${threads}`);
     const own = startCli(['--port', '0', '--log-level', 'debug'], { nodeArgs: ['--heap-growing-percent=30'] });
