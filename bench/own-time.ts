@@ -6,8 +6,10 @@
  * that is its own: what the span would have lasted on a quiet, dedicated core.
  *
  * The meter samples the process's CPU time (`process.cpuUsage()`, every thread, user + system) every
- * `intervalMs`, and on Linux the main thread's run-queue wait (`/proc/thread-self/schedstat`, second
- * field: time runnable but not running), only to say how much of the wall time other processes took.
+ * `intervalMs`, and on Linux the main thread's own CPU time and run-queue wait (`/proc/thread-self/schedstat`,
+ * first and second fields; the wait is time runnable but not running): the wait says how much of the
+ * wall time other threads took, the main thread's CPU how much of a block was the event loop's own work
+ * rather than V8's helper threads (on one CPU, a helper running holds the loop up just the same).
  * From the samples:
  * - `ownDelay`: each tick's lateness, capped by the CPU the process used during it: the longest
  *   synchronous block and how many passed 10 ms, whatever the machine's load (an upper bound: CPU
@@ -29,7 +31,12 @@ export interface OwnDelayResult extends Distribution {
   cpuMs: number;
   waitMs: number | null;
   intervalMs: number;
+  /** The longest own delays (at most `LONGEST_BLOCKS`, longest first): when (ms into the span), how long, and the main thread's CPU in that tick (null: not on this system). */
+  longest: Array<{ atMs: number; ownMs: number; mainMs: number | null }>;
 }
+
+/** How many of the longest blocks `ownDelay` describes one by one. */
+const LONGEST_BLOCKS = 5;
 
 export class OwnTimeMeter {
   private timer: NodeJS.Timeout | undefined;
@@ -38,6 +45,7 @@ export class OwnTimeMeter {
   private t: number[] = [];
   private cpu: number[] = [];
   private wait: number[] = [];
+  private main: number[] = [];
   /** `/proc/thread-self/schedstat` of the thread that built the meter (Linux), else null. */
   private readonly schedstat = openSchedstat();
   private readonly buf = Buffer.alloc(128);
@@ -48,6 +56,7 @@ export class OwnTimeMeter {
     this.t = [];
     this.cpu = [];
     this.wait = [];
+    this.main = [];
     this.intervalMs = intervalMs;
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -69,6 +78,11 @@ export class OwnTimeMeter {
     }
     const last = this.t.length - 1;
     const span = (a: number[]) => (last > 0 ? a[last]! - a[0]! : 0);
+    // own[i - 1] is the tick ending at sample i.
+    const longest = own
+      .map((ownMs, i) => ({ atMs: this.t[i + 1]! - this.t[0]!, ownMs, mainMs: this.schedstat === null ? null : this.main[i + 1]! - this.main[i]! }))
+      .sort((a, b) => b.ownMs - a.ownMs)
+      .slice(0, LONGEST_BLOCKS);
     return {
       ...distribution(own),
       over10ms: own.filter((d) => d > 10).length,
@@ -77,6 +91,7 @@ export class OwnTimeMeter {
       cpuMs: span(this.cpu),
       waitMs: this.schedstat === null ? null : span(this.wait),
       intervalMs: this.intervalMs,
+      longest,
     };
   }
 
@@ -106,14 +121,16 @@ export class OwnTimeMeter {
     const usage = process.cpuUsage();
     this.t.push(performance.now());
     this.cpu.push((usage.user + usage.system) / 1000);
-    this.wait.push(this.readWaitMs());
+    const line = this.readSchedstat();
+    this.main.push(schedstatField(line, 0) / 1e6);
+    this.wait.push(schedstatField(line, 1) / 1e6);
   }
 
-  /** The main thread's cumulative run-queue wait, ms (`cpu_ns wait_ns timeslices`); 0 without the file. */
-  private readWaitMs(): number {
-    if (this.schedstat === null) return 0;
+  /** The main thread's schedstat line (`cpu_ns wait_ns timeslices`, cumulative); empty without the file. */
+  private readSchedstat(): string {
+    if (this.schedstat === null) return '';
     const n = readSync(this.schedstat, this.buf, 0, this.buf.length, 0);
-    return schedstatField(this.buf.toString('latin1', 0, n), 1) / 1e6;
+    return this.buf.toString('latin1', 0, n);
   }
 }
 

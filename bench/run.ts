@@ -1105,6 +1105,8 @@ async function main(): Promise<void> {
     '',
     `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}; ${PINNING.description}), load average at start ${load.map((l) => l.toFixed(2)).join(' ')}, at end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}; ${fmt(seconds, 0)} s.`,
     '',
+    // Settings that change what the children measure: a table made with them is not the default's.
+    ...(CHILD_OVERRIDES.length ? [`Server children changed for this run: ${CHILD_OVERRIDES.join('; ')}.`, ''] : []),
     markdownTable(rows),
     '',
   ];
@@ -1122,7 +1124,7 @@ async function main(): Promise<void> {
 
   mkdirSync(CACHE_DIR, { recursive: true });
   const json = {
-    run: { quick: QUICK, sections: [...only], startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd },
+    run: { quick: QUICK, sections: [...only], startedAt: new Date(started).toISOString(), seconds, node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageStart: load, loadAverageEnd: loadEnd, childOverrides: CHILD_OVERRIDES },
     plan: PLAN,
     targets: TARGETS,
     media: media
@@ -1147,6 +1149,9 @@ async function main(): Promise<void> {
   log(`results written to ${RESULTS_PATH}`);
   process.exitCode = rows.some((r) => r.result === 'FAIL') ? 1 : 0;
 }
+
+/** The environment variables that change the server children (bench/README.md), as set for this run. */
+const CHILD_OVERRIDES = (['BENCH_CHILD_NODE_ARGS', 'BENCH_HEAP_TUNING'] as const).filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
 
 function scaleSelected(): boolean {
   return (Object.keys(SCALE_SECTIONS) as ScaleSection[]).some((s) => only.has(s));

@@ -27,7 +27,7 @@ import { WebSocketServer } from 'ws';
 // The shipped build (dist/, what `npx ih-mock` runs), not the TypeScript sources through tsx's loader.
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
 import { RealClock } from '../dist/server/clock.js';
-import { ServingHeapTuning } from '../dist/server/heap-tuning.js';
+import { ServingHeapTuning, type HeapTuningOptions } from '../dist/server/heap-tuning.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
 import { resolveOptions, wsMaxPayload } from '../dist/server/options.js';
 import { OwnTimeMeter, threadCpuMicros } from './own-time.js';
@@ -83,6 +83,17 @@ class FineClock extends RealClock {
   }
 }
 
+/** The heap tuning's thresholds and nice values from BENCH_HEAP_TUNING, for comparing settings in one hour; none: the CLI's. */
+function heapTuningOverrides(): HeapTuningOptions {
+  const text = process.env.BENCH_HEAP_TUNING;
+  if (!text) return {};
+  const allowed = ['fromSessions', 'belowSessions', 'crowdedFromSessions', 'crowdedBelowSessions', 'helperThreadNice'];
+  const overrides = JSON.parse(text) as Record<string, unknown>;
+  const unknown = Object.keys(overrides).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0 || Object.values(overrides).some((v) => typeof v !== 'number')) throw new Error(`BENCH_HEAP_TUNING takes numbers for ${allowed.join(', ')}; got ${text}`);
+  return overrides as HeapTuningOptions;
+}
+
 let mock: (MockServer & { streamUrl: string }) | undefined;
 let closeServer: () => Promise<void>;
 let port: number;
@@ -99,7 +110,8 @@ if (config.kind === 'emulator') {
         { timing: 'ratio' as const, workersPerSession: 2, processingRatio: config.processingRatio, processingJitter: config.processingJitter ?? 0 }),
     workerPoolSize: config.workerPoolSize ?? null,
     // As the CLI does for `npx ih-mock` (server/heap-tuning.ts); bare ws runs on node's defaults.
-    heapTuning: new ServingHeapTuning(),
+    // BENCH_HEAP_TUNING (JSON, e.g. '{"helperThreadNice":10}') changes its settings for an A/B (bench/README.md).
+    heapTuning: new ServingHeapTuning(heapTuningOverrides()),
     ...(config.collectLag ? { clock: new FineClock() } : {}),
     ...(config.journalSize !== undefined ? { journalSize: config.journalSize } : {}),
     idleTimeoutSeconds: DAY_SECONDS,
