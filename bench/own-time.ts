@@ -31,7 +31,7 @@ export interface OwnDelayResult extends Distribution {
   cpuMs: number;
   waitMs: number | null;
   intervalMs: number;
-  /** The longest own delays (at most `LONGEST_BLOCKS`, longest first): when (ms into the span), how long, and the main thread's CPU in that tick (null: not on this system). */
+  /** The longest own delays (at most `LONGEST_BLOCKS`, longest first): when (ms into the span), how long, and the main thread's CPU in that tick, at most the delay (null: not on this system). */
   longest: Array<{ atMs: number; ownMs: number; mainMs: number | null }>;
 }
 
@@ -80,7 +80,8 @@ export class OwnTimeMeter {
     const span = (a: number[]) => (last > 0 ? a[last]! - a[0]! : 0);
     // own[i - 1] is the tick ending at sample i.
     const longest = own
-      .map((ownMs, i) => ({ atMs: this.t[i + 1]! - this.t[0]!, ownMs, mainMs: this.schedstat === null ? null : this.main[i + 1]! - this.main[i]! }))
+      // The main thread's CPU in the tick, capped like the block (the tick's nominal interval counts too).
+      .map((ownMs, i) => ({ atMs: this.t[i + 1]! - this.t[0]!, ownMs, mainMs: this.schedstat === null ? null : Math.min(ownMs, this.main[i + 1]! - this.main[i]!) }))
       .sort((a, b) => b.ownMs - a.ownMs)
       .slice(0, LONGEST_BLOCKS);
     return {
