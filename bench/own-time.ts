@@ -9,7 +9,8 @@
  * `intervalMs`, and on Linux the main thread's own CPU time and run-queue wait (`/proc/thread-self/schedstat`,
  * first and second fields; the wait is time runnable but not running): the wait says how much of the
  * wall time other threads took, the main thread's CPU how much of a block was the event loop's own work
- * rather than V8's helper threads (on one CPU, a helper running holds the loop up just the same).
+ * rather than the process's other threads, mostly V8's helpers (on one CPU, a helper running holds the
+ * loop up just the same).
  * From the samples:
  * - `ownDelay`: each tick's lateness, capped by the CPU the process used during it: the longest
  *   synchronous block and how many passed 10 ms, whatever the machine's load (an upper bound: CPU
@@ -41,7 +42,7 @@ const LONGEST_BLOCKS = 5;
 export class OwnTimeMeter {
   private timer: NodeJS.Timeout | undefined;
   private intervalMs = 0;
-  /** Samples: time (performance.now()), cumulative process CPU, cumulative main-thread run-queue wait; all ms. */
+  /** Samples: time (performance.now()), cumulative process CPU, cumulative main-thread run-queue wait, cumulative main-thread CPU; all ms. */
   private t: number[] = [];
   private cpu: number[] = [];
   private wait: number[] = [];
@@ -78,7 +79,7 @@ export class OwnTimeMeter {
     }
     const last = this.t.length - 1;
     const span = (a: number[]) => (last > 0 ? a[last]! - a[0]! : 0);
-    // own[i - 1] is the tick ending at sample i.
+    // own[k] is the tick from sample k to sample k + 1.
     const longest = own
       // The main thread's CPU in the tick, capped like the block (the tick's nominal interval counts too).
       .map((ownMs, i) => ({ atMs: this.t[i + 1]! - this.t[0]!, ownMs, mainMs: this.schedstat === null ? null : Math.min(ownMs, this.main[i + 1]! - this.main[i]!) }))

@@ -302,8 +302,8 @@ function gcCell(run: ServerRun): string {
 function ownCell(eld: EldResult): string {
   const { own } = eld;
   const waited = own.waitMs === null ? '' : `; its main thread waited ${fmt(own.waitMs / 1000, 1)} s of ${fmt(own.wallMs / 1000, 0)} s for the CPU`;
-  // The longest blocks, each with its main thread's share: the rest was V8's helper threads on the same CPU.
-  const longest = own.longest.map((b) => `${fmt(b.ownMs)} ms at ${fmt(b.atMs / 1000, 1)} s${b.mainMs === null ? '' : ` (main thread ${fmt(b.mainMs)} ms)`}`).join(', ');
+  // The longest blocks, each with its main thread's share (at most): the rest was the process's other threads, mostly V8's helpers, on the same CPU.
+  const longest = own.longest.length === 0 ? 'none' : own.longest.map((b) => `${fmt(b.ownMs)} ms at ${fmt(b.atMs / 1000, 1)} s${b.mainMs === null ? '' : ` (main thread ${fmt(b.mainMs)} ms)`}`).join(', ');
   return `own blocks p99 ${fmt(own.p99)} ms, ${own.over10ms} over 10 ms, the longest ${longest}${waited}`;
 }
 

@@ -88,9 +88,9 @@ function heapTuningOverrides(): HeapTuningOptions {
   const text = process.env.BENCH_HEAP_TUNING;
   if (!text) return {};
   const allowed = ['fromSessions', 'belowSessions', 'crowdedFromSessions', 'crowdedBelowSessions', 'helperThreadNice'];
-  const overrides = JSON.parse(text) as Record<string, unknown>;
-  const unknown = Object.keys(overrides).filter((key) => !allowed.includes(key));
-  if (unknown.length > 0 || Object.values(overrides).some((v) => typeof v !== 'number')) throw new Error(`BENCH_HEAP_TUNING takes numbers for ${allowed.join(', ')}; got ${text}`);
+  const overrides = JSON.parse(text) as unknown;
+  const isObject = typeof overrides === 'object' && overrides !== null && !Array.isArray(overrides);
+  if (!isObject || Object.keys(overrides).some((key) => !allowed.includes(key)) || Object.values(overrides).some((v) => typeof v !== 'number')) throw new Error(`BENCH_HEAP_TUNING takes numbers for ${allowed.join(', ')}; got ${text}`);
   return overrides as HeapTuningOptions;
 }
 

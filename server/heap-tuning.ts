@@ -40,7 +40,7 @@
  *    given one core), each helper gets an equal turn, so the event loop waits behind garbage
  *    collection it was meant not to wait for: at 2,000 sessions on one core the main thread waited
  *    2.5–2.7 s of 42 s for the CPU, and windows' p99 lag was 10–13 ms; with the helpers at nice 10
- *    or 19 (or with V8 told not to use them) 3.4–4.4 ms. Nice 10, not 19: run alternately in one
+ *    or 19 (or with V8 told not to use them) 2.8–4.4 ms. Nice 10, not 19: run alternately in one
  *    hour, three pairs each (December 2026), nice 19 cost CPU at 2,000 sessions (the server's CPU
  *    against bare ws 1.23 and 1.33, against 1.02 and 1.06 at nice 10, the main thread doing more of
  *    the work and more of it in the kernel) and did not lower the lag at 5,000 (pooled p99 9.7 and
