@@ -84,13 +84,18 @@ interface ReferenceState {
 }
 
 /**
- * How far above the reference's envelope a run's interval must lie to fail. Between runs of the
- * bench a state's median moved more than within one: on the 3-s chunks, in seven runs of one build
- * (December 2026), medians from 0.43 to 0.57 with intervals a few hundredths wide; on the other
- * sources by up to 10 %. The envelope of a few updates holds part of that, this the rest. A
- * regression smaller than it is not claimed.
+ * How far above the reference's envelope, by state, a run's interval must lie to fail. Between runs
+ * of the bench a state's median moved more than within one (December 2026):
+ * - no mark-compact: on the 3-s chunks, medians from 0.43 to 0.70 in two days, each interval a few
+ *   hundredths wide, two runs two minutes apart 0.70 and 0.50, while six updates' envelope held
+ *   0.41–0.53 (the updates happened to land low); with 20 % that 0.70 failed with no change of code;
+ * - mark-compacts: the state's cost follows how many there were (6–20 a run), so its envelope is
+ *   already wide (0.95–1.96 on the 10-s segments), and 20 % is kept: interpreted JavaScript
+ *   (`--jitless`) measured 2.10–2.27 there in one run (not caught even so) and 2.69–2.90 in another
+ *   (caught at 20 %, not at 40 %). The state is too coarse to guard well (bench/README.md).
+ * A regression smaller than the margin is not claimed.
  */
-export const REGRESSION_MARGIN = 0.2;
+export const REGRESSION_MARGIN: Record<GcState, number> = { none: 0.4, some: 0.2 };
 
 export interface CpuFigure {
   media: string;
@@ -142,8 +147,8 @@ interface Reference {
 
 const finite = (m: MedianInterval) => [m.median, m.low, m.high, m.coverage].every(Number.isFinite);
 
-/** The reference, or why there is none: missing, unreadable or of an earlier format. */
-function readReference(): Reference | string {
+/** The reference for runs of `bytesPerRun`, or why there is none: missing, unreadable, of an earlier format or of another run length. */
+function referenceFor(bytesPerRun: number): Reference | string {
   let parsed: Partial<Reference>;
   try {
     parsed = JSON.parse(readFileSync(CPU_REFERENCE_PATH, 'utf8')) as Partial<Reference>;
@@ -151,6 +156,7 @@ function readReference(): Reference | string {
     return 'no reference (bench/cpu-reference.json)';
   }
   if (typeof parsed.bytesPerRun !== 'number' || typeof parsed.sources !== 'object') return 'the reference predates GC states and run lengths: rewrite it';
+  if (parsed.bytesPerRun !== bytesPerRun) return `the reference was measured with ${fmt(parsed.bytesPerRun / 1e6, 0)}-MB runs, this run ${fmt(bytesPerRun / 1e6, 0)}-MB`;
   return parsed as Reference;
 }
 
@@ -161,8 +167,8 @@ function readReference(): Reference | string {
  * start again).
  */
 export function writeReference(figures: readonly CpuFigure[], bytesPerRun: number, loadAverage: number[]): void {
-  const found = readReference();
-  const previous = typeof found !== 'string' && found.bytesPerRun === bytesPerRun ? found : undefined;
+  const found = referenceFor(bytesPerRun);
+  const previous = typeof found === 'string' ? undefined : found;
   const measuredAt = new Date().toISOString();
   const sources: Reference['sources'] = { ...(previous?.sources ?? {}) };
   for (const f of figures) {
@@ -186,9 +192,9 @@ export function writeReference(figures: readonly CpuFigure[], bytesPerRun: numbe
 }
 
 export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps): Promise<CpuFigure[]> {
-  const found = readReference();
-  const reference = typeof found === 'string' ? undefined : found.bytesPerRun === deps.bytesPerRun ? found : undefined;
-  const noReference = typeof found === 'string' ? found : reference ? undefined : `the reference was measured with ${fmt(found.bytesPerRun / 1e6, 0)}-MB runs, this run ${fmt(deps.bytesPerRun / 1e6, 0)}-MB`;
+  const found = referenceFor(deps.bytesPerRun);
+  const reference = typeof found === 'string' ? undefined : found;
+  const noReference = typeof found === 'string' ? found : undefined;
   const figures: CpuFigure[] = [];
   for (const source of sources) {
     const pairs: CpuPair[] = [];
@@ -234,7 +240,7 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
       reference: refStates,
       ...(noReference ? { noReference } : {}),
       judgedStates,
-      regression: judgedStates.some((state) => byGcState[state]!.low > refStates![state]!.high * (1 + REGRESSION_MARGIN)),
+      regression: judgedStates.some((state) => byGcState[state]!.low > refStates![state]!.high * (1 + REGRESSION_MARGIN[state])),
       errors,
     });
   }
@@ -281,7 +287,7 @@ export function cpuRows(figures: readonly CpuFigure[], repetitions: number): Row
         ? `${measured}; not judged: ${f.noReference ?? 'no reference'}`
         : f.judgedStates.length === 0
           ? `${measured}; not judged: no GC state with ${MIN_RUNS} runs here that the reference has (${referenceCell(f.reference)})`
-          : `${measured}; fails when wholly above ${fmt(1 + REGRESSION_MARGIN, 1)}× the reference's envelope in the same state (${referenceCell(f.reference)})`;
+          : `${measured}; fails when wholly above the reference's envelope in the same state × ${GC_STATES.map((state) => `${fmt(1 + REGRESSION_MARGIN[state], 1)} (${GC_STATE_LABEL[state]})`).join(', ')} (${referenceCell(f.reference)})`;
     const result = f.errors > 0 ? ('FAIL' as const) : f.judgedStates.length === 0 ? ('info' as const) : f.regression ? ('FAIL' as const) : ('PASS' as const);
     return [
       {

@@ -1157,7 +1157,7 @@ function scaleSelected(): boolean {
   return (Object.keys(SCALE_SECTIONS) as ScaleSection[]).some((s) => only.has(s));
 }
 
-/** Each pair of a scale section is two fresh children with thousands of connections: about 2 minutes (5,000: 4). */
+/** Each pair of a scale section is two fresh children with thousands of connections: about 2 minutes (5,000: 4); a memory2000 pair about 100 s. */
 const watchdogSeconds = PLAN.watchdogSeconds + PLAN.scale.pairs * ((only.has('scale') ? 150 : 0) + (only.has('scale5000') ? 240 : 0)) + (only.has('memory2000') ? PLAN.memory2000.pairs * 200 : 0);
 const watchdog = setTimeout(() => {
   log(`watchdog: the bench took longer than ${watchdogSeconds} s; stopping`);
