@@ -56,6 +56,24 @@ describe('segment rules', () => {
     expect([...server.sessions][0]!.stats.receivedSeconds).toBeCloseTo(4, 1);
   });
 
+  it('takes a segment sent as several WebSocket frames (a fragmented message) as one segment, and the next whole one after it', async () => {
+    const { server, client } = await openSession({ processingRatio: 0 });
+    const cut = [0, 1000, Math.floor(webm4s.length / 2), webm4s.length];
+    for (let i = 0; i < 3; i++) {
+      const fin = i === 2;
+      await new Promise<void>((resolve, reject) => client.ws.send(webm4s.subarray(cut[i], cut[i + 1]), { binary: true, fin }, (err) => (err ? reject(err) : resolve())));
+    }
+    await client.sendBinary(webm4s);
+    await untilReceived(server, 2);
+    client.sendJson({ include: [] });
+    await client.waitForType('session.updated');
+    expect(client.ofType('error')).toHaveLength(0);
+    const stats = [...server.sessions][0]!.stats;
+    expect(stats.binaryMessages).toBe(2);
+    expect(stats.bytesReceived).toBe(2 * webm4s.length);
+    expect(stats.receivedSeconds).toBeCloseTo(8, 1);
+  });
+
   it('numbers segments from 1 and gives ih5006 / ih5004 / ih5001 without adding media time', async () => {
     const { server, client } = await openSession({ processingRatio: 0 });
     await client.sendBinary(webm4s); // 1: ok
