@@ -2,18 +2,21 @@
  * How V8 collects garbage in a process whose job is serving streams: the CLI's (`serve`, `exec`),
  * not a test runner that embeds `createMockServer`, whose process is not ours to tune. The server
  * tells it how many sessions are open; from 1,500 it sets two things (why not from fewer: see the
- * last paragraph).
+ * last paragraph). Most figures here were measured before `takeMessage` (connection.ts) stopped
+ * received messages from waiting for a mark-compact; the start of 1 says what the settings do since.
  *
- * 1. The old generation's growing factor. A stream server receives every frame in fresh off-heap
- *    buffers and keeps little on its heap, and V8 (Node 20) counts the off-heap bytes allocated
- *    since the last mark-compact against the room its old generation has left: marking starts when
- *    that room is down to about the young generation's size. With V8's own factor (the live heap ×
- *    about 1.1, or + 8 MB) that came every 100–200 ms for as long as the load lasted (159
- *    mark-compacts in 42 s at 2,000 sessions), each one marking the whole heap to free almost
- *    nothing on it. The room is about (factor − 1) × the live heap, which is about 10 MB with no
- *    session and grows by 10 KB a session (30 MB at 2,000 sessions, so about 60 MB at 5,000), and
- *    it is enough once it passes V8's own limit on off-heap memory between mark-compacts (64 MB):
- *    from there the count stops falling.
+ * 1. The old generation's growing factor. V8 (Node 20) starts marking when the room left below its
+ *    old generation's limit is down to about the young generation's size, and it counts against
+ *    that room the off-heap bytes still held since the last mark-compact. With V8's own factor (the
+ *    live heap × about 1.1, or + 8 MB) a server with thousands of sessions has no such room left
+ *    right after a mark-compact, so the next one starts at once and marks the whole heap to free
+ *    almost nothing on it. Measured without these settings (December 2026, bench scale sections,
+ *    three runs each): at 2,000 sessions 105–167 mark-compacts in the 42-s span and a p99 event
+ *    lag of 15–16.5 ms; at 5,000 runs with 1, 128 and 6 mark-compacts (p99 2.0, 31.5 and 15.7
+ *    ms). With them, 1–2 in each span and p99 2.0–3.1 ms at both counts.
+ *    The factors were chosen before `takeMessage` (connection.ts): until then every received
+ *    message was held until a mark-compact as well, and V8's limit on such off-heap bytes between
+ *    mark-compacts (64 MB) set the pace. Those measurements, with that cause:
  *    - From 1,500 sessions, a factor of 3: at 2,000 sessions 26 mark-compacts in the 42-s span
  *      instead of 53–56 with a factor of 2 (4 and 8 made no fewer), and the server's CPU a
  *      session-second fell to about bare ws's on the same traffic. The price: received buffers
@@ -23,6 +26,7 @@
  *      a higher p99 event lag in each of six runs (13.9–49.5 ms) than in any of six with 2
  *      (9.0–13.8; cause not found). Where between 2,000 and 5,000 the step belongs was not
  *      measured: 3,500 is where the heap is about half-way, our choice.
+ *    Whether lower factors now do as well was not measured again.
  *    `bench/README.md`, "Scale", has the figures. With a few connections taking bulk media, though,
  *    V8's own factor is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium
  *    chunks on 4 connections by a third to a half), so a factor is set only while many sessions are
