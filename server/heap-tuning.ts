@@ -26,7 +26,9 @@
  *      a higher p99 event lag in each of six runs (13.9–49.5 ms) than in any of six with 2
  *      (9.0–13.8; cause not found). Where between 2,000 and 5,000 the step belongs was not
  *      measured: 3,500 is where the heap is about half-way, our choice.
- *    Whether lower factors now do as well was not measured again.
+ *    Measured again after it (one section run), a factor of 2 from 1,500 sessions instead of 3 made
+ *    34–35 mark-compacts in the span at 2,000 sessions against 1, a p99 lag of 4.0 ms against 2.0,
+ *    and CPU 1.14× bare ws's against 0.72; at 5,000, where the factor is 2 either way, the same.
  *    `bench/README.md`, "Scale", has the figures. With a few connections taking bulk media, though,
  *    V8's own factor is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium
  *    chunks on 4 connections by a third to a half), so a factor is set only while many sessions are
@@ -69,7 +71,8 @@
  * nice 19). The settings' share is a few tens
  * of MB, so per session it falls as sessions grow: the whole excess was over the memory target's
  * 100 KB a session at 300, about 70 at 1,000 and 65 at 2,000. From 1,500 (our choice) it is under
- * the target, and there the CPU the settings save is needed (the scale figures).
+ * the target, and there the CPU the settings save is needed (the scale figures). After
+ * `takeMessage`, at 2,000 sessions with the settings: +32.5 → +58.8 KB (medians of 5 pairs).
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
