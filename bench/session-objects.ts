@@ -8,8 +8,9 @@
  * Why objects and not bytes: a mark-compact visits every live object and follows every pointer in
  * it, so its work grows with these counts; strings and buffers cost little to mark whatever their
  * size. Under the scale figure's traffic the received buffers set off a mark-compact several times
- * a second in either server (bench/README.md, "Scale"), so what each one walks decides much of the
- * CPU and the event-loop stalls. Counts, unlike times, do not depend on the machine's load.
+ * a second in either server until `takeMessage` (bare ws still; bench/README.md, "Scale"), and
+ * what each one walks decides much of its cost, and the event-loop stalls. Counts, unlike times,
+ * do not depend on the machine's load.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

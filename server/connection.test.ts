@@ -10,11 +10,15 @@ describe('ws messages as one Buffer', () => {
     const first = single[0]!;
     expect(takeMessage(single)).toBe(first); // one fragment is handed over as it is, not copied
     expect(single).toHaveLength(0);
+    expect(takeMessage([])).toHaveLength(0); // an empty binary message: ws pushes no fragment
   });
 
-  it('passes a Buffer through and copies an ArrayBuffer', () => {
+  it('passes a Buffer through and wraps an ArrayBuffer without copying it', () => {
     const buffer = Buffer.from('xyz');
     expect(takeMessage(buffer)).toBe(buffer);
-    expect(toBuffer(new Uint8Array([1, 2]).buffer)).toEqual(Buffer.from([1, 2]));
+    const arrayBuffer = new Uint8Array([1, 2]).buffer;
+    const wrapped = toBuffer(arrayBuffer);
+    expect(wrapped).toEqual(Buffer.from([1, 2]));
+    expect(wrapped.buffer).toBe(arrayBuffer);
   });
 });

@@ -25,16 +25,20 @@ export function toBuffer(data: RawData): Buffer {
 }
 
 /**
- * A message from a socket set to `binaryType = 'fragments'`, as one Buffer, leaving ws's array of
- * fragments empty. Only for a message's sole listener (another would find the array empty).
+ * A binary message from a socket set to `binaryType = 'fragments'`, as one Buffer, leaving ws's
+ * array of fragments empty. For a message's only listener, or the last: a listener after this one
+ * would find the array empty. ws (8.23) makes a fresh array for each message and drops the one it
+ * hands over, so emptying it is safe; the fragmented-message test in stream-media.test.ts would
+ * catch a ws that reused it.
  *
  * Why: ws collects a message's fragments in an array it creates when the previous message ends. On
  * a connection that sends every few seconds, V8 has moved that array to its old generation by the
  * time the message arrives, and an old object pointing at a young one keeps it through every
  * young-generation collection (those take such pointers as roots) until the next mark-compact, even
- * once the old object is garbage. So every received message, and the socket's read buffer under
- * it, waited for a mark-compact, and their off-heap bytes started one every 0.4-0.5 s at 5,000
- * sessions. Emptying the array drops the pointer: a scavenge frees the message.
+ * once the old object is garbage. So every received binary message, and the socket's read buffer
+ * under it, waited for a mark-compact, and their off-heap bytes started one every 0.4-0.5 s at 5,000
+ * sessions. Emptying the array drops the pointer: a scavenge frees the message. Text messages still
+ * wait (ws joins their fragments itself and never hands the array over); clients send few, small ones.
  */
 export function takeMessage(data: RawData): Buffer {
   const bytes = toBuffer(data);

@@ -20,6 +20,7 @@ import { untilReceived } from '../support/wait.js';
 
 setFlagsFromString('--expose-gc');
 setFlagsFromString('--no-concurrent-array-buffer-sweeping');
+// Throws if V8 no longer accepts flags at run time, rather than measuring without them.
 const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
 
 useServers();
