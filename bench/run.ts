@@ -1151,7 +1151,7 @@ async function main(): Promise<void> {
 }
 
 /** The environment variables that change the server children (bench/README.md), as set for this run. */
-const CHILD_OVERRIDES = (['BENCH_CHILD_NODE_ARGS', 'BENCH_HEAP_TUNING'] as const).filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
+const CHILD_OVERRIDES = (['BENCH_CHILD_NODE_ARGS', 'BENCH_HEAP_TUNING', 'BENCH_BARE_TAKES_MESSAGE'] as const).filter((name) => process.env[name]).map((name) => `${name}=${process.env[name]}`);
 
 function scaleSelected(): boolean {
   return (Object.keys(SCALE_SECTIONS) as ScaleSection[]).some((s) => only.has(s));

@@ -48,6 +48,7 @@ const emittedAt: number[] = [];
 const ownTime = new OwnTimeMeter();
 const errorsByCode: Record<string, number> = {};
 let bareMessages = 0;
+const BARE_TAKES_MESSAGE = process.env.BENCH_BARE_TAKES_MESSAGE === '1';
 let bareBytes = 0;
 let bareOpen = 0;
 let eld: { histogram: IntervalHistogram; resolutionMs: number } | undefined;
@@ -160,9 +161,13 @@ if (config.kind === 'emulator') {
   http.on('upgrade', (request, socket, head) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
       bareOpen++;
+      // BENCH_BARE_TAKES_MESSAGE=1: bare ws without the held fragments array, as the emulator takes
+      // messages (takeMessage, server/connection.ts), to see how much of the CPU ratio is that.
+      if (BARE_TAKES_MESSAGE) ws.binaryType = 'fragments';
       ws.on('message', (data) => {
         bareMessages++;
         bareBytes += Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+        if (BARE_TAKES_MESSAGE && Array.isArray(data)) data.length = 0;
       });
       ws.on('close', () => bareOpen--);
       ws.on('error', () => {});
