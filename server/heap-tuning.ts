@@ -9,14 +9,14 @@
  * 1. The old generation's growing factor. V8 (Node 20) starts marking when the room left below its
  *    old generation's limit is down to about the young generation's size, and it counts against
  *    that room the off-heap bytes still held since the last mark-compact. With V8's own factor (the
- *    live heap × about 1.1, or + 8 MB) a server with thousands of sessions has no such room left
- *    right after a mark-compact (in most runs), so the next one starts at once and marks the whole heap to free
- *    almost nothing on it. Measured without these settings (December 2026, bench scale sections,
- *    three runs each): at 2,000 sessions 105–167 mark-compacts in the 42-s span and a p99 event
- *    lag of 15.4–16.5 ms; at 5,000 runs with 1, 128 and 6 mark-compacts (p99 2.0, 31.5 and 15.7
- *    ms). With them, 1–2 in each span and p99 2.0–3.2 ms at both counts. So they
- *    are there for the lag; the CPU (against bare ws, both at once on one CPU) was about the same
- *    without them (0.71 against 0.72 at 2,000 sessions, 0.53 against 0.59 at 5,000).
+ *    live heap × about 1.1, or + 8 MB) a server with thousands of sessions has, in most runs, no
+ *    such room left right after a mark-compact, so the next one starts at once and marks the whole
+ *    heap to free almost nothing on it. Measured without these settings (December 2026, bench scale
+ *    sections, three runs each): at 2,000 sessions 105–167 mark-compacts in the 42-s span and a
+ *    p99 event lag of 15.4–16.5 ms; at 5,000 runs with 1, 128 and 6 mark-compacts (p99 2.0, 31.5
+ *    and 15.7 ms). With them, 1–2 in each span and p99 2.0–3.2 ms at both counts. So they are there
+ *    for the lag; the CPU (against bare ws, both at once on one CPU) was about the same without
+ *    them (0.71 against 0.72 at 2,000 sessions, 0.53 against 0.59 at 5,000).
  *    The factors were chosen before `takeMessage` (connection.ts): until then every received
  *    message was held until a mark-compact as well, and V8's limit on such off-heap bytes between
  *    mark-compacts (64 MB) set the pace. Those measurements, with that cause:
@@ -29,9 +29,10 @@
  *      a higher p99 event lag in each of six runs (13.9–49.5 ms) than in any of six with 2
  *      (9.0–13.8; cause not found). Where between 2,000 and 5,000 the step belongs was not
  *      measured: 3,500 is where the heap is about half-way, our choice.
- *    Measured again after `takeMessage` (one section run), a factor of 2 from 1,500 sessions instead of 3 made
- *    34–35 mark-compacts in the span at 2,000 sessions against 1, a p99 lag of 4.0 ms against 2.0,
- *    and CPU 1.14× bare ws's against 0.72; at 5,000, where the factor is 2 either way, within the runs' spread.
+ *    Measured again after `takeMessage` (one section run), a factor of 2 from 1,500 sessions
+ *    instead of 3 made 34–35 mark-compacts in the span at 2,000 sessions against 1, a p99 lag of
+ *    4.0 ms against 2.0, and CPU 1.14× bare ws's against 0.72; at 5,000, where the factor is 2
+ *    either way, the same within the runs' spread.
  *    `bench/README.md`, "Scale", has the figures. With a few connections taking bulk media, though,
  *    V8's own factor is the better one (a fixed 2, or 4, cut the throughput of one-second Chromium
  *    chunks on 4 connections by a third to a half), so a factor is set only while many sessions are
@@ -63,9 +64,10 @@
  *    later (libuv's pool starts on demand) keep the normal priority.
  *
  * Why from 1,500 sessions, not fewer. Both settings cost memory where the main thread keeps its CPU
- * busy: helpers at a low priority free received buffers later (V8 frees their memory on a helper thread),
- * and (before `takeMessage`) the factor let more of them wait for a mark-compact. The allocator keeps the high-water mark,
- * so RSS after garbage collection stays higher by a few tens of MB, whatever the number of sessions:
+ * busy: helpers at a low priority free received buffers later (V8 frees their memory on a helper
+ * thread), and (before `takeMessage`) the factor let more of them wait for a mark-compact. The
+ * allocator keeps the high-water mark, so RSS after garbage collection stays higher by a few tens
+ * of MB, whatever the number of sessions:
  * measured with the bench's memory figure (10 minutes of media sent as fast as the server takes it;
  * RSS over bare ws a session after 63 s → 600 s of media): at 300 sessions, medians of 5 pairs,
  * +166 → +97 KB with the settings (the helpers' priority alone gave about as much) against +78 → +20
