@@ -26,6 +26,7 @@ import Fastify from 'fastify';
 import { WebSocketServer } from 'ws';
 // The shipped build (dist/, what `npx ih-mock` runs), not the TypeScript sources through tsx's loader.
 import { createMockServer, STREAM_PATH, type MockServer } from '../dist/server/app.js';
+import { receiveMessages } from '../dist/server/connection.js';
 import { RealClock } from '../dist/server/clock.js';
 import { ServingHeapTuning, type HeapTuningOptions } from '../dist/server/heap-tuning.js';
 import { UPLOAD_PATH } from '../dist/server/http/upload-route.js';
@@ -48,7 +49,6 @@ const emittedAt: number[] = [];
 const ownTime = new OwnTimeMeter();
 const errorsByCode: Record<string, number> = {};
 let bareMessages = 0;
-const BARE_TAKES_MESSAGE = process.env.BENCH_BARE_TAKES_MESSAGE === '1';
 let bareBytes = 0;
 let bareOpen = 0;
 let eld: { histogram: IntervalHistogram; resolutionMs: number } | undefined;
@@ -161,14 +161,14 @@ if (config.kind === 'emulator') {
   http.on('upgrade', (request, socket, head) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
       bareOpen++;
-      // BENCH_BARE_TAKES_MESSAGE=1: bare ws without the held fragments array, as the emulator takes
-      // messages (takeMessage, server/connection.ts), to see how much of the CPU ratio is that.
-      if (BARE_TAKES_MESSAGE) ws.binaryType = 'fragments';
-      ws.on('message', (data) => {
+      const count = (bytes: number) => {
         bareMessages++;
-        bareBytes += Buffer.isBuffer(data) ? data.length : Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
-        if (BARE_TAKES_MESSAGE && Array.isArray(data)) data.length = 0;
-      });
+        bareBytes += bytes;
+      };
+      // BENCH_BARE_TAKES_MESSAGE=1: bare ws taking messages as ih-mock does (receiveMessages,
+      // server/connection.ts), to see how much of the CPU ratio is ws's held messages.
+      if (process.env.BENCH_BARE_TAKES_MESSAGE === '1') receiveMessages(ws, (bytes) => count(bytes.length));
+      else ws.on('message', (data) => count((data as Buffer).length)); // ws's default binaryType: one Buffer
       ws.on('close', () => bareOpen--);
       ws.on('error', () => {});
     });

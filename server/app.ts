@@ -26,7 +26,7 @@ import { missingScopeMessage, sessionLimits, StreamSession } from './stream/sess
 import { DEPRECATED_TIMING_NAMES, timingResolver } from './stream/timing.js';
 import { WorkerPool } from './stream/worker-pool.js';
 import { wsTransport } from './stream/ws-transport.js';
-import { takeMessage, toBuffer } from './connection.js';
+import { receiveMessages } from './connection.js';
 import { assertValidServerEvent, loadWireValidators } from './validation.js';
 import { ConnectionChoiceError, RANDOM_SCENARIO, ScenarioLibrary, loadScenarioGenerator, parseConnectionChoice, scenarioGeneratorLoaded } from './connection-choice.js';
 import type { Scenario } from './types/generated.js';
@@ -362,13 +362,11 @@ export function buildServer(input: MockServerOptions = {}): MockServer {
     sessions.add(session);
     sessionsChanged();
     log.info({ credentialSource, scenario: sessionScenario.name, timing: timing.mode, ...(seed !== undefined ? { seed } : {}), ...(testId !== null ? { testId } : {}), ...(queuedFaults.length > 0 ? { queuedFaults: queuedFaults.length } : {}) }, 'stream session opened');
-    // Binary messages as ws's array of fragments, which takeMessage empties (the reason is there).
-    ws.binaryType = 'fragments';
-    ws.on('message', (data, isBinary) => {
+    receiveMessages(ws, (bytes, isBinary) => {
       try {
         // Text stays bytes until the session has checked its size (maxTextFrameBytes).
-        if (isBinary) session.onBinary(takeMessage(data));
-        else session.onText(toBuffer(data));
+        if (isBinary) session.onBinary(bytes);
+        else session.onText(bytes);
       } catch (err) {
         // A bug must not take the server (or other sessions) down: ih1001 and close 1011, this session only.
         session.fail(err);

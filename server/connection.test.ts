@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { takeMessage, toBuffer } from './connection.js';
+import { takeMessage } from './connection.js';
 
 describe('ws messages as one Buffer', () => {
   it('joins fragments and empties ws array, so an old array no longer points at the message', () => {
@@ -13,11 +13,11 @@ describe('ws messages as one Buffer', () => {
     expect(takeMessage([])).toHaveLength(0); // an empty binary message: ws pushes no fragment
   });
 
-  it('passes a Buffer through and wraps an ArrayBuffer without copying it', () => {
+  it('passes a whole (text) message through, and wraps an ArrayBuffer without copying it', () => {
     const buffer = Buffer.from('xyz');
     expect(takeMessage(buffer)).toBe(buffer);
     const arrayBuffer = new Uint8Array([1, 2]).buffer;
-    const wrapped = toBuffer(arrayBuffer);
+    const wrapped = takeMessage(arrayBuffer);
     expect(wrapped).toEqual(Buffer.from([1, 2]));
     expect(wrapped.buffer).toBe(arrayBuffer);
   });

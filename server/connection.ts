@@ -17,19 +17,12 @@ export function socketOf(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket;
 }
 
-/** A ws message as one Buffer (ws hands over a Buffer, an ArrayBuffer or fragments). */
-export function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return data.length === 1 ? data[0]! : Buffer.concat(data);
-  return Buffer.from(data);
-}
-
 /**
- * A binary message from a socket set to `binaryType = 'fragments'`, as one Buffer, leaving ws's
- * array of fragments empty. For a message's only listener, or the last: a listener after this one
- * would find the array empty. ws (8.23) makes a fresh array for each message and drops the one it
- * hands over, so emptying it is safe; the fragmented-message test in stream-media.test.ts would
- * catch a ws that reused it.
+ * A message from a socket set to `binaryType = 'fragments'` as one Buffer: text comes whole, binary
+ * as ws's array of fragments, which this leaves empty. For a message's only listener, or the last: a
+ * listener after this one would find the array empty. ws (8.23) makes a fresh array for each message
+ * and drops the one it hands over, so emptying it is safe; the fragmented-message test in
+ * stream-media.test.ts would catch a ws that reused it.
  *
  * Why: ws collects a message's fragments in an array it creates when the previous message ends. On
  * a connection that sends every few seconds, V8 has moved that array to its old generation by the
@@ -41,7 +34,18 @@ export function toBuffer(data: RawData): Buffer {
  * wait (ws joins their fragments itself and never hands the array over); clients send few, small ones.
  */
 export function takeMessage(data: RawData): Buffer {
-  const bytes = toBuffer(data);
-  if (Array.isArray(data)) data.length = 0;
+  if (!Array.isArray(data)) return Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const bytes = data.length === 1 ? data[0]! : Buffer.concat(data);
+  data.length = 0;
   return bytes;
+}
+
+/**
+ * Hands `onMessage` each message `ws` receives as one Buffer: the way every WebSocket in ih-mock (the
+ * emulator's, the recording proxy's both sides, the replay server's) takes its messages, through
+ * `takeMessage`. Registers `ws`'s only 'message' listener (`removeAllListeners('message')` removes it).
+ */
+export function receiveMessages(ws: WebSocket, onMessage: (bytes: Buffer, isBinary: boolean) => void): void {
+  ws.binaryType = 'fragments';
+  ws.on('message', (data, isBinary) => onMessage(takeMessage(data), isBinary));
 }

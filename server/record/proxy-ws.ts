@@ -12,9 +12,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { isSendableCloseCode } from '../close-codes.js';
-import { socketOf, toBuffer } from '../connection.js';
+import { receiveMessages, socketOf } from '../connection.js';
 import { roundSeconds } from '../media/common.js';
 import { MediaTimeline, type SegmentVerdict } from '../media/timeline.js';
 import { ownAnswerHeaders, type OwnAnswer } from './answers.js';
@@ -173,8 +173,7 @@ function proxySession(ctx: ProxyContext, log: SessionLog, client: WebSocket, ups
     closeRecorded = true;
     log({ kind: 'ws.close', by, code, reason: redactor.text(reason) });
   };
-  client.on('message', (data: RawData, isBinary: boolean) => {
-    const bytes = toBuffer(data);
+  receiveMessages(client, (bytes, isBinary) => {
     if (isBinary) {
       const before = timeline.mediaEnd;
       const verdict = safePush(timeline, bytes);
@@ -187,8 +186,7 @@ function proxySession(ctx: ProxyContext, log: SessionLog, client: WebSocket, ups
     }
     upstreamWs.send(bytes, { binary: isBinary });
   });
-  upstreamWs.on('message', (data, isBinary) => {
-    const bytes = toBuffer(data);
+  receiveMessages(upstreamWs, (bytes, isBinary) => {
     if (isBinary) log({ kind: 'ws.server.binary', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     else log({ kind: 'ws.server.text', text: redactor.jsonOrText(bytes.toString('utf8')) });
     client.send(bytes, { binary: isBinary });

@@ -22,7 +22,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../clock.js';
 import { envelopeMediaTime } from '../analysis/events.js';
 import { isSendableCloseCode } from '../close-codes.js';
-import { toBuffer } from '../connection.js';
+import { receiveMessages } from '../connection.js';
 import { MediaTimeline } from '../media/timeline.js';
 import type { Random } from '../random.js';
 import type { RecordedHttpBody, WsCloseRecord } from '../types/generated.js';
@@ -292,7 +292,7 @@ class StreamReplay {
   }
 
   start(): void {
-    this.ws.on('message', (data, isBinary) => this.onClientFrame(toBuffer(data), isBinary));
+    receiveMessages(this.ws, (bytes, isBinary) => this.onClientFrame(bytes, isBinary));
     this.ws.on('close', () => this.onConnectionClosed());
     this.ws.on('error', () => {});
     this.advance();
