@@ -29,17 +29,30 @@ export async function alternatingPairs<R>(
  * Paired measurements of two running servers measured together: a warm-up run, then `repetitions`
  * runs in which one client drives both at once (`run` measures each over the same moments), so the
  * pair's ratio cancels how fast the machine happens to be. Used by the CPU figures (bench/cpu-guard.ts).
+ *
+ * `alternate`: every other run drives them in the other order (each message goes to the first
+ * server given, then to the second). The order is not neutral: in December 2026 the server sent to
+ * first fell into the mark-compact state sooner, whichever configuration it had (bench/README.md,
+ * "Control plane cost"). Results are always in `servers`' order.
  */
 export async function togetherPairs<R>(
   servers: readonly [ServerHandle, ServerHandle],
   run: (servers: readonly [ServerHandle, ServerHandle]) => Promise<[R, R]>,
   repetitions: number,
   onPair: (a: R, b: R) => void,
+  { alternate = false }: { alternate?: boolean } = {},
 ): Promise<Array<[R, R]>> {
-  await run(servers);
+  const [a, b] = servers;
+  const runInOrder = async (swapped: boolean): Promise<[R, R]> => {
+    if (!swapped) return run(servers);
+    const [rb, ra] = await run([b, a]);
+    return [ra, rb];
+  };
+  await runInOrder(false);
+  if (alternate) await runInOrder(true);
   const pairs: Array<[R, R]> = [];
   for (let rep = 0; rep < repetitions; rep++) {
-    const pair = await run(servers);
+    const pair = await runInOrder(alternate && rep % 2 === 1);
     pairs.push(pair);
     onPair(...pair);
   }
