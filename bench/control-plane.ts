@@ -155,10 +155,11 @@ const gcStateOf = (majorGcs: number): GcState => (majorGcs === 0 ? 'none' : 'som
  * Judged only on pairs in which both children were in the same garbage-collection state (both
  * without a mark-compact, or both with some): a child with mark-compacts spends about twice as much
  * a message (cpu-guard.ts `GcState`), and which child falls into that state is not the journal's
- * doing. Measured in December 2026 with the journal off in both children, either one fell into it,
- * the one sent to first sooner; a pair across states measured the state (on/off 2.0–2.5), not the
- * journal. The pairs across states are counted in the row, each way, so a journal that did push
- * its child into the state would show there.
+ * doing alone. Measured in December 2026: with the journal off in both children, both fell into it;
+ * with the order of sending swapped, the off child did first; a pair across states measured the
+ * state (on/off 1.9–2.7), not the journal's work. Whether the journal makes the state likelier is
+ * open (of 9 runs, the on child fell into it first in 5, the off child in 3, both at once in 1), so
+ * the pairs across states are counted in the row, each way, where a journal that did would show.
  */
 export async function controlPlaneCpu(
   sources: readonly ControlSource[],
