@@ -17,7 +17,7 @@ import type { ChildConfig } from './protocol.js';
 import type { CpuRun, CpuGuardDeps, GcState } from './cpu-guard.js';
 import { alternatingPairs, togetherPairs } from './pairs.js';
 import { fmt, medianInterval, spread, type Distribution, type MedianInterval, type Spread } from './stats.js';
-import { intervalCell, intervalVerdict, lagCell, spreadCell, type Row } from './table.js';
+import { intervalCell, intervalVerdict, lagCell, spreadCell, type Row, type Verdict } from './table.js';
 
 export const CONTROL_TARGETS = {
   /** Ingest throughput with the control plane on ≥ this share of it off. */
@@ -134,7 +134,7 @@ export interface ControlCpuFigure {
   /** On / off over the pairs in which both children were in the same GC state: the figure judged. */
   ratio: MedianInterval;
   /** The same, by that state. */
-  byGcState: Partial<Record<GcState, MedianInterval & { runs: number }>>;
+  byGcState: Partial<Record<GcState, MedianInterval & { pairs: number }>>;
   /** Pairs in which one child made mark-compacts and the other none: counted, not judged. */
   onAloneCompacted: number;
   offAloneCompacted: number;
@@ -148,18 +148,18 @@ const gcStateOf = (majorGcs: number): GcState => (majorGcs === 0 ? 'none' : 'som
 
 /**
  * Server CPU a message with the control plane on and off, in lockstep into two running children at
- * once (`togetherPairs`, as the CPU figure runs emulator against bare ws, alternating which child
- * each message goes to first): the ingest cost that holds on a shared machine. A server bound by its
+ * once (`togetherPairs`, as the CPU figure runs emulator against bare ws, alternating run by run
+ * which child each message goes to first): the ingest cost that holds on a shared machine. A server bound by its
  * CPU keeps at least 90 % of its throughput while its CPU a message grows by at most 1/0.9.
  *
  * Judged only on pairs in which both children were in the same garbage-collection state (both
  * without a mark-compact, or both with some): a child with mark-compacts spends about twice as much
  * a message (cpu-guard.ts `GcState`), and which child falls into that state is not the journal's
  * doing alone. Measured in December 2026: with the journal off in both children, both fell into it;
- * with the order of sending swapped, the off child did first; a pair across states measured the
- * state (on/off 1.9–2.7), not the journal's work. Whether the journal makes the state likelier is
- * open (of 9 runs, the on child fell into it first in 5, the off child in 3, both at once in 1), so
- * the pairs across states are counted in the row, each way, where a journal that did would show.
+ * with the order of sending swapped, the off child did first; a pair across states costs the
+ * compacting child 1.9–2.7× (bench/README.md has the runs). Whether the journal also makes the
+ * state likelier is open, so the pairs across states are counted in the row, each way, and a PASS
+ * with the on child compacting alone must hold over all pairs (`controlCpuVerdict`).
  */
 export async function controlPlaneCpu(
   sources: readonly ControlSource[],
@@ -194,7 +194,7 @@ export async function controlPlaneCpu(
     const byGcState: ControlCpuFigure['byGcState'] = {};
     for (const state of ['none', 'some'] as const) {
       const ratios = sameState.filter((p) => gcStateOf(p.onMajorGcs) === state).map((p) => p.ratio);
-      if (ratios.length > 0) byGcState[state] = { ...medianInterval(ratios), runs: ratios.length };
+      if (ratios.length > 0) byGcState[state] = { ...medianInterval(ratios), pairs: ratios.length };
     }
     figures.push({
       media: source.media,
@@ -214,20 +214,36 @@ export async function controlPlaneCpu(
   return figures;
 }
 
+/**
+ * A row's verdict: the same-state pairs' interval against the target, as every paired row is
+ * judged. One exception keeps a PASS honest: where the on child alone made mark-compacts, that may
+ * be the journal's cost, so the PASS must hold over all pairs as well; otherwise the run could not
+ * tell, and the row is `info`. (Nor is it FAIL: the off child falls into the state alone too.)
+ */
+export function controlCpuVerdict(f: ControlCpuFigure): { result: Verdict; note: string } {
+  const limit = 1 / CONTROL_TARGETS.ingestShare;
+  const sameState = intervalVerdict(f.ratio, f.ratio.high <= limit, f.ratio.low > limit, f.errors > 0);
+  if (sameState.result === 'PASS' && f.onAloneCompacted > 0 && !(f.allPairs.high <= limit)) {
+    return { result: 'info', note: `: but the on child alone made mark-compacts in ${f.onAloneCompacted} pair${f.onAloneCompacted === 1 ? '' : 's'}, costing it more, and whether the journal put it there cannot be told from one run, so not shown either way` };
+  }
+  return sameState;
+}
+
 export function controlCpuRows(figures: readonly ControlCpuFigure[], repetitions: number): Row[] {
   const limit = 1 / CONTROL_TARGETS.ingestShare;
   return figures.map((f) => {
-    const { result, note } = intervalVerdict(f.ratio, f.ratio.high <= limit, f.ratio.low > limit, f.errors > 0);
+    const { result, note } = controlCpuVerdict(f);
     const states = (['none', 'some'] as const)
       .filter((state) => f.byGcState[state])
-      .map((state) => `${state === 'none' ? 'no mark-compact' : 'mark-compacts'} ${f.byGcState[state]!.runs}, median ${fmt(f.byGcState[state]!.median, 3)}`)
+      .map((state) => `${state === 'none' ? 'no mark-compact' : 'mark-compacts'} ${f.byGcState[state]!.pairs}, median ${fmt(f.byGcState[state]!.median, 3)}`)
       .join('; ');
-    const mixed = `across states, not judged: on alone compacted ${f.onAloneCompacted}, off alone ${f.offAloneCompacted}`;
+    const judged = states ? `on/off in the pairs where both were in the same GC state (${states}) ${intervalCell(f.ratio, 3)}` : 'no pair in which both were in the same GC state';
+    const across = `across states: on alone compacted ${f.onAloneCompacted}, off alone ${f.offAloneCompacted}`;
     return {
-      figure: `Control plane cost, server CPU a message (lockstep, the guard): ${f.label}; on vs off (journalSize 0); median (min–max) of ${repetitions} pairs, sent to each first in turn`,
+      figure: `Control plane cost, server CPU a message (lockstep, the guard): ${f.label}; on vs off (journalSize 0); median (min–max) of ${repetitions} pairs, which child is sent to first alternating run by run`,
       emulator: `${spreadCell(f.onMicrosPerMessage)} µs on`,
       baseline: `${spreadCell(f.offMicrosPerMessage)} µs off`,
-      target: `on/off in the pairs where both were in the same GC state (${states || 'none'}) ${intervalCell(f.ratio, 3)}; ≤ ${fmt(limit, 3)} (≥ ${fmt(CONTROL_TARGETS.ingestShare, 2)} of the throughput)${note}; ${mixed}; all pairs ${intervalCell(f.allPairs, 3)}`,
+      target: `${judged}; ≤ ${fmt(limit, 3)} (≥ ${fmt(CONTROL_TARGETS.ingestShare, 2)} of the throughput)${note}; ${across}; all pairs ${intervalCell(f.allPairs, 3)}`,
       result,
     };
   });

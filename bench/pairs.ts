@@ -26,12 +26,13 @@ export async function alternatingPairs<R>(
 }
 
 /**
- * Paired measurements of two running servers measured together: a warm-up run, then `repetitions`
+ * Paired measurements of two running servers measured together: a warm-up run (with `alternate`,
+ * one in each order), then `repetitions`
  * runs in which one client drives both at once (`run` measures each over the same moments), so the
  * pair's ratio cancels how fast the machine happens to be. Used by the CPU figures (bench/cpu-guard.ts).
  *
- * `alternate`: every other run drives them in the other order (each message goes to the first
- * server given, then to the second). The order is not neutral: in December 2026 the server sent to
+ * `alternate`: every other run drives them in the other order (within a run, each message goes to
+ * the first server given, then to the second). The order is not neutral: in December 2026 the server sent to
  * first fell into the mark-compact state sooner, whichever configuration it had (bench/README.md,
  * "Control plane cost"). Results are always in `servers`' order.
  */
