@@ -14,7 +14,7 @@
  */
 import type { ServerHandle } from './child-handle.js';
 import type { ChildConfig } from './protocol.js';
-import type { CpuRun, CpuGuardDeps, GcState } from './cpu-guard.js';
+import { gcStateOf, ratiosByGcState, type ByGcState, type CpuRun, type CpuGuardDeps } from './cpu-guard.js';
 import { alternatingPairs, togetherPairs } from './pairs.js';
 import { fmt, medianInterval, spread, type Distribution, type MedianInterval, type Spread } from './stats.js';
 import { intervalCell, intervalVerdict, lagCell, spreadCell, type Row, type Verdict } from './table.js';
@@ -134,7 +134,7 @@ export interface ControlCpuFigure {
   /** On / off over the pairs in which both children were in the same GC state: the figure judged. */
   ratio: MedianInterval;
   /** The same, by that state. */
-  byGcState: Partial<Record<GcState, MedianInterval & { pairs: number }>>;
+  byGcState: ByGcState;
   /** Pairs in which one child made mark-compacts and the other none: counted, not judged. */
   onAloneCompacted: number;
   offAloneCompacted: number;
@@ -143,8 +143,6 @@ export interface ControlCpuFigure {
   /** Error envelopes the clients got (warm-ups included): the rows then fail. */
   errors: number;
 }
-
-const gcStateOf = (majorGcs: number): GcState => (majorGcs === 0 ? 'none' : 'some');
 
 /**
  * Server CPU a message with the control plane on and off, in lockstep into two running children at
@@ -169,11 +167,9 @@ export async function controlPlaneCpu(
   const perMessage = (r: CpuRun) => r.serverMicros / r.messages;
   for (const source of sources) {
     let errors = 0;
-    let runs = 0;
     let first: 'on' | 'off' = 'on';
     const run = async (servers: readonly [ServerHandle, ServerHandle]) => {
       first = servers[0] === deps.on ? 'on' : 'off';
-      runs++;
       const r = await deps.run(servers, source.frames, deps.bytesPerRun);
       errors += r[0].errors + r[1].errors;
       return r;
@@ -191,11 +187,6 @@ export async function controlPlaneCpu(
       { alternate: true },
     );
     const sameState = pairs.filter((p) => gcStateOf(p.onMajorGcs) === gcStateOf(p.offMajorGcs));
-    const byGcState: ControlCpuFigure['byGcState'] = {};
-    for (const state of ['none', 'some'] as const) {
-      const ratios = sameState.filter((p) => gcStateOf(p.onMajorGcs) === state).map((p) => p.ratio);
-      if (ratios.length > 0) byGcState[state] = { ...medianInterval(ratios), pairs: ratios.length };
-    }
     figures.push({
       media: source.media,
       label: source.label,
@@ -203,13 +194,12 @@ export async function controlPlaneCpu(
       onMicrosPerMessage: spread(pairs.map((p) => p.onMicrosPerMessage)),
       offMicrosPerMessage: spread(pairs.map((p) => p.offMicrosPerMessage)),
       ratio: medianInterval(sameState.map((p) => p.ratio)),
-      byGcState,
+      byGcState: ratiosByGcState(sameState, (p) => gcStateOf(p.onMajorGcs)),
       onAloneCompacted: pairs.filter((p) => p.onMajorGcs > 0 && p.offMajorGcs === 0).length,
       offAloneCompacted: pairs.filter((p) => p.offMajorGcs > 0 && p.onMajorGcs === 0).length,
       allPairs: medianInterval(pairs.map((p) => p.ratio)),
       errors,
     });
-    if (runs !== deps.repetitions + 2) throw new Error(`control plane cpu: ${runs} runs, expected ${deps.repetitions + 2}`);
   }
   return figures;
 }
@@ -235,7 +225,7 @@ export function controlCpuRows(figures: readonly ControlCpuFigure[], repetitions
     const { result, note } = controlCpuVerdict(f);
     const states = (['none', 'some'] as const)
       .filter((state) => f.byGcState[state])
-      .map((state) => `${state === 'none' ? 'no mark-compact' : 'mark-compacts'} ${f.byGcState[state]!.pairs}, median ${fmt(f.byGcState[state]!.median, 3)}`)
+      .map((state) => `${state === 'none' ? 'no mark-compact' : 'mark-compacts'} ${f.byGcState[state]!.runs}, median ${fmt(f.byGcState[state]!.median, 3)}`)
       .join('; ');
     const judged = states ? `on/off in the pairs where both were in the same GC state (${states}) ${intervalCell(f.ratio, 3)}` : 'no pair in which both were in the same GC state';
     const across = `across states: on alone compacted ${f.onAloneCompacted}, off alone ${f.offAloneCompacted}`;

@@ -215,7 +215,7 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
         bareMicrosPerMediaSecond: b.serverMicros / (b.bytes * secondsPerByte),
         emulatorMajorGcs: e.majorGcs,
         bareMajorGcs: b.majorGcs,
-        emulatorGcState: e.majorGcs === 0 ? 'none' : 'some',
+        emulatorGcState: gcStateOf(e.majorGcs),
       };
       pairs.push(pair);
       deps.log(`cpu ${source.media}: emulator ${fmt(pair.emulatorMicrosPerMessage)} µs/message (${e.majorGcs} mark-compacts), bare ${fmt(pair.bareMicrosPerMessage)} (${b.majorGcs}), ratio ${fmt(pair.ratio, 2)}`);
@@ -248,9 +248,17 @@ export async function cpuGuard(sources: readonly CpuSource[], deps: CpuGuardDeps
 }
 
 function groupByGcState(pairs: readonly CpuPair[]): ByGcState {
+  return ratiosByGcState(pairs, (p) => p.emulatorGcState);
+}
+
+/** A run's GC state from its mark-compacts. */
+export const gcStateOf = (majorGcs: number): GcState => (majorGcs === 0 ? 'none' : 'some');
+
+/** The median ratio, its interval and how many runs, of the items in each GC state. */
+export function ratiosByGcState<T extends { ratio: number }>(items: readonly T[], stateOf: (item: T) => GcState): ByGcState {
   const byState: ByGcState = {};
   for (const state of GC_STATES) {
-    const ratios = pairs.filter((p) => p.emulatorGcState === state).map((p) => p.ratio);
+    const ratios = items.filter((item) => stateOf(item) === state).map((item) => item.ratio);
     if (ratios.length > 0) byState[state] = { ...medianInterval(ratios), runs: ratios.length };
   }
   return byState;

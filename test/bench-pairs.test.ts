@@ -71,8 +71,8 @@ describe('the control plane CPU guard', () => {
     const offAlone = Array.from({ length: 4 }, (): [CpuRun, CpuRun] => [cpuRun(100, 0), cpuRun(200, 5)]);
     const figure = await guard([...warmUps, ...sameState, ...offAlone]);
     expect(figure.pairs.map((p) => p.first)).toEqual(['on', 'off', 'on', 'off', 'on', 'off', 'on', 'off', 'on', 'off', 'on']);
-    expect(figure.byGcState.none?.pairs).toBe(4);
-    expect(figure.byGcState.some?.pairs).toBe(3);
+    expect(figure.byGcState.none?.runs).toBe(4);
+    expect(figure.byGcState.some?.runs).toBe(3);
     expect([figure.onAloneCompacted, figure.offAloneCompacted]).toEqual([0, 4]);
     expect(figure.ratio.median).toBeCloseTo(1.02, 5);
     const [row] = controlCpuRows([figure], 11);
